@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Synthesize guidecast's built-in bell sounds into ``assets/sounds/``.
+
+Four sounds are built from decaying sinusoidal modes (additive synthesis, numpy only):
+
+* ``bowl``      -- Tibetan singing bowl, G3: inharmonic partials split into slowly beating
+                   doublets, soft felt strike, ~6 s decay.
+* ``chime``     -- three bright wind-chime tubes (G5, D6, B5) struck one after another, ~4 s.
+* ``gong``      -- soft low gong, G2: the upper partials swell in after the strike, ~6 s.
+* ``woodblock`` -- two soft wooden knocks 0.35 s apart, 0.8 s.
+
+Every sound decays exponentially below -60 dBFS, is faded out over 100 ms and ends with 50 ms
+of digital silence; it starts with a 5 ms fade-in, has its DC offset removed and peaks at
+-3 dBFS. Output is 16-bit PCM mono WAV at 44100 Hz, written with the ``wave`` module. There is
+no randomness, so the bytes are the same on every run (``--check`` verifies the committed files).
+
+Usage: ``python scripts/make_sounds.py [--out DIR] [--check]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+Signal = npt.NDArray[np.float64]
+
+SAMPLE_RATE = 44100
+PEAK_DBFS = -3.0
+FLOOR_DBFS = -60.0  # the sound must have decayed below this before the fade-out starts
+FADE_IN_S = 0.005
+FADE_OUT_S = 0.100
+SILENT_TAIL_S = 0.050
+FULL_SCALE = 32767.0
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assets" / "sounds"
+
+
+def timeline(seconds: float) -> Signal:
+    """Sample times in seconds for a sound of the given length."""
+    return np.arange(round(seconds * SAMPLE_RATE), dtype=np.float64) / SAMPLE_RATE
+
+
+def attack(t: Signal, seconds: float) -> Signal:
+    """Raised-cosine onset from 0 to 1 over ``seconds``: the softness of the strike."""
+    return 0.5 - 0.5 * np.cos(np.pi * np.clip(t / seconds, 0.0, 1.0))
+
+
+def decay(t: Signal, tau: float, swell: float = 0.0) -> Signal:
+    """Exponential decay, time constant ``tau`` s; ``swell`` > 0 adds a 1 - e^(-t/swell) bloom."""
+    env = np.exp(-t / tau)
+    if swell > 0.0:
+        env *= 1.0 - np.exp(-t / swell)
+    return env
+
+
+def partial(
+    t: Signal,
+    freq: float,
+    amp: float,
+    tau: float,
+    *,
+    phase: float = 0.0,
+    beat: float = 0.0,
+    depth: float = 0.0,
+    swell: float = 0.0,
+) -> Signal:
+    """One vibrating mode: a sine at ``freq`` Hz with an exponential decay.
+
+    With ``beat`` > 0 the mode is a doublet of two sines ``beat`` Hz apart (as in a slightly
+    asymmetric bowl); ``depth`` (0..1), the weight of the second sine, sets how deep they beat.
+    """
+    w = 2.0 * np.pi * t
+    tone = (1.0 - depth) * np.sin(w * (freq - beat / 2) + phase)
+    if beat > 0.0:
+        tone += depth * np.sin(w * (freq + beat / 2) + phase + 1.0)
+    return amp * tone * decay(t, tau, swell)
+
+
+def strike(
+    t: Signal,
+    start: float,
+    soft: float,
+    modes: list[tuple[float, float, float]],
+    freq: float,
+    beat: float = 0.0,
+    depth: float = 0.0,
+) -> Signal:
+    """Modes ``(ratio, amplitude, tau)`` of a body, fundamental ``freq``, struck at ``start``."""
+    local = np.maximum(t - start, 0.0)
+    out = np.zeros_like(t)
+    for i, (ratio, amp, tau) in enumerate(modes):
+        out += partial(
+            local, freq * ratio, amp, tau, phase=0.7 * i, beat=beat * (i + 1) / 2, depth=depth
+        )
+    return out * attack(local, soft)
+
+
+def bowl() -> Signal:
+    """Singing bowl, G3: ring-mode partials as beating doublets, soft felt strike."""
+    t = timeline(6.0)
+    modes = [(1.0, 1.0, 0.85), (2.71, 0.45, 0.62), (5.14, 0.16, 0.38), (8.27, 0.05, 0.22)]
+    return strike(t, 0.0, 0.020, modes, freq=196.0, beat=0.9, depth=0.3)
+
+
+def chime() -> Signal:
+    """Three wind-chime tubes (free-bar partials), struck in turn, each a little softer."""
+    t = timeline(4.0)
+    tube = [(1.0, 1.0, 0.50), (2.756, 0.35, 0.30), (5.404, 0.12, 0.16), (8.933, 0.04, 0.08)]
+    out = np.zeros_like(t)
+    for start, freq, level in [(0.0, 783.99, 1.0), (0.16, 1174.66, 0.7), (0.41, 987.77, 0.5)]:
+        out += level * strike(t, start, 0.004, tube, freq=freq, beat=0.4, depth=0.15)
+    return out
+
+
+def gong() -> Signal:
+    """Soft low gong, G2: (ratio, amplitude, tau, swell) upper partials bloom after the strike."""
+    t = timeline(6.0)
+    freq = 98.0
+    out = partial(t, freq, 1.0, 0.78, beat=0.35, depth=0.2, swell=0.12)
+    upper = [
+        (1.42, 0.55, 0.70, 0.15),
+        (1.93, 0.45, 0.66, 0.30),
+        (2.47, 0.35, 0.62, 0.45),
+        (2.98, 0.25, 0.55, 0.60),
+        (3.61, 0.16, 0.48, 0.75),
+        (4.33, 0.10, 0.42, 0.90),
+        (5.24, 0.07, 0.40, 1.00),
+        (6.55, 0.045, 0.36, 1.10),
+    ]
+    for i, (ratio, amp, tau, swell) in enumerate(upper):
+        phase, beat = 1.3 * (i + 1), 0.5 + 0.2 * i
+        out += partial(t, freq * ratio, amp, tau, phase=phase, beat=beat, depth=0.25, swell=swell)
+    return out * attack(t, 0.060)
+
+
+def woodblock() -> Signal:
+    """Two knocks on a hollow wooden block: heavily damped modes, the second a little softer."""
+    t = timeline(0.8)
+    modes = [(1.0, 1.0, 0.035), (1.73, 0.5, 0.022), (2.62, 0.3, 0.013), (4.1, 0.15, 0.007)]
+    first = strike(t, 0.0, 0.005, modes, freq=587.0)
+    return first + 0.8 * strike(t, 0.35, 0.005, modes, freq=587.0)
+
+
+SOUNDS: dict[str, Callable[[], Signal]] = {
+    "bowl": bowl,
+    "chime": chime,
+    "gong": gong,
+    "woodblock": woodblock,
+}
+
+
+def to_wav(x: Signal) -> bytes:
+    """Fade, remove DC, normalize to PEAK_DBFS and encode as 16-bit mono WAV bytes."""
+    n, fade_in = len(x), round(FADE_IN_S * SAMPLE_RATE)
+    tail, fade_out = round(SILENT_TAIL_S * SAMPLE_RATE), round(FADE_OUT_S * SAMPLE_RATE)
+    gain = np.ones(n)
+    gain[:fade_in] = 0.5 - 0.5 * np.cos(np.pi * np.arange(fade_in) / fade_in)
+    ramp = np.arange(1, fade_out + 1) / fade_out
+    gain[n - tail - fade_out : n - tail] = 0.5 + 0.5 * np.cos(np.pi * ramp)
+    gain[n - tail :] = 0.0
+    y = x * gain
+    y -= gain * (y.sum() / gain.sum())  # zero mean, while keeping the faded ends at zero
+    scale = 10.0 ** (PEAK_DBFS / 20.0) * FULL_SCALE / np.max(np.abs(y))
+    ringing = np.max(np.abs(x[n - tail - fade_out :])) * scale / FULL_SCALE
+    if ringing >= 10.0 ** (FLOOR_DBFS / 20.0):
+        level = 20 * np.log10(ringing)
+        raise ValueError(f"sound still rings at {level:.1f} dBFS when the fade-out starts")
+    pcm = np.clip(np.rint(y * scale), -32768, 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+def render_all() -> dict[str, bytes]:
+    """The WAV file contents of every built-in sound, keyed by file name."""
+    return {f"{name}.wav": to_wav(make()) for name, make in SOUNDS.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the files in --out differ from the output",
+    )
+    args = parser.parse_args(argv)
+    rendered = render_all()
+    if args.check:
+        stale = [
+            name
+            for name, data in rendered.items()
+            if not (args.out / name).is_file() or (args.out / name).read_bytes() != data
+        ]
+        for name in stale:
+            print(f"{args.out / name}: differs from generated sound (run scripts/make_sounds.py)")
+        return 1 if stale else 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, data in rendered.items():
+        (args.out / name).write_bytes(data)
+        print(f"wrote {args.out / name} ({(len(data) - 44) / 2 / SAMPLE_RATE:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

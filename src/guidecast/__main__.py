@@ -1,0 +1,5 @@
+"""Run `python -m guidecast`."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,89 @@
+"""Errors a person can act on: every failure the CLI shows is a `GuidecastError`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "AudioError",
+    "EngineError",
+    "ExportError",
+    "FeedError",
+    "GuidecastError",
+    "LengthError",
+    "Loc",
+    "Problem",
+    "RoutineError",
+]
+
+
+class GuidecastError(Exception):
+    """A failure with a one-line message meant for the user."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True, order=True)
+class Loc:
+    """A position in a source file, 1-based like editors show it."""
+
+    path: str
+    line: int = 1
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One located mistake in a routine, shown as `path:line:col: message`."""
+
+    loc: Loc
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.loc}: {self.message}"
+
+
+class RoutineError(GuidecastError):
+    """A routine file has one or more located problems."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(sorted(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def at(cls, loc: Loc, message: str) -> RoutineError:
+        """Build an error with a single problem."""
+        return cls([Problem(loc, message)])
+
+
+class LengthError(GuidecastError):
+    """The requested session length cannot be met by the routine's ranges."""
+
+    exit_code = 2
+
+
+class EngineError(GuidecastError):
+    """A speech engine failed: 'what failed. Probable cause: why'."""
+
+
+class AudioError(GuidecastError):
+    """A sound file could not be read or decoded."""
+
+
+class ExportError(GuidecastError):
+    """Writing the MP3 or its sidecars failed."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = str(path)
+
+
+class FeedError(GuidecastError):
+    """A podcast feed could not be built or served."""

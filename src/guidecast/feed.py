@@ -1,0 +1,424 @@
+"""Publish rendered sessions as a podcast feed: RSS 2.0 with iTunes and Podcasting 2.0 tags."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from .errors import FeedError
+
+__all__ = [
+    "SESSION_FORMAT",
+    "Channel",
+    "ChapterMark",
+    "Session",
+    "build_feed",
+    "file_url",
+    "load_sessions",
+    "make_channel",
+    "write_feed",
+]
+
+log = logging.getLogger(__name__)
+
+SESSION_FORMAT = "guidecast-session/1"
+ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PODCAST = "https://podcastindex.org/namespace/1.0"
+ATOM = "http://www.w3.org/2005/Atom"
+CHANNEL_COVER = "cover.jpg"
+"""A channel cover the user may put in the folder; else the newest session's cover is used."""
+
+for _prefix, _uri in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM)):
+    ET.register_namespace(_prefix, _uri)
+
+
+@dataclass(frozen=True)
+class ChapterMark:
+    """A chapter of a session, in milliseconds from the start of the audio."""
+
+    title: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True)
+class Session:
+    """A rendered session as recorded in its `<name>.session.json`."""
+
+    path: Path
+    """The session.json file itself."""
+    title: str
+    description: str
+    author: str
+    series: str
+    language: str
+    genre: str
+    explicit: bool
+    duration_ms: int
+    guid: str
+    first_rendered: datetime
+    """When the session was first rendered (UTC): the episode's publication date."""
+    rendered: datetime
+    mp3: str
+    """File names below are relative to the session's folder; optional ones are None if absent."""
+    mp3_bytes: int
+    cover: str | None
+    chapters_json: str | None
+    vtt: str | None
+    srt: str | None
+    chapters: tuple[ChapterMark, ...]
+    narration: str
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Feed-wide metadata."""
+
+    title: str
+    description: str
+    language: str
+    author: str
+    cover: str | None
+    """File name of the channel's square cover, relative to the folder."""
+    category: str = "Health & Fitness"
+    subcategory: str = "Alternative Health"
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_sessions(directory: Path) -> list[Session]:
+    """Read every `*.session.json` in a folder whose MP3 exists, newest first."""
+    if not directory.is_dir():
+        raise FeedError(f"{directory}: no such folder; render a session into it first")
+    sessions = []
+    for path in sorted(directory.glob("*.session.json")):
+        if path.name.startswith("."):
+            continue
+        session = _load_session(path)
+        if session is not None:
+            sessions.append(session)
+    sessions.sort(key=lambda s: (s.first_rendered, s.title), reverse=True)
+    return sessions
+
+
+def _load_session(path: Path) -> Session | None:
+    """Read one session.json; None when its MP3 is missing."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise FeedError(f"{path}: cannot read the file: {e.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FeedError(
+            f"{path}: not a valid session file ({e}); render the session again"
+        ) from None
+    if not isinstance(data, dict):
+        raise FeedError(f"{path}: not a valid session file (expected a JSON object)")
+    fields = _Fields(path, data)
+    if data.get("format") != SESSION_FORMAT:
+        raise FeedError(
+            f"{path}: unsupported format {data.get('format')!r} (expected {SESSION_FORMAT!r})"
+        )
+    first = fields.time("first_rendered")
+    mp3 = fields.file("mp3", required=True)
+    assert mp3 is not None
+    try:
+        mp3_bytes = (path.parent / mp3).stat().st_size
+    except FileNotFoundError:
+        log.warning("%s: skipped, its MP3 %s is missing", path, mp3)
+        return None
+    return Session(
+        path=path,
+        title=fields.text("title", required=True),
+        description=fields.text("description"),
+        author=fields.text("author") or "guidecast",
+        series=fields.text("series"),
+        language=fields.text("language") or "en",
+        genre=fields.text("genre"),
+        explicit=fields.boolean("explicit"),
+        duration_ms=fields.integer("duration_ms"),
+        guid=fields.text("guid", required=True),
+        first_rendered=first,
+        rendered=fields.time("rendered") if data.get("rendered") is not None else first,
+        mp3=mp3,
+        mp3_bytes=mp3_bytes,
+        cover=fields.file("cover"),
+        chapters_json=fields.file("chapters_json"),
+        vtt=fields.file("vtt"),
+        srt=fields.file("srt"),
+        chapters=fields.chapters(),
+        narration=fields.text("narration"),
+    )
+
+
+class _Fields:
+    """Typed access to a session.json object, raising FeedError that names the file and key."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.data = data
+
+    def fail(self, key: str, what: str) -> FeedError:
+        return FeedError(f"{self.path}: '{key}' {what}; render the session again")
+
+    def text(self, key: str, *, required: bool = False) -> str:
+        value = self.data.get(key)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise self.fail(key, "is missing" if value is None else "must be a non-empty string")
+        return value
+
+    def integer(self, key: str) -> int:
+        value = self.data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(key, "must be a whole number of milliseconds")
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(key, "must be true or false")
+        return value
+
+    def time(self, key: str) -> datetime:
+        value = self.data.get(key)
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise self.fail(key, "must be an ISO 8601 time such as 2026-11-25T15:40:00Z")
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+    def file(self, key: str, *, required: bool = False) -> str | None:
+        name = self.data.get(key)
+        if name is None and not required:
+            return None
+        if not isinstance(name, str) or not _plain_name(name):
+            raise self.fail(key, "must be a file name in the same folder")
+        if not required and not (self.path.parent / name).is_file():
+            log.warning("%s: %s %s is missing; leaving it out of the feed", self.path, key, name)
+            return None
+        return name
+
+    def chapters(self) -> tuple[ChapterMark, ...]:
+        items = self.data.get("chapters", [])
+        if not isinstance(items, list):
+            raise self.fail("chapters", "must be a list")
+        marks = []
+        for item in items:
+            if not (
+                isinstance(item, dict)
+                and isinstance(item.get("title"), str)
+                and all(_count(item.get(k)) for k in ("start_ms", "end_ms"))
+            ):
+                raise self.fail("chapters", "must hold {title, start_ms, end_ms} objects")
+            marks.append(ChapterMark(item["title"], item["start_ms"], item["end_ms"]))
+        return tuple(marks)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _plain_name(name: str) -> bool:
+    """Tell whether a name is a visible file directly in the folder (no path parts)."""
+    return bool(name) and not name.startswith(".") and "/" not in name and "\\" not in name
+
+
+# -- channel and feed ------------------------------------------------------------------------
+
+
+def make_channel(
+    directory: Path,
+    sessions: Sequence[Session],
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    author: str | None = None,
+    language: str | None = None,
+) -> Channel:
+    """Choose the channel's metadata: what the caller gives, else what the sessions share."""
+    series = _common(s.series for s in sessions)
+    title = title or series or "guidecast sessions"
+    if description is None:
+        description = f"{title}: guided sessions rendered by guidecast."
+    cover: str | None = CHANNEL_COVER if (directory / CHANNEL_COVER).is_file() else None
+    if cover is None:
+        cover = next((s.cover for s in sessions if s.cover), None)
+    return Channel(
+        title=title,
+        description=description,
+        language=language or _common(s.language for s in sessions) or _first_language(sessions),
+        author=author or _common(s.author for s in sessions) or "guidecast",
+        cover=cover,
+    )
+
+
+def _common(values: Any) -> str:
+    """Return the value all sessions share, or the empty string when they differ."""
+    distinct = set(values)
+    return distinct.pop() if len(distinct) == 1 else ""
+
+
+def _first_language(sessions: Sequence[Session]) -> str:
+    counts = Counter(s.language for s in sessions)
+    return counts.most_common(1)[0][0] if counts else "en"
+
+
+def file_url(base_url: str, name: str) -> str:
+    """Join a base URL and a file name, quoting the name."""
+    return f"{base_url.rstrip('/')}/{quote(name)}"
+
+
+def build_feed(
+    sessions: Sequence[Session],
+    base_url: str,
+    channel: Channel,
+    *,
+    now: datetime | None = None,
+) -> bytes:
+    """Build the RSS document for sessions whose files live under base_url."""
+    base_url = _check_base_url(base_url)
+    rss = ET.Element("rss", {"version": "2.0"})
+    ch = ET.SubElement(rss, "channel")
+    _text(ch, "title", channel.title)
+    _text(ch, "link", base_url + "/")
+    _text(ch, "description", channel.description)
+    _text(ch, "language", channel.language)
+    _text(ch, "generator", "guidecast")
+    newest = max((s.rendered for s in sessions), default=now or datetime.now(UTC))
+    _text(ch, "lastBuildDate", format_datetime(newest.astimezone(UTC), usegmt=True))
+    ET.SubElement(
+        ch,
+        f"{{{ATOM}}}link",
+        {"href": file_url(base_url, "feed.xml"), "rel": "self", "type": "application/rss+xml"},
+    )
+    _text(ch, f"{{{ITUNES}}}author", channel.author)
+    _text(ch, f"{{{ITUNES}}}summary", channel.description)
+    _text(ch, f"{{{ITUNES}}}type", "episodic")
+    _text(ch, f"{{{ITUNES}}}explicit", "false")
+    if channel.cover:
+        cover_url = file_url(base_url, channel.cover)
+        ET.SubElement(ch, f"{{{ITUNES}}}image", {"href": cover_url})
+        image = ET.SubElement(ch, "image")
+        _text(image, "url", cover_url)
+        _text(image, "title", channel.title)
+        _text(image, "link", base_url + "/")
+    category = ET.SubElement(ch, f"{{{ITUNES}}}category", {"text": channel.category})
+    ET.SubElement(category, f"{{{ITUNES}}}category", {"text": channel.subcategory})
+    for session in sessions:
+        _item(ch, session, base_url)
+    ET.indent(rss)
+    return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _item(channel: ET.Element, s: Session, base_url: str) -> None:
+    """Append one episode to the channel."""
+    item = ET.SubElement(channel, "item")
+    _text(item, "title", s.title)
+    _text(item, "description", s.description or s.title)
+    if s.description:
+        _text(item, f"{{{ITUNES}}}summary", s.description)
+    ET.SubElement(
+        item,
+        "enclosure",
+        {"url": file_url(base_url, s.mp3), "length": str(s.mp3_bytes), "type": "audio/mpeg"},
+    )
+    _text(item, "guid", s.guid).set("isPermaLink", "false")
+    _text(item, "pubDate", format_datetime(s.first_rendered.astimezone(UTC), usegmt=True))
+    _text(item, f"{{{ITUNES}}}title", s.title)
+    _text(item, f"{{{ITUNES}}}duration", str(round(s.duration_ms / 1000)))
+    _text(item, f"{{{ITUNES}}}episodeType", "full")
+    _text(item, f"{{{ITUNES}}}explicit", "true" if s.explicit else "false")
+    if s.cover:
+        ET.SubElement(item, f"{{{ITUNES}}}image", {"href": file_url(base_url, s.cover)})
+    if s.chapters_json:
+        ET.SubElement(
+            item,
+            f"{{{PODCAST}}}chapters",
+            {"url": file_url(base_url, s.chapters_json), "type": "application/json+chapters"},
+        )
+    for name, mime, rel in ((s.vtt, "text/vtt", "captions"), (s.srt, "application/x-subrip", "")):
+        if name:
+            attrs = {"url": file_url(base_url, name), "type": mime, "language": s.language}
+            if rel:
+                attrs["rel"] = rel
+            ET.SubElement(item, f"{{{PODCAST}}}transcript", attrs)
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    element.text = text
+    return element
+
+
+def _check_base_url(base_url: str) -> str:
+    """Return the base URL without its trailing slash, or raise FeedError if not absolute."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise FeedError(
+            f"base URL {base_url!r} must be absolute, like https://example.com/yoga "
+            "or http://192.168.1.20:8000"
+        )
+    return base_url.rstrip("/")
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def write_feed(
+    directory: Path,
+    *,
+    base_url: str,
+    title: str | None = None,
+    description: str | None = None,
+    author: str | None = None,
+    language: str | None = None,
+) -> Path:
+    """Write `DIR/feed.xml` for the sessions rendered in DIR and return its path."""
+    base_url = _check_base_url(base_url)
+    sessions = load_sessions(directory)
+    if not sessions:
+        raise FeedError(
+            f"{directory}: no rendered sessions (no *.session.json beside its MP3); "
+            "run 'guidecast render' first"
+        )
+    channel = make_channel(
+        directory, sessions, title=title, description=description, author=author, language=language
+    )
+    if channel.cover is None:
+        log.warning("no cover image: podcast apps will show a blank square")
+    target = directory / "feed.xml"
+    _write_atomically(target, build_feed(sessions, base_url, channel))
+    log.info("wrote %s with %d sessions", target, len(sessions))
+    return target
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    """Write a file through a temporary file in the same folder, then rename it into place."""
+    temp = ""
+    try:
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except OSError as e:
+        if temp:
+            Path(temp).unlink(missing_ok=True)
+        raise FeedError(f"{target}: cannot write the feed: {e.strerror}") from None

@@ -1,0 +1,65 @@
+"""Text helpers for narration: sentences, spoken numbers, lists, and speech-length estimates."""
+
+from __future__ import annotations
+
+import re
+
+from .model import SoundRef
+
+__all__ = ["Estimate", "join_words", "number_words", "sentences"]
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=\S)")
+_ONES = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen",
+)  # fmt: skip
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def sentences(text: str) -> list[str]:
+    """Split narration into sentences (short inputs keep synthesis fast and memory small)."""
+    parts = [p.strip() for p in _SENTENCE_END.split(" ".join(text.split()))]
+    return [p if p[-1] in ".!?…\"'”’)" else p + "." for p in parts if p]
+
+
+def number_words(n: int) -> str:
+    """Spell 0-999 in English words, the way a teacher counts aloud."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
+    hundreds, rest = divmod(n, 100)
+    return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
+
+
+def join_words(items: tuple[str, ...] | list[str]) -> str:
+    """Join `a`, `a and b`, `a, b and c`."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+NOMINAL_SOUND_MS = {"bowl": 6000, "chime": 3500, "gong": 6000, "woodblock": 1000, "": 0}
+
+
+class Estimate:
+    """Speech length from word count and rate; sounds at their nominal lengths.
+
+    Calibrated on the default Piper voice: about 300 ms a word at rate 1.0, plus the quiet
+    Piper leaves around each sentence.
+    """
+
+    MS_PER_WORD = 300
+    SENTENCE_MS = 350
+
+    def __init__(self, rate: float = 1.0) -> None:
+        self.rate = rate
+
+    def speech_ms(self, text: str) -> int:
+        words = len(text.split())
+        return round((words * self.MS_PER_WORD + self.SENTENCE_MS) / self.rate)
+
+    def sound_ms(self, sound: SoundRef) -> int:
+        return NOMINAL_SOUND_MS.get(sound.name, 4000)

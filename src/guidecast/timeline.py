@@ -1,0 +1,197 @@
+"""The compiler's output: a timeline of symbolic events, and its layout with real durations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from .model import Narration, Routine, SoundRef
+
+__all__ = [
+    "Chapter",
+    "Cue",
+    "Durations",
+    "Event",
+    "Layout",
+    "Options",
+    "Placed",
+    "PlacedChapter",
+    "Silence",
+    "Sound",
+    "Speak",
+    "Timeline",
+    "layout",
+]
+
+SilenceKind = Literal["pause", "hold", "rest", "breath"]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to compile: the three narration knobs and their extras."""
+
+    narration: Narration = Narration.STANDARD
+    length_ms: int | None = None
+    """Target session length; None keeps each range at its midpoint."""
+    rate: float = 1.0
+    """Speaking rate: 1.0 is the voice's natural pace, 0.8 slower, 1.2 faster."""
+    countdown_ms: int = 0
+    """Count down the last seconds of every hold (0 = off)."""
+    breath_cues: bool = False
+    """Guide the first breaths of every long hold."""
+
+
+@dataclass(frozen=True)
+class Speak:
+    """Say one sentence; lasts as long as the synthesized clip."""
+
+    text: str
+    step: int | None = None
+    """Index of the step it belongs to; None for intro and outro."""
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A sentence said inside a silence, `at_ms` after it starts (the silence keeps its length)."""
+
+    at_ms: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Quiet for exactly `ms`: a pause, a hold, a rest, or one breath phase."""
+
+    ms: int
+    kind: SilenceKind = "pause"
+    step: int | None = None
+    cues: tuple[Cue, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sound:
+    """Play a bell to its natural end."""
+
+    sound: SoundRef
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter starts here (zero length)."""
+
+    title: str
+    step: int | None = None
+
+
+Event = Speak | Silence | Sound | Chapter
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A compiled session: events in order, ready to lay out and render."""
+
+    routine: Routine
+    options: Options
+    events: tuple[Event, ...]
+    holds_ms: tuple[int | None, ...] = ()
+    """The hold chosen for each step (None for flows)."""
+
+    def texts(self) -> list[str]:
+        """Every sentence the session says, in order, without repeats."""
+        seen: dict[str, None] = {}
+        for event in self.events:
+            if isinstance(event, Speak):
+                seen[event.text] = None
+            elif isinstance(event, Silence):
+                seen.update((c.text, None) for c in event.cues)
+        return list(seen)
+
+
+class Durations(Protocol):
+    """How long speech and sounds last: estimated when planning, measured when rendering."""
+
+    def speech_ms(self, text: str) -> int: ...
+
+    def sound_ms(self, sound: SoundRef) -> int: ...
+
+
+@dataclass(frozen=True)
+class Placed:
+    """An event at its start time; spoken cues inside a silence carry their own start times."""
+
+    start_ms: int
+    ms: int
+    event: Speak | Silence | Sound
+    cues: tuple[tuple[int, int, Cue], ...] = ()
+    """(start_ms, length_ms, cue) for each cue that fits."""
+
+
+@dataclass(frozen=True)
+class PlacedChapter:
+    title: str
+    start_ms: int
+    end_ms: int
+    step: int | None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A timeline with times: what plays when, the chapters that tile it, and its length."""
+
+    items: tuple[Placed, ...]
+    chapters: tuple[PlacedChapter, ...]
+    total_ms: int
+    dropped_cues: tuple[Cue, ...] = field(default=())
+
+
+CUE_GAP_MS = 250
+"""Least quiet between two cues said inside one silence."""
+
+
+def _place_cues(
+    silence: Silence, start: int, durations: Durations, dropped: list[Cue]
+) -> tuple[tuple[int, int, Cue], ...]:
+    placed: list[tuple[int, int, Cue]] = []
+    free_from = 0
+    for cue in sorted(silence.cues, key=lambda c: c.at_ms):
+        length = durations.speech_ms(cue.text)
+        at = max(cue.at_ms, free_from)
+        if at + length > silence.ms:
+            dropped.append(cue)
+            continue
+        placed.append((start + at, length, cue))
+        free_from = at + length + CUE_GAP_MS
+    return tuple(placed)
+
+
+def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout:
+    """Give every event its start time and length; chapters run from marker to marker."""
+    events = timeline.events if isinstance(timeline, Timeline) else tuple(timeline)
+    now = 0
+    items: list[Placed] = []
+    marks: list[tuple[str, int, int | None]] = []
+    dropped: list[Cue] = []
+    for event in events:
+        if isinstance(event, Chapter):
+            if marks and marks[-1][1] == now:
+                marks.pop()  # an empty chapter gives way to the one that follows it
+            marks.append((event.title, now, event.step))
+            continue
+        if isinstance(event, Speak):
+            ms = durations.speech_ms(event.text)
+            items.append(Placed(now, ms, event))
+        elif isinstance(event, Silence):
+            items.append(Placed(now, event.ms, event, _place_cues(event, now, durations, dropped)))
+            ms = event.ms
+        else:
+            ms = durations.sound_ms(event.sound)
+            items.append(Placed(now, ms, event))
+        now += ms
+    if not marks or marks[0][1] != 0:
+        marks.insert(0, ("Start", 0, None))
+    chapters = tuple(
+        PlacedChapter(title, start, marks[i + 1][1] if i + 1 < len(marks) else now, step)
+        for i, (title, start, step) in enumerate(marks)
+    )
+    return Layout(tuple(items), chapters, now, tuple(dropped))
