@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,13 +15,21 @@ import click
 
 from . import __version__
 from .compiler import compile_routine, resolve_options
-from .durations import parse_duration
+from .durations import format_clock, parse_duration
 from .errors import GuidecastError, RoutineError
+from .export import export_session, session_files
+from .feed import write_feed
+from .loudness import LoudnessMeter
 from .model import Narration, Routine
 from .plan import plan_json, plan_table
+from .render import AudioFormat, Progress, Voice, stream_pcm
+from .render import render as render_timeline
 from .routine import load_routine
+from .serve import ready_message
+from .serve import serve as serve_directory
 from .speech import Estimate
 from .timeline import Options, layout
+from .tts import ENGINES, ClipCache, bundled_voices, default_cache_dir, make_engine
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -176,6 +186,254 @@ def plan(ctx: click.Context, /, file: Path, as_json: bool, **params: Any) -> Non
         click.echo(json.dumps(plan_json(timeline, lay), indent=2, ensure_ascii=False))
     else:
         click.echo(plan_table(timeline, lay, verbose=ctx.obj["verbose"] > 0))
+
+
+def _bar(ctx: click.Context) -> Progress:
+    """A progress callback drawing click progress bars on stderr (none in quiet mode)."""
+    state: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if ctx.obj["quiet"] or total <= 1:
+            return
+        if state.get("stage") != stage:
+            if "bar" in state:
+                state["bar"].render_finish()
+            label = {"speech": "speech  ", "encode": "encoding"}.get(stage, stage)
+            state.update(stage=stage, done=0)
+            state["bar"] = click.progressbar(
+                length=total,
+                label=label,
+                file=sys.stderr,
+                show_pos=stage == "speech",
+                show_eta=True,
+            )
+        bar = state["bar"]
+        bar.update(done - state["done"])
+        state["done"] = done
+        if done >= total:
+            bar.render_finish()
+            del state["bar"]
+            state.pop("stage", None)
+
+    return progress
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Folder for the sessions, or an .mp3 path for one routine.",
+)
+@narration_options
+@click.option(
+    "--engine",
+    "-e",
+    type=click.Choice(ENGINES),
+    help="Speech engine: piper (offline, default), gtts (online), fake (test tone).",
+)
+@click.option(
+    "--voice",
+    help="Engine voice: a Piper voice name or .onnx path; gtts: a Google "
+    "domain for the accent, e.g. co.uk. See `guidecast voices`.",
+)
+@click.option(
+    "--bitrate",
+    type=click.Choice(["32", "48", "64", "96", "128"]),
+    default="64",
+    show_default=True,
+    help="Constant MP3 bitrate in kbit/s.",
+)
+@click.option(
+    "--sample-rate",
+    type=click.Choice(["22050", "44100", "48000"]),
+    default="44100",
+    show_default=True,
+    help="Output sample rate in Hz.",
+)
+@click.option("--stereo", is_flag=True, help="Write two (identical) channels instead of mono.")
+@click.option(
+    "--loudness",
+    type=click.FloatRange(-30, -10),
+    help="Integrated loudness target in LUFS. [default: -19 mono, -16 stereo]",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    envvar="GUIDECAST_CACHE_DIR",
+    help="Where synthesized clips are kept. [default: the user cache folder; "
+    "env GUIDECAST_CACHE_DIR]",
+)
+@click.option("--no-cache", is_flag=True, help="Synthesize everything afresh and keep nothing.")
+@click.pass_context
+def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **params: Any) -> None:
+    """Render routines to narrated, chaptered MP3 sessions with transcripts.
+
+    Writes NAME.mp3 (CBR, ID3v2.3 tags, one chapter per pose and side, cover art, transcript)
+    and beside it NAME.chapters.json, NAME.vtt, NAME.srt, NAME.jpg and NAME.session.json
+    (for `guidecast feed`). Speech is cached, so a second render with another --length or
+    --narration only synthesizes new sentences. Files are replaced only when complete.
+
+    \b
+    Examples:
+      guidecast render routines/love-your-spine.yaml
+      guidecast render routines/*.yaml -o output/ --narration brief
+      guidecast render routines/love-your-spine.yaml -o spine-30.mp3 --length 30m --rate 0.9
+      guidecast render routines/back-stiffness.yaml --engine gtts --voice co.uk
+    """
+    if len(files) > 1 and output.suffix.lower() == ".mp3":
+        raise click.UsageError(
+            "-o names one .mp3 file but several routines were given; give a folder instead"
+        )
+    routines = [load_routine(f) for f in files]  # check everything before any long work
+    with contextlib.ExitStack() as stack:
+        if params["no_cache"]:
+            cache_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="guidecast-")))
+        else:
+            cache_root = params["cache_dir"] or default_cache_dir()
+        for routine in routines:
+            _render_one(ctx, routine, output, ClipCache(cache_root), params)
+
+
+def _render_one(
+    ctx: click.Context, routine: Routine, output: Path, cache: ClipCache, params: dict[str, Any]
+) -> None:
+    options = options_for(routine, params)
+    fmt = AudioFormat(
+        sample_rate=int(params["sample_rate"]),
+        channels=2 if params["stereo"] else 1,
+        bitrate=int(params["bitrate"]),
+        loudness=params["loudness"],
+    )
+    engine_name = params["engine"] or routine.engine or "piper"
+    try:
+        engine = make_engine(engine_name, params["voice"] or routine.voice, routine.language)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    voice = Voice(engine, cache, rate=options.rate, sample_rate=fmt.sample_rate)
+    progress = _bar(ctx)
+    rendered = render_timeline(routine, options, voice=voice, fmt=fmt, progress=progress)
+    meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
+    total = rendered.layout.total_ms
+    done = 0
+
+    def blocks() -> Iterator[Any]:
+        nonlocal done
+        for block in stream_pcm(rendered, voice, fmt, meter=meter):
+            done += len(block) * 1000 // (fmt.sample_rate * fmt.channels)
+            progress("encode", min(done, total), total)
+            yield block
+
+    result = export_session(
+        routine,
+        rendered.layout,
+        blocks(),
+        files=session_files(output, routine.path),
+        sample_rate=fmt.sample_rate,
+        channels=fmt.channels,
+        bitrate=fmt.bitrate,
+        quality=fmt.quality,
+        narration=options.narration.value,
+    )
+    if not ctx.obj["quiet"]:
+        click.echo(
+            f"{result.files.mp3}  {format_clock(result.duration_ms)}  {result.chapters} chapters  "
+            f"{meter.integrated() + fmt.encoder_gain_db:.1f} LUFS  "
+            f"true peak <= {fmt.true_peak:g} dBTP  "
+            f"({voice.synthesized} of {voice.sentences} sentences synthesized, rest cached)"
+        )
+    for cue in rendered.layout.dropped_cues:
+        log.warning("%s: no room for %r inside its hold; left out", routine.path, cue.text)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("output"))
+@click.option(
+    "--base-url",
+    required=True,
+    help="Where DIRECTORY will be published, e.g. https://example.org/yoga/.",
+)
+@click.option("--title", help="Podcast title. [default: the sessions' common series]")
+@click.pass_context
+def feed(ctx: click.Context, /, directory: Path, base_url: str, title: str | None) -> None:
+    """Write DIRECTORY/feed.xml: a podcast feed of the sessions rendered there.
+
+    Each item keeps the guid it got at its first render, so podcast apps never see a
+    session twice. Run it again after every render to update the feed.
+
+    \b
+    Examples:
+      guidecast feed output/ --base-url https://example.org/yoga/
+      guidecast feed output/ --base-url https://example.org/yoga/ --title "Back Care"
+
+    To listen on a phone on the same Wi-Fi without publishing anything, use
+    `guidecast serve` instead: it builds the feed on the fly.
+    """
+    path = write_feed(directory, base_url=base_url, title=title)
+    if not ctx.obj["quiet"]:
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("output"))
+@click.option(
+    "--host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address to listen on; 127.0.0.1 keeps it to this computer.",
+)
+@click.option(
+    "--port",
+    "-p",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="TCP port (0 picks a free one).",
+)
+@click.option("--title", help="Podcast title. [default: the sessions' common series]")
+def serve(directory: Path, host: str, port: int, title: str | None) -> None:
+    """Serve DIRECTORY to phones on the same network: a page to play sessions and a feed.
+
+    Prints the address to open and a QR code of the feed: scan it with the phone's camera,
+    or paste the feed URL into a podcast app ("add by URL"). The page plays each session
+    with its chapters and transcript. Press Ctrl-C to stop.
+
+    \b
+    Examples:
+      guidecast serve output/
+      guidecast serve output/ --port 8080
+      guidecast serve output/ --host 127.0.0.1
+    """
+    serve_directory(
+        directory,
+        host=host,
+        port=port,
+        title=title,
+        on_ready=lambda info: click.echo(ready_message(info)),
+    )
+    click.echo("Stopped.", err=True)
+
+
+@cli.command()
+def voices() -> None:
+    """List speech engines and their voices.
+
+    \b
+    Examples:
+      guidecast voices
+      guidecast render routines/back-stiffness.yaml --voice ~/voices/en_GB-alba-medium.onnx
+    """
+    click.echo("piper  (offline, default)")
+    for name, path in bundled_voices().items():
+        click.echo(f"  {name:<10} {path.name} (bundled, default)")
+    click.echo("  PATH.onnx  any Piper voice file with its .onnx.json beside it")
+    click.echo("gtts   (online: needs internet)")
+    click.echo("  com        Google voice for the routine's language; other domains change")
+    click.echo("             the accent: co.uk, com.au, ca, co.in, ie, co.za")
+    click.echo("fake   (for tests: a tone sized by word count)")
 
 
 def main() -> None:

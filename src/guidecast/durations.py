@@ -22,6 +22,8 @@ def parse_duration(text: str) -> int:
     Raises ValueError with a message fit for the user.
     """
     t = text.strip().lower()
+    if t.startswith("-"):
+        raise ValueError(f"'{text}' is negative: a duration must be positive")
     if _BARE.fullmatch(t):
         return round(float(t) * 1000)
     if _COMPOUND.fullmatch(t):
@@ -41,7 +43,7 @@ def parse_range(text: str) -> tuple[int, int]:
     A bare first number takes the unit of the second part: `2-4m` means 2m to 4m.
     """
     t = text.strip().lower()
-    if "-" not in t:
+    if "-" not in t or t.startswith("-"):
         ms = parse_duration(t)
         return ms, ms
     low, _, high = t.partition("-")

@@ -7,13 +7,12 @@ import logging
 import os
 import tempfile
 import xml.etree.ElementTree as ET
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote, urlsplit
 
 from .errors import FeedError
@@ -182,7 +181,7 @@ class _Fields:
 
     def integer(self, key: str) -> int:
         value = self.data.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if not _is_count(value):
             raise self.fail(key, "must be a whole number of milliseconds")
         return value
 
@@ -206,7 +205,7 @@ class _Fields:
         name = self.data.get(key)
         if name is None and not required:
             return None
-        if not isinstance(name, str) or not _plain_name(name):
+        if not isinstance(name, str) or not name or name[0] == "." or set(name) & {"/", "\\"}:
             raise self.fail(key, "must be a file name in the same folder")
         if not required and not (self.path.parent / name).is_file():
             log.warning("%s: %s %s is missing; leaving it out of the feed", self.path, key, name)
@@ -222,20 +221,16 @@ class _Fields:
             if not (
                 isinstance(item, dict)
                 and isinstance(item.get("title"), str)
-                and all(_count(item.get(k)) for k in ("start_ms", "end_ms"))
+                and all(_is_count(item.get(k)) for k in ("start_ms", "end_ms"))
             ):
                 raise self.fail("chapters", "must hold {title, start_ms, end_ms} objects")
             marks.append(ChapterMark(item["title"], item["start_ms"], item["end_ms"]))
         return tuple(marks)
 
 
-def _count(value: object) -> bool:
+def _is_count(value: object) -> TypeGuard[int]:
+    """Tell whether a JSON value is a whole number from zero up."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _plain_name(name: str) -> bool:
-    """Tell whether a name is a visible file directly in the folder (no path parts)."""
-    return bool(name) and not name.startswith(".") and "/" not in name and "\\" not in name
 
 
 # -- channel and feed ------------------------------------------------------------------------
@@ -261,7 +256,7 @@ def make_channel(
     return Channel(
         title=title,
         description=description,
-        language=language or _common(s.language for s in sessions) or _first_language(sessions),
+        language=language or _common(s.language for s in sessions) or "en",
         author=author or _common(s.author for s in sessions) or "guidecast",
         cover=cover,
     )
@@ -273,23 +268,12 @@ def _common(values: Any) -> str:
     return distinct.pop() if len(distinct) == 1 else ""
 
 
-def _first_language(sessions: Sequence[Session]) -> str:
-    counts = Counter(s.language for s in sessions)
-    return counts.most_common(1)[0][0] if counts else "en"
-
-
 def file_url(base_url: str, name: str) -> str:
     """Join a base URL and a file name, quoting the name."""
     return f"{base_url.rstrip('/')}/{quote(name)}"
 
 
-def build_feed(
-    sessions: Sequence[Session],
-    base_url: str,
-    channel: Channel,
-    *,
-    now: datetime | None = None,
-) -> bytes:
+def build_feed(sessions: Sequence[Session], base_url: str, channel: Channel) -> bytes:
     """Build the RSS document for sessions whose files live under base_url."""
     base_url = _check_base_url(base_url)
     rss = ET.Element("rss", {"version": "2.0"})
@@ -299,7 +283,7 @@ def build_feed(
     _text(ch, "description", channel.description)
     _text(ch, "language", channel.language)
     _text(ch, "generator", "guidecast")
-    newest = max((s.rendered for s in sessions), default=now or datetime.now(UTC))
+    newest = max((s.rendered for s in sessions), default=datetime.now(UTC))
     _text(ch, "lastBuildDate", format_datetime(newest.astimezone(UTC), usegmt=True))
     ET.SubElement(
         ch,
@@ -314,15 +298,15 @@ def build_feed(
         cover_url = file_url(base_url, channel.cover)
         ET.SubElement(ch, f"{{{ITUNES}}}image", {"href": cover_url})
         image = ET.SubElement(ch, "image")
-        _text(image, "url", cover_url)
-        _text(image, "title", channel.title)
-        _text(image, "link", base_url + "/")
+        for tag, text in (("url", cover_url), ("title", channel.title), ("link", base_url + "/")):
+            _text(image, tag, text)
     category = ET.SubElement(ch, f"{{{ITUNES}}}category", {"text": channel.category})
     ET.SubElement(category, f"{{{ITUNES}}}category", {"text": channel.subcategory})
     for session in sessions:
         _item(ch, session, base_url)
     ET.indent(rss)
-    return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"
 
 
 def _item(channel: ET.Element, s: Session, base_url: str) -> None:

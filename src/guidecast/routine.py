@@ -167,11 +167,14 @@ def boolean(node: Node) -> bool:
 def _duration_text(node: Node) -> str:
     raw = str(_scalar(node, "a duration").value).strip()
     if node.tag.endswith((":int", ":float")) and ":" in raw:
-        minutes, _, seconds = raw.partition(":")
-        raise _Bad(
-            f"'{raw}' reads as a YAML 1.1 sexagesimal number, not {minutes} min {seconds} s; "
-            f"write {minutes}m{seconds}s"
-        )
+        # 1:30 means 1m30s, 1:02:03 means 1h2m3s
+        parts = raw.split(":")
+        if len(parts) > 3:
+            raise _Bad(f"'{raw}' reads as a YAML 1.1 sexagesimal number; write e.g. 1h2m3s")
+        pairs = list(zip(parts, ("h", "m", "s")[-len(parts) :], strict=True))
+        said = " ".join(f"{n} {'min' if u == 'm' else u}" for n, u in pairs)
+        meant = "".join(f"{n}{u}" for n, u in pairs)
+        raise _Bad(f"'{raw}' reads as a YAML 1.1 sexagesimal number, not {said}; write {meant}")
     if not raw:
         raise _Bad("expected a duration, found nothing")
     return raw
@@ -414,7 +417,7 @@ def _longest_ms(routine: Routine) -> int:
     for step in routine.steps:
         sides = max(1, len(step.sides))
         if step.flow is not None:
-            total += step.flow.breaths * step.flow.breath_ms
+            total += sides * step.flow.breaths * step.flow.breath_ms
         elif step.hold is not None:
             total += sides * (step.reps * step.hold.max_ms + (step.reps - 1) * step.rest_ms)
     return total
@@ -433,6 +436,13 @@ def parse_routine(source: str, path: str = "<routine>", base: Path | None = None
         loc = Loc(path, mark.line + 1, mark.column + 1) if mark else Loc(path)
         what = " ".join(filter(None, [e.context, e.problem])) or "invalid YAML"
         raise RoutineError.at(loc, f"YAML syntax error: {what}") from None
+    except yaml.reader.ReaderError as e:
+        before = source[: e.position]
+        loc = Loc(path, before.count("\n") + 1, len(before.rsplit("\n", 1)[-1]) + 1)
+        code = ord(e.character) if isinstance(e.character, str) else e.character
+        raise RoutineError.at(
+            loc, f"the file contains U+{code:04X}, a character YAML does not allow; remove it"
+        ) from None
     except yaml.YAMLError as e:
         raise RoutineError.at(Loc(path), f"YAML error: {e}") from None
     documents = [d for d in documents if d is not None]

@@ -1,0 +1,78 @@
+"""Audio helpers: decoding sound files with pydub, resampling, and the built-in bells."""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import math
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy.signal import resample_poly
+
+from .errors import AudioError
+from .model import SoundRef
+
+__all__ = ["decode_audio", "load_sound", "resample", "to_float"]
+
+log = logging.getLogger(__name__)
+Float = npt.NDArray[np.float32]
+
+
+def to_float(samples: npt.NDArray[np.int16]) -> Float:
+    """int16 PCM to float32 in [-1, 1)."""
+    return samples.astype(np.float32) / 32768.0
+
+
+def resample(samples: Float, from_rate: int, to_rate: int) -> Float:
+    """Resample with a polyphase filter (exact ratios such as 22050 -> 44100 are cheap)."""
+    if from_rate == to_rate or not len(samples):
+        return samples
+    g = math.gcd(from_rate, to_rate)
+    return resample_poly(samples, to_rate // g, from_rate // g).astype(np.float32)
+
+
+def _ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def decode_audio(data: bytes, fmt: str, *, what: str) -> tuple[npt.NDArray[np.int16], int]:
+    """Decode audio bytes to mono int16 with pydub (ffmpeg from imageio-ffmpeg for non-WAV)."""
+    with warnings.catch_warnings():
+        # pydub warns at import when no ffmpeg is on PATH; WAV needs none, others get ours.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        from pydub import AudioSegment
+
+    if fmt != "wav":
+        AudioSegment.converter = _ffmpeg()
+    try:
+        segment = AudioSegment.from_file(io.BytesIO(data), format=fmt)
+    except Exception as e:
+        raise AudioError(f"cannot decode {what}: {e}") from None
+    segment = segment.set_channels(1).set_sample_width(2)
+    samples = np.array(segment.get_array_of_samples(), dtype=np.int16)
+    return samples, int(segment.frame_rate)
+
+
+def _builtin_path(name: str) -> Path:
+    return Path(str(resources.files("guidecast").joinpath("data", "sounds", f"{name}.wav")))
+
+
+@functools.lru_cache(maxsize=32)
+def load_sound(ref: SoundRef, sample_rate: int) -> Float:
+    """A bell as float32 mono at `sample_rate`, whole: it always rings out to its end."""
+    if ref.is_none:
+        return np.zeros(0, np.float32)
+    path = Path(ref.path) if ref.path else _builtin_path(ref.name)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise AudioError(f"cannot read sound '{ref.name}' ({path}): {e.strerror}") from None
+    samples, rate = decode_audio(data, path.suffix.lower().lstrip(".") or "wav", what=str(path))
+    return resample(to_float(samples), rate, sample_rate)

@@ -1,0 +1,72 @@
+"""Cover art: the routine's own image, or a calm square card generated from its title."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import textwrap
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from .errors import ExportError
+
+__all__ = ["COVER_PX", "cover_jpeg"]
+
+COVER_PX = 1400
+_PALETTES = [
+    ((38, 70, 83), (42, 157, 143)),
+    ((61, 64, 91), (129, 178, 154)),
+    ((53, 80, 112), (181, 101, 118)),
+    ((34, 87, 122), (87, 204, 153)),
+    ((72, 52, 97), (224, 159, 62)),
+]
+
+
+def _generated(title: str, subtitle: str) -> Image.Image:
+    digest = hashlib.sha256(title.encode()).digest()
+    top, bottom = _PALETTES[digest[0] % len(_PALETTES)]
+    img = Image.new("RGB", (COVER_PX, COVER_PX))
+    draw = ImageDraw.Draw(img)
+    for y in range(COVER_PX):
+        t = y / (COVER_PX - 1)
+        draw.line(
+            [(0, y), (COVER_PX, y)],
+            fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
+        )
+    cx, cy = COVER_PX // 2, COVER_PX * 2 // 5
+    for r, alpha in ((300, 40), (220, 60), (140, 90)):
+        shade = tuple(min(255, c + alpha) for c in top)
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=shade, width=6)
+    font = ImageFont.load_default(size=96)
+    small = ImageFont.load_default(size=54)
+    lines = textwrap.wrap(title, width=20)[:3]
+    y = COVER_PX * 2 // 3 - 20
+    for line in lines:
+        draw.text((cx, y), line, font=font, fill=(250, 248, 240), anchor="mm")
+        y += 112
+    if subtitle:
+        draw.text(
+            (cx, COVER_PX - 110), subtitle[:40], font=small, fill=(235, 235, 225), anchor="mm"
+        )
+    return img
+
+
+def cover_jpeg(title: str, subtitle: str = "", image: str | None = None) -> bytes:
+    """A square RGB JPEG of 1400-3000 px: the given image (cropped, scaled) or a generated one."""
+    if image is None:
+        img = _generated(title, subtitle)
+    else:
+        try:
+            with Image.open(Path(image)) as source:
+                img = source.convert("RGB")
+        except OSError as e:
+            raise ExportError(image, f"cannot read the cover image: {e}") from None
+        side = min(img.size)
+        left, top = (img.width - side) // 2, (img.height - side) // 2
+        img = img.crop((left, top, left + side, top + side))
+        if not 1400 <= side <= 3000:
+            img = img.resize((COVER_PX, COVER_PX), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", quality=88, optimize=True)
+    return buffer.getvalue()

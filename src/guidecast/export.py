@@ -1,0 +1,267 @@
+"""Export: stream PCM into an MP3 with ID3v2.3 tags and chapters, plus sidecars; all atomic."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from mutagen.id3 import (
+    APIC,
+    CHAP,
+    COMM,
+    CTOC,
+    ID3,
+    TALB,
+    TCON,
+    TDRC,
+    TIT2,
+    TLAN,
+    TPE1,
+    TRCK,
+    TSSE,
+    USLT,
+    CTOCFlags,
+    PictureType,
+)
+from mutagen.id3._tags import save_frame
+
+from . import __version__
+from .cover import cover_jpeg
+from .errors import ExportError
+from .model import Routine
+from .mp3 import encode_mp3
+from .sidecars import captions, chapters_json, srt, transcript_text, vtt
+from .timeline import Layout
+
+__all__ = ["ExportResult", "SessionFiles", "export_session", "session_files"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionFiles:
+    """Where one session's files go: `<name>.mp3` and its sidecars in one folder."""
+
+    mp3: Path
+
+    def sidecar(self, suffix: str) -> Path:
+        return self.mp3.with_name(self.mp3.stem + suffix)
+
+    @property
+    def all(self) -> list[Path]:
+        return [self.mp3] + [self.sidecar(s) for s in SIDECARS]
+
+
+SIDECARS = (".chapters.json", ".vtt", ".srt", ".jpg", ".session.json")
+
+
+def session_files(out: Path, routine_path: str) -> SessionFiles:
+    """`-o` may name a folder (the MP3 is named after the routine) or an .mp3 file."""
+    if out.suffix.lower() == ".mp3":
+        return SessionFiles(out)
+    return SessionFiles(out / (Path(routine_path).stem + ".mp3"))
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    files: SessionFiles
+    duration_ms: int
+    chapters: int
+    bytes: int
+
+
+@contextlib.contextmanager
+def _atomic(path: Path) -> Iterator[tuple[Any, Path]]:
+    """A temporary file beside `path`, renamed over it only when the block succeeds."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w+b") as f:
+            yield f, tmp
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class _ID3(ID3):
+    """ID3 that writes frames in the order added (pictures last).
+
+    mutagen sorts frames by size; readers that ignore the CTOC (ffmpeg among them) list CHAP
+    frames in file order, so chapters must be written in time order.
+    """
+
+    def _write(self, config: Any) -> bytearray:
+        frames = sorted(self.values(), key=lambda f: f.FrameID == "APIC")
+        return bytearray().join(save_frame(f, config=config) for f in frames)
+
+
+def _tags(routine: Routine, lay: Layout, cover: bytes, year: int) -> ID3:
+    tags = _ID3()
+    tags.add(TIT2(encoding=3, text=[routine.title]))
+    tags.add(TPE1(encoding=3, text=[routine.author]))
+    if routine.series:
+        tags.add(TALB(encoding=3, text=[routine.series]))
+    tags.add(TCON(encoding=3, text=[routine.genre]))
+    tags.add(TDRC(encoding=3, text=[str(routine.year or year)]))
+    if routine.track:
+        tags.add(TRCK(encoding=3, text=[str(routine.track)]))
+    if routine.description:
+        tags.add(COMM(encoding=3, lang="eng", desc="", text=[routine.description]))
+    tags.add(TLAN(encoding=3, text=[_iso639_2(routine.language)]))
+    tags.add(TSSE(encoding=3, text=[f"guidecast {__version__}"]))
+    tags.add(
+        APIC(encoding=3, mime="image/jpeg", type=PictureType.COVER_FRONT, desc="Cover", data=cover)
+    )
+    tags.add(USLT(encoding=3, lang=_iso639_2(routine.language), desc="", text=transcript_text(lay)))
+    ids = [f"chp{i}" for i in range(len(lay.chapters))]
+    tags.add(
+        CTOC(
+            element_id="toc",
+            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+            child_element_ids=ids,
+            sub_frames=[TIT2(encoding=3, text=["Chapters"])],
+        )
+    )
+    for element_id, chapter in zip(ids, lay.chapters, strict=True):
+        tags.add(
+            CHAP(
+                element_id=element_id,
+                start_time=chapter.start_ms,
+                end_time=chapter.end_ms,
+                start_offset=0xFFFFFFFF,
+                end_offset=0xFFFFFFFF,
+                sub_frames=[TIT2(encoding=3, text=[chapter.title])],
+            )
+        )
+    tags.update_to_v23()
+    return tags
+
+
+_ISO639_2 = {
+    "en": "eng",
+    "de": "deu",
+    "fr": "fra",
+    "es": "spa",
+    "it": "ita",
+    "nl": "nld",
+    "pt": "por",
+    "no": "nor",
+    "sv": "swe",
+    "da": "dan",
+    "fi": "fin",
+    "pl": "pol",
+}
+
+
+def _iso639_2(language: str) -> str:
+    return _ISO639_2.get(language.split("-")[0].lower(), "eng")
+
+
+def _session_info(
+    routine: Routine, lay: Layout, files: SessionFiles, narration: str, now: dt.datetime
+) -> dict[str, Any]:
+    previous: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        previous = json.loads(files.sidecar(".session.json").read_text("utf-8"))
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    guid = previous.get("guid") or uuid.uuid5(uuid.NAMESPACE_URL, f"guidecast:{files.mp3.name}").urn
+    return {
+        "format": "guidecast-session/1",
+        "title": routine.title,
+        "description": routine.description,
+        "author": routine.author,
+        "series": routine.series,
+        "language": routine.language,
+        "genre": routine.genre,
+        "explicit": False,
+        "duration_ms": lay.total_ms,
+        "guid": guid,
+        "first_rendered": previous.get("first_rendered") or stamp,
+        "rendered": stamp,
+        "mp3": files.mp3.name,
+        "cover": files.sidecar(".jpg").name,
+        "chapters_json": files.sidecar(".chapters.json").name,
+        "vtt": files.sidecar(".vtt").name,
+        "srt": files.sidecar(".srt").name,
+        "chapters": [
+            {"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in lay.chapters
+        ],
+        "narration": narration,
+        "source": Path(routine.path).name,
+    }
+
+
+def export_session(
+    routine: Routine,
+    lay: Layout,
+    pcm: Iterable[npt.NDArray[np.int16]],
+    *,
+    files: SessionFiles,
+    sample_rate: int,
+    channels: int,
+    bitrate: int,
+    quality: int = 3,
+    narration: str = "standard",
+) -> ExportResult:
+    """Write the MP3 and its sidecars; nothing replaces an existing file until all are ready."""
+    now = dt.datetime.now(dt.UTC)
+    try:
+        files.mp3.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(files.mp3.parent, f"cannot create the folder: {e.strerror}") from None
+    cover = cover_jpeg(routine.title, routine.series, routine.cover)
+    caps = captions(lay)
+    texts = {
+        ".chapters.json": chapters_json(lay.chapters).encode(),
+        ".vtt": vtt(caps).encode(),
+        ".srt": srt(caps).encode(),
+        ".jpg": cover,
+        ".session.json": (
+            json.dumps(
+                _session_info(routine, lay, files, narration, now), indent=2, ensure_ascii=False
+            )
+            + "\n"
+        ).encode(),
+    }
+    ready: list[tuple[Path, Path]] = []
+    try:
+        with contextlib.ExitStack() as stack:
+            f, tmp = stack.enter_context(_atomic(files.mp3))
+            result = encode_mp3(
+                pcm, f, sample_rate=sample_rate, channels=channels, bitrate=bitrate, quality=quality
+            )
+            f.flush()
+            _tags(routine, lay, cover, now.year).save(f, v2_version=3, padding=lambda _: 0)
+            ready.append((tmp, files.mp3))
+            for suffix, data in texts.items():
+                g, side_tmp = stack.enter_context(_atomic(files.sidecar(suffix)))
+                g.write(data)
+                ready.append((side_tmp, files.sidecar(suffix)))
+        # Sidecars first, the MP3 last: a finished MP3 always has its sidecars beside it.
+        for tmp_path, final in reversed(ready):
+            os.replace(tmp_path, final)
+    except OSError as e:
+        for tmp_path, _ in ready:
+            tmp_path.unlink(missing_ok=True)
+        raise ExportError(files.mp3, f"cannot write the session: {e.strerror or e}") from None
+    except BaseException:
+        for tmp_path, _ in ready:
+            tmp_path.unlink(missing_ok=True)
+        raise
+    expected = lay.total_ms * sample_rate // 1000
+    if result.samples != expected:  # pragma: no cover - a broken invariant, not user input
+        log.warning("encoded %d samples, layout expects %d", result.samples, expected)
+    return ExportResult(files, lay.total_ms, len(lay.chapters), files.mp3.stat().st_size)

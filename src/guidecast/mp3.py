@@ -1,0 +1,169 @@
+"""CBR MP3 encoding with lameenc, plus the LAME/Info header LAME's library would write itself."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import lameenc
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["EncodeResult", "encode_mp3"]
+
+ENCODER_DELAY = 576
+"""Samples LAME puts before the audio; written in the LAME tag so decoders trim them."""
+_BITRATES = {
+    1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_RATES = {1: (44100, 48000, 32000), 2: (22050, 24000, 16000)}
+
+
+@dataclass(frozen=True)
+class _Header:
+    version: int  # 1 for MPEG-1, 2 for MPEG-2 (and 2.5)
+    bitrate: int
+    sample_rate: int
+    padding: int
+    mono: bool
+
+    @classmethod
+    def parse(cls, b: bytes) -> _Header:
+        if len(b) < 4 or b[0] != 0xFF or (b[1] & 0xE0) != 0xE0:
+            raise ValueError("lost MPEG frame sync")
+        version = 1 if (b[1] >> 3) & 3 == 3 else 2
+        rate = _RATES[version][(b[2] >> 2) & 3]
+        if (b[1] >> 3) & 3 == 0:  # MPEG-2.5
+            rate //= 2
+        return cls(version, _BITRATES[version][b[2] >> 4], rate, (b[2] >> 1) & 1, b[3] >> 6 == 3)
+
+    @property
+    def size(self) -> int:
+        return (144 if self.version == 1 else 72) * self.bitrate * 1000 // self.sample_rate + (
+            self.padding
+        )
+
+    @property
+    def samples(self) -> int:
+        return 1152 if self.version == 1 else 576
+
+    @property
+    def side_info(self) -> int:
+        if self.version == 1:
+            return 17 if self.mono else 32
+        return 9 if self.mono else 17
+
+
+class _FrameCounter:
+    """Counts whole MPEG frames in an encoder's output as it streams by."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.first: bytes | None = None
+        self._buf = bytearray()
+        self._base = 0  # stream offset of _buf[0]
+        self._next = 0  # stream offset of the next frame header
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+        while self._next - self._base + 4 <= len(self._buf):
+            at = self._next - self._base
+            header = bytes(self._buf[at : at + 4])
+            self.first = self.first or header
+            self.frames += 1
+            self._next += _Header.parse(header).size
+        drop = min(len(self._buf), self._next - self._base)
+        del self._buf[:drop]
+        self._base += drop
+
+
+def _crc16(data: bytes) -> int:
+    """CRC-16 (polynomial 0x8005, reflected) as LAME computes its tag checksum."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def _info_frame(first: bytes, frames: int, stream_bytes: int, samples: int) -> bytes:
+    """A 'Info' frame (the CBR Xing header) with LAME's extension: length, delay and padding."""
+    h = _Header.parse(first)
+    index = list(_BITRATES[h.version]).index(h.bitrate)
+    while True:  # the tag needs about 190 bytes: borrow a higher bitrate at very low ones
+        probe = _Header(h.version, _BITRATES[h.version][index], h.sample_rate, 0, h.mono)
+        if probe.size >= 4 + probe.side_info + 156:
+            break
+        index += 1
+    header = bytes([first[0], first[1], (index << 4) | (first[2] & 0x0C), first[3]])
+    size = probe.size
+    total_bytes = stream_bytes + size
+    padding = frames * h.samples - ENCODER_DELAY - samples
+    toc = bytes(min(255, i * 256 // 100) for i in range(100))
+    tag = b"Info" + struct.pack(">III", 0x0F, frames, total_bytes) + toc + struct.pack(">I", 0)
+    lame = bytearray(b"LAME3.100")
+    lame += bytes([0x01, 0])  # revision 0, CBR; lowpass unknown
+    lame += bytes(8)  # no ReplayGain
+    lame += bytes([0, min(255, h.bitrate)])
+    lame += (ENCODER_DELAY << 12 | max(0, padding)).to_bytes(3, "big")
+    lame += bytes([0, 0, 0, 0])  # misc, MP3 gain, preset and surround
+    lame += struct.pack(">IH", total_bytes, 0)
+    frame = bytearray(header + bytes(probe.side_info) + tag + lame)
+    frame += struct.pack(">H", _crc16(bytes(frame[:190])))
+    return bytes(frame + bytes(size - len(frame)))
+
+
+@dataclass(frozen=True)
+class EncodeResult:
+    samples: int
+    """Samples per channel, as decoders will return them."""
+    frames: int
+    bytes: int
+
+
+def encode_mp3(
+    blocks: Iterable[npt.NDArray[np.int16]],
+    out: BinaryIO,
+    *,
+    sample_rate: int,
+    channels: int,
+    bitrate: int,
+    quality: int = 3,
+) -> EncodeResult:
+    """Encode PCM blocks to CBR MP3 on a seekable file, Info header first; constant memory."""
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(bitrate)
+    encoder.set_in_sample_rate(sample_rate)
+    encoder.set_channels(channels)
+    encoder.set_quality(quality)
+    start = out.tell()
+    counter = _FrameCounter()
+    samples = 0
+    written = 0
+    placeholder: int | None = None
+    for block in blocks:
+        samples += len(block) // channels
+        data = bytes(encoder.encode(block.astype("<i2", copy=False).tobytes()))
+        if data and placeholder is None:
+            placeholder = len(_info_frame(data[:4], 0, 0, 0))
+            out.write(bytes(placeholder))
+        counter.feed(data)
+        out.write(data)
+        written += len(data)
+    tail = bytes(encoder.flush())
+    if placeholder is None:  # a very short input: everything came out at flush
+        placeholder = len(_info_frame(tail[:4], 0, 0, 0))
+        out.write(bytes(placeholder))
+    counter.feed(tail)
+    out.write(tail)
+    written += len(tail)
+    assert counter.first is not None
+    end = out.tell()
+    out.seek(start)
+    out.write(_info_frame(counter.first, counter.frames, written, samples))
+    out.seek(end)
+    return EncodeResult(samples, counter.frames, written + placeholder)

@@ -1,0 +1,154 @@
+"""Render the server's home page: every session with its player, chapters and transcript."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from html import escape
+from importlib.resources import files
+from pathlib import Path
+from string import Template
+from urllib.parse import quote, urlsplit
+
+import segno
+
+from .feed import Channel, Session
+
+__all__ = ["Cue", "format_clock", "parse_vtt", "qr_svg", "render_page"]
+
+log = logging.getLogger(__name__)
+
+_TIMESTAMP = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One transcript cue, in seconds."""
+
+    start: float
+    end: float
+    text: str
+
+
+def format_clock(ms: int) -> str:
+    """Format milliseconds as h:mm:ss."""
+    seconds = round(ms / 1000)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def parse_vtt(text: str) -> list[Cue]:
+    """Read the cues of a WebVTT (or SRT) transcript, ignoring styling and notes."""
+    cues = []
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
+        lines = block.strip("\n").split("\n")
+        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if timing is None:
+            continue
+        start_text, _, end_text = lines[timing].partition("-->")
+        start, end = _TIMESTAMP.search(start_text), _TIMESTAMP.search(end_text)
+        if start is None or end is None:
+            continue
+        words = " ".join(line.strip() for line in lines[timing + 1 :] if line.strip())
+        words = re.sub(r"<[^>]*>", "", words)  # cue tags such as <v Narrator>
+        if words:
+            cues.append(Cue(_seconds(start), _seconds(end), words))
+    return cues
+
+
+def _seconds(match: re.Match[str]) -> float:
+    hours, minutes, seconds, millis = match.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(millis) / 1000
+
+
+@lru_cache(maxsize=16)
+def qr_svg(url: str) -> str:
+    """Draw a QR code of a URL as an inline SVG element."""
+    svg: str = segno.make(url, error="m").svg_inline(
+        scale=1, omitsize=True, title=f"QR code of {url}", svgclass="qr", lineclass=None
+    )
+    return svg
+
+
+def render_page(
+    sessions: Sequence[Session], channel: Channel, *, feed_url: str, directory: Path
+) -> str:
+    """Render the HTML page listing the sessions found in directory."""
+    template = Template((files("guidecast") / "web" / "index.html").read_text("utf-8"))
+    items = "\n".join(_session_html(s, i, directory) for i, s in enumerate(sessions))
+    if not items:
+        items = (
+            '<p class="empty">No sessions here yet. Render one with '
+            "<code>guidecast render ROUTINE -o FOLDER</code>, then reload this page.</p>"
+        )
+    parts = urlsplit(feed_url)
+    podcast_url = f"podcast://{parts.netloc}{parts.path}"
+    return template.substitute(
+        lang=escape(channel.language),
+        title=escape(channel.title),
+        description=escape(channel.description),
+        sessions=items,
+        qr=qr_svg(feed_url),
+        feed_url=escape(feed_url),
+        podcast_url=escape(podcast_url),
+    )
+
+
+def _session_html(s: Session, index: int, directory: Path) -> str:
+    """Render one session as an article."""
+    e = escape
+    heading = f"session-{index}"
+    cover = (
+        f'<img class="cover" src="{e(quote(s.cover))}" alt="Cover of {e(s.title)}" '
+        'width="1400" height="1400" loading="lazy">'
+        if s.cover
+        else '<div class="cover blank" aria-hidden="true"></div>'
+    )
+    meta = [format_clock(s.duration_ms)]
+    meta += [part for part in (s.series, s.narration and f"{s.narration} narration") if part]
+    chapters = "\n".join(
+        f'<li><button type="button" data-start="{c.start_ms / 1000:.3f}" '
+        f'data-end="{c.end_ms / 1000:.3f}" aria-label="Play {e(c.title)} at '
+        f'{format_clock(c.start_ms)}"><span class="time">{format_clock(c.start_ms)}</span> '
+        f'<span class="name">{e(c.title)}</span></button></li>'
+        for c in s.chapters
+    )
+    return f"""<article class="session" aria-labelledby="{heading}">
+  <header class="head">
+    {cover}
+    <div>
+      <h2 id="{heading}">{e(s.title)}</h2>
+      <p class="meta">{" · ".join(e(m) for m in meta)}</p>
+    </div>
+  </header>
+  {f'<p class="desc">{e(s.description)}</p>' if s.description else ""}
+  <audio controls preload="metadata" src="{e(quote(s.mp3))}"
+    data-duration="{s.duration_ms / 1000:.3f}">Your browser cannot play MP3 audio;
+    <a href="{e(quote(s.mp3))}">download the session</a>.</audio>
+  {f'<h3>Chapters</h3><ol class="chapters">{chapters}</ol>' if chapters else ""}
+  {_transcript_html(s, directory)}
+</article>"""
+
+
+def _transcript_html(s: Session, directory: Path) -> str:
+    """Render the transcript of a session from its VTT file, or nothing."""
+    if not s.vtt:
+        return ""
+    try:
+        cues = parse_vtt((directory / s.vtt).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as error:
+        log.warning("%s: cannot read the transcript: %s", s.vtt, error)
+        return ""
+    if not cues:
+        return ""
+    lines = "\n".join(
+        f'<p class="cue" data-start="{c.start:.3f}" data-end="{c.end:.3f}">'
+        f'<span class="time">{format_clock(round(c.start * 1000))}</span> {escape(c.text)}</p>'
+        for c in cues
+    )
+    return f"""<details class="transcript">
+    <summary>Transcript</summary>
+    <div class="cues">{lines}</div>
+  </details>"""

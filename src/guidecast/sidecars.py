@@ -1,0 +1,73 @@
+"""Files beside the MP3: Podcasting 2.0 chapters JSON, WebVTT and SRT transcripts, session info."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .timeline import Layout, PlacedChapter, Speak
+
+__all__ = ["Caption", "captions", "chapters_json", "srt", "transcript_text", "vtt"]
+
+
+@dataclass(frozen=True)
+class Caption:
+    """One spoken sentence at its real start and end."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+def captions(lay: Layout) -> list[Caption]:
+    """Every sentence said, in time order, including cues spoken inside holds."""
+    out: list[Caption] = []
+    for item in lay.items:
+        if isinstance(item.event, Speak):
+            out.append(Caption(item.start_ms, item.start_ms + item.ms, item.event.text))
+        out.extend(Caption(start, start + ms, cue.text) for start, ms, cue in item.cues)
+    return sorted(out, key=lambda c: c.start_ms)
+
+
+def chapters_json(chapters: tuple[PlacedChapter, ...]) -> str:
+    """Podcasting 2.0 JSON chapters (version 1.2.0), times in seconds."""
+    data: dict[str, Any] = {
+        "version": "1.2.0",
+        "chapters": [
+            {"startTime": c.start_ms / 1000, "endTime": c.end_ms / 1000, "title": c.title}
+            for c in chapters
+        ],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _stamp(ms: int, sep: str) -> str:
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def vtt(caps: list[Caption]) -> str:
+    """A WebVTT transcript."""
+    body = [f"{_stamp(c.start_ms, '.')} --> {_stamp(c.end_ms, '.')}\n{c.text}\n" for c in caps]
+    return "WEBVTT\n\n" + "\n".join(body)
+
+
+def srt(caps: list[Caption]) -> str:
+    """An SRT transcript."""
+    return "\n".join(
+        f"{i}\n{_stamp(c.start_ms, ',')} --> {_stamp(c.end_ms, ',')}\n{c.text}\n"
+        for i, c in enumerate(caps, start=1)
+    )
+
+
+def transcript_text(lay: Layout) -> str:
+    """Plain transcript, a paragraph per chapter (the MP3's unsynchronised lyrics)."""
+    caps = captions(lay)
+    parts: list[str] = []
+    for chapter in lay.chapters:
+        said = [c.text for c in caps if chapter.start_ms <= c.start_ms < chapter.end_ms]
+        parts.append(f"{chapter.title}\n" + " ".join(said))
+    return "\n\n".join(parts) + "\n"

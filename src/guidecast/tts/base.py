@@ -1,0 +1,39 @@
+"""The speech-engine interface shared by Piper, gTTS and the fake engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Clip", "Engine", "Pcm"]
+
+Pcm = npt.NDArray[np.int16]
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Mono 16-bit speech at the engine's own sample rate."""
+
+    samples: Pcm
+    sample_rate: int
+
+    @property
+    def ms(self) -> int:
+        return -(-len(self.samples) * 1000 // self.sample_rate)
+
+
+class Engine(Protocol):
+    """Something that turns one sentence into speech."""
+
+    name: str
+
+    def identity(self) -> str:
+        """A string that changes whenever the same text would sound different (voice, model)."""
+        ...
+
+    def synthesize(self, text: str, *, rate: float) -> Clip:
+        """Speak one sentence at `rate` (1.0 natural, 0.8 slower, 1.2 faster)."""
+        ...

