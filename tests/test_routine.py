@@ -124,7 +124,9 @@ def test_top_level_key_misplaced_in_a_step() -> None:
 
 
 def test_duplicate_keys_are_refused() -> None:
-    check("title: T\ntitle: U\nsteps:\n  - pose: P\n    hold: 1m\n", (2, 1, "duplicate key 'title'"))
+    check(
+        "title: T\ntitle: U\nsteps:\n  - pose: P\n    hold: 1m\n", (2, 1, "duplicate key 'title'")
+    )
     check(STEP + "    hold: 1m\n    pose: Q\n", (5, 5, "duplicate key 'pose' in step 1"))
 
 
@@ -214,12 +216,18 @@ def test_range_keeps_the_unit_of_its_second_part() -> None:
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ("title: [a, b]\nsteps:\n  - pose: P\n    hold: 1m\n", (1, 8, "expected text, found a list")),
+        (
+            "title: [a, b]\nsteps:\n  - pose: P\n    hold: 1m\n",
+            (1, 8, "expected text, found a list"),
+        ),
         (STEP + "    hold: 1m\n    cue: {a: b}\n", (5, 10, "expected text, found a mapping")),
         (STEP + "    hold: 1m\n    cue: ~\n", (5, 10, "expected text, found nothing")),
         (STEP + "    hold: 1m\n    how: [a, [b]]\n", (5, 10, "expected text, found a list")),
         (STEP + "    hold: 1m\n    how: []\n", (5, 10, "the list is empty")),
-        (STEP + "    hold: 1m\n    reps: three\n", (5, 11, "expected a whole number, found 'three'")),
+        (
+            STEP + "    hold: 1m\n    reps: three\n",
+            (5, 11, "expected a whole number, found 'three'"),
+        ),
         (STEP + "    hold: 1m\n    reps: 2.5\n", (5, 11, "expected a whole number")),
         (STEP + "    hold: 1m\n    reps: 0\n", (5, 11, "0 is out of range: expected 1 to 100")),
         (STEP + "    hold: 1m\n    reps: 101\n", (5, 11, "out of range")),
@@ -335,7 +343,10 @@ def test_flow_breath_too_short_for_its_cues() -> None:
     [
         ("gongg", "unknown sound 'gongg'; did you mean 'gong'?"),
         ("Bowl", "did you mean 'bowl'?"),
-        ("trumpet", "unknown sound 'trumpet' (expected one of: bowl, chime, gong, woodblock, none)"),
+        (
+            "trumpet",
+            "unknown sound 'trumpet' (expected one of: bowl, chime, gong, woodblock, none)",
+        ),
         ("bells/ding.wav", "sound file 'bells/ding.wav' not found"),
         ("ding.mp3", "sound file 'ding.mp3' not found"),
         ("bells/ding", "must be one of: .wav"),
@@ -363,8 +374,8 @@ def test_sound_file_is_resolved_against_the_routine_folder(tmp_path: Path) -> No
     shutil.copy(BOWL, tmp_path / "bells" / "ding.wav")
     routine = load(STEP + "    hold: 1m\n    sound: bells/ding.wav\n", tmp_path)
     sound = routine.steps[0].sound
-    assert sound == SoundRef("bells/ding.wav", str(tmp_path / "bells" / "ding.wav"), sound.loc)
-    assert (sound.loc.line, sound.loc.col) == (5, 12)
+    path = str(tmp_path / "bells" / "ding.wav")
+    assert sound == SoundRef("bells/ding.wav", path, Loc("r.yaml", 5, 12))
 
 
 @pytest.mark.parametrize("value", ["none", "None", "NONE"])
@@ -559,8 +570,9 @@ def test_odd_values_anywhere_give_located_problems_not_tracebacks() -> None:
         if ":" not in line or line.lstrip().startswith("#"):
             continue
         key = line.split(":", 1)[0]
-        variants = [lines[:i] + lines[i + 1 :], lines[:i] + [line, line] + lines[i + 1 :]]
-        variants += [lines[:i] + [f"{key}: {odd}"] + lines[i + 1 :] for odd in ODD_VALUES]
+        before, after = lines[:i], lines[i + 1 :]
+        variants = [[*before, *after], [*before, line, line, *after]]
+        variants += [[*before, f"{key}: {odd}", *after] for odd in ODD_VALUES]
         for variant in variants:
             source = "\n".join(variant) + "\n"
             tried += 1

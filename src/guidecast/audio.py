@@ -6,6 +6,7 @@ import functools
 import io
 import logging
 import math
+import subprocess
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -42,6 +43,19 @@ def _ffmpeg() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+def _to_wav(data: bytes, *, what: str) -> bytes:
+    """Decode any format to 16-bit WAV with our ffmpeg (pydub would also need ffprobe on PATH)."""
+    command = [_ffmpeg(), "-v", "error", "-i", "pipe:0", "-vn", "-acodec", "pcm_s16le"]
+    try:
+        done = subprocess.run([*command, "-f", "wav", "pipe:1"], input=data, capture_output=True)
+    except OSError as e:
+        raise AudioError(f"cannot decode {what}: {e}") from None
+    if done.returncode or not done.stdout:
+        reason = done.stderr.decode(errors="replace").strip().splitlines() or ["no audio"]
+        raise AudioError(f"cannot decode {what}: {reason[-1]}")
+    return done.stdout
+
+
 def decode_audio(data: bytes, fmt: str, *, what: str) -> tuple[npt.NDArray[np.int16], int]:
     """Decode audio bytes to mono int16 with pydub (ffmpeg from imageio-ffmpeg for non-WAV)."""
     with warnings.catch_warnings():
@@ -50,7 +64,7 @@ def decode_audio(data: bytes, fmt: str, *, what: str) -> tuple[npt.NDArray[np.in
         from pydub import AudioSegment
 
     if fmt != "wav":
-        AudioSegment.converter = _ffmpeg()
+        data, fmt = _to_wav(data, what=what), "wav"
     try:
         segment = AudioSegment.from_file(io.BytesIO(data), format=fmt)
     except Exception as e:

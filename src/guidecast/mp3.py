@@ -57,27 +57,52 @@ class _Header:
         return 9 if self.mono else 17
 
 
-class _FrameCounter:
-    """Counts whole MPEG frames in an encoder's output as it streams by."""
+class _Frames:
+    """Splits an encoder's output into whole MPEG frames, counting them as they stream by.
+
+    LAME's output can stop part-way through a frame; the partial frame waits here for the
+    rest. `steady` is the last whole frame when it repeats the one before it exactly, as the
+    frames of a settled run of digital silence do.
+    """
 
     def __init__(self) -> None:
         self.frames = 0
         self.first: bytes | None = None
+        self.steady: bytes | None = None
+        self._last: bytes | None = None
         self._buf = bytearray()
-        self._base = 0  # stream offset of _buf[0]
-        self._next = 0  # stream offset of the next frame header
 
-    def feed(self, data: bytes) -> None:
+    def whole(self, data: bytes) -> bytes:
+        """Take encoder output; return the frames it completes."""
         self._buf += data
-        while self._next - self._base + 4 <= len(self._buf):
-            at = self._next - self._base
+        at = 0
+        while at + 4 <= len(self._buf):
             header = bytes(self._buf[at : at + 4])
+            size = _Header.parse(header).size
+            if at + size > len(self._buf):
+                break
+            frame = bytes(self._buf[at : at + size])
             self.first = self.first or header
+            self.steady = frame if frame == self._last else None
+            self._last = frame
             self.frames += 1
-            self._next += _Header.parse(header).size
-        drop = min(len(self._buf), self._next - self._base)
-        del self._buf[:drop]
-        self._base += drop
+            at += size
+        done = bytes(self._buf[:at])
+        del self._buf[:at]
+        return done
+
+    def copies(self, count: int) -> bytes:
+        """`count` more copies of the steady frame, counted as frames."""
+        assert self.steady is not None
+        self.frames += count
+        return self.steady * count
+
+    def rest(self) -> bytes:
+        """Whatever is left after the encoder's final flush."""
+        done = self.whole(b"")
+        if self._buf:
+            raise ValueError("the encoder ended part-way through a frame")
+        return done
 
 
 def _crc16(data: bytes) -> int:
@@ -123,6 +148,12 @@ class EncodeResult:
     """Samples per channel, as decoders will return them."""
     frames: int
     bytes: int
+    copied_frames: int = 0
+    """Frames of silence repeated instead of encoded."""
+
+
+SETTLE_SAMPLES = 8 * 1152
+"""Digital silence the encoder must have taken in before its frames repeat exactly."""
 
 
 def encode_mp3(
@@ -134,36 +165,62 @@ def encode_mp3(
     bitrate: int,
     quality: int = 3,
 ) -> EncodeResult:
-    """Encode PCM blocks to CBR MP3 on a seekable file, Info header first; constant memory."""
+    """Encode PCM blocks to CBR MP3 on a seekable file, Info header first; constant memory.
+
+    Guided sessions are mostly silence. Once the encoder has settled on a run of digital
+    silence its CBR frames repeat byte for byte, so whole frames of a silent block are copied
+    rather than encoded (several times faster); the encoder still sees enough of every
+    silence to stay in step, and the decoded audio is the same.
+    """
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(bitrate)
     encoder.set_in_sample_rate(sample_rate)
     encoder.set_channels(channels)
     encoder.set_quality(quality)
+    encoder.set_out_sample_rate(sample_rate)  # LAME would otherwise resample at low bitrates
     start = out.tell()
-    counter = _FrameCounter()
-    samples = 0
-    written = 0
+    frames = _Frames()
+    samples = written = copied = 0
+    silent_run = 0  # zero samples (per channel) the encoder has taken in since the last sound
     placeholder: int | None = None
-    for block in blocks:
-        samples += len(block) // channels
-        data = bytes(encoder.encode(block.astype("<i2", copy=False).tobytes()))
-        if data and placeholder is None:
+    frame_samples = 1152 if sample_rate >= 32000 else 576
+
+    def emit(data: bytes) -> None:
+        nonlocal placeholder, written
+        if not data:
+            return
+        if placeholder is None:
             placeholder = len(_info_frame(data[:4], 0, 0, 0))
             out.write(bytes(placeholder))
-        counter.feed(data)
         out.write(data)
         written += len(data)
-    tail = bytes(encoder.flush())
-    if placeholder is None:  # a very short input: everything came out at flush
-        placeholder = len(_info_frame(tail[:4], 0, 0, 0))
-        out.write(bytes(placeholder))
-    counter.feed(tail)
-    out.write(tail)
-    written += len(tail)
-    assert counter.first is not None
+
+    for block in blocks:
+        n = len(block) // channels
+        samples += n
+        if not block.any():
+            whole = n // frame_samples
+            if silent_run >= SETTLE_SAMPLES and frames.steady and whole:
+                # The copies go in after the last whole frame; the frame LAME has only
+                # partly written follows them, as silent as the frames it now comes after.
+                emit(frames.copies(whole))
+                copied += whole
+                rest = n - whole * frame_samples
+                emit(frames.whole(bytes(encoder.encode(bytes(rest * channels * 2)))))
+            else:
+                emit(frames.whole(bytes(encoder.encode(block.astype("<i2").tobytes()))))
+            silent_run += n
+        else:
+            emit(frames.whole(bytes(encoder.encode(block.astype("<i2").tobytes()))))
+            loud = np.flatnonzero(block)
+            silent_run = n - (int(loud[-1]) // channels + 1)
+    emit(frames.whole(bytes(encoder.flush())))
+    emit(frames.rest())
+    if placeholder is None:
+        raise ValueError("the encoder produced no audio")
+    assert frames.first is not None
     end = out.tell()
     out.seek(start)
-    out.write(_info_frame(counter.first, counter.frames, written, samples))
+    out.write(_info_frame(frames.first, frames.frames, written, samples))
     out.seek(end)
-    return EncodeResult(samples, counter.frames, written + placeholder)
+    return EncodeResult(samples, frames.frames, written + placeholder, copied)

@@ -149,15 +149,23 @@ CUE_GAP_MS = 250
 """Least quiet between two cues said inside one silence."""
 
 
+def _silence_ms(silence: Silence, durations: Durations) -> int:
+    """A breath phase lasts at least as long as its cue takes to say; other silences are exact."""
+    if silence.kind != "breath" or not silence.cues:
+        return silence.ms
+    need = max(c.at_ms + durations.speech_ms(c.text) for c in silence.cues) + CUE_GAP_MS
+    return max(silence.ms, need)
+
+
 def _place_cues(
-    silence: Silence, start: int, durations: Durations, dropped: list[Cue]
+    silence: Silence, ms: int, start: int, durations: Durations, dropped: list[Cue]
 ) -> tuple[tuple[int, int, Cue], ...]:
     placed: list[tuple[int, int, Cue]] = []
     free_from = 0
     for cue in sorted(silence.cues, key=lambda c: c.at_ms):
         length = durations.speech_ms(cue.text)
         at = max(cue.at_ms, free_from)
-        if at + length > silence.ms:
+        if at + length > ms:
             dropped.append(cue)
             continue
         placed.append((start + at, length, cue))
@@ -182,8 +190,8 @@ def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout
             ms = durations.speech_ms(event.text)
             items.append(Placed(now, ms, event))
         elif isinstance(event, Silence):
-            items.append(Placed(now, event.ms, event, _place_cues(event, now, durations, dropped)))
-            ms = event.ms
+            ms = _silence_ms(event, durations)
+            items.append(Placed(now, ms, event, _place_cues(event, ms, now, durations, dropped)))
         else:
             ms = durations.sound_ms(event.sound)
             items.append(Placed(now, ms, event))

@@ -1,0 +1,366 @@
+"""Render: real (fake-engine) speech lengths laid out to the millisecond, the clip cache, streaming.
+
+Speech comes from `FakeEngine`, which speaks every word as 250 ms of tone plus 200 ms, so
+every length below can be worked out by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from guidecast.audio import load_sound
+from guidecast.compiler import END_MS, GAP_MS, compile_routine, resolve_options
+from guidecast.errors import Loc
+from guidecast.model import Narration, SoundRef
+from guidecast.render import AudioFormat, stream_pcm
+from guidecast.speech import Estimate
+from guidecast.timeline import Silence, Sound, Speak, layout
+from guidecast.tts import ClipCache, FakeEngine
+from render_fixtures import (
+    RATE,
+    SMALL,
+    block_network,
+    decode,
+    export_to,
+    fake_voice,
+    holds,
+    render_routine,
+    routine_from,
+    silent_runs,
+    sounding,
+)
+
+BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock")
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    block_network(monkeypatch)
+
+
+def said(text: str) -> int:
+    """How long the fake engine takes to say `text` at rate 1, in ms."""
+    return len(text.split()) * FakeEngine.WORD_MS + FakeEngine.TAIL_MS
+
+
+# -- layout in milliseconds -------------------------------------------------------------------
+
+TINY = """\
+title: Tiny
+sounds: {start: none, transition: none, end: none}
+steps:
+  - pose: Mountain
+    cue: Stand tall.
+    hold: 30s
+  - pose: Warrior
+    hold: 20s
+    sides: true
+"""
+
+
+def test_holds_and_chapters_are_exact_milliseconds(tmp_path: Path) -> None:
+    routine = routine_from(tmp_path, TINY)
+    voice = fake_voice(tmp_path / "cache")
+    lay = render_routine(routine, voice).layout
+
+    mountain_hold = said("Mountain.") + GAP_MS + said("Stand tall.") + GAP_MS
+    mountain_end = mountain_hold + 30_000
+    right_hold = mountain_end + said("Warrior.") + GAP_MS + said("Begin on the right side.")
+    right_hold += GAP_MS
+    right_end = right_hold + 20_000
+    left_hold = right_end + said("Gently release, and switch to the left side.") + GAP_MS
+    left_end = left_hold + 20_000
+
+    assert [(start, ms) for start, ms, _ in holds(lay)] == [
+        (mountain_hold, 30_000),
+        (right_hold, 20_000),
+        (left_hold, 20_000),
+    ]
+    assert [(c.title, c.start_ms, c.end_ms) for c in lay.chapters] == [
+        ("Mountain", 0, mountain_end),
+        ("Warrior (right side)", mountain_end, right_end),
+        ("Warrior (left side)", right_end, left_end + END_MS),
+    ]
+    assert lay.total_ms == left_end + END_MS
+    for item in lay.items:
+        if isinstance(item.event, Speak):
+            assert item.ms == said(item.event.text), item.event.text
+
+
+def test_every_hold_starts_where_the_last_instruction_ends(tmp_path: Path) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    lay = render_routine(routine, fake_voice(tmp_path / "cache")).layout
+    items = list(lay.items)
+    checked = 0
+    for i, item in enumerate(items):
+        if not (isinstance(item.event, Silence) and item.event.kind == "hold"):
+            continue
+        gap, spoken = items[i - 1], items[i - 2]
+        assert isinstance(gap.event, Silence) and gap.event.kind == "pause"
+        assert gap.ms == GAP_MS
+        assert isinstance(spoken.event, Speak)
+        assert item.start_ms == spoken.start_ms + spoken.ms + GAP_MS
+        assert spoken.ms == said(spoken.event.text)
+        checked += 1
+    assert checked == 1 + 2 + 3
+
+
+def test_sides_and_reps_structure(tmp_path: Path) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    lay = render_routine(routine, fake_voice(tmp_path / "cache")).layout
+
+    titles = [c.title for c in lay.chapters]
+    assert titles == ["Start", "Mountain", "Lunge (right side)", "Lunge (left side)", "Bridge"]
+    assert lay.chapters[0].start_ms == 0
+    for before, after in zip(lay.chapters, lay.chapters[1:], strict=False):
+        assert before.end_ms == after.start_ms and before.start_ms < before.end_ms
+    assert lay.chapters[-1].end_ms == lay.total_ms
+
+    def inside(title: str, kind: str) -> list[int]:
+        chapter = next(c for c in lay.chapters if c.title == title)
+        return [ms for s, ms, _ in holds(lay, kind) if chapter.start_ms <= s < chapter.end_ms]
+
+    assert inside("Mountain", "hold") == [6000]
+    assert inside("Lunge (right side)", "hold") == [5000]
+    assert inside("Lunge (left side)", "hold") == [5000]
+    assert inside("Bridge", "hold") == [4000, 4000, 4000]  # N holds
+    assert inside("Bridge", "rest") == [2000, 2000]  # N-1 rests
+    spoken = [i.event.text for i in lay.items if isinstance(i.event, Speak)]
+    assert spoken.count("Release and rest.") == 2
+    reps = [t for t in spoken if t.startswith("Repetition")]
+    assert reps == [
+        "Repetition one of three.",
+        "Repetition two of three.",
+        "Repetition three of three.",
+    ]
+    right = next(c for c in lay.chapters if c.title == "Lunge (left side)")
+    switch = next(i for i in lay.items if i.start_ms == right.start_ms)
+    assert isinstance(switch.event, Speak)
+    assert switch.event.text == "Gently release, and switch to the left side."
+
+
+def test_decoded_silences_match_planned_holds(tmp_path: Path) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    voice = fake_voice(tmp_path / "cache")
+    rendered = render_routine(routine, voice)
+    result = export_to(tmp_path / "out", routine, rendered, voice)
+    audio = decode(result.files.mp3)
+    runs = silent_runs(audio, RATE, min_ms=1000)
+
+    # The planned quiet around each hold or rest: from the end of the sound before it to the
+    # start of the sound after it (the gap after the last instruction belongs to it).
+    audible = sounding(rendered.layout)
+    planned = []
+    for start, ms, _ in holds(rendered.layout) + holds(rendered.layout, "rest"):
+        before = max(end for s, end in audible if end <= start)
+        after = min(s for s, end in audible if s >= start + ms)
+        planned.append((before / 1000, after / 1000))
+    assert len(planned) == 6 + 2
+    for quiet_from, quiet_to in planned:
+        match = [r for r in runs if abs(r[0] - quiet_from) < 0.1 and abs(r[1] - quiet_to) < 0.1]
+        assert len(match) == 1, (quiet_from, quiet_to, runs)
+
+
+# -- --length with real lengths ---------------------------------------------------------------
+
+WORDY = """\
+title: Wordy
+sounds: {start: none, transition: none, end: chime}
+steps:
+"""
+for _name in ("Cat", "Cow", "Sphinx"):
+    WORDY += f"""\
+  - pose: {_name}
+    hold: 20-90s
+    why: {_name} keeps your back supple.
+    how:
+      - Place both of your hands flat on the floor right below your shoulders and spread fingers.
+      - Let your knees rest on the mat right below your hips, about a hand width apart.
+      - Lengthen your spine from the crown of your head down to your tailbone as you breathe.
+      - Soften your shoulders away from your ears and keep your neck long and relaxed.
+"""
+
+
+def test_length_fit_lands_within_five_seconds_with_real_lengths(tmp_path: Path) -> None:
+    routine = routine_from(tmp_path, WORDY)
+    voice = fake_voice(tmp_path / "cache")
+    target = 3 * 60_000
+    rendered = render_routine(routine, voice, length_ms=target)
+    assert abs(rendered.layout.total_ms - target) <= 5000
+    midpoint = render_routine(routine, voice).timeline.holds_ms
+    assert rendered.timeline.holds_ms != midpoint  # the fit moved the holds
+
+    # Fitting with estimated speech lengths would miss: the real lengths matter here.
+    options = resolve_options(routine, length_ms=target)
+    estimated = compile_routine(routine, options, Estimate(options.rate))
+    assert abs(layout(estimated, voice).total_ms - target) > 5000
+
+
+# -- the clip cache ---------------------------------------------------------------------------
+
+
+def test_cache_synthesizes_each_sentence_once_then_never_again(tmp_path: Path) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    first = FakeEngine()
+    rendered = render_routine(routine, fake_voice(tmp_path / "cache", first))
+    texts = rendered.timeline.texts()
+    assert sorted(first.calls) == sorted(texts)  # every distinct sentence, each exactly once
+
+    again = FakeEngine()
+    rendered_again = render_routine(routine, fake_voice(tmp_path / "cache", again))
+    assert again.calls == []
+    assert rendered_again.layout == rendered.layout
+
+
+def test_cache_another_length_or_narration_synthesizes_only_new_text(tmp_path: Path) -> None:
+    routine = routine_from(tmp_path, WORDY)
+    cache = tmp_path / "cache"
+    first = render_routine(routine, fake_voice(cache), length_ms=150_000)
+
+    longer = FakeEngine()
+    second = render_routine(routine, fake_voice(cache, longer), length_ms=210_000)
+    assert longer.calls == []
+    assert second.layout.total_ms > first.layout.total_ms + 50_000
+
+    full = FakeEngine()
+    third = render_routine(routine, fake_voice(cache, full), narration=Narration.FULL)
+    new = set(third.timeline.texts()) - set(first.timeline.texts())
+    assert len(new) == 3  # full narration adds each step's "why"
+    assert sorted(full.calls) == sorted(new)
+
+    slower = FakeEngine()
+    render_routine(routine, fake_voice(cache, slower, rate=0.8))
+    assert len(slower.calls) == len(first.timeline.texts())  # the rate is part of the key
+
+
+CORRUPTIONS = {
+    "truncated": lambda data: data[: len(data) // 2],
+    "garbage": lambda data: b"this is not a WAV file at all" * 10,
+    "empty": lambda data: b"",
+    "header only": lambda data: data[:44],
+}
+
+
+@pytest.mark.parametrize("damage", CORRUPTIONS, ids=list(CORRUPTIONS))
+def test_corrupt_cache_entry_is_resynthesized_with_a_warning(
+    tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    cache_dir = tmp_path / "cache"
+    first = render_routine(routine, fake_voice(cache_dir))
+    victim = "Lift your hips."
+    key = ClipCache.key(FakeEngine().identity(), 1.0, victim)
+    entry = ClipCache(cache_dir).path(key)
+    good = entry.read_bytes()
+    entry.write_bytes(CORRUPTIONS[damage](good))
+
+    engine = FakeEngine()
+    with caplog.at_level(logging.WARNING):
+        second = render_routine(routine, fake_voice(cache_dir, engine))
+    assert engine.calls == [victim]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(entry.name in r.getMessage() for r in warnings), [r.getMessage() for r in warnings]
+    assert second.layout == first.layout
+    assert entry.read_bytes() == good  # repaired with the same (deterministic) clip
+
+
+# -- streaming --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sample_rate", "channels", "block_ms"), [(44_100, 1, 500), (22_050, 2, 1000), (48_000, 1, 333)]
+)
+def test_stream_yields_exactly_the_layout_in_bounded_blocks(
+    tmp_path: Path, sample_rate: int, channels: int, block_ms: int
+) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    fmt = AudioFormat(sample_rate=sample_rate, channels=channels)
+    voice = fake_voice(tmp_path / "cache", sample_rate=sample_rate)
+    rendered = render_routine(routine, voice, fmt)
+    limit = block_ms * sample_rate // 1000 * channels
+    total = 0
+    blocks = 0
+    for block in stream_pcm(rendered, voice, fmt, block_ms=block_ms):
+        assert block.dtype == np.int16
+        assert 0 < len(block) <= limit
+        total += len(block)
+        blocks += 1
+    assert total == rendered.layout.total_ms * sample_rate // 1000 * channels
+    assert blocks == -(-total // limit)
+
+
+def _stream_peak(tmp_path: Path, hold: str) -> tuple[int, int]:
+    routine = routine_from(tmp_path, SMALL.replace("hold: 6s", f"hold: {hold}"), name=hold)
+    voice = fake_voice(tmp_path / "cache")
+    fmt = AudioFormat()
+    rendered = render_routine(routine, voice, fmt)
+    list(stream_pcm(rendered, voice, fmt))  # warm the sounds' and clips' caches
+    tracemalloc.start()
+    try:
+        samples = sum(len(b) for b in stream_pcm(rendered, voice, fmt))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return samples, peak
+
+
+def test_stream_memory_does_not_grow_with_session_length(tmp_path: Path) -> None:
+    short_samples, short_peak = _stream_peak(tmp_path, "10s")
+    long_samples, long_peak = _stream_peak(tmp_path, "20m")
+    assert long_samples > 30 * short_samples
+    assert long_samples * 2 > 50 * 2**20  # the whole long session would be over 50 MB
+    assert long_peak < short_peak + 2**20, (short_peak, long_peak)
+
+
+# -- sounds -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", BUILTIN_SOUNDS)
+def test_builtin_sounds_load_at_both_rates(name: str) -> None:
+    ref = SoundRef(name, None, Loc("test"))
+    full = load_sound(ref, 44_100)
+    half = load_sound(ref, 22_050)
+    assert full.dtype == np.float32 and half.dtype == np.float32
+    assert len(full) >= 44_100 // 2  # at least half a second
+    assert abs(len(full) - 2 * len(half)) <= 1
+    for x in (full, half):
+        assert np.isfinite(x).all()
+        assert 0.1 < float(np.abs(x).max()) <= 1.0
+        tail = x[-len(x) // 50 :]
+        assert float(np.sqrt(np.mean(tail**2))) < 10 ** (-50 / 20)  # rings out to quiet
+
+
+def test_bells_are_never_cut_off_in_the_decoded_audio(tmp_path: Path) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    voice = fake_voice(tmp_path / "cache")
+    rendered = render_routine(routine, voice)
+    audio = decode(export_to(tmp_path / "out", routine, rendered, voice).files.mp3)
+    audible = sounding(rendered.layout)
+    bells = [i for i in rendered.layout.items if isinstance(i.event, Sound)]
+    assert [b.event.sound.name for b in bells] == ["bowl", "chime", "chime", "bowl"]
+
+    window = RATE // 20  # 50 ms
+    for item in bells:
+        assert isinstance(item.event, Sound)
+        bell = load_sound(item.event.sound, RATE).astype(np.float64)
+        start = item.start_ms * RATE // 1000
+        end = start + len(bell)
+        following = [s for s, _ in audible if s > item.start_ms]
+        if following:  # the next sound starts only once the bell has rung out
+            assert min(following) * RATE // 1000 >= end
+        heard = audio[start:end]
+        assert len(heard) == len(bell)
+        scale = float(np.dot(heard, bell) / np.dot(bell, bell))
+        assert scale > 0.05
+        n = len(bell) // window
+        want = np.sqrt(np.mean((scale * bell[: n * window]).reshape(n, window) ** 2, axis=1))
+        got = np.sqrt(np.mean(heard[: n * window].reshape(n, window) ** 2, axis=1))
+        audible_part = want > 1e-3  # down to about -60 dBFS, the whole audible decay
+        assert audible_part.sum() >= n // 2
+        ratio_db = 20 * np.log10(got[audible_part] / want[audible_part])
+        assert np.abs(ratio_db).max() < 3.0, (item.event.sound.name, ratio_db.round(1))
