@@ -35,7 +35,8 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 RATE = 44_100
 SIDECARS = (".chapters.json", ".vtt", ".srt", ".jpg", ".session.json")
 
-# A small routine with every structure a render lays out: sides, reps with rests, bells.
+# A small routine with every structure a render lays out: sides, reps with rests, bells; the
+# `why` lines are said only at full narration.
 SMALL = """\
 title: Small Flow
 description: A short test session with sides and repetitions.
@@ -46,13 +47,16 @@ year: 2024
 steps:
   - pose: Mountain
     cue: Stand tall and breathe.
+    why: It grounds you.
     hold: 6s
   - pose: Lunge
     cue: Step one foot back.
+    why: It opens the hips.
     hold: 5s
     sides: true
   - pose: Bridge
     cue: Lift your hips.
+    why: It wakes up the back of the body.
     hold: 4s
     reps: 3
     rest: 2s

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import math
 import subprocess
 import warnings
 from importlib import resources
@@ -13,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import resample_poly
 
+from .dsp import fft_resample
 from .errors import AudioError
 from .model import SoundRef
 
@@ -30,11 +29,8 @@ def to_float(samples: npt.NDArray[np.int16]) -> Float:
 
 
 def resample(samples: Float, from_rate: int, to_rate: int) -> Float:
-    """Resample with a polyphase filter (exact ratios such as 22050 -> 44100 are cheap)."""
-    if from_rate == to_rate or not len(samples):
-        return samples
-    g = math.gcd(from_rate, to_rate)
-    return resample_poly(samples, to_rate // g, from_rate // g).astype(np.float32)
+    """Resample a clip (ideal band-limiting through the FFT)."""
+    return fft_resample(samples, from_rate, to_rate)
 
 
 def _ffmpeg() -> str:

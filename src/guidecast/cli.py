@@ -22,7 +22,7 @@ from .feed import write_feed
 from .loudness import LoudnessMeter
 from .model import Narration, Routine
 from .plan import plan_json, plan_table
-from .render import AudioFormat, Progress, Voice, stream_pcm
+from .render import AudioFormat, Progress, Voice, prefetch, stream_pcm
 from .render import render as render_timeline
 from .routine import load_routine
 from .serve import ready_message
@@ -322,7 +322,7 @@ def _render_one(
 
     def blocks() -> Iterator[Any]:
         nonlocal done
-        for block in stream_pcm(rendered, voice, fmt, meter=meter):
+        for block in prefetch(stream_pcm(rendered, voice, fmt, meter=meter)):
             done += len(block) * 1000 // (fmt.sample_rate * fmt.channels)
             progress("encode", min(done, total), total)
             yield block

@@ -199,16 +199,20 @@ def encode_mp3(
         n = len(block) // channels
         samples += n
         if not block.any():
-            whole = n // frame_samples
-            if silent_run >= SETTLE_SAMPLES and frames.steady and whole:
+            left = n
+            if silent_run < SETTLE_SAMPLES:  # let the encoder settle into the silence first
+                lead = min(left, SETTLE_SAMPLES - silent_run)
+                emit(frames.whole(bytes(encoder.encode(bytes(lead * channels * 2)))))
+                left -= lead
+            whole = left // frame_samples
+            if whole and frames.steady:
                 # The copies go in after the last whole frame; the frame LAME has only
                 # partly written follows them, as silent as the frames it now comes after.
                 emit(frames.copies(whole))
                 copied += whole
-                rest = n - whole * frame_samples
-                emit(frames.whole(bytes(encoder.encode(bytes(rest * channels * 2)))))
-            else:
-                emit(frames.whole(bytes(encoder.encode(block.astype("<i2").tobytes()))))
+                left -= whole * frame_samples
+            if left:
+                emit(frames.whole(bytes(encoder.encode(bytes(left * channels * 2)))))
             silent_run += n
         else:
             emit(frames.whole(bytes(encoder.encode(block.astype("<i2").tobytes()))))

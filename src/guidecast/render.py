@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
+import queue
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +25,9 @@ from .speech import Estimate
 from .timeline import Layout, Options, Sound, Speak, Timeline, layout
 from .tts import Clip, ClipCache, Engine
 
-__all__ = ["AudioFormat", "Progress", "Rendered", "Voice", "render", "stream_pcm"]
+__all__ = ["AudioFormat", "Progress", "Rendered", "Voice", "prefetch", "render", "stream_pcm"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 Float = npt.NDArray[np.float32]
@@ -69,7 +76,8 @@ class Voice:
         self._samples: dict[str, int] = {}
         self.synthesized = 0
 
-    def _clip(self, text: str) -> Clip:
+    def clip(self, text: str) -> Clip:
+        """The sentence as the engine made it (from the cache when there)."""
         key = ClipCache.key(self.identity, self.rate, text)
         clip = self.cache.get(key)
         if clip is None:
@@ -96,7 +104,7 @@ class Voice:
 
     def samples(self, text: str) -> Float:
         """The sentence as float32 mono at the output rate."""
-        clip = self._clip(text)
+        clip = self.clip(text)
         audio = resample(to_float(clip.samples), clip.sample_rate, self.sample_rate)
         self._samples[text] = len(audio)
         return audio
@@ -139,50 +147,82 @@ def render(
     return Rendered(timeline, lay, gain, source)
 
 
-def _pieces(lay: Layout, voice: Voice) -> Iterator[tuple[int, int, Callable[[], Float], str]]:
-    """Every sound actually present: (start_ms, length_ms, loader, cache key) in time order."""
+@dataclass(frozen=True)
+class _Piece:
+    """A sound actually present in the session: a sentence or a bell, at its start time."""
+
+    start_ms: int
+    key: str
+    """Same key, same audio: 't:' + text or 's:' + sound name."""
+    text: str | None = None
+    sound: SoundRef | None = None
+
+    def audio(self, voice: Voice) -> Float:
+        """At the output rate."""
+        if self.text is not None:
+            return voice.samples(self.text)
+        assert self.sound is not None
+        return load_sound(self.sound, voice.sample_rate)
+
+    def native(self, voice: Voice) -> tuple[Float, int]:
+        """At the rate it was made at (cheaper to measure: no resampling)."""
+        if self.text is not None:
+            clip = voice.clip(self.text)
+            return to_float(clip.samples), clip.sample_rate
+        return self.audio(voice), voice.sample_rate
+
+
+def _pieces(lay: Layout) -> list[_Piece]:
+    """Every sound actually present, in time order."""
+    out: list[_Piece] = []
     for item in lay.items:
         e = item.event
         if isinstance(e, Speak):
-            yield item.start_ms, item.ms, _loader(voice, e.text), "t:" + e.text
+            out.append(_Piece(item.start_ms, "t:" + e.text, text=e.text))
         elif isinstance(e, Sound) and not e.sound.is_none:
-            yield item.start_ms, item.ms, _bell(e.sound, voice.sample_rate), f"s:{e.sound.name}"
-        for start, ms, cue in item.cues:
-            yield start, ms, _loader(voice, cue.text), "t:" + cue.text
+            out.append(_Piece(item.start_ms, f"s:{e.sound.name}:{e.sound.path}", sound=e.sound))
+        out.extend(_Piece(start, "t:" + cue.text, text=cue.text) for start, _, cue in item.cues)
+    return sorted(out, key=lambda p: p.start_ms)
 
 
-def _bell(ref: SoundRef, sample_rate: int) -> Callable[[], Float]:
-    return lambda: load_sound(ref, sample_rate)
-
-
-def _loader(voice: Voice, text: str) -> Callable[[], Float]:
-    return lambda: voice.samples(text)
+LIMITER_SAMPLE_S = 60
+"""Seconds of distinct sound used to measure how much the limiter lowers the loudness."""
 
 
 def _gain(lay: Layout, voice: Voice, fmt: AudioFormat) -> tuple[float, float]:
-    """Gain (dB) that brings the limited sound to the target; two rounds absorb the limiter."""
+    """Gain (dB) that brings the limited sound to the target.
+
+    The loudness of the sound present is measured once per distinct piece (weighted by how
+    often it plays) at the clips' own rate; the limiter's small loss is then measured on an
+    evenly spread sample of the pieces and made up.
+    """
     counts: dict[str, int] = {}
-    loaders: dict[str, Callable[[], Float]] = {}
-    for _, _, load, key in _pieces(lay, voice):
-        counts[key] = counts.get(key, 0) + 1
-        loaders[key] = load
-
-    def measure(gain_db: float | None) -> float:
-        meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
-        for key, count in counts.items():
-            x = loaders[key]()
-            if gain_db is not None:
-                x = limit_true_peak(x * 10 ** (gain_db / 20), fmt.true_peak, fmt.sample_rate)
-            meter.feed_piece(x, count)
-        return meter.integrated()
-
-    target = fmt.target_lufs - fmt.encoder_gain_db
-    source = measure(None)
+    first: dict[str, _Piece] = {}
+    for piece in _pieces(lay):
+        counts[piece.key] = counts.get(piece.key, 0) + 1
+        first.setdefault(piece.key, piece)
+    meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
+    seconds: dict[str, float] = {}
+    for key, piece in first.items():
+        x, rate = piece.native(voice)
+        meter.feed_piece(x, counts[key], rate)
+        seconds[key] = len(x) / rate
+    source = meter.integrated()
     if not math.isfinite(source):
         return source, 0.0
+    target = fmt.target_lufs - fmt.encoder_gain_db
     gain = target - source
-    limited = measure(gain)
-    return source, gain + (target - limited)
+    keys = list(first)
+    stride = max(1, round(sum(seconds.values()) / LIMITER_SAMPLE_S))
+    plain = LoudnessMeter(fmt.sample_rate, fmt.channels)
+    limited = LoudnessMeter(fmt.sample_rate, fmt.channels)
+    scale = 10 ** (gain / 20)
+    for key in keys[::stride]:
+        x = first[key].audio(voice) * scale
+        plain.feed_piece(x, counts[key])
+        limited.feed_piece(limit_true_peak(x, fmt.true_peak, fmt.sample_rate), counts[key])
+    loss = plain.integrated() - limited.integrated()
+    return source, gain + (loss if math.isfinite(loss) else 0.0)
 
 
 class _Processed:
@@ -219,34 +259,77 @@ def stream_pcm(
 ) -> Iterator[npt.NDArray[np.int16]]:
     """Yield the session as int16 PCM blocks (interleaved when stereo), in constant memory.
 
-    Every piece lands on the exact sample its start time gives, so chapter and caption times in
-    milliseconds match the audio; silence is generated, never stored.
+    Sound and silence come in separate blocks of at most `block_ms`, so the encoder can tell
+    silence at a glance. Every piece lands on the exact sample its start time gives, so
+    chapter and caption times in milliseconds match the audio; silence is generated, never
+    stored.
     """
     sr = fmt.sample_rate
+    block = block_ms * sr // 1000
     total = rendered.layout.total_ms * sr // 1000
     process = _Processed(rendered.gain_db, fmt)
-    pieces = sorted(_pieces(rendered.layout, voice), key=lambda p: p[0])
-    block = block_ms * sr // 1000
+
+    def chunks(pcm: npt.NDArray[np.int16]) -> Iterator[npt.NDArray[np.int16]]:
+        for i in range(0, len(pcm), block):
+            part = pcm[i : i + block]
+            yield np.repeat(part, fmt.channels) if fmt.channels > 1 else part
+
+    def silence(n: int) -> Iterator[npt.NDArray[np.int16]]:
+        while n > 0:
+            yield np.zeros(min(n, block) * fmt.channels, np.int16)
+            n -= block
+
     cursor = 0
-    index = 0
-    active: list[tuple[int, npt.NDArray[np.int16]]] = []
-    while cursor < total:
-        end = min(total, cursor + block)
-        while index < len(pieces) and pieces[index][0] * sr // 1000 < end:
-            start_ms, _, load, key = pieces[index]
-            pcm = process(key, load)
-            if meter is not None:
-                meter.feed_piece(to_float(pcm))
-            active.append((start_ms * sr // 1000, pcm))
-            index += 1
-        out = np.zeros(end - cursor, np.int16)
-        still: list[tuple[int, npt.NDArray[np.int16]]] = []
-        for start, pcm in active:
-            lo, hi = max(start, cursor), min(start + len(pcm), end)
-            if hi > lo:
-                out[lo - cursor : hi - cursor] = pcm[lo - start : hi - start]
-            if start + len(pcm) > end:
-                still.append((start, pcm))
-        active = still
-        yield np.repeat(out, fmt.channels) if fmt.channels > 1 else out
-        cursor = end
+    for piece in _pieces(rendered.layout):
+        start = piece.start_ms * sr // 1000
+        pcm = process(piece.key, functools.partial(piece.audio, voice))
+        if meter is not None:
+            meter.feed_piece(to_float(pcm))
+        yield from silence(start - cursor)
+        pcm = pcm[max(0, cursor - start) : max(0, total - start)]
+        yield from chunks(pcm)
+        cursor = max(cursor, start + len(pcm))
+    yield from silence(total - cursor)
+
+
+def prefetch(items: Iterator[T], depth: int = 4) -> Iterator[T]:
+    """Run a generator in a background thread, `depth` items ahead of the consumer.
+
+    The MP3 encoder releases the GIL, so preparing the next blocks (numpy, which mostly does
+    too) overlaps with encoding on a second core. Errors reach the consumer; if the consumer
+    stops early (Ctrl-C, a failed write), the thread is told to stop and finishes quickly.
+    """
+    buffer: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(("end", None))
+        except BaseException as e:  # handed to the consumer, who raises it
+            buffer.put(("error", e))
+
+    worker = threading.Thread(target=run, name="guidecast-pcm", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = buffer.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                buffer.get_nowait()
+        worker.join(timeout=5)
