@@ -38,7 +38,7 @@ def routine_yaml(steps: int) -> str:
             f"      - Begin shape {n} from a steady and comfortable base on the mat.",
             f"      - Lengthen the spine for shape {n} while both hips stay level and calm.",
             f"      - In shape {n}, relax the jaw and keep the breath long and easy.",
-            "    hold: 30-90s",
+            "    hold: 45-120s",
         ]
         if i % 3 == 2:
             out.append("    sides: true")
@@ -74,7 +74,7 @@ def run(routine: Path, out: Path, cache: Path, length: str) -> tuple[float, floa
 
 
 def bench(minutes: int, work: Path) -> dict[str, tuple[float, float, int]]:
-    steps = minutes * 2 // 3  # about 90 s a step once speech and bells are counted
+    steps = minutes // 2  # about 2 minutes a step once speech and bells are counted
     routine = work / f"bench-{minutes}.yaml"
     routine.write_text(routine_yaml(steps))
     cache = work / f"cache-{minutes}"
@@ -89,7 +89,7 @@ def bench(minutes: int, work: Path) -> dict[str, tuple[float, float, int]]:
     plan = subprocess.run([sys.executable, "-m", "guidecast", "plan", str(routine), "--json",
                            "--length", f"{minutes}m"], capture_output=True, text=True, check=True)  # fmt: skip
     data = json.loads(plan.stdout)
-    speech = sum(e["ms"] for e in data["events"] if e["type"] == "speech" or e["type"] == "speak")
+    speech = sum(e["ms"] for e in data["events"] if e["type"] == "speak")
     print(f"{minutes:>3} min speech share (estimated): {speech / data['total_ms']:.0%}")
     return results
 

@@ -16,7 +16,6 @@ from guidecast.loudness import LoudnessMeter, limit_true_peak, true_peak_db
 from guidecast.render import AudioFormat
 from render_fixtures import (
     SMALL,
-    block_network,
     decode,
     export_to,
     fake_voice,
@@ -26,11 +25,6 @@ from render_fixtures import (
 )
 
 Array = npt.NDArray[np.float64]
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    block_network(monkeypatch)
 
 
 def reference(x: Array, rate: int) -> float:

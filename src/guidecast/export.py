@@ -7,9 +7,8 @@ import datetime as dt
 import json
 import logging
 import os
-import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from mutagen.id3 import (
 from mutagen.id3._tags import save_frame
 
 from . import __version__
+from .atomic import staged
 from .cover import cover_jpeg
 from .errors import ExportError
 from .model import Routine
@@ -79,21 +79,6 @@ class ExportResult:
     duration_ms: int
     chapters: int
     bytes: int
-
-
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[tuple[Any, Path]]:
-    """A temporary file beside `path`, renamed over it only when the block succeeds."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "w+b") as f:
-            yield f, tmp
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class _ID3(ID3):
@@ -239,7 +224,7 @@ def export_session(
     ready: list[tuple[Path, Path]] = []
     try:
         with contextlib.ExitStack() as stack:
-            f, tmp = stack.enter_context(_atomic(files.mp3))
+            f, tmp = stack.enter_context(staged(files.mp3))
             result = encode_mp3(
                 pcm, f, sample_rate=sample_rate, channels=channels, bitrate=bitrate, quality=quality
             )
@@ -247,7 +232,7 @@ def export_session(
             _tags(routine, lay, cover, now.year).save(f, v2_version=3, padding=lambda _: 0)
             ready.append((tmp, files.mp3))
             for suffix, data in texts.items():
-                g, side_tmp = stack.enter_context(_atomic(files.sidecar(suffix)))
+                g, side_tmp = stack.enter_context(staged(files.sidecar(suffix)))
                 g.write(data)
                 ready.append((side_tmp, files.sidecar(suffix)))
         # Sidecars first, the MP3 last: a finished MP3 always has its sidecars beside it.

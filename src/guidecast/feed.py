@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import quote, urlsplit
 
+from .atomic import write_atomic
 from .errors import FeedError
 
 __all__ = [
@@ -392,17 +391,8 @@ def write_feed(
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    """Write a file through a temporary file in the same folder, then rename it into place."""
-    temp = ""
+    """Replace the feed whole, or leave the old one; a failure is a FeedError."""
     try:
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
+        write_atomic(target, data)
     except OSError as e:
-        if temp:
-            Path(temp).unlink(missing_ok=True)
         raise FeedError(f"{target}: cannot write the feed: {e.strerror}") from None

@@ -63,6 +63,11 @@ class _Frames:
     LAME's output can stop part-way through a frame; the partial frame waits here for the
     rest. `steady` is the last whole frame when it repeats the one before it exactly, as the
     frames of a settled run of digital silence do.
+
+    Copies are always of the padded frame: an unpadded one would shift the bit reservoir that
+    the frames after it point into. So a long silence runs a few bit/s over the nominal rate
+    (64005 instead of 64000 at 64 kbit/s, 44.1 kHz); every frame header still says 64 kbit/s
+    and the Info header carries the exact frame and byte counts.
     """
 
     def __init__(self) -> None:

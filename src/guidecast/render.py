@@ -228,7 +228,7 @@ def _gain(lay: Layout, voice: Voice, fmt: AudioFormat) -> tuple[float, float]:
 class _Processed:
     """Gain and limiting per piece, remembering recent results (repeated cues are common)."""
 
-    def __init__(self, gain_db: float, fmt: AudioFormat, budget_bytes: int = 24 << 20) -> None:
+    def __init__(self, gain_db: float, fmt: AudioFormat, budget_bytes: int = 8 << 20) -> None:
         self.scale = 10 ** (gain_db / 20)
         self.fmt = fmt
         self.memo: OrderedDict[str, npt.NDArray[np.int16]] = OrderedDict()

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import wave
 from pathlib import Path
 
 import numpy as np
 import platformdirs
 
+from ..atomic import atomic_file
 from .base import Clip
 
 __all__ = ["ClipCache", "default_cache_dir"]
@@ -67,14 +66,8 @@ class ClipCache:
         """Store a clip; the entry appears whole or not at all."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".wav")
-        try:
-            with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
-                w.setnchannels(1)
-                w.setsampwidth(2)
-                w.setframerate(clip.sample_rate)
-                w.writeframes(clip.samples.astype("<i2").tobytes())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path, sync=False) as f, wave.open(f, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(clip.sample_rate)
+            w.writeframes(clip.samples.astype("<i2").tobytes())
