@@ -21,14 +21,38 @@ import textwrap
 import time
 from pathlib import Path
 
-WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-         "fifteen sixteen seventeen eighteen nineteen twenty").split()  # fmt: skip
+WORDS = [
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+]
 
 
 def routine_yaml(steps: int) -> str:
     """A routine of `steps` poses with distinct narration, one in three on both sides."""
-    out = ["title: Benchmark Flow", "description: Generated for scripts/bench.py.",
-           "intro: Settle onto your mat and let your breathing slow down.", "steps:"]  # fmt: skip
+    out = [
+        "title: Benchmark Flow",
+        "description: Generated for scripts/bench.py.",
+        "intro: Settle onto your mat and let your breathing slow down.",
+        "steps:",
+    ]
     for i in range(steps):
         n = WORDS[i % 20] + ("" if i < 20 else f" {WORDS[i // 20 - 1]}")
         out += [
@@ -62,8 +86,20 @@ CHILD = textwrap.dedent("""
 
 def run(routine: Path, out: Path, cache: Path, length: str) -> tuple[float, float, int]:
     """Render in a fresh process; return (wall seconds, peak RSS MB, session ms)."""
-    args = [sys.executable, "-c", CHILD, "-q", "render", str(routine), "-o", str(out),
-            "--cache-dir", str(cache), "--length", length]  # fmt: skip
+    args = [
+        sys.executable,
+        "-c",
+        CHILD,
+        "-q",
+        "render",
+        str(routine),
+        "-o",
+        str(out),
+        "--cache-dir",
+        str(cache),
+        "--length",
+        length,
+    ]
     proc = subprocess.run(args, capture_output=True, text=True, check=False)
     line = [x for x in proc.stderr.splitlines() if x.startswith("BENCH ")]
     if proc.returncode or not line or line[-1].split()[3] != "0":
@@ -84,10 +120,25 @@ def bench(minutes: int, work: Path) -> dict[str, tuple[float, float, int]]:
         "warm": run(routine, out, cache, f"{minutes + 2}m"),
     }
     for name, (wall, rss, ms) in results.items():
-        print(f"{minutes:>3} min {name}: {ms / 1000:7.1f} s of audio in {wall:6.2f} s wall = "
-              f"{ms / 1000 / wall:6.1f}x real time, peak RSS {rss:6.1f} MB")  # fmt: skip
-    plan = subprocess.run([sys.executable, "-m", "guidecast", "plan", str(routine), "--json",
-                           "--length", f"{minutes}m"], capture_output=True, text=True, check=True)  # fmt: skip
+        print(
+            f"{minutes:>3} min {name}: {ms / 1000:7.1f} s of audio in {wall:6.2f} s wall = "
+            f"{ms / 1000 / wall:6.1f}x real time, peak RSS {rss:6.1f} MB"
+        )
+    plan = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "guidecast",
+            "plan",
+            str(routine),
+            "--json",
+            "--length",
+            f"{minutes}m",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     data = json.loads(plan.stdout)
     speech = sum(e["ms"] for e in data["events"] if e["type"] == "speak")
     print(f"{minutes:>3} min speech share (estimated): {speech / data['total_ms']:.0%}")

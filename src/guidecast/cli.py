@@ -343,7 +343,8 @@ def _render_one(
             f"{result.files.mp3}  {format_clock(result.duration_ms)}  {result.chapters} chapters  "
             f"{meter.integrated() + fmt.encoder_gain_db:.1f} LUFS  "
             f"true peak <= {fmt.true_peak:g} dBTP  "
-            f"({voice.synthesized} of {voice.sentences} sentences synthesized, rest cached)"
+            f"({voice.synthesized} sentences synthesized, "
+            f"{voice.sentences - voice.synthesized} from cache)"
         )
     for cue in rendered.layout.dropped_cues:
         log.warning("%s: no room for %r inside its hold; left out", routine.path, cue.text)
