@@ -1,0 +1,92 @@
+"""Every seed routine renders with the real Piper voice at every narration level, to standard.
+
+Checked with readers independent of guidecast: ffmpeg decodes the MP3 without a single error and
+lists one chapter per step and side; its EBU R128 filter measures the loudness and true peak;
+the holds planned are digital silence in the decoded audio.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from guidecast.export import ExportResult
+from guidecast.model import Narration, Routine
+from guidecast.render import AudioFormat, Rendered, Voice
+from guidecast.routine import load_routine
+from guidecast.tts import ClipCache, PiperEngine
+from render_fixtures import FFMPEG, RATE, decode, export_to, ffmetadata, holds, render_routine
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
+LEVELS = list(Narration)
+SMEAR_MS = 50
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def piper_voice(tmp_path_factory: pytest.TempPathFactory) -> Voice:
+    """One real Piper voice and cache for the module: each sentence is synthesized once."""
+    cache = ClipCache(tmp_path_factory.mktemp("piper-cache"))
+    return Voice(PiperEngine(), cache, rate=1.0, sample_rate=RATE)
+
+
+def _ebur128(path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) by ffmpeg's ebur128 filter."""
+    done = subprocess.run(
+        [FFMPEG, "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
+         "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    summary = done.stderr[done.stderr.rindex("Summary:") :]
+    loudness = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))  # type: ignore[union-attr]
+    return loudness, peak
+
+
+def _expected_chapters(routine: Routine) -> list[str]:
+    titles = ["Introduction"] if routine.intro or routine.safety else []
+    for step in routine.steps:
+        titles += [f"{step.pose} ({side} side)" for side in step.sides] or [step.pose]
+    return titles + (["Closing"] if routine.outro else [])
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+@pytest.mark.parametrize("path", ROUTINES, ids=lambda p: p.stem)
+def test_seed_routine_renders_to_standard(
+    path: Path, level: Narration, piper_voice: Voice, tmp_path: Path
+) -> None:
+    routine = load_routine(path)
+    rendered: Rendered = render_routine(routine, piper_voice, narration=level)
+    result: ExportResult = export_to(tmp_path, routine, rendered, piper_voice)
+    mp3 = result.files.mp3
+
+    audio = decode(mp3)  # fails on any decoder message
+    assert len(audio) == rendered.layout.total_ms * RATE // 1000
+
+    meta = ffmetadata(mp3)
+    assert [c.title for c in meta.chapters] == _expected_chapters(routine)
+    assert meta.chapters[0].start_ms == 0
+    assert meta.chapters[-1].end_ms == rendered.layout.total_ms
+
+    loudness, peak = _ebur128(mp3)
+    assert abs(loudness - AudioFormat().target_lufs) <= 1.0, loudness
+    assert peak <= -1.0, peak
+
+    # Each hold is silent for its planned length, apart from cues said in it, to within the
+    # 0.1 s the standard allows: MP3 smears a sound's onset over up to one frame (26 ms), so
+    # SMEAR_MS at each edge is left out of the check.
+    said = [(s, s + ms) for item in rendered.layout.items for s, ms, _ in item.cues]
+    for start, ms, _ in holds(rendered.layout):
+        quiet = np.zeros(ms, dtype=bool)
+        quiet[SMEAR_MS : ms - SMEAR_MS] = True
+        for a, b in said:
+            quiet[max(0, a - start - SMEAR_MS) : max(0, min(ms, b - start + SMEAR_MS))] = False
+        edges = (start + np.arange(ms + 1)) * RATE // 1000
+        per_ms = np.maximum.reduceat(np.abs(audio[: edges[-1]]), edges[:-1])
+        assert per_ms[quiet].max(initial=0.0) < 1e-3, (routine.title, start, ms)
