@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -65,12 +66,22 @@ class PiperEngine:
     def _load(self) -> Any:
         if self._voice is None:
             try:
+                import onnxruntime
                 from piper import PiperVoice
+                from piper.config import PiperConfig
             except ImportError as e:  # pragma: no cover - a declared dependency
                 raise EngineError(f"Piper is not installed ({e}); run make demo") from None
             log.info("loading Piper voice %s", self.model.name)
+            options = onnxruntime.SessionOptions()
+            # Memory patterns are planned per input shape; every sentence has another length,
+            # so they only pile up (about 100 MB over a session) without making it faster.
+            options.enable_mem_pattern = False
             try:
-                self._voice = PiperVoice.load(self.model, config_path=f"{self.model}.json")
+                config = json.loads(Path(f"{self.model}.json").read_text("utf-8"))
+                session = onnxruntime.InferenceSession(
+                    str(self.model), sess_options=options, providers=["CPUExecutionProvider"]
+                )
+                self._voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
             except Exception as e:
                 raise EngineError(
                     f"Piper could not load voice '{self.model}'. Probable cause: {e}"
