@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,28 +22,7 @@ import textwrap
 import time
 from pathlib import Path
 
-WORDS = [
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-]
+from guidecast.speech import number_words
 
 
 def routine_yaml(steps: int) -> str:
@@ -54,7 +34,7 @@ def routine_yaml(steps: int) -> str:
         "steps:",
     ]
     for i in range(steps):
-        n = WORDS[i % 20] + ("" if i < 20 else f" {WORDS[i // 20 - 1]}")
+        n = number_words(i + 1)
         out += [
             f"  - pose: Shape {n}",
             f"    cue: Move slowly into shape {n} and let your shoulders soften.",
@@ -124,25 +104,17 @@ def bench(minutes: int, work: Path) -> dict[str, tuple[float, float, int]]:
             f"{minutes:>3} min {name}: {ms / 1000:7.1f} s of audio in {wall:6.2f} s wall = "
             f"{ms / 1000 / wall:6.1f}x real time, peak RSS {rss:6.1f} MB"
         )
-    plan = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "guidecast",
-            "plan",
-            str(routine),
-            "--json",
-            "--length",
-            f"{minutes}m",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    data = json.loads(plan.stdout)
-    speech = sum(e["ms"] for e in data["events"] if e["type"] == "speak")
-    print(f"{minutes:>3} min speech share (estimated): {speech / data['total_ms']:.0%}")
+    spoken = 0.0
+    for start, end in re.findall(r"(\S+) --> (\S+)", out.with_suffix(".vtt").read_text()):
+        spoken += _seconds(end) - _seconds(start)
+    share = spoken * 1000 / results["warm"][2]
+    print(f"{minutes:>3} min speech share (from the transcript): {share:.0%}")
     return results
+
+
+def _seconds(stamp: str) -> float:
+    h, m, sec = stamp.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(sec)
 
 
 def main() -> None:

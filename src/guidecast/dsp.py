@@ -59,12 +59,15 @@ def biquad_response(coefficients: Coefficients, size: int) -> npt.NDArray[np.com
 def fft_filter(
     x: npt.NDArray[np.float64], filters: tuple[Coefficients, ...]
 ) -> npt.NDArray[np.float64]:
-    """Apply IIR filters through the FFT; the caller pads with silence longer than their ring."""
-    size = _fast_length(len(x))
+    """Apply IIR filters through the FFT; the caller pads with silence longer than their ring.
+
+    Sizes are powers of two, so a handful of cached responses serve every clip length.
+    """
+    size = 1 << math.ceil(math.log2(max(len(x), 2)))
     return np.fft.irfft(np.fft.rfft(x, size) * _response(filters, size), size)[: len(x)]
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=12)
 def _response(filters: tuple[Coefficients, ...], size: int) -> npt.NDArray[np.complex128]:
     response = np.ones(size // 2 + 1, np.complex128)
     for coefficients in filters:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import json
 import logging
 import os
@@ -135,6 +136,13 @@ def _tags(routine: Routine, lay: Layout, cover: bytes, year: int) -> ID3:
     return tags
 
 
+def _tag_bytes(routine: Routine, lay: Layout, cover: bytes, year: int) -> bytes:
+    """The ID3v2.3 tag as bytes, with a little padding so tag editors can change it in place."""
+    buffer = io.BytesIO()
+    _tags(routine, lay, cover, year).save(buffer, v2_version=3, padding=lambda _: 1024)
+    return buffer.getvalue()
+
+
 _ISO639_2 = {
     "en": "eng",
     "de": "deu",
@@ -225,11 +233,12 @@ def export_session(
     try:
         with contextlib.ExitStack() as stack:
             f, tmp = stack.enter_context(staged(files.mp3))
+            # Everything the tag says is known before the audio, so it goes first: adding it
+            # afterwards would make mutagen move the whole file.
+            f.write(_tag_bytes(routine, lay, cover, now.year))
             result = encode_mp3(
                 pcm, f, sample_rate=sample_rate, channels=channels, bitrate=bitrate, quality=quality
             )
-            f.flush()
-            _tags(routine, lay, cover, now.year).save(f, v2_version=3, padding=lambda _: 0)
             ready.append((tmp, files.mp3))
             for suffix, data in texts.items():
                 g, side_tmp = stack.enter_context(staged(files.sidecar(suffix)))
