@@ -28,6 +28,7 @@ from guidecast.export import ExportResult, export_session, session_files
 from guidecast.model import Narration, Routine
 from guidecast.render import AudioFormat, Rendered, Voice, render, stream_pcm
 from guidecast.routine import load_routine
+from guidecast.serve import lan_address
 from guidecast.timeline import Layout, Silence, Sound, Speak
 from guidecast.tts import Clip, ClipCache, FakeEngine
 
@@ -70,6 +71,11 @@ class NetworkBlocked(OSError):
     """Raised when a test tries to leave the machine."""
 
 
+_THIS_MACHINE = {lan_address()}
+"""This machine's own address on its network (the one `guidecast serve` prints): traffic to it
+never leaves the machine. Found before any test patches sockets; finding it sends nothing."""
+
+
 def _is_local(host: object) -> bool:
     if host is None or host in ("localhost", ""):
         return True
@@ -77,7 +83,7 @@ def _is_local(host: object) -> bool:
         address = ipaddress.ip_address(str(host).split("%")[0])
     except ValueError:
         return False
-    return address.is_loopback
+    return address.is_loopback or str(address) in _THIS_MACHINE
 
 
 def block_network(monkeypatch: pytest.MonkeyPatch) -> None:

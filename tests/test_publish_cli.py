@@ -1,0 +1,116 @@
+"""Publishing through the real command line: render two routines, write a feed, serve them.
+
+The server runs as a second process, as a user runs it; this process plays the phone: it reads
+the feed URL the server printed and downloads every enclosure in full and by range.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from render_fixtures import SMALL, write_routine
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _guidecast(*args: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "guidecast", *map(str, args)],
+        capture_output=True, text=True, check=False, **kwargs,  # type: ignore[call-overload]
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An output folder with two sessions rendered by the CLI (fake voice: fast, offline)."""
+    work = tmp_path_factory.mktemp("publish")
+    first = write_routine(work, SMALL, "small-flow")
+    second = ROOT / "routines" / "back-stiffness.yaml"
+    out = work / "output"
+    done = _guidecast("-q", "render", first, second, "-o", out, "--engine", "fake",
+                      "--narration", "brief", "--cache-dir", work / "cache")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.glob("*.mp3")) == ["back-stiffness.mp3", "small-flow.mp3"]
+    return out
+
+
+def test_feed_command_writes_a_feed_podcast_apps_can_read(rendered: Path) -> None:
+    done = _guidecast("feed", rendered, "--base-url", "https://example.org/yoga/")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"wrote {rendered / 'feed.xml'}"
+    feed = feedparser.parse((rendered / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    assert len(feed.entries) == 2
+    for entry in feed.entries:
+        (enclosure,) = entry.enclosures
+        name = enclosure.href.removeprefix("https://example.org/yoga/")
+        assert int(enclosure.length) == (rendered / name).stat().st_size
+        assert enclosure.type == "audio/mpeg"
+
+
+def test_feed_command_without_sessions_is_a_clear_error(tmp_path: Path) -> None:
+    done = _guidecast("feed", tmp_path, "--base-url", "https://example.org/")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def server(rendered: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`guidecast serve` in a second process; yields it and the feed URL it printed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "guidecast", "serve", str(rendered), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    feed_url = ""
+    for line in proc.stdout:
+        found = re.search(r"Podcast feed.*?(http://\S+/feed\.xml)", line)
+        if found:
+            feed_url = found.group(1)
+        if line.startswith("Press Ctrl-C"):
+            break
+    try:
+        assert feed_url, "the server printed no feed URL"
+        yield proc, feed_url
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_a_phone_subscribes_to_the_printed_feed_url(
+    server: tuple[subprocess.Popen[str], str], rendered: Path
+) -> None:
+    proc, feed_url = server
+    with urllib.request.urlopen(feed_url, timeout=10) as reply:
+        feed = feedparser.parse(reply.read())
+    assert len(feed.entries) == 2
+    host = feed_url.split("/")[2]
+    for entry in feed.entries:
+        (enclosure,) = entry.enclosures
+        assert enclosure.href.startswith(f"http://{host}/")  # built from the address used
+        local = (rendered / enclosure.href.rsplit("/", 1)[1]).read_bytes()
+        with urllib.request.urlopen(enclosure.href, timeout=10) as reply:
+            assert reply.read() == local
+        ranged = urllib.request.Request(enclosure.href, headers={"Range": "bytes=1000-1999"})
+        with urllib.request.urlopen(ranged, timeout=10) as reply:
+            assert reply.status == 206
+            assert reply.headers["Content-Range"] == f"bytes 1000-1999/{len(local)}"
+            assert reply.read() == local[1000:2000]
+
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+    assert proc.wait(timeout=10) == 0
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    assert "Stopped." in stderr and "Traceback" not in stderr
