@@ -301,3 +301,18 @@ def test_version() -> None:
     result = run("--version")
     assert result.exit_code == 0
     assert result.output.startswith("guidecast, version ")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--countdown", "2m", "'2m' is more than 1m"),
+        ("--length", "0", "'0' is zero"),
+        ("--length", "13h", "'13h' is more than 12h"),
+        ("--length", "soon", "'soon' is not a duration"),
+    ],
+)
+def test_duration_options_are_checked(option: str, value: str, message: str) -> None:
+    result = CliRunner().invoke(cli, ["plan", str(SPINE), option, value])
+    assert result.exit_code == 2
+    assert message in result.output

@@ -15,7 +15,7 @@ import click
 
 from . import __version__
 from .compiler import compile_routine, resolve_options
-from .durations import format_clock, parse_duration
+from .durations import MAX_SESSION_MS, format_clock, format_duration, parse_duration
 from .errors import GuidecastError, RoutineError
 from .export import export_session, session_files
 from .feed import write_feed
@@ -24,7 +24,7 @@ from .model import Narration, Routine
 from .plan import plan_json, plan_table
 from .render import AudioFormat, Progress, Voice, prefetch, stream_pcm
 from .render import render as render_timeline
-from .routine import load_routine
+from .routine import MAX_COUNTDOWN_MS, load_routine
 from .serve import ready_message
 from .serve import serve as serve_directory
 from .speech import Estimate
@@ -40,6 +40,10 @@ class DurationType(click.ParamType):
 
     name = "duration"
 
+    def __init__(self, *, zero: bool = False, most_ms: int = MAX_SESSION_MS) -> None:
+        self.zero = zero
+        self.most_ms = most_ms
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
@@ -47,10 +51,15 @@ class DurationType(click.ParamType):
             ms = parse_duration(str(value))
         except ValueError as e:
             self.fail(str(e), param, ctx)
+        if ms == 0 and not self.zero:
+            self.fail(f"'{value}' is zero: give a positive duration", param, ctx)
+        if ms > self.most_ms:
+            self.fail(f"'{value}' is more than {format_duration(self.most_ms)}", param, ctx)
         return ms
 
 
 DURATION = DurationType()
+COUNTDOWN = DurationType(zero=True, most_ms=MAX_COUNTDOWN_MS)
 
 
 def _setup_logging(quiet: bool, verbose: int) -> None:
@@ -69,7 +78,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     """Turn guided-session scripts (yoga, stretching, meditation) into narrated audio.
 
     \b
-    Typical use:
+    Examples:
       guidecast check routines/love-your-spine.yaml
       guidecast plan routines/love-your-spine.yaml --length 30m
       guidecast render routines/love-your-spine.yaml -o output/
@@ -107,7 +116,7 @@ def narration_options(f: F) -> F:
         ),
         click.option(
             "--countdown",
-            type=DURATION,
+            type=COUNTDOWN,
             help="Count down the last seconds of every hold, e.g. --countdown 5s (0 = off).",
         ),
         click.option(

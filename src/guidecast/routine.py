@@ -58,7 +58,7 @@ class _Reader:
             else:
                 found[key] = value_node
         for key in required:
-            if key not in found:
+            if key not in found and not _misspelt(node, key):
                 self.problem(node, f"{what} is missing '{key}'")
         return found
 
@@ -86,6 +86,14 @@ class _Bad(Exception):
 
 class _Reported(Exception):
     """A value is wrong and its problems are already recorded."""
+
+
+def _misspelt(node: Node, key: str) -> bool:
+    """Whether a mapping has another key close to `key`: reported once, as a misspelling."""
+    if not isinstance(node, MappingNode):
+        return False
+    names = [k.value for k, _ in node.value if isinstance(k, ScalarNode)]
+    return any(n != key and difflib.get_close_matches(n, (key,), cutoff=0.6) for n in names)
 
 
 def _unknown(what: str, word: str, choices: tuple[str, ...]) -> str:
@@ -204,6 +212,16 @@ def duration_or_zero(node: Node) -> int:
         raise _Bad(str(e)) from None
 
 
+MAX_COUNTDOWN_MS = 60_000
+
+
+def countdown(node: Node) -> int:
+    ms = duration_or_zero(node)
+    if ms > MAX_COUNTDOWN_MS:
+        raise _Bad(f"a countdown of {format_duration(ms)} is too long: at most 60s")
+    return ms
+
+
 # -- routine structure ------------------------------------------------------------------------
 
 ROUTINE_KEYS = (
@@ -232,6 +250,8 @@ class _RoutineReader(_Reader):
             low, high = parse_range(raw)
         except ValueError as e:
             raise _Bad(str(e)) from None
+        if low <= 0 and "-" in raw:
+            raise _Bad(f"the shortest hold in '{raw}' is zero: a range must start above 0")
         _check_span(low, raw)
         _check_span(high, raw)
         if low > high:
@@ -297,10 +317,14 @@ class _RoutineReader(_Reader):
         rest_ms = self.field(found, "rest", duration) or 0
         if "hold" in found and "flow" in found:
             self.problem(found["flow"], f"{what} has both 'hold' and 'flow'; keep one")
-        elif "hold" not in found and "flow" not in found:
+        elif "hold" not in found and "flow" not in found and not _misspelt(node, "hold"):
             self.problem(node, f"{what} needs a 'hold' (e.g. hold: 1m) or a 'flow'")
         if "rest" in found and reps == 1 and "reps" not in found:
-            self.problem(found["rest"], "'rest' only applies between repetitions; add 'reps'")
+            self.problem(
+                found["rest"], "'rest' only applies between repetitions; add reps: 2 or more"
+            )
+        if "flow" in found and "reps" in found:
+            self.problem(found["reps"], "'reps' applies to holds; a flow sets 'breaths' instead")
         step = Step(
             pose=pose or "",
             loc=self.loc(node),
@@ -326,7 +350,7 @@ class _RoutineReader(_Reader):
             narration=self.field(found, "narration", _narration),
             length_ms=self.field(found, "length", duration),
             rate=self.field(found, "rate", number(0.5, 2.0)),
-            countdown_ms=self.field(found, "countdown", duration_or_zero),
+            countdown_ms=self.field(found, "countdown", countdown),
             breath_cues=self.field(found, "breath_cues", boolean),
         )
 
