@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from guidecast.cli import cli, main
+from guidecast.cli import cli
 from guidecast.compiler import LENGTH_TOLERANCE_MS, length_bounds
 from guidecast.durations import format_clock
 from guidecast.routine import load_routine
 from guidecast.speech import Estimate
 from guidecast.timeline import Options
+from render_fixtures import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SPINE = ROOT / "routines" / "love-your-spine.yaml"
@@ -44,18 +45,6 @@ steps:
 
 def run(*args: str | Path) -> Result:
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
-def run_main(
-    args: list[str | Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    """Run `main()` in-process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["guidecast", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        main()
-    captured = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 1), captured.out, captured.err
 
 
 @pytest.fixture
