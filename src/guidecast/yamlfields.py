@@ -1,0 +1,220 @@
+"""Typed values from PyYAML nodes: each parser raises `Bad`, the reader records it with its place.
+
+The loader composes the YAML into nodes (never constructing Python objects), so every value
+keeps its line and column, and YAML 1.1's surprises (`no` as false, `1:30` as 90) are seen
+before they change a routine's meaning.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import TypeVar
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .durations import MAX_SESSION_MS, parse_duration
+from .errors import Loc, Problem
+
+__all__ = [
+    "Bad", "Reader", "Reported", "boolean", "check_span", "choice", "duration",
+    "duration_or_zero", "duration_text", "integer", "misspelt", "number", "text", "text_list",
+    "unknown",
+]  # fmt: skip
+
+T = TypeVar("T")
+
+
+class Reader:
+    """Walks the YAML node tree, collecting problems instead of stopping at the first."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def loc(self, node: Node) -> Loc:
+        return Loc(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def problem(self, node: Node | Loc, message: str) -> None:
+        loc = node if isinstance(node, Loc) else self.loc(node)
+        self.problems.append(Problem(loc, message))
+
+    def mapping(
+        self, node: Node, what: str, keys: tuple[str, ...], required: tuple[str, ...] = ()
+    ) -> dict[str, Node] | None:
+        """Return a mapping's value nodes by key, reporting unknown, duplicate and missing keys."""
+        if not isinstance(node, MappingNode):
+            self.problem(node, f"{what} must be a mapping of keys to values")
+            return None
+        found: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, ScalarNode) else None
+            if not isinstance(key, str):
+                self.problem(key_node, f"{what} keys must be plain names")
+            elif key in found:
+                self.problem(key_node, f"duplicate key '{key}' in {what}")
+            elif key not in keys:
+                self.problem(key_node, unknown(f"key '{key}' in {what}", key, keys))
+            else:
+                found[key] = value_node
+        for key in required:
+            if key not in found and not misspelt(node, key):
+                self.problem(node, f"{what} is missing '{key}'")
+        return found
+
+    def field(self, found: dict[str, Node], key: str, parse: Callable[[Node], T]) -> T | None:
+        """Parse one optional value; a problem leaves it None."""
+        node = found.get(key)
+        if node is None:
+            return None
+        try:
+            return parse(node)
+        except Reported:
+            return None
+        except Bad as bad:
+            self.problem(node, bad.message)
+            return None
+
+
+class Bad(Exception):
+    """A value is wrong; the message says how to fix it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Reported(Exception):
+    """A value is wrong and its problems are already recorded."""
+
+
+def misspelt(node: Node, key: str) -> bool:
+    """Whether a mapping has another key close to `key`: reported once, as a misspelling."""
+    if not isinstance(node, MappingNode):
+        return False
+    names = [k.value for k, _ in node.value if isinstance(k, ScalarNode)]
+    return any(n != key and difflib.get_close_matches(n, (key,), cutoff=0.6) for n in names)
+
+
+def unknown(what: str, word: str, choices: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else f" (expected one of: {', '.join(choices)})"
+    return f"unknown {what}{hint}"
+
+
+# -- scalar parsers ---------------------------------------------------------------------------
+
+
+def scalar(node: Node, expected: str) -> ScalarNode:
+    if not isinstance(node, ScalarNode):
+        kind = "a list" if isinstance(node, SequenceNode) else "a mapping"
+        raise Bad(f"expected {expected}, found {kind}")
+    return node
+
+
+def text(node: Node) -> str:
+    """Any scalar as the text written: `no` stays the word "no" (YAML 1.1 would say False)."""
+    found = scalar(node, "text")
+    value = str(found.value).strip()
+    if not value or (found.tag.endswith(":null") and found.style is None):
+        raise Bad("expected text, found nothing")
+    return " ".join(value.split())
+
+
+def text_list(node: Node) -> tuple[str, ...]:
+    """A list of text, or one text as a list of one."""
+    if isinstance(node, SequenceNode):
+        if not node.value:
+            raise Bad("the list is empty")
+        return tuple(text(item) for item in node.value)
+    return (text(node),)
+
+
+def integer(low: int, high: int) -> Callable[[Node], int]:
+    def parse(node: Node) -> int:
+        raw = scalar(node, "a whole number").value
+        if node.tag.endswith(":int") and ":" in raw:
+            raise Bad(f"'{raw}' reads as a YAML 1.1 sexagesimal number; write a plain number")
+        if not node.tag.endswith(":int") or not raw.lstrip("+-").isdigit():
+            raise Bad(f"expected a whole number, found '{raw}'")
+        value = int(raw)
+        if not low <= value <= high:
+            raise Bad(f"{value} is out of range: expected {low} to {high}")
+        return value
+
+    return parse
+
+
+def number(low: float, high: float) -> Callable[[Node], float]:
+    def parse(node: Node) -> float:
+        raw = scalar(node, "a number").value
+        try:
+            if ":" in raw:
+                raise ValueError
+            value = float(raw)
+        except ValueError:
+            raise Bad(f"expected a number, found '{raw}'") from None
+        if not low <= value <= high:
+            raise Bad(f"{raw} is out of range: expected {low} to {high}")
+        return value
+
+    return parse
+
+
+def boolean(node: Node) -> bool:
+    raw = str(scalar(node, "true or false").value)
+    if raw.lower() in ("true", "false") and node.tag.endswith(":bool"):
+        return raw.lower() == "true"
+    if raw.lower() in ("yes", "no", "on", "off", "y", "n"):
+        raise Bad(f"write true or false, not '{raw}' (YAML readers disagree on what '{raw}' means)")
+    raise Bad(f"expected true or false, found '{raw}'")
+
+
+def duration_text(node: Node) -> str:
+    raw = str(scalar(node, "a duration").value).strip()
+    if node.tag.endswith((":int", ":float")) and ":" in raw:
+        # 1:30 means 1m30s, 1:02:03 means 1h2m3s
+        parts = raw.split(":")
+        if len(parts) > 3:
+            raise Bad(f"'{raw}' reads as a YAML 1.1 sexagesimal number; write e.g. 1h2m3s")
+        pairs = list(zip(parts, ("h", "m", "s")[-len(parts) :], strict=True))
+        said = " ".join(f"{n} {'min' if u == 'm' else u}" for n, u in pairs)
+        meant = "".join(f"{n}{u}" for n, u in pairs)
+        raise Bad(f"'{raw}' reads as a YAML 1.1 sexagesimal number, not {said}; write {meant}")
+    if not raw:
+        raise Bad("expected a duration, found nothing")
+    return raw
+
+
+def check_span(ms: int, raw: str, *, zero_ok: bool = False) -> int:
+    if ms <= 0 and not (zero_ok and ms == 0):
+        raise Bad(f"'{raw}' is {'negative' if ms < 0 else 'zero'}: a duration must be positive")
+    if ms > MAX_SESSION_MS:
+        raise Bad(f"'{raw}' is longer than 12 hours; guidecast refuses sessions that long")
+    return ms
+
+
+def duration(node: Node) -> int:
+    raw = duration_text(node)
+    try:
+        return check_span(parse_duration(raw), raw)
+    except ValueError as e:
+        raise Bad(str(e)) from None
+
+
+def duration_or_zero(node: Node) -> int:
+    raw = duration_text(node)
+    try:
+        return check_span(parse_duration(raw), raw, zero_ok=True)
+    except ValueError as e:
+        raise Bad(str(e)) from None
+
+
+def choice(what: str, choices: tuple[str, ...]) -> Callable[[Node], str]:
+    def parse(node: Node) -> str:
+        value: str = text(node)
+        if value not in choices:
+            raise Bad(unknown(f"{what} '{value}'", value, choices))
+        return value
+
+    return parse
