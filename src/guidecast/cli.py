@@ -198,11 +198,12 @@ def plan(ctx: click.Context, /, file: Path, as_json: bool, **params: Any) -> Non
 
 
 def _bar(ctx: click.Context) -> Progress:
-    """A progress callback drawing click progress bars on stderr (none in quiet mode)."""
+    """A progress callback drawing click progress bars on stderr (a terminal, not quiet mode)."""
     state: dict[str, Any] = {}
+    shown = not ctx.obj["quiet"] and sys.stderr.isatty()
 
     def progress(stage: str, done: int, total: int) -> None:
-        if ctx.obj["quiet"] or total <= 1:
+        if not shown or total <= 1:
             return
         if state.get("stage") != stage:
             if "bar" in state:

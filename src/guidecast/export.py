@@ -247,6 +247,7 @@ def export_session(
         # Sidecars first, the MP3 last: a finished MP3 always has its sidecars beside it.
         for tmp_path, final in reversed(ready):
             os.replace(tmp_path, final)
+            log.info("wrote %s", final)
     except OSError as e:
         for tmp_path, _ in ready:
             tmp_path.unlink(missing_ok=True)

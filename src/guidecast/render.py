@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from .audio import load_sound, resample, to_float
 from .compiler import compile_routine
+from .durations import format_clock, format_duration
 from .errors import EngineError
 from .loudness import LoudnessMeter, limit_true_peak
 from .model import Routine, SoundRef
@@ -138,12 +139,30 @@ def render(
     progress: Progress = _no_progress,
 ) -> Rendered:
     """Synthesize everything the session says, fit the length with real clips, and set the gain."""
+    log.info("%s: voice %s, cache %s", routine.path, voice.identity, voice.cache.root)
     draft = compile_routine(routine, options, Estimate(options.rate))
     voice.prepare(draft.texts(), progress)
     timeline = compile_routine(routine, options, voice)
     voice.prepare(timeline.texts())
+    log.info(
+        "%d sentences synthesized, %d from the cache",
+        voice.synthesized,
+        voice.sentences - voice.synthesized,
+    )
     lay = layout(timeline, voice)
+    log.info(
+        "laid out %s in %d chapters; holds %s",
+        format_clock(lay.total_ms),
+        len(lay.chapters),
+        [format_duration(h) for h in timeline.holds_ms if h],
+    )
     source, gain = _gain(lay, voice, fmt)
+    log.info(
+        "speech and bells measure %.1f LUFS; gain %+.1f dB to reach %.1f LUFS",
+        source,
+        gain,
+        fmt.target_lufs,
+    )
     return Rendered(timeline, lay, gain, source)
 
 
