@@ -10,6 +10,7 @@ import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -76,6 +77,7 @@ class Voice:
         self.identity = engine.identity()
         self._samples: dict[str, int] = {}
         self.synthesized = 0
+        self._count = threading.Lock()
 
     def clip(self, text: str) -> Clip:
         """The sentence as the engine made it (from the cache when there)."""
@@ -88,7 +90,8 @@ class Voice:
                     f"speech engine '{self.engine.name}' returned no audio for {text!r}"
                 )
             self.cache.put(key, clip)
-            self.synthesized += 1
+            with self._count:
+                self.synthesized += 1
         return clip
 
     @property
@@ -97,11 +100,20 @@ class Voice:
         return len(self._samples)
 
     def prepare(self, texts: list[str], progress: Progress = _no_progress) -> None:
-        """Make sure every text is in the cache and its length known."""
-        for i, text in enumerate(texts):
-            if text not in self._samples:
-                self.samples(text)
-            progress("speech", i + 1, len(texts))
+        """Make sure every text is in the cache and its length known.
+
+        Engines that can (Piper) synthesize several sentences at once, one per core.
+        """
+        todo = [t for t in dict.fromkeys(texts) if t not in self._samples]
+        workers = getattr(self.engine, "workers", 1)
+        done = len(texts) - len(todo)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for _ in pool.map(self.clip, todo):
+                done += 1
+                progress("speech", done, len(texts))
+        for text in todo:
+            self.samples(text)
+        progress("speech", len(texts), len(texts))
 
     def samples(self, text: str) -> Float:
         """The sentence as float32 mono at the output rate."""
