@@ -96,3 +96,11 @@ def test_sound_format_and_levels(name: str) -> None:
     assert samples[0] == 0
     assert max(abs(s) for s in samples[: ms // 2]) < 0.05 * max(abs(s) for s in samples)
     assert abs(sum(samples) / len(samples)) < 0.5
+
+
+def test_planning_lengths_match_the_sound_files() -> None:
+    from guidecast.speech import NOMINAL_SOUND_MS
+
+    for name in ("bowl", "chime", "gong", "woodblock"):
+        with wave.open(str(SOUNDS_DIR / f"{name}.wav"), "rb") as w:
+            assert NOMINAL_SOUND_MS[name] == w.getnframes() * 1000 // w.getframerate(), name

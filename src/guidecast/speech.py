@@ -41,7 +41,8 @@ def join_words(items: tuple[str, ...] | list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-NOMINAL_SOUND_MS = {"bowl": 6000, "chime": 3500, "gong": 6000, "woodblock": 1000, "": 0}
+NOMINAL_SOUND_MS = {"bowl": 6000, "chime": 4000, "gong": 6000, "woodblock": 800, "": 0}
+"""Lengths of the built-in sounds (assets/sounds); a test keeps them equal to the files."""
 
 
 class Estimate:

@@ -29,8 +29,6 @@ class ClipCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.hits = 0
-        self.misses = 0
 
     @staticmethod
     def key(identity: str, rate: float, text: str) -> str:
@@ -53,13 +51,10 @@ class ClipCache:
             if len(data) != frames * 2 or frames == 0:
                 raise wave.Error(f"expected {frames} frames, found {len(data) // 2}")
         except FileNotFoundError:
-            self.misses += 1
             return None
         except (wave.Error, EOFError, OSError) as e:
             log.warning("cache entry %s is damaged (%s); synthesizing it again", path.name, e)
-            self.misses += 1
             return None
-        self.hits += 1
         return Clip(np.frombuffer(data, dtype="<i2").astype(np.int16), rate)
 
     def put(self, key: str, clip: Clip) -> None:
