@@ -183,9 +183,15 @@ for _name in ("Cat", "Cow", "Sphinx"):
 """
 
 
+class _SlowSpeaker(FakeEngine):
+    """A voice much slower than the planning estimate, as another engine or voice may be."""
+
+    WORD_MS = 450
+
+
 def test_length_fit_lands_within_five_seconds_with_real_lengths(tmp_path: Path) -> None:
     routine = routine_from(tmp_path, WORDY)
-    voice = fake_voice(tmp_path / "cache")
+    voice = fake_voice(tmp_path / "cache", _SlowSpeaker())
     target = 3 * 60_000
     rendered = render_routine(routine, voice, length_ms=target)
     assert abs(rendered.layout.total_ms - target) <= 5000

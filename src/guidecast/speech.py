@@ -48,12 +48,13 @@ NOMINAL_SOUND_MS = {"bowl": 6000, "chime": 4000, "gong": 6000, "woodblock": 800,
 class Estimate:
     """Speech length from word count and rate; sounds at their nominal lengths.
 
-    Calibrated on the default Piper voice: about 300 ms a word at rate 1.0, plus the quiet
+    Calibrated on the default Piper voice (a fit over the seed routines' 181 sentences): about
+    235 ms a word at rate 1.0, plus half a second of lead-in and the quiet
     Piper leaves around each sentence.
     """
 
-    MS_PER_WORD = 300
-    SENTENCE_MS = 350
+    MS_PER_WORD = 235
+    SENTENCE_MS = 500
 
     def __init__(self, rate: float = 1.0) -> None:
         self.rate = rate
