@@ -25,6 +25,7 @@ from PIL import Image
 import guidecast.atomic
 import guidecast.cli
 import guidecast.export
+import guidecast.session
 from guidecast.cli import cli
 from guidecast.errors import EngineError, ExportError
 from guidecast.export import export_session, session_files
@@ -382,9 +383,9 @@ def test_ctrl_c_while_encoding_exits_130_and_keeps_the_previous_session(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     routine, out, cache, before = rendered_once
-    real = guidecast.cli.stream_pcm
+    real = guidecast.session.stream_pcm
     monkeypatch.setattr(
-        guidecast.cli,
+        guidecast.session,
         "stream_pcm",
         lambda *a, **k: _interrupted(real(*a, **k), KeyboardInterrupt(), after=5),
     )

@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,16 +17,14 @@ from . import __version__
 from .compiler import compile_routine, resolve_options
 from .durations import MAX_SESSION_MS, format_clock, format_duration, parse_duration
 from .errors import GuidecastError, RoutineError
-from .export import export_session, session_files
 from .feed import write_feed
-from .loudness import LoudnessMeter
 from .model import Narration, Routine
 from .plan import plan_json, plan_table
-from .render import AudioFormat, Progress, Voice, prefetch, stream_pcm
-from .render import render as render_timeline
+from .render import AudioFormat, Progress, Voice
 from .routine import MAX_COUNTDOWN_MS, load_routine
 from .serve import ready_message
 from .serve import serve as serve_directory
+from .session import render_session
 from .speech import Estimate
 from .timeline import Options, layout
 from .tts import ENGINES, ClipCache, bundled_voices, default_cache_dir, make_engine
@@ -324,40 +322,15 @@ def _render_one(
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     voice = Voice(engine, cache, rate=options.rate, sample_rate=fmt.sample_rate)
-    progress = _bar(ctx)
-    rendered = render_timeline(routine, options, voice=voice, fmt=fmt, progress=progress)
-    meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
-    total = rendered.layout.total_ms
-    done = 0
-
-    def blocks() -> Iterator[Any]:
-        nonlocal done
-        for block in prefetch(stream_pcm(rendered, voice, fmt, meter=meter)):
-            done += len(block) * 1000 // (fmt.sample_rate * fmt.channels)
-            progress("encode", min(done, total), total)
-            yield block
-
-    result = export_session(
-        routine,
-        rendered.layout,
-        blocks(),
-        files=session_files(output, routine.path),
-        sample_rate=fmt.sample_rate,
-        channels=fmt.channels,
-        bitrate=fmt.bitrate,
-        quality=fmt.quality,
-        narration=options.narration.value,
-    )
+    done = render_session(routine, options, voice=voice, output=output, fmt=fmt, progress=_bar(ctx))
     if not ctx.obj["quiet"]:
+        files = done.export
         click.echo(
-            f"{result.files.mp3}  {format_clock(result.duration_ms)}  {result.chapters} chapters  "
-            f"{meter.integrated() + fmt.encoder_gain_db:.1f} LUFS  "
-            f"true peak <= {fmt.true_peak:g} dBTP  "
-            f"({voice.synthesized} sentences synthesized, "
-            f"{voice.sentences - voice.synthesized} from cache)"
+            f"{files.files.mp3}  {format_clock(files.duration_ms)}  {files.chapters} chapters  "
+            f"{done.lufs:.1f} LUFS  true peak <= {fmt.true_peak:g} dBTP  "
+            f"({done.synthesized} sentences synthesized, "
+            f"{done.sentences - done.synthesized} from cache)"
         )
-    for cue in rendered.layout.dropped_cues:
-        log.warning("%s: no room for %r inside its hold; left out", routine.path, cue.text)
 
 
 @cli.command()

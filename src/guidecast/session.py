@@ -1,0 +1,81 @@
+"""The whole pipeline for one routine: compile, render, stream, export. What `render` runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .export import ExportResult, export_session, session_files
+from .loudness import LoudnessMeter
+from .model import Routine
+from .render import AudioFormat, Progress, Voice, prefetch, stream_pcm
+from .render import render as render_timeline
+from .timeline import Options
+
+__all__ = ["SessionResult", "render_session"]
+
+log = logging.getLogger(__name__)
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """A finished session: its files and what was measured on the way."""
+
+    export: ExportResult
+    lufs: float
+    """Integrated loudness of the encoded sound (the encoder's own gain included)."""
+    synthesized: int
+    """Sentences synthesized for this session; the rest came from the cache."""
+    sentences: int
+
+
+def render_session(
+    routine: Routine,
+    options: Options,
+    *,
+    voice: Voice,
+    output: Path,
+    fmt: AudioFormat | None = None,
+    progress: Progress = _no_progress,
+) -> SessionResult:
+    """Render a routine to `output` (a folder, or an .mp3 path) with its sidecars.
+
+    Nothing replaces the previous session's files until the new ones are complete.
+    """
+    fmt = fmt or AudioFormat()
+    rendered = render_timeline(routine, options, voice=voice, fmt=fmt, progress=progress)
+    meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
+    total = rendered.layout.total_ms
+
+    def blocks() -> Iterator[npt.NDArray[np.int16]]:
+        done = 0
+        for block in prefetch(stream_pcm(rendered, voice, fmt, meter=meter)):
+            done += len(block) * 1000 // (fmt.sample_rate * fmt.channels)
+            progress("encode", min(done, total), total)
+            yield block
+
+    result = export_session(
+        routine,
+        rendered.layout,
+        blocks(),
+        files=session_files(output, routine.path),
+        sample_rate=fmt.sample_rate,
+        channels=fmt.channels,
+        bitrate=fmt.bitrate,
+        quality=fmt.quality,
+        narration=options.narration.value,
+    )
+    for cue in rendered.layout.dropped_cues:
+        log.warning("%s: no room for %r inside its hold; left out", routine.path, cue.text)
+    return SessionResult(
+        result, meter.integrated() + fmt.encoder_gain_db, voice.synthesized, voice.sentences
+    )
