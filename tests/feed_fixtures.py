@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import lameenc
-import numpy as np
 from mutagen.id3 import CHAP, CTOC, ID3, TALB, TIT2, TPE1, CTOCFlags
 
 from guidecast.serve import GuidecastServer, make_server
+from render_fixtures import tone_mp3
 
 RATE = 44_100
 
@@ -39,14 +38,7 @@ class FakeSession:
 
 def write_mp3(path: Path, seconds: float, chapters: Sequence[tuple[str, int, int]]) -> None:
     """Write a real CBR MP3 of a sine tone (44.1 kHz mono, 64 kbps) with ID3v2.3 chapters."""
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(64)
-    encoder.set_in_sample_rate(RATE)
-    encoder.set_channels(1)
-    encoder.set_quality(7)
-    t = np.arange(int(seconds * RATE)) / RATE
-    pcm = (0.3 * 32767 * np.sin(2 * np.pi * 330 * t)).astype("<i2").tobytes()
-    path.write_bytes(bytes(encoder.encode(pcm) + encoder.flush()))
+    path.write_bytes(tone_mp3(seconds, rate=RATE, hz=330))
     tags = ID3()
     tags.add(TIT2(encoding=3, text=path.stem))
     tags.add(TPE1(encoding=3, text="guidecast"))

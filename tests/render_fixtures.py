@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
+import lameenc
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -203,6 +204,21 @@ def run_main(
     captured = capsys.readouterr()
     code = info.value.code
     return (code if isinstance(code, int) else 1), captured.out, captured.err
+
+
+def tone_mp3(
+    seconds: float, *, rate: int = RATE, hz: float = 440.0, bitrate: int = 64, level: float = 0.3
+) -> bytes:
+    """A mono sine tone encoded as MP3 by lameenc (no Info header, no tags)."""
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(bitrate)
+    encoder.set_in_sample_rate(rate)
+    encoder.set_out_sample_rate(rate)
+    encoder.set_channels(1)
+    encoder.set_quality(7)
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (level * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2").tobytes()
+    return bytes(encoder.encode(pcm) + encoder.flush())
 
 
 # -- decoding and measuring ---------------------------------------------------------------------

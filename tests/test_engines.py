@@ -11,7 +11,6 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import lameenc
 import numpy as np
 import pyloudnorm
 import pytest
@@ -29,6 +28,7 @@ from render_fixtures import (
     ffmetadata,
     ffmpeg_errors,
     run_main,
+    tone_mp3,
     true_peak_dbtp,
     write_routine,
 )
@@ -53,15 +53,7 @@ TONE_HZ = 440.0
 
 def mp3_tone(seconds: float) -> bytes:
     """An MP3 like the ones Google sends: mono, 24 kHz, 32 kbit/s; here a 440 Hz tone."""
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(32)
-    encoder.set_in_sample_rate(GTTS_RATE)
-    encoder.set_out_sample_rate(GTTS_RATE)
-    encoder.set_channels(1)
-    encoder.set_quality(7)
-    t = np.arange(int(seconds * GTTS_RATE)) / GTTS_RATE
-    pcm = (0.3 * 32767 * np.sin(2 * np.pi * TONE_HZ * t)).astype("<i2").tobytes()
-    return bytes(encoder.encode(pcm) + encoder.flush())
+    return tone_mp3(seconds, rate=GTTS_RATE, hz=TONE_HZ, bitrate=32)
 
 
 def google_reply(audio: bytes) -> bytes:

@@ -12,7 +12,6 @@ import tracemalloc
 import wave
 from pathlib import Path
 
-import lameenc
 import numpy as np
 import pytest
 
@@ -35,6 +34,7 @@ from render_fixtures import (
     routine_from,
     silent_runs,
     sounding,
+    tone_mp3,
 )
 
 BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock")
@@ -376,14 +376,7 @@ def _tone_wav(path: Path, rate: int, seconds: float, hz: float) -> None:
 
 
 def _tone_mp3(path: Path, rate: int, seconds: float, hz: float) -> None:
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(96)
-    encoder.set_in_sample_rate(rate)
-    encoder.set_channels(1)
-    encoder.set_quality(7)
-    t = np.arange(int(rate * seconds)) / rate
-    pcm = (0.4 * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2").tobytes()
-    path.write_bytes(bytes(encoder.encode(pcm) + encoder.flush()))
+    path.write_bytes(tone_mp3(seconds, rate=rate, hz=hz, bitrate=96, level=0.4))
 
 
 @pytest.mark.parametrize("suffix", [".wav", ".mp3"])
