@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from guidecast.compiler import (
-    GAP_MS,
     LENGTH_TOLERANCE_MS,
     compile_routine,
     length_bounds,
@@ -27,6 +26,7 @@ from guidecast.compiler import (
 from guidecast.durations import format_clock, format_duration, parse_duration
 from guidecast.errors import LengthError
 from guidecast.model import Narration, Routine, SoundRef
+from guidecast.narrate import SWITCH_SETTLE_MS
 from guidecast.plan import plan_table
 from guidecast.routine import load_routine
 from guidecast.speech import Estimate
@@ -251,18 +251,19 @@ def test_chapters_tile_the_session(routine: Routine, level: Narration) -> None:
     assert len([c for c in chapters if c.step is not None]) == two_sided + one_sided
 
 
-def test_a_hold_starts_right_after_its_spoken_instructions(routine: Routine) -> None:
+def test_a_hold_starts_after_time_to_settle_into_it(routine: Routine) -> None:
     lay = _lay(compile_routine(routine, Options(narration=Narration.FULL)))
     holds = 0
     for i, item in enumerate(lay.items):
         if not (isinstance(item.event, Silence) and item.event.kind == "hold"):
             continue
         holds += 1
-        gap, said = lay.items[i - 1], lay.items[i - 2]
-        assert isinstance(gap.event, Silence) and gap.event.kind == "pause"
+        settle, said = lay.items[i - 1], lay.items[i - 2]
+        assert isinstance(settle.event, Silence) and settle.event.kind == "settle"
+        assert settle.ms >= SWITCH_SETTLE_MS - 1000, "at least 3 s to move"
         assert isinstance(said.event, Speak) and said.event.step == item.event.step
-        assert item.start_ms - (said.start_ms + said.ms) == GAP_MS
-    assert holds >= sum(1 for s in routine.steps if s.hold is not None)
+        assert item.start_ms == said.start_ms + said.ms + settle.ms
+    assert holds >= sum(1 for s in routine.steps if s.hold is not None and not s.move)
 
 
 @pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)

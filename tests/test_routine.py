@@ -295,7 +295,7 @@ def test_missing_title_pose_and_hold() -> None:
         "description: x\nsteps:\n  - cue: hi\n",
         (1, 1, "the routine is missing 'title'"),
         (3, 5, "step 1 is missing 'pose'"),
-        (3, 5, "step 1 needs a 'hold' (e.g. hold: 1m) or a 'flow'"),
+        (3, 5, "step 1 needs a 'hold' (e.g. hold: 1m), a 'flow' or a 'move' (free movement)"),
     )
 
 

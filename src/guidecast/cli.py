@@ -14,12 +14,13 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .compiler import compile_routine, resolve_options
+from .compiler import compile_routine, crowded_cues, resolve_options
 from .durations import MAX_SESSION_MS, format_clock, format_duration, parse_duration
 from .errors import GuidecastError, RoutineError
 from .feed import write_feed
 from .model import Narration, Routine
 from .plan import plan_json, plan_table
+from .pronounce import Lexicon
 from .render import AudioFormat, Progress, Voice
 from .routine import MAX_COUNTDOWN_MS, load_routine
 from .serve import ready_message
@@ -27,7 +28,15 @@ from .serve import serve as serve_directory
 from .session import render_session
 from .speech import Estimate
 from .timeline import Options, layout
-from .tts import ENGINES, ClipCache, bundled_voices, default_cache_dir, make_engine
+from .tts import (
+    ENGINES,
+    ClipCache,
+    PiperEngine,
+    bundled_voices,
+    default_cache_dir,
+    make_engine,
+    write_wav,
+)
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -152,18 +161,25 @@ def check(ctx: click.Context, files: tuple[Path, ...]) -> None:
       guidecast check routines/love-your-spine.yaml
       guidecast check routines/*.yaml
 
+    Warnings (a cue with no room inside its hold, at some narration level) are printed
+    as file:line:col: warning: message and do not change the exit code.
+
     Exits 0 when every file is clean and 2 when any file has problems.
     """
     failed = False
     for path in files:
         try:
-            load_routine(path)
+            routine = load_routine(path)
         except RoutineError as e:
             failed = True
             click.echo(str(e), err=False)
         else:
+            warnings = crowded_cues(routine)
+            for warning in warnings:
+                click.echo(str(warning), err=False)
             if not ctx.obj["quiet"]:
-                click.echo(f"{path}: ok", err=True)
+                note = f" ({len(warnings)} warnings)" if warnings else ""
+                click.echo(f"{path}: ok{note}", err=True)
     if failed:
         ctx.exit(2)
 
@@ -399,6 +415,67 @@ def serve(directory: Path, host: str, port: int, title: str | None) -> None:
         on_ready=lambda info: click.echo(ready_message(info)),
     )
     click.echo("Stopped.", err=True)
+
+
+@cli.command()
+@click.argument("text")
+@click.option(
+    "--routine",
+    "routine_file",
+    type=click.Path(path_type=Path),
+    help="Say it with this routine's pronounce: map, engine and voice.",
+)
+@click.option("--phonemes", is_flag=True, help="Print the phonemes the voice will use (Piper).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("say.wav"),
+    show_default=True,
+    help="The WAV file to write.",
+)
+@click.option("--engine", "-e", type=click.Choice(ENGINES), help="Speech engine. [default: piper]")
+@click.option("--voice", help="Engine voice (see `guidecast voices`).")
+@click.option("--rate", "-r", type=click.FloatRange(0.5, 2.0), default=1.0, show_default=True)
+@click.pass_context
+def say(
+    ctx: click.Context,
+    /,
+    text: str,
+    routine_file: Path | None,
+    phonemes: bool,
+    output: Path,
+    **params: Any,
+) -> None:
+    """Preview how the voice says TEXT: the phonemes it uses, and a WAV to listen to.
+
+    Use it to fix a name the voice gets wrong: try a respelling or phonemes, then put the
+    one that sounds right in the routine's `pronounce:` map (see docs/routines.md).
+
+    \b
+    Examples:
+      guidecast say "Savasana" --phonemes
+      guidecast say "Gomukhasana" --routine routines/love-your-spine.yaml -o gomukha.wav
+      guidecast say "[[ɡˌoʊmʊkˈɑːsənə]]" --phonemes
+    """
+    routine = load_routine(routine_file) if routine_file else None
+    name = params["engine"] or (routine.engine if routine else None) or "piper"
+    try:
+        engine = make_engine(name, params["voice"] or (routine.voice if routine else None))
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    lexicon = Lexicon(routine.pronounce if routine else ())
+    spoken = lexicon.spoken(text, phonemes=getattr(engine, "phonemes", False))
+    if spoken != text and not ctx.obj["quiet"]:
+        click.echo(f"voice reads: {spoken}")
+    if phonemes:
+        if not isinstance(engine, PiperEngine):
+            raise click.UsageError("--phonemes works with Piper voices only")
+        click.echo(f"phonemes:    {engine.phonemize(spoken)}")
+    clip = engine.synthesize(spoken, rate=params["rate"])
+    write_wav(output, clip)
+    if not ctx.obj["quiet"]:
+        click.echo(f"wrote {output} ({clip.ms / 1000:.1f}s)", err=True)
 
 
 @cli.command()

@@ -8,10 +8,13 @@ from enum import StrEnum
 from .errors import Loc
 
 __all__ = [
+    "GUIDANCE_MOMENTS",
     "Defaults",
     "Flow",
+    "Guidance",
     "Hold",
     "Narration",
+    "Pronunciation",
     "Routine",
     "SoundRef",
     "Sounds",
@@ -81,6 +84,50 @@ class Flow:
     breath_ms: int
     """Length of one whole breath (all phases)."""
     loc: Loc
+    short: tuple[str, ...] = ()
+    """Shorter cues for the middle rounds, one per phase; empty: derived from `cues`."""
+
+
+GUIDANCE_MOMENTS = ("length", "halfway", "ending", "release")
+"""What guidance says in and after a long hold: how long it lasts, halfway, the last breaths,
+and how to come out of it."""
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """Per moment: None follows the routine (or guidecast), False is off, a text replaces ours."""
+
+    length: bool | str | None = None
+    halfway: bool | str | None = None
+    ending: bool | str | None = None
+    release: bool | str | None = None
+
+    def get(self, moment: str) -> bool | str | None:
+        value: bool | str | None = getattr(self, moment)
+        return value
+
+    def over(self, base: Guidance) -> Guidance:
+        """These choices, falling back to `base` where unset."""
+        return Guidance(
+            **{m: self.get(m) if self.get(m) is not None else base.get(m) for m in GUIDANCE_MOMENTS}
+        )
+
+
+@dataclass(frozen=True)
+class Pronunciation:
+    """How to say a word: a respelling the voice reads, or phonemes written `[[...]]`."""
+
+    word: str
+    say: str
+    loc: Loc
+
+    @property
+    def phonemes(self) -> str | None:
+        """The phonemes inside `[[...]]`, or None for a respelling."""
+        text = self.say.strip()
+        if text.startswith("[[") and text.endswith("]]"):
+            return text[2:-2].strip()
+        return None
 
 
 @dataclass(frozen=True)
@@ -103,6 +150,15 @@ class Step:
     rest_ms: int = 0
     flow: Flow | None = None
     sound: SoundRef | None = None
+    move: bool = False
+    """A free-movement step: `hold` is how long the listener moves as they like."""
+    settle_ms: int | None = None
+    """Time to move into the pose after its instructions, before the hold; None: the default."""
+    switch_settle_ms: int | None = None
+    """Time to change sides (or start the next repetition) before the hold; None: the default."""
+    pause_after_ms: int | None = None
+    """Quiet after the step, before the next one; None: the default."""
+    guidance: Guidance = field(default_factory=Guidance)
 
 
 @dataclass(frozen=True)
@@ -114,6 +170,10 @@ class Defaults:
     rate: float | None = None
     countdown_ms: int | None = None
     breath_cues: bool | None = None
+    settle_ms: int | None = None
+    switch_settle_ms: int | None = None
+    pause_after_ms: int | None = None
+    guidance: Guidance = field(default_factory=Guidance)
 
 
 @dataclass(frozen=True)
@@ -140,3 +200,4 @@ class Routine:
     reminders: tuple[str, ...] = ()
     sounds: Sounds = field(default_factory=Sounds)
     defaults: Defaults = field(default_factory=Defaults)
+    pronounce: tuple[Pronunciation, ...] = ()

@@ -9,7 +9,7 @@ from .timeline import Layout, Silence, Sound, Speak, Timeline
 
 __all__ = ["plan_json", "plan_table"]
 
-_KIND = {"hold": "hold", "rest": "rest", "breath": "breath", "pause": "pause"}
+_SAY_KIND = {"settle": "settle (time to move into the pose)", "move": "move freely"}
 
 
 def _what(event: Speak | Silence | Sound, ms: int) -> str:
@@ -17,7 +17,7 @@ def _what(event: Speak | Silence | Sound, ms: int) -> str:
         return f"“{event.text}”"
     if isinstance(event, Sound):
         return f"♪ {event.sound.name or 'none'} ({format_duration(round(ms, -2))})"
-    return f"· {_KIND[event.kind]} {format_duration(ms)}"
+    return f"· {_SAY_KIND.get(event.kind, event.kind)} {format_duration(ms)}"
 
 
 def plan_table(timeline: Timeline, lay: Layout, *, verbose: bool = False) -> str:

@@ -23,6 +23,7 @@ from .durations import format_clock, format_duration
 from .errors import EngineError
 from .loudness import LoudnessMeter, limit_true_peak
 from .model import Routine, SoundRef
+from .pronounce import Lexicon
 from .speech import Estimate
 from .timeline import Layout, Options, Sound, Speak, Timeline, layout
 from .tts import Clip, ClipCache, Engine
@@ -69,22 +70,48 @@ class AudioFormat:
 class Voice:
     """Speech through an engine and its cache, measured at the output rate (a `Durations`)."""
 
-    def __init__(self, engine: Engine, cache: ClipCache, *, rate: float, sample_rate: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        cache: ClipCache,
+        *,
+        rate: float,
+        sample_rate: int,
+        lexicon: Lexicon | None = None,
+    ) -> None:
         self.engine = engine
         self.cache = cache
         self.rate = rate
         self.sample_rate = sample_rate
+        self.lexicon = lexicon or Lexicon()
         self.identity = engine.identity()
         self._samples: dict[str, int] = {}
         self.synthesized = 0
         self._count = threading.Lock()
 
+    def for_routine(self, routine: Routine) -> Voice:
+        """This voice with the routine's own pronunciations (itself when it has none)."""
+        if not routine.pronounce:
+            return self
+        return Voice(
+            self.engine,
+            self.cache,
+            rate=self.rate,
+            sample_rate=self.sample_rate,
+            lexicon=Lexicon(routine.pronounce),
+        )
+
+    def spoken(self, text: str) -> str:
+        """The text as the engine hears it: names respelled or given as phonemes."""
+        return self.lexicon.spoken(text, phonemes=getattr(self.engine, "phonemes", False))
+
     def clip(self, text: str) -> Clip:
         """The sentence as the engine made it (from the cache when there)."""
-        key = ClipCache.key(self.identity, self.rate, text)
+        spoken = self.spoken(text)
+        key = ClipCache.key(self.identity, self.rate, spoken)
         clip = self.cache.get(key)
         if clip is None:
-            clip = self.engine.synthesize(text, rate=self.rate)
+            clip = self.engine.synthesize(spoken, rate=self.rate)
             if not len(clip.samples):
                 raise EngineError(
                     f"speech engine '{self.engine.name}' returned no audio for {text!r}"
@@ -150,7 +177,10 @@ def render(
     fmt: AudioFormat,
     progress: Progress = _no_progress,
 ) -> Rendered:
-    """Synthesize everything the session says, fit the length with real clips, and set the gain."""
+    """Synthesize everything the session says, fit the length with real clips, and set the gain.
+
+    Give `voice.for_routine(routine)` to say the routine's own `pronounce:` words its way.
+    """
     log.info("%s: voice %s, cache %s", routine.path, voice.identity, voice.cache.root)
     draft = compile_routine(routine, options, Estimate(options.rate))
     voice.prepare(draft.texts(), progress)

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .durations import MAX_SESSION_MS, format_duration, parse_range
 from .errors import Loc, RoutineError
-from .model import Defaults, Flow, Hold, Narration, Routine, SoundRef, Sounds, Step
+from .model import (
+    GUIDANCE_MOMENTS,
+    Defaults,
+    Flow,
+    Guidance,
+    Hold,
+    Narration,
+    Pronunciation,
+    Routine,
+    SoundRef,
+    Sounds,
+    Step,
+)
+from .pronounce import check_pronunciation, check_word
 from .yamlfields import (
     Bad,
     Reader,
@@ -37,6 +52,8 @@ BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock")
 SOUND_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".m4a", ".aiff", ".aif")
 DEFAULT_SIDES = ("right", "left")
 MAX_COUNTDOWN_MS = 60_000
+MAX_SETTLE_MS = 120_000
+MAX_PAUSE_MS = 600_000
 
 
 def countdown(node: Node) -> int:
@@ -46,19 +63,64 @@ def countdown(node: Node) -> int:
     return ms
 
 
+def _at_most(most_ms: int, what: str) -> Callable[[Node], int]:
+    def parse(node: Node) -> int:
+        ms = duration_or_zero(node)
+        if ms > most_ms:
+            raise Bad(
+                f"{what} of {format_duration(ms)} is too long: at most {format_duration(most_ms)}"
+            )
+        return ms
+
+    return parse
+
+
+settle = _at_most(MAX_SETTLE_MS, "a settle time")
+pause = _at_most(MAX_PAUSE_MS, "a pause")
+
+
+def guidance(node: Node) -> Guidance:
+    """`{length: false, release: Slowly roll to your side.}`: each moment true, false or a text."""
+    if not isinstance(node, MappingNode):
+        raise Bad("guidance must be a mapping, e.g. {halfway: false, release: Roll to your side.}")
+    found: dict[str, bool | str] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value if isinstance(key_node, ScalarNode) else ""
+        if key not in GUIDANCE_MOMENTS:
+            raise Bad(unknown(f"guidance moment '{key}'", str(key), GUIDANCE_MOMENTS))
+        if key in found:
+            raise Bad(f"duplicate guidance moment '{key}'")
+        if isinstance(value_node, ScalarNode) and value_node.tag.endswith(":bool"):
+            found[key] = boolean(value_node)
+            continue
+        said = text(value_node)
+        holes = set(re.findall(r"{([^{}]*)}", said))
+        if holes - {"time"} or (holes and key != "length") or said.count("{") != len(holes):
+            raise Bad(
+                f"guidance '{key}' text may not contain braces"
+                + (" other than {time}" if key == "length" else "")
+            )
+        found[key] = said
+    return Guidance(**found)
+
+
 # -- routine structure ------------------------------------------------------------------------
 
 ROUTINE_KEYS = (
     "title", "description", "author", "series", "genre", "year", "track", "language", "cover",
     "engine", "voice", "props", "safety", "sounds", "reminders", "defaults", "intro", "outro",
-    "steps",
+    "pronounce", "steps",
 )  # fmt: skip
 STEP_KEYS = (
-    "pose", "sanskrit", "cue", "how", "why", "props", "reminders", "hold", "sides", "switch",
-    "reps", "rest", "flow", "sound",
+    "pose", "sanskrit", "cue", "how", "why", "props", "reminders", "hold", "move", "sides",
+    "switch", "reps", "rest", "flow", "sound", "settle", "switch_settle", "pause_after",
+    "guidance",
 )  # fmt: skip
-FLOW_KEYS = ("breaths", "cues", "breath")
-DEFAULT_KEYS = ("narration", "length", "rate", "countdown", "breath_cues")
+FLOW_KEYS = ("breaths", "cues", "breath", "short")
+DEFAULT_KEYS = (
+    "narration", "length", "rate", "countdown", "breath_cues", "settle", "switch_settle",
+    "pause_after", "guidance",
+)  # fmt: skip
 SOUND_KEYS = ("start", "transition", "end")
 ENGINES = ("piper", "gtts")
 
@@ -126,7 +188,13 @@ class _RoutineReader(Reader):
             raise Reported
         if breath_ms < 1000 * len(cues):
             self.problem(found["breath"], "a breath this short leaves under 1s for each cue")
-        return Flow(breaths, cues, breath_ms, self.loc(node))
+        short = self.field(found, "short", text_list) or ()
+        if short and len(short) != len(cues):
+            self.problem(
+                found["short"],
+                f"'short' needs one cue per phase: {len(cues)} like 'cues', found {len(short)}",
+            )
+        return Flow(breaths, cues, breath_ms, self.loc(node), short)
 
     def step(self, node: Node, index: int) -> Step | None:
         what = f"step {index}"
@@ -136,13 +204,22 @@ class _RoutineReader(Reader):
         before = len(self.problems)
         pose = self.field(found, "pose", text)
         hold = self.field(found, "hold", self.hold)
+        move = self.field(found, "move", self.hold)
         flow = self.field(found, "flow", self.flow)
         reps = self.field(found, "reps", integer(1, 100)) or 1
         rest_ms = self.field(found, "rest", duration) or 0
-        if "hold" in found and "flow" in found:
-            self.problem(found["flow"], f"{what} has both 'hold' and 'flow'; keep one")
-        elif "hold" not in found and "flow" not in found and not misspelt(node, "hold"):
-            self.problem(node, f"{what} needs a 'hold' (e.g. hold: 1m) or a 'flow'")
+        kinds = [k for k in ("hold", "flow", "move") if k in found]
+        if len(kinds) > 1:
+            self.problem(
+                found[kinds[1]], f"{what} has both '{kinds[0]}' and '{kinds[1]}'; keep one"
+            )
+        elif not kinds and not any(misspelt(node, k) for k in ("hold", "flow", "move")):
+            self.problem(
+                node, f"{what} needs a 'hold' (e.g. hold: 1m), a 'flow' or a 'move' (free movement)"
+            )
+        for key in ("reps", "sides"):
+            if "move" in found and key in found:
+                self.problem(found[key], f"'{key}' applies to holds, not to free movement")
         if "rest" in found and reps == 1 and "reps" not in found:
             self.problem(
                 found["rest"], "'rest' only applies between repetitions; add reps: 2 or more"
@@ -158,13 +235,18 @@ class _RoutineReader(Reader):
             why=self.field(found, "why", text),
             props=self.field(found, "props", text_list) or (),
             reminders=self.field(found, "reminders", text_list) or (),
-            hold=hold,
+            hold=hold or move,
+            move=move is not None,
             sides=self.field(found, "sides", self.sides) or (),
             switch=self.field(found, "switch", text),
             reps=reps,
             rest_ms=rest_ms,
             flow=flow,
             sound=self.field(found, "sound", self.sound),
+            settle_ms=self.field(found, "settle", settle),
+            switch_settle_ms=self.field(found, "switch_settle", settle),
+            pause_after_ms=self.field(found, "pause_after", pause),
+            guidance=self.field(found, "guidance", guidance) or Guidance(),
         )
         return step if len(self.problems) == before else None
 
@@ -176,6 +258,10 @@ class _RoutineReader(Reader):
             rate=self.field(found, "rate", number(0.5, 2.0)),
             countdown_ms=self.field(found, "countdown", countdown),
             breath_cues=self.field(found, "breath_cues", boolean),
+            settle_ms=self.field(found, "settle", settle),
+            switch_settle_ms=self.field(found, "switch_settle", settle),
+            pause_after_ms=self.field(found, "pause_after", pause),
+            guidance=self.field(found, "guidance", guidance) or Guidance(),
         )
 
     def routine(self, root: Node) -> Routine | None:
@@ -216,6 +302,7 @@ class _RoutineReader(Reader):
             reminders=self.field(found, "reminders", text_list) or (),
             sounds=self.sounds(found["sounds"]) if "sounds" in found else _default_sounds(self),
             defaults=self.defaults(found["defaults"]) if "defaults" in found else Defaults(),
+            pronounce=self.pronounce(found["pronounce"]) if "pronounce" in found else (),
         )
         if steps_node is not None and not self.problems:
             longest = _longest_ms(routine)
@@ -226,6 +313,34 @@ class _RoutineReader(Reader):
                     "guidecast refuses sessions over 12 hours",
                 )
         return routine
+
+    def pronounce(self, node: Node) -> tuple[Pronunciation, ...]:
+        """`pronounce: {Savasana: shuh-VAH-suh-nuh, Om: "[[ˈoʊm]]"}`, each entry checked."""
+        if not isinstance(node, MappingNode):
+            self.problem(node, "pronounce must be a mapping of words to how to say them")
+            return ()
+        out: list[Pronunciation] = []
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            try:
+                word = text(key_node)
+                say = text(value_node)
+            except Bad as bad:
+                self.problem(key_node, f"pronounce: {bad.message}")
+                continue
+            entry = Pronunciation(word, say, self.loc(value_node))
+            word_problem = check_word(word)
+            if word.lower() in seen:
+                word_problem = f"'{word}' is given twice in pronounce"
+            seen.add(word.lower())
+            say_problem = check_pronunciation(entry)
+            if word_problem:
+                self.problem(key_node, word_problem)
+            elif say_problem:
+                self.problem(value_node, say_problem)
+            else:
+                out.append(entry)
+        return tuple(out)
 
     def cover(self, node: Node) -> str:
         name = text(node)

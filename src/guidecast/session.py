@@ -52,6 +52,7 @@ def render_session(
     Nothing replaces the previous session's files until the new ones are complete.
     """
     fmt = fmt or AudioFormat()
+    voice = voice.for_routine(routine)
     rendered = render_timeline(routine, options, voice=voice, fmt=fmt, progress=progress)
     meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
     total = rendered.layout.total_ms

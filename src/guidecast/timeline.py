@@ -11,6 +11,7 @@ from .model import Narration, Routine, SoundRef
 __all__ = [
     "Chapter",
     "Cue",
+    "Dropped",
     "Durations",
     "Event",
     "Layout",
@@ -24,7 +25,7 @@ __all__ = [
     "layout",
 ]
 
-SilenceKind = Literal["pause", "hold", "rest", "breath"]
+SilenceKind = Literal["pause", "settle", "hold", "move", "rest", "breath"]
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,17 @@ class Speak:
 
 @dataclass(frozen=True)
 class Cue:
-    """A sentence said inside a silence, `at_ms` after it starts (the silence keeps its length)."""
+    """A sentence said inside a silence, `at_ms` after it starts (the silence keeps its length).
+
+    A fixed cue (countdown, breath cues) is said at its time or after the cue before it; a
+    flexible one (guidance, reminders) moves to the nearest free moment, and one with `end_by_ms`
+    should finish by then rather than start at `at_ms`.
+    """
 
     at_ms: int
     text: str
+    flexible: bool = False
+    end_by_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -136,17 +144,32 @@ class PlacedChapter:
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """A cue left out: no room for it inside its silence."""
+
+    cue: Cue
+    step: int | None
+    silence_ms: int
+
+    @property
+    def text(self) -> str:
+        return self.cue.text
+
+
+@dataclass(frozen=True)
 class Layout:
     """A timeline with times: what plays when, the chapters that tile it, and its length."""
 
     items: tuple[Placed, ...]
     chapters: tuple[PlacedChapter, ...]
     total_ms: int
-    dropped_cues: tuple[Cue, ...] = field(default=())
+    dropped_cues: tuple[Dropped, ...] = field(default=())
 
 
 CUE_GAP_MS = 250
 """Least quiet between two cues said inside one silence."""
+GUIDE_GAP_MS = 1500
+"""Least quiet around a flexible cue: before the next cue, and before its silence ends."""
 
 
 def _silence_ms(silence: Silence, durations: Durations) -> int:
@@ -158,19 +181,45 @@ def _silence_ms(silence: Silence, durations: Durations) -> int:
 
 
 def _place_cues(
-    silence: Silence, ms: int, start: int, durations: Durations, dropped: list[Cue]
+    silence: Silence, ms: int, start: int, durations: Durations, dropped: list[Dropped]
 ) -> tuple[tuple[int, int, Cue], ...]:
+    """Fixed cues first, in time order; then flexible ones, in the order given, into free time."""
     placed: list[tuple[int, int, Cue]] = []
     free_from = 0
-    for cue in sorted(silence.cues, key=lambda c: c.at_ms):
+    for cue in sorted((c for c in silence.cues if not c.flexible), key=lambda c: c.at_ms):
         length = durations.speech_ms(cue.text)
         at = max(cue.at_ms, free_from)
         if at + length > ms:
-            dropped.append(cue)
+            dropped.append(Dropped(cue, silence.step, ms))
             continue
-        placed.append((start + at, length, cue))
+        placed.append((at, length, cue))
         free_from = at + length + CUE_GAP_MS
-    return tuple(placed)
+    for cue in (c for c in silence.cues if c.flexible):
+        length = durations.speech_ms(cue.text)
+        want = cue.at_ms if cue.end_by_ms is None else cue.end_by_ms - length
+        slot = _free_slot(want, length, ms, placed)
+        if slot is None:
+            dropped.append(Dropped(cue, silence.step, ms))
+        else:
+            placed.append((slot, length, cue))
+    return tuple(sorted(((start + at, n, c) for at, n, c in placed), key=lambda p: p[0]))
+
+
+def _free_slot(want: int, length: int, ms: int, placed: list[tuple[int, int, Cue]]) -> int | None:
+    """The start nearest `want` where a cue of `length` clears every placed cue and the end."""
+    latest = ms - GUIDE_GAP_MS - length
+    candidates = [want, 0, latest]
+    for at, n, _ in placed:
+        candidates += [at + n + GUIDE_GAP_MS, at - GUIDE_GAP_MS - length]
+    fits = [
+        c
+        for c in candidates
+        if 0 <= c <= latest
+        and all(
+            c + length + GUIDE_GAP_MS <= at or at + n + GUIDE_GAP_MS <= c for at, n, _ in placed
+        )
+    ]
+    return min(fits, key=lambda c: (abs(c - want), c)) if fits else None
 
 
 def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout:
@@ -179,7 +228,7 @@ def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout
     now = 0
     items: list[Placed] = []
     marks: list[tuple[str, int, int | None]] = []
-    dropped: list[Cue] = []
+    dropped: list[Dropped] = []
     for event in events:
         if isinstance(event, Chapter):
             if marks and marks[-1][1] == now:

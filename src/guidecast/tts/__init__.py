@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import Clip, Engine, Pcm
-from .cache import ClipCache, default_cache_dir
+from .cache import ClipCache, default_cache_dir, write_wav
 from .fake import FakeEngine
 from .gtts import GttsEngine
 from .piper import PiperEngine, bundled_voices
@@ -20,6 +20,7 @@ __all__ = [
     "bundled_voices",
     "default_cache_dir",
     "make_engine",
+    "write_wav",
 ]
 
 ENGINES = ("piper", "gtts", "fake")

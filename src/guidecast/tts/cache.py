@@ -14,7 +14,7 @@ import platformdirs
 from ..atomic import atomic_file
 from .base import Clip
 
-__all__ = ["ClipCache", "default_cache_dir"]
+__all__ = ["ClipCache", "default_cache_dir", "write_wav"]
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,13 @@ class ClipCache:
         """Store a clip; the entry appears whole or not at all."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(path, sync=False) as f, wave.open(f, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(clip.sample_rate)
-            w.writeframes(clip.samples.astype("<i2").tobytes())
+        write_wav(path, clip, sync=False)
+
+
+def write_wav(path: Path, clip: Clip, *, sync: bool = True) -> None:
+    """Write a clip as a 16-bit mono WAV file, whole or not at all."""
+    with atomic_file(path, sync=sync) as f, wave.open(f, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(clip.sample_rate)
+        w.writeframes(clip.samples.astype("<i2").tobytes())

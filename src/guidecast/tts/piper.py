@@ -14,11 +14,15 @@ import numpy.typing as npt
 
 from ..errors import EngineError
 from .base import Clip
+from .piper_pace import proportional_model
 
 __all__ = ["PiperEngine", "bundled_voices"]
 
 log = logging.getLogger(__name__)
 DEFAULT_VOICE = "joe"
+TEACHER_PACE = 1.38
+"""Length scale at rate 1.0: Piper voices read at 200+ words a minute, a guided session at about
+150. With proportional scaling (`piper_pace`) the pace lands at 140-165 words a minute."""
 
 
 def bundled_voices() -> dict[str, Path]:
@@ -56,6 +60,8 @@ class PiperEngine:
     """Piper on the CPU; the model loads on first use, so planning never pays for it."""
 
     name = "piper"
+    phonemes = True
+    """Takes `[[phonemes]]` inside the text (espeak IPA)."""
     workers = max(1, min(4, os.cpu_count() or 1))
     """Sentences it can synthesize at once (one CPU core each)."""
 
@@ -68,7 +74,7 @@ class PiperEngine:
 
     def identity(self) -> str:
         stat = self.model.stat()
-        return f"piper:{self.model.name}:{stat.st_size}"
+        return f"piper:{self.model.name}:{stat.st_size}:pace{TEACHER_PACE:g}"
 
     def _load(self) -> Any:
         with self._loading:
@@ -92,8 +98,9 @@ class PiperEngine:
             options.intra_op_num_threads = 1
             try:
                 config = json.loads(Path(f"{self.model}.json").read_text("utf-8"))
+                graph = proportional_model(self.model) or str(self.model)
                 session = onnxruntime.InferenceSession(
-                    str(self.model), sess_options=options, providers=["CPUExecutionProvider"]
+                    graph, sess_options=options, providers=["CPUExecutionProvider"]
                 )
                 self._voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
             except Exception as e:
@@ -102,12 +109,19 @@ class PiperEngine:
                 ) from None
         return self._voice
 
+    def phonemize(self, text: str) -> str:
+        """The phonemes the voice will say for `text` (espeak IPA, `[[...]]` blocks as given)."""
+        voice = self._load()
+        with self._phonemizer:
+            return " | ".join("".join(p) for p in voice.phonemize(text))
+
     def synthesize(self, text: str, *, rate: float) -> Clip:
         """Speak a sentence; safe to call from `workers` threads at once."""
         from piper import SynthesisConfig
 
         voice = self._load()
-        config = SynthesisConfig(length_scale=1.0 / rate)
+        natural = float(voice.config.length_scale or 1.0)
+        config = SynthesisConfig(length_scale=natural * TEACHER_PACE / rate)
         parts: list[npt.NDArray[np.float32]] = []
         try:
             with self._phonemizer:  # espeak-ng keeps global state

@@ -1,0 +1,156 @@
+"""What a teacher says inside and after a long hold: how long, halfway, the last breaths, and
+how to come out. Pure text and timing; the compiler decides where it goes.
+
+Each moment has several wordings. They are used in turn, so a session never says the same
+guidance sentence twice in a row, and the same routine always says the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import Guidance, Narration
+from .speech import number_words
+from .timeline import Cue
+
+__all__ = ["GUIDE_FROM_MS", "Phrases", "guide_cues", "spoken_time"]
+
+PHRASES: dict[str, tuple[str, ...]] = {
+    "length": (
+        "Stay here for {time}.",
+        "Rest in this shape for {time}.",
+        "We will stay here for {time}.",
+        "Let yourself settle here for {time}.",
+    ),
+    "halfway": (
+        "You are halfway through this one.",
+        "Halfway there. Let your breath stay slow.",
+        "This is the halfway point. Soften a little more if you can.",
+        "Halfway. Notice where you can let go.",
+    ),
+    "ending": (
+        "Take a few last breaths here.",
+        "Just a few more breaths in this shape.",
+        "Stay for your last few breaths.",
+        "A few more slow breaths, and then we move on.",
+    ),
+    "release": (
+        "Slowly and gently, come out of the pose.",
+        "Gently release the pose, and take a moment.",
+        "Ease your way out of the shape, nice and slowly.",
+        "Carefully come out of the pose, and pause for a breath.",
+    ),
+    "move_length": (
+        "Take {time} for this.",
+        "You have {time} to move as you like.",
+    ),
+    "move_ending": (
+        "Let the movement slowly come to rest.",
+        "Begin to let your movements grow smaller and still.",
+    ),
+    "flow_quiet": (
+        "Keep going on your own, with your own breath.",
+        "Carry on at your own pace, moving with your breath.",
+    ),
+}
+
+GUIDE_FROM_MS: dict[str, dict[Narration, int | None]] = {
+    "length": {Narration.BRIEF: 60_000, Narration.STANDARD: 30_000, Narration.FULL: 30_000},
+    "halfway": {Narration.BRIEF: None, Narration.STANDARD: 90_000, Narration.FULL: 60_000},
+    "ending": {Narration.BRIEF: 90_000, Narration.STANDARD: 45_000, Narration.FULL: 45_000},
+    "release": {Narration.BRIEF: 60_000, Narration.STANDARD: 20_000, Narration.FULL: 20_000},
+}
+"""The shortest hold that gets each moment, by narration level (None: never)."""
+
+ENDING_BEFORE_MS = 12_000
+"""The last-breaths cue ends this long before the hold does (two or three slow breaths)."""
+SHORT_ENDING_BEFORE_MS = 8_000
+"""... or this long, in holds under 90 s."""
+COUNTDOWN_CLEAR_MS = 1500
+"""Quiet between the last-breaths cue and a countdown."""
+
+
+def spoken_time(ms: int) -> str:
+    """A hold length the way a teacher says it: 'about two and a half minutes', '45 seconds'."""
+    if ms < 60_000:
+        seconds = max(5, round(ms / 5000) * 5)
+        return f"{number_words(seconds)} seconds"
+    halves = round(ms / 30_000)
+    minutes, half = divmod(halves, 2)
+    exact = abs(ms - halves * 30_000) < 1000
+    about = "" if exact else "about "
+    if minutes == 1 and not half:
+        return f"{about}a minute" if about else "one minute"
+    if minutes == 1:
+        return f"{about}a minute and a half"
+    unit = (
+        f"{number_words(minutes)} and a half minutes"
+        if half
+        else f"{number_words(minutes)} minutes"
+    )
+    return about + unit
+
+
+class Phrases:
+    """Wordings in turn, per moment, with the routine's own text where it gives one."""
+
+    def __init__(self) -> None:
+        self.turn: dict[str, int] = {}
+
+    def say(self, moment: str, choice: bool | str | None, **fill: str) -> str | None:
+        """The sentence for `moment`, or None when it is turned off."""
+        if choice is False:
+            return None
+        if isinstance(choice, str):
+            return choice.format(**fill) if fill else choice
+        bank = PHRASES[moment]
+        k = self.turn.get(moment, 0)
+        self.turn[moment] = k + 1
+        return bank[k % len(bank)].format(**fill)
+
+
+@dataclass(frozen=True)
+class HoldPlan:
+    """What to say in one hold."""
+
+    hold_ms: int
+    level: Narration
+    guidance: Guidance
+    first: bool
+    """The first hold of its step (the length is said only there)."""
+    moving: bool = False
+    countdown_ms: int = 0
+
+
+def wanted(moment: str, level: Narration, hold_ms: int, guidance: Guidance) -> bool:
+    """Whether a hold this long gets `moment` at this level (a routine's text always does)."""
+    choice = guidance.get(moment)
+    if choice is False:
+        return False
+    least = GUIDE_FROM_MS[moment][level]
+    if isinstance(choice, str) or choice is True:
+        least = min(least or 20_000, 20_000)
+    return least is not None and hold_ms >= least
+
+
+def guide_cues(plan: HoldPlan, phrases: Phrases) -> list[Cue]:
+    """The guidance cues inside one hold, most important first (the layout places them)."""
+    ms, g = plan.hold_ms, plan.guidance
+    cues: list[Cue] = []
+    prefix = "move_" if plan.moving else ""
+    if plan.first and wanted("length", plan.level, ms, g):
+        text = phrases.say(prefix + "length", g.length, time=spoken_time(ms))
+        if text:
+            cues.append(Cue(0, text, flexible=True))
+    if wanted("ending", plan.level, ms, g):
+        before = ENDING_BEFORE_MS if ms >= 90_000 else SHORT_ENDING_BEFORE_MS
+        if plan.countdown_ms:
+            before = max(before, plan.countdown_ms + COUNTDOWN_CLEAR_MS)
+        text = phrases.say(prefix + "ending", g.ending)
+        if text:
+            cues.append(Cue(ms - before, text, flexible=True, end_by_ms=ms - before))
+    if not plan.moving and wanted("halfway", plan.level, ms, g):
+        text = phrases.say("halfway", g.halfway)
+        if text:
+            cues.append(Cue(ms // 2, text, flexible=True))
+    return cues

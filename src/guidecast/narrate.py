@@ -1,0 +1,283 @@
+"""Narrate a routine for one set of hold lengths: the events a teacher would say and leave quiet.
+
+This is the heart of the compiler (`compiler.py` chooses the hold lengths and calls `narrate`).
+Pacing lives here: the pause between sentences and between instructions, the time to move into
+a pose before its hold, guidance inside long holds, flows that go quiet after the first rounds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .guidance import HoldPlan, Phrases, guide_cues, wanted
+from .model import Flow, Guidance, Narration, Routine, SoundRef, Step
+from .speech import join_words, number_words, sentences
+from .timeline import Chapter, Cue, Event, Options, Silence, SilenceKind, Sound, Speak
+
+__all__ = [
+    "BELL_GAP_MS",
+    "END_MS",
+    "ITEM_GAP_MS",
+    "PAUSE_AFTER_MS",
+    "SENTENCE_GAP_MS",
+    "SETTLE_MS",
+    "SWITCH_SETTLE_MS",
+    "narrate",
+]
+
+SENTENCE_GAP_MS = 700
+"""Quiet between two sentences of one instruction."""
+ITEM_GAP_MS = 1200
+"""Quiet between two instructions (a cue, each how-to line), so each can land."""
+BELL_GAP_MS = 1200
+"""Quiet after a bell before the voice comes in."""
+SETTLE_MS = 5000
+"""Time to move into a pose after its instructions, before the hold starts."""
+SWITCH_SETTLE_MS = 4000
+"""Time to change sides, or to start the next repetition, before the hold."""
+PAUSE_AFTER_MS = 2000
+"""Quiet after a step, before the next one begins."""
+END_MS = 3000
+"""Quiet after the final bell, so the session does not stop abruptly."""
+REMINDER_EVERY_MS = 45_000
+LONG_HOLD_MS = 60_000
+BREATH_CUE_HOLD_MS = 20_000
+BREATH_CUES = ((0, "Breathe in."), (4000, "Breathe out."), (8000, "In again."), (12000, "And out."))
+"""--breath-cues: the first two breaths of a hold, guided at these times."""
+FLOW_FULL_ROUNDS = 2
+FLOW_QUIET_SHARE = 0.5
+"""Share of a flow's rounds (of four or more) left without cues."""
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[^\w ]+", "", text.lower()).strip()
+
+
+class Narrator:
+    """Builds the event list for one set of hold lengths."""
+
+    def __init__(self, routine: Routine, options: Options, holds: list[int | None]) -> None:
+        self.routine = routine
+        self.options = options
+        self.holds = holds
+        self.events: list[Event] = []
+        self.phrases = Phrases()
+        self.last_said = ""
+
+    def at(self, level: Narration) -> bool:
+        return self.options.narration.rank >= level.rank
+
+    def say(self, text: str | None, step: int | None = None) -> None:
+        """Say an instruction, a sentence at a time; never the sentence just said."""
+        if not text:
+            return
+        said = sentences(text)
+        if said and _plain(said[0]) == _plain(self.last_said):
+            said = said[1:]
+        for k, sentence in enumerate(said):
+            if self.events and isinstance(self.events[-1], Speak):
+                self.events.append(Silence(SENTENCE_GAP_MS if k else ITEM_GAP_MS))
+            self.events.append(Speak(sentence, step))
+            self.last_said = sentence
+
+    def quiet(self, ms: int, kind: SilenceKind = "pause", step: int | None = None) -> None:
+        if ms > 0:
+            self.events.append(Silence(ms, kind, step))
+
+    def cues(self, silence: Silence) -> None:
+        """Add a silence with cues, remembering the last cue said."""
+        self.events.append(silence)
+        if silence.cues:
+            self.last_said = max(silence.cues, key=lambda c: c.at_ms).text
+
+    def sound(self, ref: SoundRef | None) -> None:
+        if ref is not None and not ref.is_none:
+            self.events.append(Sound(ref))
+            self.events.append(Silence(BELL_GAP_MS))
+
+    def run(self) -> tuple[Event, ...]:
+        r = self.routine
+        opening = r.intro or r.safety or (r.props and self.at(Narration.STANDARD))
+        if opening:
+            self.events.append(Chapter("Introduction"))
+        self.sound(r.sounds.start)
+        self.say(r.intro)
+        if r.props and self.at(Narration.STANDARD):
+            self.say(f"Props for this session: {join_words(list(r.props))}.")
+        self.say(r.safety)
+        if opening:
+            self.quiet(self.setting("pause_after_ms", PAUSE_AFTER_MS))
+        for index, step in enumerate(r.steps):
+            self.step(index, step, lead_in=index > 0 or bool(opening))
+        if r.outro:
+            self.quiet(ITEM_GAP_MS)
+            self.events.append(Chapter("Closing"))
+            self.say(r.outro)
+            self.quiet(ITEM_GAP_MS)
+        self.sound(r.sounds.end)
+        self.quiet(END_MS)
+        return tuple(self.events)
+
+    def setting(self, name: str, fallback: int, step: Step | None = None) -> int:
+        """A step's own timing, else the routine's default, else guidecast's."""
+        for source in (step, self.routine.defaults):
+            value = getattr(source, name, None) if source is not None else None
+            if value is not None:
+                return int(value)
+        return fallback
+
+    def guidance(self, step: Step) -> Guidance:
+        return step.guidance.over(self.routine.defaults.guidance)
+
+    def step(self, index: int, step: Step, *, lead_in: bool) -> None:
+        sides = step.sides or (None,)
+        for side_no, side in enumerate(sides):
+            title = f"{step.pose} ({side} side)" if side else step.pose
+            self.events.append(Chapter(title, index))
+            if side_no == 0:
+                if lead_in:
+                    self.sound(step.sound or self.routine.sounds.transition)
+                self.introduce(index, step)
+                self.say(self.first_line(side, step), index)
+                if not step.move:
+                    self.quiet(self.setting("settle_ms", SETTLE_MS, step), "settle", index)
+            else:
+                switch = step.switch or f"Gently release, and switch to the {side} side."
+                self.say(switch, index)
+                self.quiet(
+                    self.setting("switch_settle_ms", SWITCH_SETTLE_MS, step), "settle", index
+                )
+            self.body(index, step, first=side_no == 0)
+        last = index == len(self.routine.steps) - 1
+        hold_ms = self.holds[index]
+        if step.flow is None and not step.move and hold_ms and not (last and self.routine.outro):
+            plan = self.guidance(step)
+            if wanted("release", self.options.narration, hold_ms, plan):
+                self.say(self.phrases.say("release", plan.release), index)
+        self.quiet(self.setting("pause_after_ms", PAUSE_AFTER_MS, step), "pause", index)
+
+    def first_line(self, side: str | None, step: Step) -> str | None:
+        """'Begin on the right side.', with the repetitions in the same sentence."""
+        if side is None:
+            return self.rep_line(0, step.reps) if step.reps > 1 else None
+        if step.reps > 1 and self.at(Narration.STANDARD):
+            return f"Begin on the {side} side, the first of {number_words(step.reps)} repetitions."
+        return f"Begin on the {side} side."
+
+    def introduce(self, index: int, step: Step) -> None:
+        self.say(f"{step.pose}.", index)
+        if step.sanskrit and self.at(Narration.FULL):
+            self.say(f"In Sanskrit, {step.sanskrit}.", index)
+        if step.props and self.at(Narration.STANDARD) and not self.same_props(index):
+            self.say(f"For this pose, use {join_words(list(step.props))}.", index)
+        self.say(step.cue, index)
+        if self.at(Narration.STANDARD):
+            for line in step.how:
+                self.say(line, index)
+        if self.at(Narration.FULL):
+            self.say(step.why, index)
+
+    def same_props(self, index: int) -> bool:
+        """The step before uses the same props (they are in the listener's hands already)."""
+        return index > 0 and self.routine.steps[index - 1].props == self.routine.steps[index].props
+
+    def body(self, index: int, step: Step, *, first: bool) -> None:
+        if step.flow is not None:
+            self.flow(index, step.flow)
+            return
+        hold_ms = self.holds[index]
+        assert hold_ms is not None
+        if step.move:
+            plan = HoldPlan(hold_ms, self.options.narration, self.guidance(step), first, True)
+            self.cues(Silence(hold_ms, "move", index, tuple(guide_cues(plan, self.phrases))))
+            return
+        for rep in range(step.reps):
+            if rep > 0:
+                if step.rest_ms:
+                    self.say("Release and rest.", index)
+                    self.quiet(step.rest_ms, "rest", index)
+                self.say(self.rep_line(rep, step.reps), index)
+                self.quiet(
+                    self.setting("switch_settle_ms", SWITCH_SETTLE_MS, step), "settle", index
+                )
+            cues = self.hold_cues(index, step, hold_ms, first=first and rep == 0)
+            self.cues(Silence(hold_ms, "hold", index, cues))
+
+    def rep_line(self, rep: int, reps: int) -> str:
+        if not self.at(Narration.STANDARD):
+            return "Begin." if rep == 0 else "Again."
+        return f"Repetition {number_words(rep + 1)} of {number_words(reps)}."
+
+    def flow(self, index: int, flow: Flow) -> None:
+        """The first rounds fully cued, then short cues, then quiet rounds to breathe in."""
+        phase_ms = flow.breath_ms // len(flow.cues)
+        full, short, quiet = flow_rounds(flow)
+        brief = flow.short or _short_cues(flow.cues)
+        for round_no in range(flow.breaths):
+            if round_no < full:
+                said: tuple[str | None, ...] = flow.cues
+            elif round_no < full + short:
+                said = brief
+            elif round_no == full + short and quiet > 2 and self.at(Narration.STANDARD):
+                said = (self.phrases.say("flow_quiet", None),)
+            else:
+                said = ()
+            for phase in range(len(flow.cues)):
+                text = said[phase] if phase < len(said) else None
+                cues = (Cue(0, text),) if text else ()
+                self.cues(Silence(phase_ms, "breath", index, cues))
+
+    def hold_cues(self, index: int, step: Step, hold_ms: int, *, first: bool) -> tuple[Cue, ...]:
+        o = self.options
+        cues: list[Cue] = []
+        if o.breath_cues and hold_ms >= BREATH_CUE_HOLD_MS:
+            cues += [Cue(at, text) for at, text in BREATH_CUES]
+        countdown = o.countdown_ms // 1000
+        counted = bool(countdown) and hold_ms >= o.countdown_ms + 5000
+        if counted:
+            for n in range(countdown, 0, -1):
+                cues.append(Cue(hold_ms - n * 1000, f"{number_words(n).capitalize()}."))
+        plan = HoldPlan(
+            hold_ms, o.narration, self.guidance(step), first, countdown_ms=o.countdown_ms * counted
+        )
+        cues += guide_cues(plan, self.phrases)
+        reminders = [r for r in (step.reminders or self.routine.reminders) if _fresh(r, step)]
+        if self.at(Narration.FULL) and reminders and hold_ms >= LONG_HOLD_MS:
+            count = min(len(reminders), hold_ms // REMINDER_EVERY_MS)
+            for k in range(count):
+                at = hold_ms * (k + 1) // (count + 1)
+                cues.append(Cue(at, reminders[k], flexible=True))
+        return tuple(cues)
+
+
+def _fresh(reminder: str, step: Step) -> bool:
+    """A reminder that does not repeat the step's cue or one of its how-to lines."""
+    said = {_plain(t) for t in (step.cue or "", *step.how) for t in sentences(t) if t}
+    return not all(_plain(s) in said for s in sentences(reminder))
+
+
+def _short_cues(cues: tuple[str, ...]) -> tuple[str | None, ...]:
+    """Each cue's first sentence when it has several, else the cue if it is short."""
+    out: list[str | None] = []
+    for cue in cues:
+        parts = sentences(cue)
+        out.append(parts[0] if len(parts) > 1 else cue if len(cue.split()) <= 3 else None)
+    return tuple(out) if all(out) else ()
+
+
+def flow_rounds(flow: Flow) -> tuple[int, int, int]:
+    """(fully cued, shortly cued, quiet) rounds: short flows are cued throughout."""
+    n = flow.breaths
+    if n < 4:
+        return n, 0, 0
+    quiet = math.ceil(n * FLOW_QUIET_SHARE)
+    full = min(FLOW_FULL_ROUNDS, n - quiet) if n >= 6 else 1
+    has_short = bool(flow.short or _short_cues(flow.cues))
+    short = n - quiet - full if has_short else 0
+    return full, short, n - full - short
+
+
+def narrate(routine: Routine, options: Options, holds: list[int | None]) -> tuple[Event, ...]:
+    """The events of a session with these hold lengths."""
+    return Narrator(routine, options, holds).run()
