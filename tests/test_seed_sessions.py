@@ -18,6 +18,7 @@ from guidecast.export import ExportResult
 from guidecast.model import Narration, Routine
 from guidecast.render import AudioFormat, Rendered, Voice
 from guidecast.routine import load_routine
+from guidecast.timeline import Speak
 from guidecast.tts import ClipCache, PiperEngine
 from render_fixtures import FFMPEG, RATE, decode, export_to, ffmetadata, holds, render_routine
 
@@ -90,3 +91,38 @@ def test_seed_routine_renders_to_standard(
         edges = (start + np.arange(ms + 1)) * RATE // 1000
         per_ms = np.maximum.reduceat(np.abs(audio[: edges[-1]]), edges[:-1])
         assert per_ms[quiet].max(initial=0.0) < 1e-3, (routine.title, start, ms)
+
+
+# -- pace, with the real voice ----------------------------------------------------------------
+
+
+def _words_per_minute(rendered: Rendered) -> float:
+    """Words said per minute of speech (every spoken clip, cues inside holds included)."""
+    words = ms = 0
+    for item in rendered.layout.items:
+        if isinstance(item.event, Speak):
+            words, ms = words + len(item.event.text.split()), ms + item.ms
+        for _, length, cue in item.cues:
+            words, ms = words + len(cue.text.split()), ms + length
+    return words * 60_000 / ms
+
+
+@pytest.mark.parametrize("path", ROUTINES, ids=lambda p: p.stem)
+def test_seed_routine_is_spoken_at_a_teachers_pace(path: Path, piper_voice: Voice) -> None:
+    rendered = render_routine(load_routine(path), piper_voice, narration=Narration.STANDARD)
+    assert 140 <= _words_per_minute(rendered) <= 165
+
+
+def test_a_slower_rate_lengthens_speech_in_proportion() -> None:
+    engine = PiperEngine()
+    texts = [
+        "Sit tall, close your eyes, and let your breath slow down.",
+        "Keep your hips high and let your chest sink toward the floor.",
+        "Stay here for about two minutes.",
+        "Slowly and gently, come out of the pose.",
+        "Press your sit bones down and feel that support rise up through your spine.",
+        "Five.",
+    ]
+    normal = sum(engine.synthesize(t, rate=1.0).ms for t in texts)
+    slower = sum(engine.synthesize(t, rate=0.8).ms for t in texts)
+    assert 1.22 <= slower / normal <= 1.28, slower / normal
