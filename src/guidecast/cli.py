@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import sys
 import tempfile
 from collections.abc import Callable
@@ -65,6 +66,16 @@ class DurationType(click.ParamType):
         return ms
 
 
+class FiniteRange(click.FloatRange):
+    """A number in a range; `nan` and `inf` are refused (they pass a plain range check)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
 DURATION = DurationType()
 COUNTDOWN = DurationType(zero=True, most_ms=MAX_COUNTDOWN_MS)
 
@@ -118,7 +129,7 @@ def narration_options(f: F) -> F:
         click.option(
             "--rate",
             "-r",
-            type=click.FloatRange(0.5, 2.0),
+            type=FiniteRange(0.5, 2.0),
             help="Speaking rate: 1.0 is the voice's natural pace, 0.8 slower, 1.2 faster.",
         ),
         click.option(
@@ -281,7 +292,7 @@ def _bar(ctx: click.Context) -> Progress:
 @click.option("--stereo", is_flag=True, help="Write two (identical) channels instead of mono.")
 @click.option(
     "--loudness",
-    type=click.FloatRange(-30, -10),
+    type=FiniteRange(-30, -10),
     help="Integrated loudness target in LUFS. [default: -19 mono, -16 stereo]",
 )
 @click.option(
@@ -436,7 +447,7 @@ def serve(directory: Path, host: str, port: int, title: str | None) -> None:
 )
 @click.option("--engine", "-e", type=click.Choice(ENGINES), help="Speech engine. [default: piper]")
 @click.option("--voice", help="Engine voice (see `guidecast voices`).")
-@click.option("--rate", "-r", type=click.FloatRange(0.5, 2.0), default=1.0, show_default=True)
+@click.option("--rate", "-r", type=FiniteRange(0.5, 2.0), default=1.0, show_default=True)
 @click.pass_context
 def say(
     ctx: click.Context,

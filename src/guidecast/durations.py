@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 __all__ = ["MAX_SESSION_MS", "format_clock", "format_duration", "parse_duration", "parse_range"]
@@ -25,7 +26,7 @@ def parse_duration(text: str) -> int:
     if t.startswith("-"):
         raise ValueError(f"'{text}' is negative: a duration must be positive")
     if _BARE.fullmatch(t):
-        return round(float(t) * 1000)
+        return _whole_ms(float(t) * 1000, text)
     if _COMPOUND.fullmatch(t):
         units = [u for _, u in _PART.findall(t)]
         if len(set(units)) != len(units):
@@ -33,8 +34,17 @@ def parse_duration(text: str) -> int:
         order = [list(_UNIT_MS).index(u) for u in units]
         if order != sorted(order):
             raise ValueError(f"'{text}' has its units out of order; write e.g. 1h30m or 1m30s")
-        return round(sum(float(n) * _UNIT_MS[u] for n, u in _PART.findall(t)))
-    raise ValueError(f"'{text}' is not a duration; write e.g. 45s, 2m, 1m30s or 90 (seconds)")
+        return _whole_ms(sum(float(n) * _UNIT_MS[u] for n, u in _PART.findall(t)), text)
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    raise ValueError(f"'{shown}' is not a duration; write e.g. 45s, 2m, 1m30s or 90 (seconds)")
+
+
+def _whole_ms(ms: float, text: str) -> int:
+    """Milliseconds as a whole number; absurdly long values are refused, not overflowed."""
+    if not math.isfinite(ms) or ms > 1000 * MAX_SESSION_MS:
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise ValueError(f"'{shown}' is longer than 12 hours; guidecast refuses sessions that long")
+    return round(ms)
 
 
 def parse_range(text: str) -> tuple[int, int]:

@@ -52,6 +52,8 @@ BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock")
 SOUND_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".m4a", ".aiff", ".aif")
 DEFAULT_SIDES = ("right", "left")
 MAX_COUNTDOWN_MS = 60_000
+MAX_ROUTINE_BYTES = 1 << 20
+"""Routines are a few kilobytes; a larger file is almost certainly not one."""
 MAX_SETTLE_MS = 120_000
 MAX_PAUSE_MS = 600_000
 
@@ -213,7 +215,7 @@ class _RoutineReader(Reader):
             self.problem(
                 found[kinds[1]], f"{what} has both '{kinds[0]}' and '{kinds[1]}'; keep one"
             )
-        elif not kinds and not any(misspelt(node, k) for k in ("hold", "flow", "move")):
+        elif not kinds and not any(misspelt(node, k, STEP_KEYS) for k in ("hold", "flow", "move")):
             self.problem(
                 node, f"{what} needs a 'hold' (e.g. hold: 1m), a 'flow' or a 'move' (free movement)"
             )
@@ -398,6 +400,10 @@ def parse_routine(source: str, path: str = "<routine>", base: Path | None = None
         ) from None
     except yaml.YAMLError as e:
         raise RoutineError.at(Loc(path), f"YAML error: {e}") from None
+    except RecursionError:
+        raise RoutineError.at(
+            Loc(path), "the YAML is nested too deeply to be a routine; check its indentation"
+        ) from None
     documents = [d for d in documents if d is not None]
     if not documents:
         raise RoutineError.at(Loc(path), "the file is empty: a routine needs 'title' and 'steps'")
@@ -414,13 +420,22 @@ def load_routine(path: Path | str) -> Routine:
     p = Path(path)
     shown = str(path)
     try:
-        data = p.read_bytes()
+        if p.is_dir():
+            raise IsADirectoryError
+        if p.exists() and not p.is_file():
+            raise RoutineError.at(Loc(shown), "is not a regular file (a device or a pipe?)")
+        with p.open("rb") as f:
+            data = f.read(MAX_ROUTINE_BYTES + 1)
     except FileNotFoundError:
         raise RoutineError.at(Loc(shown), "file not found") from None
     except IsADirectoryError:
         raise RoutineError.at(Loc(shown), "is a folder, not a routine file") from None
     except OSError as e:
         raise RoutineError.at(Loc(shown), f"cannot read the file: {e.strerror}") from None
+    if len(data) > MAX_ROUTINE_BYTES:
+        raise RoutineError.at(
+            Loc(shown), f"is over {MAX_ROUTINE_BYTES // 1024} KiB: too large for a routine file"
+        )
     try:
         source = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

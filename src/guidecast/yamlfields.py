@@ -8,6 +8,8 @@ before they change a routine's meaning.
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -58,7 +60,7 @@ class Reader:
             else:
                 found[key] = value_node
         for key in required:
-            if key not in found and not misspelt(node, key):
+            if key not in found and not misspelt(node, key, keys):
                 self.problem(node, f"{what} is missing '{key}'")
         return found
 
@@ -88,11 +90,14 @@ class Reported(Exception):
     """A value is wrong and its problems are already recorded."""
 
 
-def misspelt(node: Node, key: str) -> bool:
-    """Whether a mapping has another key close to `key`: reported once, as a misspelling."""
+def misspelt(node: Node, key: str, known: tuple[str, ...] = ()) -> bool:
+    """Whether a mapping has an unknown key close to `key`: reported once, as a misspelling.
+
+    A key that is itself `known` (`breath` beside a missing `breaths`) is no misspelling.
+    """
     if not isinstance(node, MappingNode):
         return False
-    names = [k.value for k, _ in node.value if isinstance(k, ScalarNode)]
+    names = [k.value for k, _ in node.value if isinstance(k, ScalarNode) and k.value not in known]
     return any(n != key and difflib.get_close_matches(n, (key,), cutoff=0.6) for n in names)
 
 
@@ -118,7 +123,16 @@ def text(node: Node) -> str:
     value = str(found.value).strip()
     if not value or (found.tag.endswith(":null") and found.style is None):
         raise Bad("expected text, found nothing")
+    odd = next((c for c in value if _unprintable(c)), None)
+    if odd is not None:
+        raise Bad(f"the text contains U+{ord(odd):04X}, a character that cannot be said; remove it")
     return " ".join(value.split())
+
+
+def _unprintable(c: str) -> bool:
+    """Control characters (other than line breaks and tabs), lone surrogates, non-characters."""
+    category = unicodedata.category(c)
+    return (category == "Cc" and c not in "\t\n\r") or category in ("Cs", "Co", "Cn")
 
 
 def text_list(node: Node) -> tuple[str, ...]:
@@ -130,13 +144,20 @@ def text_list(node: Node) -> tuple[str, ...]:
     return (text(node),)
 
 
+def _shown(raw: str, most: int = 40) -> str:
+    """A value as echoed in a message: cut short when long."""
+    return raw if len(raw) <= most else raw[:most] + "…"
+
+
 def integer(low: int, high: int) -> Callable[[Node], int]:
     def parse(node: Node) -> int:
         raw = scalar(node, "a whole number").value
         if node.tag.endswith(":int") and ":" in raw:
             raise Bad(f"'{raw}' reads as a YAML 1.1 sexagesimal number; write a plain number")
-        if not node.tag.endswith(":int") or not raw.lstrip("+-").isdigit():
-            raise Bad(f"expected a whole number, found '{raw}'")
+        if not node.tag.endswith(":int") or not re.fullmatch(r"[+-]?[0-9]+", raw):
+            raise Bad(f"expected a whole number, found '{_shown(raw)}'")
+        if len(raw) > 12:
+            raise Bad(f"{_shown(raw)} is out of range: expected {low} to {high}")
         value = int(raw)
         if not low <= value <= high:
             raise Bad(f"{value} is out of range: expected {low} to {high}")
