@@ -17,6 +17,7 @@ from .timeline import Chapter, Cue, Event, Options, Silence, SilenceKind, Sound,
 
 __all__ = [
     "BELL_GAP_MS",
+    "BIG_SETTLE_MS",
     "END_MS",
     "ITEM_GAP_MS",
     "PAUSE_AFTER_MS",
@@ -34,6 +35,15 @@ BELL_GAP_MS = 1200
 """Quiet after a bell before the voice comes in."""
 SETTLE_MS = 5000
 """Time to move into a pose after its instructions, before the hold starts."""
+BIG_SETTLE_MS = 10_000
+"""... or this long when the instructions move the body to another level: down to the floor,
+onto the back or belly, onto hands and knees, up to standing."""
+_BIG_MOVE = re.compile(
+    r"\b(lie|lying|lay yourself|on(to)? your (back|belly|stomach|side)|hands and knees"
+    r"|all fours|kneel(ing)?|(down|up) (to|onto|from) the (floor|mat)|to stand(ing)?|stand up"
+    r"|roll (onto|over)|come (up )?to sit|sit down)\b",
+    re.IGNORECASE,
+)
 SWITCH_SETTLE_MS = 4000
 """Time to change sides, or to start the next repetition, before the hold."""
 PAUSE_AFTER_MS = 2000
@@ -127,6 +137,14 @@ class Narrator:
                 return int(value)
         return fallback
 
+    def settle(self, step: Step) -> int:
+        """Time to move into the pose: the step's own, else longer for a big transition."""
+        if step.settle_ms is not None:
+            return step.settle_ms
+        usual = self.setting("settle_ms", SETTLE_MS)
+        said = " ".join(filter(None, (step.cue, *step.how)))
+        return max(usual, BIG_SETTLE_MS) if _BIG_MOVE.search(said) else usual
+
     def guidance(self, step: Step) -> Guidance:
         return step.guidance.over(self.routine.defaults.guidance)
 
@@ -141,7 +159,7 @@ class Narrator:
                 self.introduce(index, step)
                 self.say(self.first_line(side, step), index)
                 if not step.move:
-                    self.quiet(self.setting("settle_ms", SETTLE_MS, step), "settle", index)
+                    self.quiet(self.settle(step), "settle", index)
             else:
                 switch = step.switch or f"Gently release, and switch to the {side} side."
                 self.say(switch, index)
