@@ -184,7 +184,7 @@ class Narrator:
         return f"Begin on the {side} side."
 
     def introduce(self, index: int, step: Step) -> None:
-        self.say(f"{step.pose}.", index)
+        self.say(step.pose, index)  # a full stop is added only when the title has no end mark
         if step.sanskrit and self.at(Narration.FULL):
             self.say(f"In Sanskrit, {step.sanskrit}.", index)
         if step.props and self.at(Narration.STANDARD) and not self.same_props(index):

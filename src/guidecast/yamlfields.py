@@ -98,11 +98,62 @@ def misspelt(node: Node, key: str, known: tuple[str, ...] = ()) -> bool:
     if not isinstance(node, MappingNode):
         return False
     names = [k.value for k, _ in node.value if isinstance(k, ScalarNode) and k.value not in known]
-    return any(n != key and difflib.get_close_matches(n, (key,), cutoff=0.6) for n in names)
+    return any(n != key and _close(str(n), (key,)) for n in names)
+
+
+MEANINGFUL = frozenset(
+    [
+        "steps",
+        "step",
+        "reps",
+        "rest",
+        "hold",
+        "flow",
+        "move",
+        "sides",
+        "title",
+        "pose",
+        "repeat",
+        "repeats",
+        "round",
+        "rounds",
+        "set",
+        "sets",
+        "block",
+        "blocks",
+        "section",
+        "sections",
+        "work",
+        "exercise",
+        "exercises",
+        "duration",
+        "time",
+        "name",
+        "text",
+        "say",
+        "pause",
+        "sound",
+        "sounds",
+        "breath",
+        "breaths",
+        "cue",
+        "cues",
+    ]
+)
+"""Words that mean something of their own to a routine's author: a key written as one of these
+is never "corrected" to a similar key with another meaning (`steps` is not `reps`)."""
+
+
+def _close(word: str, choices: tuple[str, ...]) -> list[str]:
+    """Choices that `word` is a slip of the keyboard for: a near spelling or swapped letters."""
+    if word.lower() in MEANINGFUL and word not in choices:
+        return []
+    near = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return near or [c for c in choices if sorted(c) == sorted(word)][:1]
 
 
 def unknown(what: str, word: str, choices: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    close = _close(word, choices)
     hint = f"; did you mean '{close[0]}'?" if close else f" (expected one of: {', '.join(choices)})"
     return f"unknown {what}{hint}"
 
