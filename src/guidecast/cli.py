@@ -185,10 +185,13 @@ def check(ctx: click.Context, files: tuple[Path, ...]) -> None:
             failed = True
             click.echo(str(e), err=False)
         else:
-            warnings = crowded_cues(routine)
-            for warning in warnings:
-                click.echo(str(warning), err=False)
-            if not ctx.obj["quiet"]:
+            crowded = crowded_cues(routine)
+            for problem in crowded:
+                click.echo(str(problem), err=False)
+            warnings = [p for p in crowded if p.message.startswith("warning:")]
+            if len(warnings) < len(crowded):
+                failed = True
+            elif not ctx.obj["quiet"]:
                 note = f" ({len(warnings)} warnings)" if warnings else ""
                 click.echo(f"{path}: ok{note}", err=True)
     if failed:
