@@ -157,3 +157,20 @@ def test_per_side_text_and_rest_between_sides() -> None:
     assert texts.index("Right foot forward.") < texts.index("Left foot forward.")
     rests = [i.ms for i in lay.items if isinstance(i.event, Silence) and i.event.kind == "rest"]
     assert rests == [8000]
+
+
+def test_check_warns_about_a_sentence_split_at_a_comma(tmp_path: Path) -> None:
+    path = tmp_path / "comma.yaml"
+    path.write_text(
+        "title: T\nsteps:\n  - pose: Heel\n"
+        "    flow: {breaths: 2, cues: [Left heel down, hold five., Right heel down.]}\n",
+        encoding="utf-8",
+    )
+    [warning] = load_routine(path).warnings
+    assert str(warning.loc) == f"{path}:4:47"
+    assert "'hold five.' looks like the end of the sentence before it" in warning.message
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 0 and f"{path}:4:47: warning: 'hold five.'" in result.output
+    quoted = "    flow: {breaths: 2, cues: ['Left heel down, hold five.', Right heel down.]}\n"
+    path.write_text("title: T\nsteps:\n  - pose: Heel\n" + quoted, encoding="utf-8")
+    assert not load_routine(path).warnings

@@ -185,7 +185,7 @@ def check(ctx: click.Context, files: tuple[Path, ...]) -> None:
             failed = True
             click.echo(str(e), err=False)
         else:
-            crowded = crowded_cues(routine)
+            crowded = [*routine.warnings, *crowded_cues(routine)]
             for problem in crowded:
                 click.echo(str(problem), err=False)
             warnings = [p for p in crowded if p.message.startswith("warning:")]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from .errors import Loc
+from .errors import Loc, Problem
 
 __all__ = [
     "GUIDANCE_MOMENTS",
@@ -256,3 +256,5 @@ class Routine:
     """`timing: clock`: every period is exact, instructions said inside it."""
     halfway: str | None = None
     """Said at the middle of the session, in the quiet period that spans it."""
+    warnings: tuple[Problem, ...] = ()
+    """What `check` warns about: likely slips that still make a routine."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -252,7 +253,7 @@ def parse_routine(source: str, path: str = "<routine>", base: Path | None = None
     routine = reader.routine(documents[0])
     if reader.problems or routine is None:
         raise RoutineError(reader.problems)
-    return routine
+    return replace(routine, warnings=tuple(sorted(reader.warnings)))
 
 
 def load_routine(path: Path | str) -> Routine:

@@ -8,6 +8,7 @@ before they change a routine's meaning.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -33,6 +34,7 @@ class Reader:
     def __init__(self, path: str) -> None:
         self.path = path
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def loc(self, node: Node) -> Loc:
         return Loc(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -70,12 +72,29 @@ class Reader:
         if node is None:
             return None
         try:
-            return parse(node)
+            value = parse(node)
         except Reported:
             return None
         except Bad as bad:
             self.problem(node, bad.message)
             return None
+        if isinstance(node, SequenceNode) and node.flow_style:
+            self.split_sentences(node)
+        return value
+
+    def split_sentences(self, node: SequenceNode) -> None:
+        """Warn where `[Left heel down, hold 5., ...]` split one sentence at its comma."""
+        items = [item for item in node.value if isinstance(item, ScalarNode)]
+        for before, after in itertools.pairwise(items):
+            ended = str(before.value).rstrip().endswith((".", "!", "?", "…", ":", ";"))
+            if after.style is None and str(after.value)[:1].islower() and not ended:
+                self.warnings.append(
+                    Problem(
+                        self.loc(after),
+                        f"warning: '{_shown(str(after.value))}' looks like the end of the "
+                        "sentence before it, split at a comma; put the whole sentence in quotes",
+                    )
+                )
 
 
 class Bad(Exception):
