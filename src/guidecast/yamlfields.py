@@ -85,6 +85,8 @@ class Reader:
     def split_sentences(self, node: SequenceNode) -> None:
         """Warn where `[Left heel down, hold 5., ...]` split one sentence at its comma."""
         items = [item for item in node.value if isinstance(item, ScalarNode)]
+        if not any(str(i.value).rstrip().endswith((".", "!", "?")) for i in items):
+            return  # a list of names or words (props, sides), not of sentences
         for before, after in itertools.pairwise(items):
             ended = str(before.value).rstrip().endswith((".", "!", "?", "…", ":", ";"))
             if after.style is None and str(after.value)[:1].islower() and not ended:
