@@ -39,6 +39,8 @@ _EXPORTS = {
     "make_engine": "tts",
     "ClipCache": "tts",
     "default_cache_dir": "tts",
+    "install_voice": "tts",
+    "installed_voices": "tts",
     "write_feed": "feed",
     "serve": "serve",
     "GuidecastError": "errors",
