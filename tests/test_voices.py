@@ -425,3 +425,43 @@ def test_a_voice_named_like_a_piper_voice_but_not_installed_names_the_command() 
     assert "not installed" in str(info.value)
     assert str(info.value).endswith("run: guidecast voices install es_ES-davefx-medium")
     assert PiperEngine("en_US-joe-medium").model == bundled_voices()["joe"]
+
+
+def test_several_routines_check_every_voice_before_rendering_any(
+    tmp_path: Path,
+    voices: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    english = write_routine(tmp_path, "title: Hi\nsteps:\n  - pose: Cat\n    hold: 5s\n", "en")
+    spanish = write_routine(
+        tmp_path, "title: Hola\nlanguage: es\nsteps:\n  - pose: Gato\n    hold: 5s\n", "es"
+    )
+    out = tmp_path / "out"
+    args = ["-q", "render", english, spanish, "-o", out, "--cache-dir", tmp_path / "cache"]
+    code, _, err = run_main(args, monkeypatch, capsys)
+    assert code == 1 and "language 'es'" in err
+    assert not out.exists() or not any(out.iterdir())  # the English one was not rendered first
+
+
+@pytest.mark.slow
+def test_an_installed_voice_speaks(tmp_path: Path, voices: Path) -> None:
+    """The bundled model, installed again under a British name, speaks for `language: en-GB`."""
+    joe = bundled_voices()["joe"]
+    voices.mkdir(parents=True)
+    model = voices / "en_GB-joecopy-medium.onnx"
+    model.symlink_to(joe)
+    config = json.loads(Path(f"{joe}.json").read_text("utf-8"))
+    config["language"].update(code="en_GB", region="GB")
+    Path(f"{model}.json").write_text(json.dumps(config), "utf-8")
+    routine = write_routine(
+        tmp_path, "title: T\nlanguage: en-GB\nsteps:\n  - pose: Cat\n    hold: 5s\n"
+    )
+    wav = tmp_path / "hello.wav"
+    args = ["say", "Hello there.", "--routine", str(routine), "-o", str(wav)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert wav.stat().st_size > 10_000
+    engine = make_engine("piper", None, "en-GB")
+    assert isinstance(engine, PiperEngine) and engine.model == model
+    assert engine.identity() != PiperEngine().identity()  # its own cache entries

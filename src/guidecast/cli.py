@@ -32,6 +32,7 @@ from .timeline import Options, layout
 from .tts import (
     ENGINES,
     ClipCache,
+    Engine,
     PiperEngine,
     default_cache_dir,
     fetch_catalog,
@@ -39,6 +40,7 @@ from .tts import (
     installed_voices,
     make_engine,
     remove_voice,
+    voices_dir,
     write_wav,
 )
 from .tts.voices import DEFAULT_VOICE, speaks
@@ -328,6 +330,8 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
             "-o names one .mp3 file but several routines were given; give a folder instead"
         )
     routines = [load_routine(f) for f in files]  # check everything before any long work
+    for routine in routines:
+        _engine_for(routine, params)  # and that every voice is installed (cheap: no model load)
     with contextlib.ExitStack() as stack:
         if params["no_cache"]:
             cache_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="guidecast-")))
@@ -335,6 +339,15 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
             cache_root = params["cache_dir"] or default_cache_dir()
         for routine in routines:
             _render_one(ctx, routine, output, ClipCache(cache_root), params)
+
+
+def _engine_for(routine: Routine, params: dict[str, Any]) -> Engine:
+    """The routine's engine and voice; Piper picks one for its language when none is named."""
+    engine_name = params["engine"] or routine.engine or "piper"
+    try:
+        return make_engine(engine_name, params["voice"] or routine.voice, routine.language)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
 
 
 def _render_one(
@@ -347,11 +360,7 @@ def _render_one(
         bitrate=int(params["bitrate"]),
         loudness=params["loudness"],
     )
-    engine_name = params["engine"] or routine.engine or "piper"
-    try:
-        engine = make_engine(engine_name, params["voice"] or routine.voice, routine.language)
-    except ValueError as e:
-        raise click.UsageError(str(e)) from None
+    engine = _engine_for(routine, params)
     voice = Voice(engine, cache, rate=options.rate, sample_rate=fmt.sample_rate)
     done = render_session(routine, options, voice=voice, output=output, fmt=fmt, progress=_bar(ctx))
     if not ctx.obj["quiet"]:
@@ -569,6 +578,7 @@ def _list_voices(downloadable: bool, language: str | None) -> None:
         click.echo(f"  {voice.name:<24} {voice.language:<6} {where}")
     click.echo(f"  {'PATH.onnx':<24} any Piper voice file with its .onnx.json beside it")
     click.echo("  more: guidecast voices --downloadable, then guidecast voices install NAME")
+    click.echo(f"  (installed voices live in {voices_dir()})")
     if language:
         return
     click.echo("gtts   (online: needs internet)")
@@ -600,11 +610,11 @@ def _list_downloadable(language: str | None) -> None:
 @click.option("--force", is_flag=True, help="Download again even if it is installed.")
 @click.pass_context
 def voices_install(ctx: click.Context, /, names: tuple[str, ...], force: bool) -> None:
-    """Download Piper voices into the user data folder, checked against the catalog's md5.
+    """Download Piper voices by name, checked by md5, to speak offline.
 
     The voice then works offline: give its name to --voice or a routine's `voice:`, or let
-    a routine's `language:` pick it. The folder is shown by `guidecast voices` (override it
-    with GUIDECAST_VOICES_DIR; the catalog address with GUIDECAST_VOICES_URL).
+    a routine's `language:` pick it. `guidecast voices` shows the folder (set another with
+    GUIDECAST_VOICES_DIR, and another catalog address with GUIDECAST_VOICES_URL).
 
     \b
     Examples:
