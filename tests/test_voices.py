@@ -465,3 +465,11 @@ def test_an_installed_voice_speaks(tmp_path: Path, voices: Path) -> None:
     engine = make_engine("piper", None, "en-GB")
     assert isinstance(engine, PiperEngine) and engine.model == model
     assert engine.identity() != PiperEngine().identity()  # its own cache entries
+
+
+def test_installing_the_bundled_voice_downloads_nothing(voices: Path) -> None:
+    for name in ("joe", "en_US-joe-medium"):
+        result = CliRunner().invoke(cli, ["voices", "install", name, "--force"])
+        assert result.exit_code == 0, result.output
+        assert "bundled with guidecast" in result.output
+    assert not voices.exists()

@@ -43,7 +43,7 @@ from .tts import (
     voices_dir,
     write_wav,
 )
-from .tts.voices import DEFAULT_VOICE, speaks
+from .tts.voices import DEFAULT_VOICE, find_installed, speaks
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -602,7 +602,8 @@ def _list_downloadable(language: str | None) -> None:
             f"{v.name:<32} {v.language:<6} {v.language_name:<28} {v.quality:<7} "
             f"{v.size / 1e6:5.0f} MB{mark}"
         )
-    click.echo(f"{len(shown)} voices; install one: guidecast voices install NAME", err=True)
+    count = f"{len(shown)} voice{'s' if len(shown) > 1 else ''}"
+    click.echo(f"{count}; install one: guidecast voices install NAME", err=True)
 
 
 @voices.command("install")
@@ -622,10 +623,11 @@ def voices_install(ctx: click.Context, /, names: tuple[str, ...], force: bool) -
       guidecast voices install de_DE-thorsten-medium fr_FR-siwis-medium
     """
     for name in names:
-        have = installed_voices().get(name)
-        if have is not None and not force:
+        have = find_installed(name)
+        if have is not None and (not force or have.bundled):
             if not ctx.obj["quiet"]:
-                click.echo(f"{name} is already installed: {have.model}")
+                how = "bundled with guidecast" if have.bundled else "already installed"
+                click.echo(f"{name} is {how}: {have.model}")
             continue
         voice = install_voice(name, force=force, progress=_bar(ctx))
         if not ctx.obj["quiet"]:

@@ -29,6 +29,7 @@ from .voices import (
     CATALOG_COPY,
     VOICE_NAME,
     InstalledVoice,
+    find_installed,
     installed_voices,
     speaks,
     voices_dir,
@@ -209,8 +210,8 @@ def install_voice(
             "es_ES-davefx-medium (language_REGION-name-quality); see guidecast voices "
             "--downloadable"
         )
-    have = installed_voices(folder).get(name)
-    if have is not None and not force:
+    have = find_installed(name, folder)
+    if have is not None and (not force or have.bundled):
         return have
     catalog = fetch_catalog(url, keep=folder)
     voice = catalog.get(name)

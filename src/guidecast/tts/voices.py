@@ -23,6 +23,7 @@ __all__ = [
     "DIR_ENV",
     "InstalledVoice",
     "bundled_voices",
+    "find_installed",
     "installed_voices",
     "language_parts",
     "remove_voice",
@@ -113,6 +114,15 @@ def installed_voices(directory: Path | None = None) -> dict[str, InstalledVoice]
             continue
         voices[name] = InstalledVoice(name, model, _config_language(model), bundled=False)
     return voices
+
+
+def find_installed(name: str, directory: Path | None = None) -> InstalledVoice | None:
+    """The installed voice called `name`; a bundled one also answers to its file name
+    (`en_US-joe-medium` is joe)."""
+    voices = installed_voices(directory)
+    if name in voices:
+        return voices[name]
+    return next((v for v in voices.values() if v.bundled and v.model.stem == name), None)
 
 
 def _config_language(model: Path) -> str:
@@ -216,14 +226,12 @@ def resolve_voice(
         if not language:
             voice = DEFAULT_VOICE
         else:
-            found = voice_for_language(language, directory)
-            return found.name, found.model
+            best = voice_for_language(language, directory)
+            return best.name, best.model
+    found = find_installed(voice, directory)
+    if found is not None:
+        return voice, found.model
     voices = installed_voices(directory)
-    if voice in voices:
-        return voice, voices[voice].model
-    for other in voices.values():  # a bundled voice by its file name: en_US-joe-medium
-        if other.model.stem == voice:
-            return voice, other.model
     path = Path(voice).expanduser()
     if path.suffix != ".onnx":
         known = ", ".join(voices) or "none"
