@@ -39,12 +39,12 @@ _EXPORTS = {
     "make_engine": "tts",
     "ClipCache": "tts",
     "default_cache_dir": "tts",
-    "install_voice": "tts",
-    "installed_voices": "tts",
     "write_feed": "feed",
     "serve": "serve",
     "GuidecastError": "errors",
     "RoutineError": "errors",
+    "install_voice": "tts",
+    "installed_voices": "tts",
 }
 
 __all__ = ["__version__", *_EXPORTS]
