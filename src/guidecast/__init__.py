@@ -43,6 +43,8 @@ _EXPORTS = {
     "serve": "serve",
     "GuidecastError": "errors",
     "RoutineError": "errors",
+    "install_voice": "tts",
+    "installed_voices": "tts",
 }
 
 __all__ = ["__version__", *_EXPORTS]
