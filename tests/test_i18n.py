@@ -125,7 +125,7 @@ def test_catalogs_load_from_a_built_wheel(tmp_path: Path) -> None:
         [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "Atme ein. ('de', 'en', 'es', 'fr')"
+    assert out.stdout.strip() == "Einatmen. ('de', 'en', 'es', 'fr')"
 
 
 # English: exactly what guidecast says today.
@@ -286,9 +286,9 @@ def test_about_two_minutes() -> None:
     [
         (ES, "Empieza por el lado derecho.", "Suelta con suavidad y cambia al lado izquierdo.",
          "Paloma (ronda 2, lado izquierdo)"),
-        (DE, "Beginne rechts.", "Löse die Haltung sanft und wechsle nach links.",
+        (DE, "Beginne rechts.", "Komm sanft heraus und wechsle nach links.",
          "Paloma (Runde 2, links)"),
-        (FR, "Commence du côté droit.", "Relâche doucement, et passe du côté gauche.",
+        (FR, "Commence du côté droit.", "Relâche doucement et passe du côté gauche.",
          "Paloma (tour 2, côté gauche)"),
     ],
 )  # fmt: skip
