@@ -385,3 +385,15 @@ def test_id3_codes_match_the_old_table_and_go_beyond_it() -> None:
     assert id3_language("ja") == "jpn"
     assert id3_language("xx") == "und"
     assert [language_for(t).id3 for t in ("en", "es", "de", "fr")] == ["eng", "spa", "deu", "fra"]
+
+
+def test_wordings_rotate_and_fill() -> None:
+    bank = WORDINGS["length"]
+    said = [EN.wording("length", turn, time="two minutes") for turn in range(len(bank) + 1)]
+    assert said[0] == "Stay here for two minutes." == said[-1]
+    assert said[:-1] == [w.format(time="two minutes") for w in bank]
+    assert DE.wording("length", 0, time=DE.spoken_time(120_000)) == "Bleib hier zwei Minuten lang."
+
+
+def test_a_number_beyond_the_speller_is_read_as_digits() -> None:
+    assert ES.number(10**30) == str(10**30)

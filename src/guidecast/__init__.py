@@ -43,6 +43,7 @@ _EXPORTS = {
     "serve": "serve",
     "GuidecastError": "errors",
     "RoutineError": "errors",
+    "language_for": "i18n",
 }
 
 __all__ = ["__version__", *_EXPORTS]

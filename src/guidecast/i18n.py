@@ -19,7 +19,7 @@ import functools
 import gettext
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -69,15 +69,17 @@ class Language:
         """
         if msgid not in _MSGIDS:
             raise ValueError(f"{msgid!r} is not a message id: add it to guidecast/messages.py")
-        template = self.catalog.gettext(msgid)
-        text = _Filler(self).vformat(template, (), fields)
-        # A phrase that begins with a field begins a sentence with it: "About two minutes left."
-        return text[:1].upper() + text[1:] if template.startswith("{") else text
+        return self._fill(self.catalog.gettext(msgid), fields)
 
     def wordings(self, moment: str) -> tuple[str, ...]:
         """The wordings of a moment of guidance (`messages.WORDINGS`), fields not yet filled."""
         said = (self.catalog.gettext(msgid) for msgid in WORDINGS[moment])
         return tuple(dict.fromkeys(said))  # a translator may reuse a wording to have fewer
+
+    def wording(self, moment: str, turn: int, /, **fields: object) -> str:
+        """The wording for this `turn` of a moment (they rotate), fields filled like `say`."""
+        bank = self.wordings(moment)
+        return self._fill(bank[turn % len(bank)], fields)
 
     def number(self, n: int, form: str = "") -> str:
         """`n` in words, lower case: 'dos', 'zwei', 'deux'.
@@ -85,12 +87,7 @@ class Language:
         `form` is a translator's format spec: 'm' / 'f' before a masculine / feminine noun
         ('veintiún', 'vingt et une'), 'o' an ordinal ('om', 'of' by gender).
         """
-        from num2words import num2words  # type: ignore[import-untyped]  # slow import: on use
-
-        ordinal = "o" in form
-        words: str = num2words(n, lang=self.code, to="ordinal" if ordinal else "cardinal")
-        gender = "f" if "f" in form else "m" if "m" in form else ""
-        return _agree(self.code, words.lower(), gender, ordinal=ordinal)
+        return _spell(self.code, n, form)
 
     def ordinal(self, n: int, gender: str = "") -> str:
         """`n` as an ordinal in words: 'segunda' (gender 'f'), 'zweite', 'deuxième'."""
@@ -124,7 +121,7 @@ class Language:
         return name if said == key else said  # English, and sides of the routine's own
 
     def spoken_time(self, ms: int) -> str:
-        """A length the way a teacher says it: 'about two and a half minutes', '45 seconds'.
+        """A length the way a teacher says it: 'about two and a half minutes', 'forty-five seconds'.
 
         The English is `guidance.spoken_time`'s, word for word.
         """
@@ -153,6 +150,11 @@ class Language:
         """The ISO 639-2 code for ID3 frames (COMM, USLT): 'spa', 'deu', 'fra', 'eng'."""
         return id3_language(self.tag)
 
+    def _fill(self, template: str, fields: Mapping[str, object]) -> str:
+        """Fill a translated sentence; one that begins with a field begins with a capital."""
+        text = _Filler(self).vformat(template, (), fields)
+        return text[:1].upper() + text[1:] if template.startswith("{") else text
+
     def _part(self, msgid: str, **fields: object) -> str:
         """A phrase used inside another one: never capitalised."""
         return _Filler(self).vformat(self.catalog.gettext(msgid), (), fields)
@@ -172,6 +174,20 @@ class _Filler(string.Formatter):
 
 _SPANISH_I_SOUND = re.compile(r"h?[iíIÍ](?![aeouáéóú])")
 """A word starting with the sound /i/ ("hilo", "Iyengar"), not a diphthong ("hielo", "yoga")."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _spell(code: str, n: int, form: str) -> str:
+    """A number in words (cached: countdowns say the same few numbers again and again)."""
+    from num2words import num2words  # type: ignore[import-untyped]  # slow import: on use
+
+    ordinal = "o" in form
+    try:
+        words: str = num2words(n, lang=code, to="ordinal" if ordinal else "cardinal")
+    except (OverflowError, NotImplementedError):
+        return str(n)  # beyond what the language's speller knows: the voice reads digits
+    gender = "f" if "f" in form else "m" if "m" in form else ""
+    return _agree(code, words.lower(), gender, ordinal=ordinal)
 
 
 def _agree(code: str, words: str, gender: str, *, ordinal: bool) -> str:
