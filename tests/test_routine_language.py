@@ -76,7 +76,7 @@ def test_blocks_announce_rounds_and_what_comes_next() -> None:
         "Round one of four.", "Round two of four.", "Round three of four.", "Round four of four."
     ]  # fmt: skip
     assert texts.count("Next: Push-ups.") == 4
-    assert texts.count("Next: round two, Squats.") == 1
+    assert texts.count("Next: Squats.") == 3  # before each next round
     titles = [c.title for c in lay.chapters]
     assert titles[:3] == ["Get ready", "Squats (round 1)", "Push-ups (round 1)"]
     assert "Rest" in titles and "Plank (round 4)" in titles
@@ -174,3 +174,42 @@ def test_check_warns_about_a_sentence_split_at_a_comma(tmp_path: Path) -> None:
     quoted = "    flow: {breaths: 2, cues: ['Left heel down, hold five.', Right heel down.]}\n"
     path.write_text("title: T\nsteps:\n  - pose: Heel\n" + quoted, encoding="utf-8")
     assert not load_routine(path).warnings
+
+
+def test_a_spanish_session_says_every_added_phrase_in_spanish() -> None:
+    from guidecast.messages import MESSAGES
+
+    routine = load_routine(EXAMPLES / "espalda-suave.yaml")
+    for level in Narration:
+        lay = _lay(routine, narration=level)
+        said = {t for _, t in _said(lay)}
+        english = {m for m in MESSAGES if "{" not in m and m.endswith(".")}
+        assert not said & english, said & english
+        assert not [t for t in said if " side" in t or "Repetition" in t]
+        titles = [c.title for c in lay.chapters]
+        assert "Introducción" in titles and "Torsión tumbada (lado izquierdo)" in titles
+    texts = compile_routine(routine, resolve_options(routine)).texts()
+    assert "Primera repetición de tres." in texts and "Tres." in texts
+
+
+def test_the_builtin_lexicon_is_for_english_voices_only(tmp_path: Path) -> None:
+    from guidecast.render import Voice
+    from guidecast.tts import ClipCache, FakeEngine
+
+    engine = FakeEngine()
+    engine.phonemes = True  # type: ignore[attr-defined]
+    voice = Voice(engine, ClipCache(tmp_path), rate=1.0, sample_rate=22050)
+    spanish = parse_routine("title: T\nlanguage: es\nsteps:\n  - pose: A\n    hold: 1m\n", "r.yaml")
+    assert voice.for_routine(spanish).spoken("Savasana.") == "Savasana."
+    assert voice.spoken("Savasana.").startswith("[[")
+
+
+def test_an_unknown_language_is_an_error_and_one_without_phrases_a_warning() -> None:
+    with pytest.raises(RoutineError, match=r"r\.yaml:2:11: unknown language"):
+        parse_routine(
+            "title: T\nlanguage: xx-nope-q\nsteps:\n  - pose: A\n    hold: 1m\n", "r.yaml"
+        )
+    routine = parse_routine("title: T\nlanguage: no\nsteps:\n  - pose: A\n    hold: 1m\n", "r.yaml")
+    [warning] = routine.warnings
+    assert "said in English" in warning.message
+    assert "Stay here for one minute." in compile_routine(routine).texts()

@@ -12,7 +12,8 @@ from typing import TypeVar
 from .durations import format_clock, format_duration
 from .errors import LengthError, Loc, Problem
 from .model import Narration, Routine, Step
-from .narrate import narrate
+from .narrate import narrate, speaking
+from .routine import HALFWAY
 from .speech import Estimate
 from .timeline import Durations, Options, Timeline
 from .timeline import layout as layout_events
@@ -57,7 +58,11 @@ def _first(given: T | None, default: T | None, fallback: T) -> T:
 
 
 def _emit(routine: Routine, options: Options, holds: list[int | None]) -> Timeline:
-    return Timeline(routine, options, narrate(routine, options, holds), tuple(holds))
+    halfway = routine.halfway
+    if halfway == HALFWAY:
+        halfway = speaking(routine.language).say(HALFWAY)
+    events = narrate(routine, options, holds)
+    return Timeline(routine, options, events, tuple(holds), halfway)
 
 
 def _holds_at(routine: Routine, fraction: float) -> list[int | None]:

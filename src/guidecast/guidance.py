@@ -9,50 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .i18n import Language, language_for
+from .messages import WORDINGS
 from .model import Guidance, Narration
-from .speech import number_words
 from .timeline import Cue
 
 __all__ = ["GUIDE_FROM_MS", "Phrases", "guide_cues", "spoken_time"]
 
-PHRASES: dict[str, tuple[str, ...]] = {
-    "length": (
-        "Stay here for {time}.",
-        "Rest in this shape for {time}.",
-        "We will stay here for {time}.",
-        "Let yourself settle here for {time}.",
-    ),
-    "halfway": (
-        "You are halfway through this one.",
-        "Halfway there. Let your breath stay slow.",
-        "This is the halfway point. Soften a little more if you can.",
-        "Halfway. Notice where you can let go.",
-    ),
-    "ending": (
-        "Take a few last breaths here.",
-        "Just a few more breaths in this shape.",
-        "Stay for your last few breaths.",
-        "A few more slow breaths, and then we move on.",
-    ),
-    "release": (
-        "Slowly and gently, come out of the pose.",
-        "Gently release the pose, and take a moment.",
-        "Ease your way out of the shape, nice and slowly.",
-        "Carefully come out of the pose, and pause for a breath.",
-    ),
-    "move_length": (
-        "Take {time} for this.",
-        "You have {time} to move as you like.",
-    ),
-    "move_ending": (
-        "Let the movement slowly come to rest.",
-        "Begin to let your movements grow smaller and still.",
-    ),
-    "flow_quiet": (
-        "Keep going on your own, with your own breath.",
-        "Carry on at your own pace, moving with your breath.",
-    ),
-}
+PHRASES: dict[str, tuple[str, ...]] = WORDINGS
+"""The English wordings of each moment (the message ids; `Language.wording` translates)."""
 
 GUIDE_FROM_MS: dict[str, dict[Narration, int | None]] = {
     "length": {Narration.BRIEF: 60_000, Narration.STANDARD: 30_000, Narration.FULL: 30_000},
@@ -72,29 +37,15 @@ COUNTDOWN_CLEAR_MS = 1500
 
 def spoken_time(ms: int) -> str:
     """A hold length the way a teacher says it: 'about two and a half minutes', '45 seconds'."""
-    if ms < 60_000:
-        seconds = max(5, round(ms / 5000) * 5)
-        return f"{number_words(seconds)} seconds"
-    halves = round(ms / 30_000)
-    minutes, half = divmod(halves, 2)
-    exact = abs(ms - halves * 30_000) < 1000
-    about = "" if exact else "about "
-    if minutes == 1 and not half:
-        return f"{about}a minute" if about else "one minute"
-    if minutes == 1:
-        return f"{about}a minute and a half"
-    unit = (
-        f"{number_words(minutes)} and a half minutes"
-        if half
-        else f"{number_words(minutes)} minutes"
-    )
-    return about + unit
+    return language_for("en").spoken_time(ms)
 
 
 class Phrases:
-    """Wordings in turn, per moment, with the routine's own text where it gives one."""
+    """Wordings in turn, per moment, in the session's language; the routine's own text where it
+    gives one."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: Language | None = None) -> None:
+        self.lang = lang or language_for("en")
         self.turn: dict[str, int] = {}
 
     def say(self, moment: str, choice: bool | str | None, **fill: str) -> str | None:
@@ -103,10 +54,9 @@ class Phrases:
             return None
         if isinstance(choice, str):
             return choice.format(**fill) if fill else choice
-        bank = PHRASES[moment]
         k = self.turn.get(moment, 0)
         self.turn[moment] = k + 1
-        return bank[k % len(bank)].format(**fill)
+        return self.lang.wording(moment, k, **fill)
 
 
 @dataclass(frozen=True)
@@ -139,7 +89,7 @@ def guide_cues(plan: HoldPlan, phrases: Phrases) -> list[Cue]:
     cues: list[Cue] = []
     prefix = "move_" if plan.moving else ""
     if plan.first and wanted("length", plan.level, ms, g):
-        text = phrases.say(prefix + "length", g.length, time=spoken_time(ms))
+        text = phrases.say(prefix + "length", g.length, time=phrases.lang.spoken_time(ms))
         if text:
             cues.append(Cue(0, text, flexible=True))
     if wanted("ending", plan.level, ms, g):

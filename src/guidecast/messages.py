@@ -129,6 +129,8 @@ MESSAGES: tuple[str, ...] = (
     N_("Next: {name}."),
     N_("Rest."),
     N_("Halfway."),
+    # TRANSLATORS: Said at the middle of a whole session.
+    N_("You are halfway through the session."),
     # TRANSLATORS: {time} is a length such as "one minute" or "thirty seconds".
     N_("{time} left."),
     *TIME_MESSAGES,

@@ -12,8 +12,9 @@ import re
 
 from . import timed
 from .guidance import HoldPlan, Phrases, guide_cues, wanted
+from .i18n import Language, LanguageError, language_for
 from .model import Flow, Guidance, Narration, Routine, SoundRef, Step
-from .speech import join_words, number_words, sentences
+from .speech import sentences
 from .timeline import Chapter, Cue, Event, Options, Silence, SilenceKind, Sound, Speak
 
 __all__ = [
@@ -55,17 +56,20 @@ REMINDER_EVERY_MS = 45_000
 LONG_HOLD_MS = 60_000
 BREATH_CUE_HOLD_MS = 20_000
 BREATH_CUES = ((0, "Breathe in."), (4000, "Breathe out."), (8000, "In again."), (12000, "And out."))
+"""(when, message id)"""
 """--breath-cues: the first two breaths of a hold, guided at these times."""
 FLOW_FULL_ROUNDS = 2
 FLOW_QUIET_SHARE = 0.5
 """Share of a flow's rounds (of four or more) left without cues."""
 
 
-def chapter_title(step: Step, side: str | None = None) -> str:
-    """'Pigeon (right side)', 'Burpees (round 2)', 'Lunge (round 2, left side)'."""
-    marks = [f"round {step.round[0]}"] if step.round else []
-    marks += [f"{side} side"] if side else []
-    return f"{step.pose} ({', '.join(marks)})" if marks else step.pose
+def speaking(tag: str) -> Language:
+    """The routine's language; English phrases for a language guidecast has none in yet (check
+    warns about it)."""
+    try:
+        return language_for(tag)
+    except LanguageError:
+        return language_for("en")
 
 
 def _plain(text: str) -> str:
@@ -80,7 +84,8 @@ class Narrator:
         self.options = options
         self.holds = holds
         self.events: list[Event] = []
-        self.phrases = Phrases()
+        self.lang = speaking(routine.language)
+        self.phrases = Phrases(self.lang)
         self.last_said = ""
 
     def at(self, level: Narration) -> bool:
@@ -117,12 +122,15 @@ class Narrator:
     def run(self) -> tuple[Event, ...]:
         r = self.routine
         opening = r.intro or r.safety or (r.props and self.at(Narration.STANDARD))
+        self.events.append(Chapter(self.lang.say("Start")))  # gives way to a chapter at 0:00
         if opening:
-            self.events.append(Chapter("Introduction"))
+            self.events.append(Chapter(self.lang.say("Introduction")))
         self.sound(r.sounds.start)
         self.say(r.intro)
         if r.props and self.at(Narration.STANDARD):
-            self.say(f"Props for this session: {join_words(list(r.props))}.")
+            self.say(
+                self.lang.say("Props for this session: {items}.", items=self.lang.join(r.props))
+            )
         self.say(r.safety)
         if opening:
             self.quiet(self.setting("pause_after_ms", PAUSE_AFTER_MS))
@@ -132,7 +140,7 @@ class Narrator:
             self.step(index, step, lead_in=index > 0 or bool(opening) or bool(r.get_ready_ms))
         if r.outro:
             self.quiet(ITEM_GAP_MS)
-            self.events.append(Chapter("Closing"))
+            self.events.append(Chapter(self.lang.say("Closing")))
             self.say(r.outro)
             self.quiet(ITEM_GAP_MS)
         self.sound(r.sounds.end)
@@ -168,7 +176,7 @@ class Narrator:
             return
         sides = step.sides or (None,)
         for side_no, side in enumerate(sides):
-            self.events.append(Chapter(chapter_title(step, side), index))
+            self.events.append(Chapter(self.chapter_title(step, side), index))
             if side_no == 0:
                 if lead_in:
                     self.sound(step.sound or self.routine.sounds.transition)
@@ -195,6 +203,11 @@ class Narrator:
                 self.say(self.phrases.say("release", plan.release), index)
         self.quiet(self.pause_after(step), "pause", index)
 
+    def chapter_title(self, step: Step, side: str | None = None) -> str:
+        """'Pigeon (right side)', 'Burpees (round 2)', 'Lunge (round 2, left side)'."""
+        round_no = step.round[0] if step.round else None
+        return self.lang.chapter_title(step.pose, side=side, round_no=round_no)
+
     def pause_after(self, step: Step) -> int:
         return self.setting("pause_after_ms", PAUSE_AFTER_MS, step)
 
@@ -203,10 +216,13 @@ class Narrator:
         if step.round is None or not step.round_start:
             return None
         k, n = step.round
-        return f"Round {number_words(k)} of {number_words(n)}."
+        return self.lang.say("Round {n} of {count}.", n=k, count=n)
 
     def switch_line(self, step: Step, side: str | None) -> str:
-        return step.switch or f"Gently release, and switch to the {side} side."
+        said = self.lang.side(side or "")
+        return step.switch or self.lang.say(
+            "Gently release, and switch to the {side} side.", side=said
+        )
 
     def side_cue(self, step: Step, side: str | None) -> str | None:
         return dict(step.side_cues).get(side or "")
@@ -215,16 +231,22 @@ class Narrator:
         """'Begin on the right side.', with the repetitions in the same sentence."""
         if side is None:
             return self.rep_line(0, step.reps) if step.reps > 1 else None
+        said = self.lang.side(side)
         if step.reps > 1 and self.at(Narration.STANDARD):
-            return f"Begin on the {side} side, the first of {number_words(step.reps)} repetitions."
-        return f"Begin on the {side} side."
+            return self.lang.say(
+                "Begin on the {side} side, the first of {count} repetitions.",
+                side=said,
+                count=step.reps,
+            )
+        return self.lang.say("Begin on the {side} side.", side=said)
 
     def introduce(self, index: int, step: Step) -> None:
         self.say(step.pose, index)  # a full stop is added only when the title has no end mark
         if step.sanskrit and self.at(Narration.FULL):
-            self.say(f"In Sanskrit, {step.sanskrit}.", index)
+            self.say(self.lang.say("In Sanskrit, {name}.", name=step.sanskrit), index)
         if step.props and self.at(Narration.STANDARD) and not self.same_props(index):
-            self.say(f"For this pose, use {join_words(list(step.props))}.", index)
+            items = self.lang.join(step.props)
+            self.say(self.lang.say("For this pose, use {items}.", items=items), index)
         self.say(step.cue, index)
         if self.at(Narration.STANDARD):
             for line in step.how:
@@ -249,7 +271,7 @@ class Narrator:
         for rep in range(step.reps):
             if rep > 0:
                 if step.rest_ms:
-                    self.say("Release and rest.", index)
+                    self.say(self.lang.say("Release and rest."), index)
                     timed.rest(self, index, step.rest_ms, said=False)
                 self.say(self.rep_line(rep, step.reps), index)
                 self.quiet(
@@ -260,8 +282,8 @@ class Narrator:
 
     def rep_line(self, rep: int, reps: int) -> str:
         if not self.at(Narration.STANDARD):
-            return "Begin." if rep == 0 else "Again."
-        return f"Repetition {number_words(rep + 1)} of {number_words(reps)}."
+            return self.lang.say("Begin." if rep == 0 else "Again.")
+        return self.lang.say("Repetition {n} of {count}.", n=rep + 1, count=reps)
 
     def flow(self, index: int, flow: Flow) -> None:
         """The first rounds fully cued, then short cues, then quiet rounds to breathe in."""
@@ -286,16 +308,16 @@ class Narrator:
         o = self.options
         cues: list[Cue] = []
         if o.breath_cues and hold_ms >= BREATH_CUE_HOLD_MS:
-            cues += [Cue(at, text) for at, text in BREATH_CUES]
+            cues += [Cue(at, self.lang.say(text)) for at, text in BREATH_CUES]
         countdown_ms = o.countdown_ms or (timed.CLOCK_COUNTDOWN_MS if step.clock else 0)
         counted = bool(countdown_ms // 1000) and hold_ms >= countdown_ms + 5000
         if counted:
             for n in range(countdown_ms // 1000, 0, -1):
-                cues.append(Cue(hold_ms - n * 1000, f"{number_words(n).capitalize()}."))
+                cues.append(Cue(hold_ms - n * 1000, self.lang.countdown(n)))
         plan = HoldPlan(
             hold_ms, o.narration, self.guidance(step), first, countdown_ms=countdown_ms * counted
         )
-        cues += timed.time_left(step, hold_ms)
+        cues += timed.time_left(self, step, hold_ms)
         cues += guide_cues(plan, self.phrases)
         reminders = [r for r in (step.reminders or self.routine.reminders) if _fresh(r, step)]
         if self.at(Narration.FULL) and reminders and hold_ms >= LONG_HOLD_MS:

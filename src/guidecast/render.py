@@ -91,14 +91,13 @@ class Voice:
 
     def for_routine(self, routine: Routine) -> Voice:
         """This voice with the routine's own pronunciations (itself when it has none)."""
-        if not routine.pronounce:
+        english = routine.language.lower().startswith("en")
+        if not routine.pronounce and english:
             return self
+        # The built-in lexicon is written in English phonemes: other languages go without it.
+        lexicon = Lexicon(routine.pronounce, builtin=english)
         return Voice(
-            self.engine,
-            self.cache,
-            rate=self.rate,
-            sample_rate=self.sample_rate,
-            lexicon=Lexicon(routine.pronounce),
+            self.engine, self.cache, rate=self.rate, sample_rate=self.sample_rate, lexicon=lexicon
         )
 
     def spoken(self, text: str) -> str:

@@ -10,7 +10,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .durations import MAX_SESSION_MS, format_duration
-from .errors import Loc, RoutineError
+from .errors import Loc, Problem, RoutineError
+from .i18n import known_language, language_problem
 from .model import (
     Defaults,
     Guidance,
@@ -119,7 +120,7 @@ class _RoutineReader(StepReader):
             genre=self.field(found, "genre", text) or "Health & Fitness",
             year=self.field(found, "year", integer(1900, 2999)),
             track=self.field(found, "track", integer(1, 9999)),
-            language=self.field(found, "language", text) or "en",
+            language=self.field(found, "language", self.language) or "en",
             cover=cover,
             engine=engine,
             voice=self.field(found, "voice", text),
@@ -144,6 +145,18 @@ class _RoutineReader(StepReader):
                     "guidecast refuses sessions over 12 hours",
                 )
         return routine
+
+    def language(self, node: Node) -> str:
+        """A language tag: unknown is an error; one guidecast has no phrases in, a warning."""
+        tag = text(node)
+        if not known_language(tag):
+            raise Bad(language_problem(tag) or f"unknown language {tag!r}")
+        problem = language_problem(tag)
+        if problem:
+            self.warnings.append(
+                Problem(self.loc(node), f"warning: {problem}; its phrases are said in English")
+            )
+        return tag
 
     def pronounce(self, node: Node) -> tuple[Pronunciation, ...]:
         """`pronounce: {Savasana: shuh-VAH-suh-nuh, Om: "[[ˈoʊm]]"}`, each entry checked."""

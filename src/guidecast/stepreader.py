@@ -24,7 +24,6 @@ from .model import (
     SoundRef,
     Step,
 )
-from .speech import number_words
 from .yamlfields import (
     Bad,
     Reader,
@@ -199,8 +198,7 @@ class StepReader(Reader):
                 if between_ms and not last_of_round:
                     out.append(_rest(between_ms, loc, body[j + 1].pose, clock))
             if rest_ms and k < rounds:
-                coming = f"round {number_words(k + 1)}, {body[0].pose}"
-                out.append(_rest(rest_ms, loc, coming, clock, long=True))
+                out.append(_rest(rest_ms, loc, body[0].pose, clock, long=True))
         return out
 
     def say_step(self, node: Node, index: int) -> Step | None:

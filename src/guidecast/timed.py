@@ -9,19 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .guidance import spoken_time
 from .model import Narration, Step
-from .speech import number_words, sentences
+from .speech import sentences
 from .timeline import Chapter, Cue, Silence
 
 if TYPE_CHECKING:
     from .narrate import Narrator
-
-
-def chapter_title(step: Step, side: str | None = None) -> str:
-    from .narrate import chapter_title as title
-
-    return title(step, side)
 
 
 __all__ = ["get_ready", "narrate_step", "rest", "time_left"]
@@ -54,7 +47,8 @@ def narrate_step(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
 
 def _chapter(n: Narrator, index: int, step: Step) -> None:
     if step.chapter and step.pose:
-        n.events.append(Chapter(chapter_title(step), index))
+        title = n.lang.say("Rest") if step.kind == "rest" else n.chapter_title(step)
+        n.events.append(Chapter(title, index))
 
 
 def _say(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
@@ -68,12 +62,12 @@ def _say(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     n.quiet(n.setting("pause_after_ms", 0, step), "pause", index)
 
 
-def countdown_cues(ms: int, countdown_ms: int) -> list[Cue]:
+def countdown_cues(n: Narrator, ms: int, countdown_ms: int) -> list[Cue]:
     """'Three.' 'Two.' 'One.' in the last seconds of a period long enough to hold them."""
     seconds = countdown_ms // 1000
     if not seconds or ms < countdown_ms + 2000:
         return []
-    return [Cue(ms - k * 1000, f"{number_words(k).capitalize()}.") for k in range(seconds, 0, -1)]
+    return [Cue(ms - k * 1000, n.lang.countdown(k)) for k in range(seconds, 0, -1)]
 
 
 def rest(
@@ -88,11 +82,11 @@ def rest(
     """A rest: "Rest." at its start, what comes next, and a countdown on the clock."""
     if ms <= 0:
         return
-    cues = [Cue(0, "Rest.")] if said else []
+    cues = [Cue(0, n.lang.say("Rest."))] if said else []
     if next_up:
-        cues.append(Cue(0, f"Next: {next_up}.", flexible=True))
+        cues.append(Cue(0, n.lang.say("Next: {name}.", name=next_up), flexible=True))
     countdown = n.options.countdown_ms or (CLOCK_COUNTDOWN_MS if counted else 0)
-    cues += countdown_cues(ms, countdown)
+    cues += countdown_cues(n, ms, countdown)
     n.cues(Silence(ms, "rest", index, tuple(cues)))
 
 
@@ -100,21 +94,25 @@ def get_ready(n: Narrator) -> None:
     """The lead-in before the first step: get ready, what comes first, counted down."""
     first = next((s for s in n.routine.steps if s.pose and s.kind != "rest"), None)
     ms = n.routine.get_ready_ms
-    n.events.append(Chapter("Get ready"))
-    cues = [Cue(0, "Get ready.")]
+    n.events.append(Chapter(n.lang.say("Get ready")))
+    cues = [Cue(0, n.lang.say("Get ready."))]
     if first is not None:
-        cues.append(Cue(0, f"First: {first.pose}.", flexible=True))
-    cues += countdown_cues(ms, n.options.countdown_ms or CLOCK_COUNTDOWN_MS)
+        cues.append(Cue(0, n.lang.say("First: {name}.", name=first.pose), flexible=True))
+    cues += countdown_cues(n, ms, n.options.countdown_ms or CLOCK_COUNTDOWN_MS)
     n.cues(Silence(ms, "rest", None, tuple(cues)))
 
 
-def time_left(step: Step, hold_ms: int) -> list[Cue]:
+def time_left(n: Narrator, step: Step, hold_ms: int) -> list[Cue]:
     """'One minute left.' at each of the step's `time_left` marks that fits the hold."""
     return [
-        Cue(hold_ms - left, f"{spoken_time(left).capitalize()} left.")
+        Cue(hold_ms - left, _capital(n.lang.say("{time} left.", time=n.lang.spoken_time(left))))
         for left in step.time_left_ms
         if hold_ms >= left + TIME_LEFT_CLEAR_MS
     ]
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _instructions(n: Narrator, step: Step) -> list[str]:
@@ -131,7 +129,7 @@ def _clock_pose(n: Narrator, index: int, step: Step) -> None:
     assert hold_ms is not None
     sides = step.sides or (None,)
     for side_no, side in enumerate(sides):
-        n.events.append(Chapter(chapter_title(step, side), index))
+        n.events.append(Chapter(n.chapter_title(step, side), index))
         lines: list[str | None] = [*_instructions(n, step)] if side_no == 0 else []
         lines.append(n.first_line(side, step) if side_no == 0 else n.switch_line(step, side))
         lines.append(n.side_cue(step, side))
@@ -151,7 +149,7 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     """A breathing pattern, each phase exactly its count, counted aloud second by second."""
     breathing = step.breathing
     assert breathing is not None
-    n.events.append(Chapter(chapter_title(step), index))
+    n.events.append(Chapter(n.chapter_title(step), index))
     if lead_in and not step.clock:
         n.sound(step.sound or n.routine.sounds.transition)
     n.say(n.round_line(step), index)
@@ -161,9 +159,8 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     for cycle in range(breathing.cycles):
         words = PHASE_WORDS if cycle < FULL_PHASE_CYCLES else SHORT_PHASE_WORDS
         for name, ms in zip(breathing.names, breathing.phases_ms, strict=True):
-            cues = [Cue(0, words[name])]
+            cues = [Cue(0, n.lang.say(words[name]))]
             if breathing.counted:
-                count = range(1, ms // 1000)
-                cues += [Cue(k * 1000, f"{number_words(k + 1).capitalize()}.") for k in count]
+                cues += [Cue(k * 1000, n.lang.countdown(k + 1)) for k in range(1, ms // 1000)]
             n.cues(Silence(ms, "breathe", index, tuple(cues)))
     n.quiet(n.pause_after(step), "pause", index)

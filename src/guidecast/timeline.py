@@ -107,12 +107,14 @@ class Timeline:
     events: tuple[Event, ...]
     holds_ms: tuple[int | None, ...] = ()
     """The hold chosen for each step (None for flows)."""
+    halfway: str | None = None
+    """Said at the middle of the session (the routine's `halfway`, in its language)."""
 
     def texts(self) -> list[str]:
         """Every sentence the session says, in order, without repeats."""
         seen: dict[str, None] = {}
-        if self.routine.halfway:
-            seen[self.routine.halfway] = None
+        if self.halfway:
+            seen[self.halfway] = None
         for event in self.events:
             if isinstance(event, Speak):
                 seen[event.text] = None
@@ -271,7 +273,7 @@ def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout
             ms = durations.sound_ms(event.sound)
             items.append(Placed(now, ms, event))
         now += ms
-    halfway = timeline.routine.halfway if isinstance(timeline, Timeline) else None
+    halfway = timeline.halfway if isinstance(timeline, Timeline) else None
     if halfway:
         _add_halfway(items, halfway, now, durations, dropped)
     if not marks or marks[0][1] != 0:
