@@ -40,6 +40,7 @@ from . import __version__
 from .atomic import staged
 from .cover import cover_jpeg
 from .errors import ExportError
+from .i18n import id3_language
 from .model import Routine
 from .mp3 import encode_mp3
 from .sidecars import captions, chapters_json, srt, transcript_text, vtt
@@ -143,24 +144,9 @@ def _tag_bytes(routine: Routine, lay: Layout, cover: bytes, year: int) -> bytes:
     return buffer.getvalue()
 
 
-_ISO639_2 = {
-    "en": "eng",
-    "de": "deu",
-    "fr": "fra",
-    "es": "spa",
-    "it": "ita",
-    "nl": "nld",
-    "pt": "por",
-    "no": "nor",
-    "sv": "swe",
-    "da": "dan",
-    "fi": "fin",
-    "pl": "pol",
-}
-
-
 def _iso639_2(language: str) -> str:
-    return _ISO639_2.get(language.split("-")[0].lower(), "eng")
+    """The ID3 language code (ISO 639-2), from a maintained registry: 'spa', 'deu', 'nor'."""
+    return id3_language(language)
 
 
 def _session_info(
