@@ -213,3 +213,39 @@ def test_an_unknown_language_is_an_error_and_one_without_phrases_a_warning() -> 
     [warning] = routine.warnings
     assert "said in English" in warning.message
     assert "Stay here for one minute." in compile_routine(routine).texts()
+
+
+def test_sections_group_chapters_in_the_id3_table_and_stay_flat_for_simple_players(
+    tmp_path: Path,
+) -> None:
+    from mutagen.id3 import ID3
+
+    from render_fixtures import export_to, fake_voice, ffmetadata, render_routine
+
+    routine = load_routine(ROOT / "tests" / "cases" / "sections.yaml")
+    voice = fake_voice(tmp_path / "cache")
+    rendered = render_routine(routine, voice)
+    mp3 = export_to(tmp_path / "out", routine, rendered, voice).files.mp3
+
+    titles = [c.title for c in ffmetadata(mp3).chapters]  # a reader that ignores CTOC frames
+    assert titles == [
+        "Start", "Warm-up: Cat-Cow", "Child's Pose", "Main: Lunge (round 1)", "Lunge (round 2)",
+        "Savasana",
+    ]  # fmt: skip
+    tags = ID3(mp3)
+    tocs = {frame.element_id: frame for frame in tags.getall("CTOC")}
+    assert tocs["toc"].child_element_ids == [f"chp{i}" for i in range(6)]
+    sections = [
+        (str(tocs[k].sub_frames["TIT2"]), tocs[k].child_element_ids) for k in ("sec0", "sec1")
+    ]
+    assert sections == [("Warm-up", ["chp1", "chp2"]), ("Main", ["chp3", "chp4"])]
+    assert all(not (tocs[k].flags & 2) for k in ("sec0", "sec1")), "only one top-level table"
+
+
+def test_sections_do_not_nest() -> None:
+    source = (
+        "title: T\nsteps:\n  - section: A\n    steps:\n      - section: B\n"
+        "        steps: [{pose: P, hold: 1m}]\n"
+    )
+    with pytest.raises(RoutineError, match="sections do not nest"):
+        parse_routine(source, "r.yaml")

@@ -122,6 +122,18 @@ def _tags(routine: Routine, lay: Layout, cover: bytes, year: int) -> ID3:
             sub_frames=[TIT2(encoding=3, text=["Chapters"])],
         )
     )
+    # Sections: every chapter stays in the flat top-level table (players that read only it,
+    # Apple's and Overcast among them, show them all); a second-level table per section groups
+    # its chapters for readers that show nesting.
+    for k, (section, members) in enumerate(_sections(lay, ids)):
+        tags.add(
+            CTOC(
+                element_id=f"sec{k}",
+                flags=CTOCFlags.ORDERED,
+                child_element_ids=members,
+                sub_frames=[TIT2(encoding=3, text=[section])],
+            )
+        )
     for element_id, chapter in zip(ids, lay.chapters, strict=True):
         tags.add(
             CHAP(
@@ -142,6 +154,19 @@ def _tag_bytes(routine: Routine, lay: Layout, cover: bytes, year: int) -> bytes:
     buffer = io.BytesIO()
     _tags(routine, lay, cover, year).save(buffer, v2_version=3, padding=lambda _: 1024)
     return buffer.getvalue()
+
+
+def _sections(lay: Layout, ids: list[str]) -> list[tuple[str, list[str]]]:
+    """(section, chapter ids) for each run of chapters in one section, in time order."""
+    out: list[tuple[str, list[str]]] = []
+    for element_id, chapter in zip(ids, lay.chapters, strict=True):
+        if chapter.section is None:
+            continue
+        if out and out[-1][0] == chapter.section:
+            out[-1][1].append(element_id)
+        else:
+            out.append((chapter.section, [element_id]))
+    return out
 
 
 def _iso639_2(language: str) -> str:

@@ -208,6 +208,8 @@ class Step:
     side_cues: tuple[tuple[str, str], ...] = ()
     """(side, text) said after the side is announced."""
     breathing: Breathing | None = None
+    section: str | None = None
+    """The section (warm-up, main, cool-down, or any name) the step belongs to."""
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ class Narrator:
         self.events: list[Event] = []
         self.lang = speaking(routine.language)
         self.phrases = Phrases(self.lang)
+        self.section: str | None = None
         self.last_said = ""
 
     def at(self, level: Narration) -> bool:
@@ -176,7 +177,7 @@ class Narrator:
             return
         sides = step.sides or (None,)
         for side_no, side in enumerate(sides):
-            self.events.append(Chapter(self.chapter_title(step, side), index))
+            self.chapter(self.chapter_title(step, side), index, step)
             if side_no == 0:
                 if lead_in:
                     self.sound(step.sound or self.routine.sounds.transition)
@@ -202,6 +203,13 @@ class Narrator:
             if wanted("release", self.options.narration, hold_ms, plan):
                 self.say(self.phrases.say("release", plan.release), index)
         self.quiet(self.pause_after(step), "pause", index)
+
+    def chapter(self, title: str, index: int, step: Step) -> None:
+        """A step's chapter; the first of a section says the section: 'Warm-up: Cat-Cow'."""
+        if step.section and step.section != self.section:
+            title = f"{step.section}: {title}"
+        self.section = step.section
+        self.events.append(Chapter(title, index, step.section))
 
     def chapter_title(self, step: Step, side: str | None = None) -> str:
         """'Pigeon (right side)', 'Burpees (round 2)', 'Lunge (round 2, left side)'."""

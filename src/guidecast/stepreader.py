@@ -127,6 +127,7 @@ SAY_KEYS = ("say", "chapter", "hold", "pause_after", "sound")
 PAUSE_KEYS = ("pause", "chapter")
 BREATHE_KEYS = ("pattern", "cycles", "for", "count")
 BLOCK_KEYS = ("block", "rounds", "rest", "between", "timing", "steps")
+SECTION_KEYS = ("section", "steps")
 ENTRY_KINDS = ("block", "say", "pause")
 
 
@@ -151,6 +152,9 @@ class StepReader(Reader):
             keys = _keys(item)
             if "block" in keys:
                 steps += self.block(item, clock=clock, depth=depth + 1, numbered=index - 1)
+                continue
+            if "section" in keys:
+                steps += self.section(item, clock=clock, depth=depth, numbered=index - 1)
                 continue
             if "say" in keys:
                 step = self.say_step(item, index)
@@ -200,6 +204,23 @@ class StepReader(Reader):
             if rest_ms and k < rounds:
                 out.append(_rest(rest_ms, loc, body[0].pose, clock, long=True))
         return out
+
+    def section(self, node: Node, *, clock: bool, depth: int, numbered: int) -> list[Step]:
+        """`{section: Warm-up, steps: [...]}`: steps grouped under a name in the chapters."""
+        found = self.mapping(node, "section", SECTION_KEYS, required=("section", "steps"))
+        if found is None:
+            return []
+        name = self.field(found, "section", text)
+        steps_node = found.get("steps")
+        if name is None or not isinstance(steps_node, SequenceNode):
+            if steps_node is not None and not isinstance(steps_node, SequenceNode):
+                self.problem(steps_node, "a section's 'steps' must be a list of steps")
+            return []
+        body = self.entries(steps_node, clock=clock, depth=depth, numbered=numbered)
+        inner = [s for s in body if s.section is not None]
+        if inner:
+            self.problem(node, "sections do not nest: a section holds steps and blocks")
+        return [replace(step, section=name) for step in body]
 
     def say_step(self, node: Node, index: int) -> Step | None:
         """Plain speech, for meditation: said as written, with an optional unspoken title."""

@@ -48,7 +48,7 @@ def narrate_step(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
 def _chapter(n: Narrator, index: int, step: Step) -> None:
     if step.chapter and step.pose:
         title = n.lang.say("Rest") if step.kind == "rest" else n.chapter_title(step)
-        n.events.append(Chapter(title, index))
+        n.chapter(title, index, step)
 
 
 def _say(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
@@ -129,7 +129,7 @@ def _clock_pose(n: Narrator, index: int, step: Step) -> None:
     assert hold_ms is not None
     sides = step.sides or (None,)
     for side_no, side in enumerate(sides):
-        n.events.append(Chapter(n.chapter_title(step, side), index))
+        n.chapter(n.chapter_title(step, side), index, step)
         lines: list[str | None] = [*_instructions(n, step)] if side_no == 0 else []
         lines.append(n.first_line(side, step) if side_no == 0 else n.switch_line(step, side))
         lines.append(n.side_cue(step, side))
@@ -149,7 +149,7 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     """A breathing pattern, each phase exactly its count, counted aloud second by second."""
     breathing = step.breathing
     assert breathing is not None
-    n.events.append(Chapter(n.chapter_title(step), index))
+    n.chapter(n.chapter_title(step), index, step)
     if lead_in and not step.clock:
         n.sound(step.sound or n.routine.sounds.transition)
     n.say(n.round_line(step), index)

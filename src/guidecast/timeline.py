@@ -93,6 +93,8 @@ class Chapter:
 
     title: str
     step: int | None = None
+    section: str | None = None
+    """The section (warm-up, main, cool-down...) it belongs to, if the routine has them."""
 
 
 Event = Speak | Silence | Sound | Chapter
@@ -148,6 +150,7 @@ class PlacedChapter:
     start_ms: int
     end_ms: int
     step: int | None
+    section: str | None = None
 
 
 @dataclass(frozen=True)
@@ -255,13 +258,16 @@ def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout
     events = timeline.events if isinstance(timeline, Timeline) else tuple(timeline)
     now = 0
     items: list[Placed] = []
-    marks: list[tuple[str, int, int | None]] = []
+    marks: list[Chapter] = []
+    starts: list[int] = []
     dropped: list[Dropped] = []
     for event in events:
         if isinstance(event, Chapter):
-            if marks and marks[-1][1] == now:
+            if starts and starts[-1] == now:
                 marks.pop()  # an empty chapter gives way to the one that follows it
-            marks.append((event.title, now, event.step))
+                starts.pop()
+            marks.append(event)
+            starts.append(now)
             continue
         if isinstance(event, Speak):
             ms = durations.speech_ms(event.text)
@@ -276,10 +282,12 @@ def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout
     halfway = timeline.halfway if isinstance(timeline, Timeline) else None
     if halfway:
         _add_halfway(items, halfway, now, durations, dropped)
-    if not marks or marks[0][1] != 0:
-        marks.insert(0, ("Start", 0, None))
+    if not starts or starts[0] != 0:
+        marks.insert(0, Chapter("Start"))
+        starts.insert(0, 0)
+    ends = [*starts[1:], now]
     chapters = tuple(
-        PlacedChapter(title, start, marks[i + 1][1] if i + 1 < len(marks) else now, step)
-        for i, (title, start, step) in enumerate(marks)
+        PlacedChapter(c.title, start, end, c.step, c.section)
+        for c, start, end in zip(marks, starts, ends, strict=True)
     )
     return Layout(tuple(items), chapters, now, tuple(dropped))
