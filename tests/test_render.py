@@ -229,15 +229,16 @@ def test_cache_synthesizes_each_sentence_once_then_never_again(tmp_path: Path) -
 def test_cache_another_length_or_narration_synthesizes_only_new_text(tmp_path: Path) -> None:
     routine = routine_from(tmp_path, WORDY)
     cache = tmp_path / "cache"
-    first = render_routine(routine, fake_voice(cache), length_ms=180_000)
+    first = render_routine(routine, fake_voice(cache), length_ms=200_000)
 
     longer = FakeEngine()
-    second = render_routine(routine, fake_voice(cache, longer), length_ms=270_000)
+    second = render_routine(routine, fake_voice(cache, longer), length_ms=290_000)
     # Only guidance changes with the length: how long a hold lasts, and which holds are long
     # enough for a halfway or last-breaths cue (wordings are used in turn).
     new = set(second.timeline.texts()) - set(first.timeline.texts())
-    assert set(longer.calls) <= new  # the first render may have made some already
     wordings = {text for bank in PHRASES.values() for text in bank}
+    # What was synthesized anew (the fit's draft included) is guidance, nothing else.
+    assert all(t in wordings or re.search(r"\b(seconds|minutes?)\b", t) for t in longer.calls)
     assert all(t in wordings or re.search(r"\b(seconds|minutes?)\b", t) for t in new), new
     assert second.layout.total_ms > first.layout.total_ms + 50_000
 

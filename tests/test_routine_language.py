@@ -59,7 +59,7 @@ def test_box_breathing_is_exact_to_the_clock() -> None:
     assert [i.ms for i in phases] == [4000] * 32
     assert phases[-1].start_ms + 4000 - phases[0].start_ms == 8 * 16_000
     counts = [c.text for _, _, c in phases[0].cues]
-    assert counts == ["Breathe in.", "Two.", "Three.", "Four."]
+    assert counts == ["In.", "Two.", "Three.", "Four."]
     assert next(c.text for _, _, c in phases[8].cues) == "In."  # shorter after two cycles
 
 

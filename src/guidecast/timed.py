@@ -157,7 +157,9 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     if not step.clock:
         n.quiet(n.settle(step), "settle", index)
     for cycle in range(breathing.cycles):
-        words = PHASE_WORDS if cycle < FULL_PHASE_CYCLES else SHORT_PHASE_WORDS
+        # Counted aloud, the number lands on each second, so the phase word must be short.
+        full = cycle < FULL_PHASE_CYCLES and not breathing.counted
+        words = PHASE_WORDS if full else SHORT_PHASE_WORDS
         for name, ms in zip(breathing.names, breathing.phases_ms, strict=True):
             cues = [Cue(0, n.lang.say(words[name]))]
             if breathing.counted:
