@@ -7,7 +7,6 @@ import json
 import logging
 import math
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
+from .atomic import temporary_folder
 from .compiler import compile_routine, crowded_cues, resolve_options
 from .durations import MAX_SESSION_MS, format_clock, format_duration, parse_duration
 from .errors import GuidecastError, RoutineError
@@ -326,7 +326,7 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
     routines = [load_routine(f) for f in files]  # check everything before any long work
     with contextlib.ExitStack() as stack:
         if params["no_cache"]:
-            cache_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="guidecast-")))
+            cache_root = stack.enter_context(temporary_folder())
         else:
             cache_root = params["cache_dir"] or default_cache_dir()
         for routine in routines:

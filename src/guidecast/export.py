@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import logging
-import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from mutagen.id3 import (
 from mutagen.id3._tags import save_frame
 
 from . import __version__
-from .atomic import staged
+from .atomic import SwapError, replace_all, staged, sweep_stale
 from .cover import cover_jpeg
 from .errors import ExportError
 from .model import Routine
@@ -45,7 +44,7 @@ from .mp3 import encode_mp3
 from .sidecars import captions, chapters_json, srt, transcript_text, vtt
 from .timeline import Layout
 
-__all__ = ["ExportResult", "SessionFiles", "export_session", "session_files"]
+__all__ = ["ExportResult", "SessionFiles", "export_session", "prepare_output", "session_files"]
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +196,24 @@ def _session_info(
     }
 
 
+def prepare_output(files: SessionFiles) -> None:
+    """Make the folder, sweep what a killed render left, refuse a target that is not a file.
+
+    Called before any long work, so that a folder in the way is reported at once.
+    """
+    try:
+        files.mp3.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(files.mp3.parent, f"cannot create the folder: {e.strerror}") from None
+    for target in files.all:
+        sweep_stale(target)
+        if not target.is_symlink() and target.exists() and not target.is_file():
+            kind = "a folder" if target.is_dir() else "not a regular file"
+            raise ExportError(
+                target, f"is {kind}, so the session cannot replace it; move it out of the way"
+            )
+
+
 def export_session(
     routine: Routine,
     lay: Layout,
@@ -211,10 +228,7 @@ def export_session(
 ) -> ExportResult:
     """Write the MP3 and its sidecars; nothing replaces an existing file until all are ready."""
     now = dt.datetime.now(dt.UTC)
-    try:
-        files.mp3.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ExportError(files.mp3.parent, f"cannot create the folder: {e.strerror}") from None
+    prepare_output(files)
     cover = cover_jpeg(routine.title, routine.series, routine.cover)
     caps = captions(lay)
     texts = {
@@ -245,9 +259,12 @@ def export_session(
                 g.write(data)
                 ready.append((side_tmp, files.sidecar(suffix)))
         # Sidecars first, the MP3 last: a finished MP3 always has its sidecars beside it.
-        for tmp_path, final in reversed(ready):
-            os.replace(tmp_path, final)
-            log.info("wrote %s", final)
+        # All or none: a file that cannot be replaced puts the previous ones back.
+        replace_all(list(reversed(ready)))
+    except SwapError as e:
+        raise ExportError(
+            e.target, f"cannot replace it ({e.reason}); kept the previous session"
+        ) from None
     except OSError as e:
         for tmp_path, _ in ready:
             tmp_path.unlink(missing_ok=True)
@@ -256,6 +273,8 @@ def export_session(
         for tmp_path, _ in ready:
             tmp_path.unlink(missing_ok=True)
         raise
+    for _, final in ready:
+        log.info("wrote %s", final)
     expected = lay.total_ms * sample_rate // 1000
     if result.samples != expected:  # pragma: no cover - a broken invariant, not user input
         log.warning("encoded %d samples, layout expects %d", result.samples, expected)
