@@ -17,7 +17,7 @@ from . import __version__
 from .atomic import temporary_folder
 from .compiler import compile_routine, crowded_cues, resolve_options
 from .durations import MAX_SESSION_MS, format_clock, format_duration, parse_duration
-from .errors import GuidecastError, RoutineError
+from .errors import GuidecastError, RoutineError, printable
 from .feed import write_feed
 from .model import Narration, Routine
 from .plan import plan_json, plan_table
@@ -80,11 +80,23 @@ DURATION = DurationType()
 COUNTDOWN = DurationType(zero=True, most_ms=MAX_COUNTDOWN_MS)
 
 
+def _printable_args(record: logging.LogRecord) -> bool:
+    """Show values in log lines (titles, file names) without their control characters."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(
+            printable(str(a)) if isinstance(a, str | Path) else a for a in record.args
+        )
+    return True
+
+
 def _setup_logging(quiet: bool, verbose: int) -> None:
     level = logging.ERROR if quiet else logging.INFO if verbose == 1 else logging.WARNING
     if verbose >= 2:
         level = logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        if _printable_args not in handler.filters:
+            handler.addFilter(_printable_args)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -190,7 +202,7 @@ def check(ctx: click.Context, files: tuple[Path, ...]) -> None:
                 click.echo(str(warning), err=False)
             if not ctx.obj["quiet"]:
                 note = f" ({len(warnings)} warnings)" if warnings else ""
-                click.echo(f"{path}: ok{note}", err=True)
+                click.echo(f"{printable(str(path))}: ok{note}", err=True)
     if failed:
         ctx.exit(2)
 
@@ -353,7 +365,8 @@ def _render_one(
     if not ctx.obj["quiet"]:
         files = done.export
         click.echo(
-            f"{files.files.mp3}  {format_clock(files.duration_ms)}  {files.chapters} chapters  "
+            f"{printable(str(files.files.mp3))}  {format_clock(files.duration_ms)}  "
+            f"{files.chapters} chapters  "
             f"{done.lufs:.1f} LUFS  true peak <= {fmt.true_peak:g} dBTP  "
             f"({done.synthesized} sentences synthesized, "
             f"{done.sentences - done.synthesized} from cache)"
@@ -516,12 +529,16 @@ def main() -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     except click.ClickException as e:
+        e.message = printable(e.message)
         e.show()
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except GuidecastError as e:
-        click.echo(f"error: {e}" if not isinstance(e, RoutineError) else str(e), err=True)
+        # A routine's problems are one per line, each made printable; others are one line.
+        click.echo(
+            str(e) if isinstance(e, RoutineError) else f"error: {printable(str(e))}", err=True
+        )
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -303,6 +304,7 @@ def build_feed(sessions: Sequence[Session], base_url: str, channel: Channel) -> 
     ET.SubElement(category, f"{{{ITUNES}}}category", {"text": channel.subcategory})
     for session in sessions:
         _item(ch, session, base_url)
+    _xml_safe(rss)
     ET.indent(rss)
     document: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
     return document + b"\n"
@@ -340,6 +342,19 @@ def _item(channel: ET.Element, s: Session, base_url: str) -> None:
             if rel:
                 attrs["rel"] = rel
             ET.SubElement(item, f"{{{PODCAST}}}transcript", attrs)
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot hold at all (control characters, lone surrogates, U+FFFE/FFFF)."""
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Replace characters XML cannot hold with U+FFFD, so one odd title cannot break the feed."""
+    for element in root.iter():
+        if element.text:
+            element.text = _NOT_XML.sub("\ufffd", element.text)
+        for key, value in element.attrib.items():
+            element.attrib[key] = _NOT_XML.sub("\ufffd", value)
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:

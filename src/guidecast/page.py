@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from html import escape
+from html import escape, unescape
 from importlib.resources import files
 from pathlib import Path
 from string import Template
@@ -53,6 +53,7 @@ def parse_vtt(text: str) -> list[Cue]:
             continue
         words = " ".join(line.strip() for line in lines[timing + 1 :] if line.strip())
         words = re.sub(r"<[^>]*>", "", words)  # cue tags such as <v Narrator>
+        words = unescape(words)  # &amp; &lt; &gt; and the other character references
         if words:
             cues.append(Cue(_seconds(start), _seconds(end), words))
     return cues
