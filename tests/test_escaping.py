@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from guidecast.cli import _printable_args
 from guidecast.errors import Loc, Problem, RoutineError, printable
+from guidecast.feed import ChapterMark, Session, build_feed, make_channel
 from guidecast.page import parse_vtt
 from guidecast.sidecars import Caption, srt, vtt
 from render_fixtures import run_main
@@ -76,3 +80,25 @@ def test_log_lines_show_values_without_control_characters() -> None:
     record = logging.LogRecord("g", logging.WARNING, "f", 1, "%s: %d", ("a\x1bb\n", 3), None)
     assert _printable_args(record)
     assert record.getMessage() == "a\\x1bb\\x0a: 3"
+
+
+def test_the_feed_stays_valid_xml_whatever_a_session_holds(tmp_path: Path) -> None:
+    odd = "Ctrl\x01char \ud800 \ufffe & <b>"
+    session = Session(
+        title=odd,
+        description=odd,
+        duration_ms=1000,
+        guid="g",
+        first_rendered=datetime(2026, 1, 1, tzinfo=UTC),
+        rendered=datetime(2026, 1, 1, tzinfo=UTC),
+        mp3="a.mp3",
+        language="en\x00",
+        chapters=(ChapterMark(odd, 0, 1000),),
+        path=tmp_path / "a.session.json",
+        mp3_bytes=10,
+    )
+    channel = make_channel(tmp_path, [session], title=odd)
+    document = build_feed([session], "http://example.org", channel)
+    root = ET.fromstring(document)  # parses: no character XML forbids
+    assert root.findtext("channel/item/title") == "Ctrl\ufffdchar \ufffd \ufffd & <b>"
+    assert feedparser.parse(document).bozo == 0

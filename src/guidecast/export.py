@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-import json
 import logging
 import uuid
 from collections.abc import Iterable
@@ -41,7 +40,8 @@ from .cover import cover_jpeg
 from .errors import ExportError
 from .model import Routine
 from .mp3 import encode_mp3
-from .sidecars import captions, chapters_json, srt, transcript_text, vtt
+from .sessioninfo import ChapterMark, SessionFileError, SessionInfo, read_session_info
+from .sidecars import Caption, captions, chapters_json, srt, transcript_text, vtt
 from .timeline import Layout
 
 __all__ = ["ExportResult", "SessionFiles", "export_session", "prepare_output", "session_files"]
@@ -162,38 +162,52 @@ def _iso639_2(language: str) -> str:
     return _ISO639_2.get(language.split("-")[0].lower(), "eng")
 
 
+def _previous(files: SessionFiles) -> SessionInfo | None:
+    """The session file of the previous render, if there is a sound one."""
+    path = files.sidecar(".session.json")
+    try:
+        return read_session_info(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, SessionFileError) as e:
+        log.warning("%s: ignored (%s); the guid and first-render date start afresh", path, e)
+        return None
+
+
 def _session_info(
-    routine: Routine, lay: Layout, files: SessionFiles, narration: str, now: dt.datetime
-) -> dict[str, Any]:
-    previous: dict[str, Any] = {}
-    with contextlib.suppress(OSError, ValueError):
-        previous = json.loads(files.sidecar(".session.json").read_text("utf-8"))
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    guid = previous.get("guid") or uuid.uuid5(uuid.NAMESPACE_URL, f"guidecast:{files.mp3.name}").urn
-    return {
-        "format": "guidecast-session/1",
-        "title": routine.title,
-        "description": routine.description,
-        "author": routine.author,
-        "series": routine.series,
-        "language": routine.language,
-        "genre": routine.genre,
-        "explicit": False,
-        "duration_ms": lay.total_ms,
-        "guid": guid,
-        "first_rendered": previous.get("first_rendered") or stamp,
-        "rendered": stamp,
-        "mp3": files.mp3.name,
-        "cover": files.sidecar(".jpg").name,
-        "chapters_json": files.sidecar(".chapters.json").name,
-        "vtt": files.sidecar(".vtt").name,
-        "srt": files.sidecar(".srt").name,
-        "chapters": [
-            {"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in lay.chapters
-        ],
-        "narration": narration,
-        "source": Path(routine.path).name,
-    }
+    routine: Routine,
+    lay: Layout,
+    files: SessionFiles,
+    caps: list[Caption],
+    narration: str,
+    now: dt.datetime,
+) -> SessionInfo:
+    """What the feed and the page need, keeping the guid and date of the first render."""
+    previous = _previous(files)
+    now = now.replace(microsecond=0)
+    guid = uuid.uuid5(uuid.NAMESPACE_URL, f"guidecast:{files.mp3.name}").urn
+    return SessionInfo(
+        title=routine.title,
+        description=routine.description,
+        author=routine.author,
+        series=routine.series,
+        language=routine.language,
+        genre=routine.genre,
+        explicit=False,
+        duration_ms=lay.total_ms,
+        guid=previous.guid if previous else guid,
+        first_rendered=previous.first_rendered if previous else now,
+        rendered=now,
+        mp3=files.mp3.name,
+        cover=files.sidecar(".jpg").name,
+        chapters_json=files.sidecar(".chapters.json").name,
+        vtt=files.sidecar(".vtt").name,
+        srt=files.sidecar(".srt").name,
+        chapters=tuple(ChapterMark(c.title, c.start_ms, c.end_ms) for c in lay.chapters),
+        captions=tuple(caps),
+        narration=narration,
+        source=Path(routine.path).name,
+    )
 
 
 def prepare_output(files: SessionFiles) -> None:
@@ -236,12 +250,7 @@ def export_session(
         ".vtt": vtt(caps).encode(),
         ".srt": srt(caps).encode(),
         ".jpg": cover,
-        ".session.json": (
-            json.dumps(
-                _session_info(routine, lay, files, narration, now), indent=2, ensure_ascii=False
-            )
-            + "\n"
-        ).encode(),
+        ".session.json": _session_info(routine, lay, files, caps, narration, now).to_json(),
     }
     ready: list[tuple[Path, Path]] = []
     try:

@@ -133,15 +133,22 @@ def _session_html(s: Session, index: int, directory: Path) -> str:
 </article>"""
 
 
-def _transcript_html(s: Session, directory: Path) -> str:
-    """Render the transcript of a session from its VTT file, or nothing."""
+def _cues(s: Session, directory: Path) -> list[Cue]:
+    """The session's captions from its session file; from its VTT for files made before."""
+    if s.captions:
+        return [Cue(c.start_ms / 1000, c.end_ms / 1000, c.text) for c in s.captions]
     if not s.vtt:
-        return ""
+        return []
     try:
-        cues = parse_vtt((directory / s.vtt).read_text(encoding="utf-8-sig"))
+        return parse_vtt((directory / s.vtt).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as error:
         log.warning("%s: cannot read the transcript: %s", s.vtt, error)
-        return ""
+        return []
+
+
+def _transcript_html(s: Session, directory: Path) -> str:
+    """Render the transcript of a session, or nothing."""
+    cues = _cues(s, directory)
     if not cues:
         return ""
     lines = "\n".join(
