@@ -66,9 +66,14 @@ def _seconds(match: re.Match[str]) -> float:
 
 @lru_cache(maxsize=16)
 def qr_svg(url: str) -> str:
-    """Draw a QR code of a URL as an inline SVG element."""
-    svg: str = segno.make(url, error="m").svg_inline(
-        scale=1, omitsize=True, title=f"QR code of {url}", svgclass="qr", lineclass=None
+    """Draw a QR code of a URL as an inline SVG element; nothing when the URL is too long."""
+    try:
+        code = segno.make(url, error="m")
+    except segno.DataOverflowError:
+        log.warning("the feed URL is too long for a QR code (%d characters)", len(url))
+        return ""
+    svg: str = code.svg_inline(
+        scale=1, omitsize=True, title=f"QR code of {escape(url)}", svgclass="qr", lineclass=None
     )
     return svg
 
