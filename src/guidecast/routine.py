@@ -162,6 +162,11 @@ class _RoutineReader(Reader):
                 raise Bad(f"sound file '{name}' must be one of: {', '.join(SOUND_SUFFIXES)}")
             if not path.is_file():
                 raise Bad(f"sound file '{name}' not found (looked at {path})")
+            from .audio import sound_file_problem  # numpy loads only for routines with sounds
+
+            problem = sound_file_problem(path)
+            if problem:
+                raise Bad(f"sound file '{name}' {problem}")
             return SoundRef(name, str(path), loc)
         raise Bad(unknown(f"sound '{name}'", name, (*BUILTIN_SOUNDS, "none")))
 
@@ -351,6 +356,11 @@ class _RoutineReader(Reader):
             raise Bad(f"cover image '{name}' not found (looked at {path})")
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
             raise Bad(f"cover image '{name}' must be a JPEG or PNG file")
+        from .cover import cover_problem  # Pillow loads only for routines with a cover
+
+        problem = cover_problem(path)
+        if problem:
+            raise Bad(f"cover image '{name}' {problem}")
         return str(path)
 
 
