@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import importlib.abc
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -183,6 +184,31 @@ def test_no_cache_folders_of_killed_runs_are_swept(
         assert seen and seen[0].parent == temp and not seen[0].exists()
         assert sorted(temp.iterdir()) == [live]
     assert list(temp.iterdir()) == []
+
+
+def test_kill_9_during_renders_keeps_the_previous_set_and_the_next_run_sweeps(
+    rendered: tuple[Path, Path, Path, dict[str, bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    routine, out, cache, before = rendered
+    rng = random.Random(6)
+    command = [sys.executable, "-m", "guidecast", "-q", "render", str(routine), "-o", str(out)]
+    command += ["--engine", "fake", "--cache-dir", str(cache), "--narration", "full"]
+    for _ in range(3):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.8, 3.5))
+        process.kill()
+        process.wait(timeout=30)
+        visible = {k: v for k, v in snapshot(out).items() if not k.startswith(".")}
+        if visible != before:  # the kill came after the render finished: a new, whole set
+            assert visible.keys() == before.keys()
+            before = visible
+    for leftover in out.iterdir():  # as if the next run came a while later
+        _age(leftover, STALE_AFTER_S + 1)
+    code, _, stderr = _render(routine, out, cache, monkeypatch, capsys)
+    assert code == 0, stderr
+    assert sorted(snapshot(out)) == sorted(before)  # nothing hidden left
 
 
 # -- finding 6: Ctrl-C while the command is still starting ------------------------------------

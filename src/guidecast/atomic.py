@@ -30,6 +30,7 @@ __all__ = [
     "replace_all",
     "staged",
     "sweep_stale",
+    "sweep_temporary_folders",
     "temporary_folder",
     "write_atomic",
 ]
@@ -40,8 +41,11 @@ PART = ".part"
 """Suffix of a file being written: `.NAME.XXXX.part` beside NAME."""
 OLD = ".old"
 """Suffix of a previous file kept while a set is swapped in: `.NAME.XXXX.old`."""
-STALE_AFTER_S = 60.0
-"""A temporary file this old that no process holds locked was left by a killed run."""
+STALE_AFTER_S = 5.0
+"""A temporary file this old that no process holds locked was left by a killed run.
+
+The lock tells a live writer's file from a dead one's; the age covers the moments a live file
+is unlocked: just made and not yet locked, or closed and about to be renamed into place."""
 
 
 def _umask() -> int:
@@ -217,7 +221,7 @@ def temporary_folder(prefix: str = "guidecast-") -> Iterator[Path]:
     holds (their lock file is free, or they are old and have none) are removed first.
     """
     parent = Path(tempfile.gettempdir())
-    _sweep_folders(parent, prefix)
+    sweep_temporary_folders(prefix)
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     try:
         fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
@@ -230,8 +234,9 @@ def temporary_folder(prefix: str = "guidecast-") -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _sweep_folders(parent: Path, prefix: str) -> None:
-    """Remove this user's temporary folders left by killed runs."""
+def sweep_temporary_folders(prefix: str = "guidecast-") -> None:
+    """Remove this user's temporary folders (see `temporary_folder`) left by killed runs."""
+    parent = Path(tempfile.gettempdir())
     now = time.time()
     try:
         folders = list(parent.glob(f"{glob.escape(prefix)}*"))

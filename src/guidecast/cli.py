@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .atomic import temporary_folder
+from .atomic import sweep_temporary_folders, temporary_folder
 from .compiler import compile_routine, crowded_cues, resolve_options
 from .durations import MAX_SESSION_MS, format_clock, format_duration, parse_duration
 from .errors import GuidecastError, RoutineError, printable
@@ -336,6 +336,7 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
             "-o names one .mp3 file but several routines were given; give a folder instead"
         )
     routines = [load_routine(f) for f in files]  # check everything before any long work
+    sweep_temporary_folders()  # --no-cache folders of killed runs, whatever this run uses
     with contextlib.ExitStack() as stack:
         if params["no_cache"]:
             cache_root = stack.enter_context(temporary_folder())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .atomic import write_atomic
+from .atomic import sweep_stale, write_atomic
 from .errors import FeedError
 from .sessioninfo import (
     SESSION_FORMAT,
@@ -305,6 +305,7 @@ def write_feed(
 
 def _write_atomically(target: Path, data: bytes) -> None:
     """Replace the feed whole, or leave the old one; a failure is a FeedError."""
+    sweep_stale(target)
     try:
         write_atomic(target, data)
     except OSError as e:
