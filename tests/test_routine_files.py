@@ -4,7 +4,6 @@ cover images too big to decode, sound files with impossible sample rates."""
 from __future__ import annotations
 
 import io
-import resource
 import struct
 import subprocess
 import sys
@@ -111,7 +110,6 @@ def test_checking_a_decompression_bomb_takes_little_memory(tmp_path: Path) -> No
     message, grown_kb = done.stdout.strip().splitlines()
     assert "too large to decode safely" in message, done.stderr
     assert int(grown_kb) < 50_000  # the decoded image alone would be 100 MB
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 400_000
 
 
 @pytest.mark.parametrize(

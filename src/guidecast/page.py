@@ -73,7 +73,7 @@ def qr_svg(url: str) -> str:
         log.warning("the feed URL is too long for a QR code (%d characters)", len(url))
         return ""
     svg: str = code.svg_inline(
-        scale=1, omitsize=True, title=f"QR code of {escape(url)}", svgclass="qr", lineclass=None
+        scale=1, omitsize=True, title=f"QR code of {url}", svgclass="qr", lineclass=None
     )
     return svg
 
