@@ -19,7 +19,14 @@ import pytest
 import guidecast.__main__
 import guidecast.atomic
 import guidecast.cli
-from guidecast.atomic import STALE_AFTER_S, replace_all, staged, sweep_stale, temporary_folder
+from guidecast.atomic import (
+    LEGACY_STALE_S,
+    STALE_AFTER_S,
+    replace_all,
+    staged,
+    sweep_stale,
+    temporary_folder,
+)
 from render_fixtures import SIDECARS, SMALL, run_main, snapshot, write_routine
 
 NAME = "small-flow"
@@ -164,12 +171,18 @@ def test_no_cache_folders_of_killed_runs_are_swept(
     temp = tmp_path / "tmp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    killed = temp / "guidecast-k1ll3d"  # an older run's, with no lock
-    (killed / "ab").mkdir(parents=True)
-    _age(killed, STALE_AFTER_S + 5)
-    unlocked = temp / "guidecast-unl0cked"  # a killed run's: its lock file is free
+    old = temp / "guidecast-k1ll3d0l"  # an older version's, a day old, with no lock
+    (old / "ab").mkdir(parents=True)
+    _age(old, LEGACY_STALE_S + 5)
+    recent = temp / "guidecast-r3c3nt00"  # an older version's, maybe still running
+    recent.mkdir()
+    _age(recent, STALE_AFTER_S + 5)
+    unlocked = temp / "guidecast-nocache-unl0cked"  # a killed run's: its lock file is free
     unlocked.mkdir()
     (unlocked / ".lock").write_bytes(b"")
+    bench = temp / "guidecast-bench-12345678"  # someone else's
+    bench.mkdir()
+    _age(bench, LEGACY_STALE_S + 5)
     with temporary_folder() as live:  # a concurrent run's
         seen: list[Path] = []
         real = guidecast.cli.ClipCache
@@ -182,8 +195,8 @@ def test_no_cache_folders_of_killed_runs_are_swept(
         code, _, stderr = _render(routine, out, cache, monkeypatch, capsys, "--no-cache")
         assert code == 0, stderr
         assert seen and seen[0].parent == temp and not seen[0].exists()
-        assert sorted(temp.iterdir()) == [live]
-    assert list(temp.iterdir()) == []
+        assert sorted(temp.iterdir()) == sorted([live, recent, bench])
+    assert sorted(temp.iterdir()) == sorted([recent, bench])
 
 
 def test_kill_9_during_renders_keeps_the_previous_set_and_the_next_run_sweeps(

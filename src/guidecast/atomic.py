@@ -11,6 +11,7 @@ import contextlib
 import glob
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -211,18 +212,22 @@ def sweep_stale(target: Path, *, older_than_s: float = STALE_AFTER_S) -> list[Pa
 
 LOCK = ".lock"
 """A file inside a temporary folder, locked while the folder is in use."""
+SCRATCH = "guidecast-nocache-"
+"""Prefix of the temporary folders `temporary_folder` makes."""
+_TEMP_NAME = re.compile(r"guidecast-(nocache-)?[a-z0-9_]{8}")
+"""Our folders, and those of versions before the lock (`guidecast-` and mkdtemp's 8 letters)."""
+LEGACY_STALE_S = 24 * 3600.0
+"""A folder without a lock file is swept only this old: no render takes a day."""
 
 
 @contextlib.contextmanager
-def temporary_folder(prefix: str = "guidecast-") -> Iterator[Path]:
+def temporary_folder() -> Iterator[Path]:
     """Yield a fresh folder in the system's temp folder, removed afterwards.
 
-    A killed process cannot remove its folder, so the folders of earlier runs that no process
-    holds (their lock file is free, or they are old and have none) are removed first.
+    A killed process cannot remove its folder: `sweep_temporary_folders` removes those.
     """
-    parent = Path(tempfile.gettempdir())
-    sweep_temporary_folders(prefix)
-    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    sweep_temporary_folders()
+    folder = Path(tempfile.mkdtemp(prefix=SCRATCH, dir=tempfile.gettempdir()))
     try:
         fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -234,12 +239,16 @@ def temporary_folder(prefix: str = "guidecast-") -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def sweep_temporary_folders(prefix: str = "guidecast-") -> None:
-    """Remove this user's temporary folders (see `temporary_folder`) left by killed runs."""
+def sweep_temporary_folders() -> None:
+    """Remove this user's temporary folders that killed runs left.
+
+    A folder is left over when no process holds its lock file; one with no lock file (made
+    before there was one) when it is a day old.
+    """
     parent = Path(tempfile.gettempdir())
     now = time.time()
     try:
-        folders = list(parent.glob(f"{glob.escape(prefix)}*"))
+        folders = [p for p in parent.glob("guidecast-*") if _TEMP_NAME.fullmatch(p.name)]
     except OSError:
         return
     for folder in folders:
@@ -250,8 +259,8 @@ def sweep_temporary_folders(prefix: str = "guidecast-") -> None:
             try:
                 fd = os.open(folder / LOCK, os.O_RDONLY)
             except FileNotFoundError:
-                if now - info.st_mtime < STALE_AFTER_S:
-                    continue  # just made by another run, its lock not yet taken
+                if now - info.st_mtime < LEGACY_STALE_S:
+                    continue  # another run's, older than the lock or not yet locked
             else:
                 try:
                     if not _lock(fd):
