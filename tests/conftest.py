@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,18 @@ from render_fixtures import block_network
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach beyond loopback: gTTS is mocked, Piper is local."""
     block_network(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def _no_voices(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("no-installed-voices")
+
+
+@pytest.fixture(autouse=True)
+def _own_voices_folder(monkeypatch: pytest.MonkeyPatch, _no_voices: Path) -> None:
+    """Voices the user installed never change a test: only the bundled voice is there."""
+    monkeypatch.setenv("GUIDECAST_VOICES_DIR", str(_no_voices))
+    monkeypatch.delenv("GUIDECAST_VOICES_URL", raising=False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -17,7 +17,13 @@ from guidecast.compiler import compile_routine, crowded_cues, length_bounds, res
 from guidecast.errors import RoutineError
 from guidecast.guidance import PHRASES, spoken_time
 from guidecast.model import Narration, Routine
-from guidecast.narrate import ITEM_GAP_MS, SENTENCE_GAP_MS, SETTLE_MS, SWITCH_SETTLE_MS
+from guidecast.narrate import (
+    BIG_SETTLE_MS,
+    ITEM_GAP_MS,
+    SENTENCE_GAP_MS,
+    SETTLE_MS,
+    SWITCH_SETTLE_MS,
+)
 from guidecast.pronounce import Lexicon, builtin_lexicon, phoneme_symbols
 from guidecast.render import Voice
 from guidecast.routine import load_routine, parse_routine
@@ -82,6 +88,19 @@ def test_settle_times_follow_step_then_defaults_then_guidecast(tmp_path: Path) -
     settles = [lay.items[k - 1].ms for k in _hold_items(lay)]
     assert settles == [7000, SWITCH_SETTLE_MS, 12000, 6000]
     assert SETTLE_MS >= 4000 and SWITCH_SETTLE_MS >= 3000
+
+
+def test_big_transitions_get_more_time_by_default() -> None:
+    routine = parse_routine(
+        "title: T\nsteps:\n  - pose: Mountain\n    cue: Stand tall.\n    hold: 20s\n"
+        "  - pose: Sphinx\n    how: Lie on your belly and prop yourself on your forearms.\n"
+        "    hold: 20s\n"
+        "  - pose: Child\n    how: Come onto your hands and knees.\n    hold: 20s\n"
+        "    settle: 6s\n",
+        "t.yaml",
+    )
+    lay = _lay(routine)
+    assert [lay.items[k - 1].ms for k in _hold_items(lay)] == [SETTLE_MS, BIG_SETTLE_MS, 6000]
 
 
 def test_length_fitting_never_eats_the_settle_time(routine: Routine) -> None:
@@ -379,3 +398,27 @@ def test_a_bad_pronounce_entry_is_located(entry: str, where: tuple[int, int], me
     [problem] = e.value.problems
     assert (problem.loc.line, problem.loc.col) == where
     assert message in problem.message
+
+
+def test_say_previews_the_spoken_form_and_writes_a_wav(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from guidecast.cli import cli
+
+    routine = tmp_path / "r.yaml"
+    routine.write_text(
+        "title: T\npronounce: {Gomukhasana: go-moo-KAH-suh-nuh}\n"
+        "steps:\n  - pose: A\n    hold: 1m\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "say.wav"
+    args = ["say", "Sit in Gomukhasana.", "--engine", "fake", "--routine", str(routine)]
+    result = CliRunner().invoke(cli, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "voice reads: Sit in go-moo-KAH-suh-nuh." in result.output
+    import wave
+
+    with wave.open(str(out)) as w:
+        assert w.getnframes() > 0 and w.getnchannels() == 1
+    refused = CliRunner().invoke(cli, [*args, "--phonemes", "-o", str(out)])
+    assert refused.exit_code == 2 and "Piper voices only" in refused.output

@@ -86,3 +86,27 @@ def test_bad_numbers_on_the_command_line_exit_2(args: list[str], tmp_path: Path)
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "suggested"),
+    [("repeat", None), ("rounds", None), ("hwo", "how"), ("hodl", "hold"), ("setle", "settle")],
+)
+def test_suggestions_never_change_a_keys_meaning(key: str, suggested: str | None) -> None:
+    source = f"title: T\nsteps:\n  - pose: A\n    hold: 1m\n    reps: 2\n    {key}: 5s\n"
+    if key == "hodl":
+        source = "title: T\nsteps:\n  - pose: A\n    hodl: 1m\n"
+    problems = " ".join(_problems(source))
+    if suggested is None:
+        assert "did you mean" not in problems, problems
+    else:
+        assert f"did you mean '{suggested}'?" in problems
+
+
+@pytest.mark.parametrize("title", ["Get ready!", "Rest.", "Why not?"])
+def test_a_title_with_its_own_end_mark_gets_no_second_one(title: str) -> None:
+    from guidecast.compiler import compile_routine
+
+    routine = parse_routine(f"title: T\nsteps:\n  - pose: {title}\n    hold: 10s\n", "r.yaml")
+    assert title in compile_routine(routine).texts()
+    assert not [t for t in compile_routine(routine).texts() if t.endswith(("!.", "..", "?."))]

@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 from guidecast.durations import MAX_SESSION_MS, format_duration, parse_duration, parse_range
 from guidecast.errors import RoutineError, printable
 from guidecast.model import Routine
-from guidecast.routine import DEFAULT_KEYS, FLOW_KEYS, ROUTINE_KEYS, STEP_KEYS, parse_routine
+from guidecast.routine import DEFAULT_KEYS, ROUTINE_KEYS, parse_routine
+from guidecast.stepreader import (
+    BLOCK_KEYS,
+    BREATHE_KEYS,
+    FLOW_KEYS,
+    PAUSE_KEYS,
+    SAY_KEYS,
+    STEP_KEYS,
+)
 
 EXAMPLES = int(os.environ.get("GUIDECAST_PROPERTY_EXAMPLES", "200"))
 SETTINGS = settings(
@@ -112,12 +120,29 @@ def _mapping(keys: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(known, st.dictionaries(st.sampled_from(keys) | st.text(max_size=8), values))
 
 
+pose_steps = st.builds(
+    lambda step, flow, breathe, pose: {
+        **step,
+        "pose": pose,
+        **({"flow": flow} if flow else {}),
+        **({"breathe": breathe} if breathe else {}),
+    },
+    _mapping(STEP_KEYS),
+    st.none() | _mapping(FLOW_KEYS),
+    st.none() | _mapping(BREATHE_KEYS),
+    st.text(min_size=1, max_size=12),
+)
+entries = (
+    pose_steps
+    | st.builds(lambda m, say: {**m, "say": say}, _mapping(SAY_KEYS), values)
+    | st.builds(lambda m, pause: {**m, "pause": pause}, _mapping(PAUSE_KEYS), values)
+)
 steps = st.lists(
-    st.builds(
-        lambda step, flow, pose: {**step, "pose": pose, **({"flow": flow} if flow else {})},
-        _mapping(STEP_KEYS),
-        st.none() | _mapping(FLOW_KEYS),
-        st.text(min_size=1, max_size=12),
+    entries
+    | st.builds(
+        lambda m, inner: {**m, "steps": inner},
+        _mapping(BLOCK_KEYS),
+        st.lists(entries, max_size=3),
     ),
     max_size=4,
 )

@@ -296,7 +296,12 @@ def test_missing_title_pose_and_hold() -> None:
         "description: x\nsteps:\n  - cue: hi\n",
         (1, 1, "the routine is missing 'title'"),
         (3, 5, "step 1 is missing 'pose'"),
-        (3, 5, "step 1 needs a 'hold' (e.g. hold: 1m), a 'flow' or a 'move' (free movement)"),
+        (
+            3,
+            5,
+            "step 1 needs a 'hold' (e.g. hold: 1m), a 'flow', a 'move' (free movement) "
+            "or 'breathe' (a breathing pattern)",
+        ),
     )
 
 

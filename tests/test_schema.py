@@ -24,20 +24,22 @@ from guidecast.durations import MAX_SESSION_MS, parse_duration, parse_range
 from guidecast.errors import RoutineError
 from guidecast.model import Narration
 from guidecast.routine import (
-    BUILTIN_SOUNDS,
     DEFAULT_KEYS,
     ENGINES,
-    FLOW_KEYS,
     ROUTINE_KEYS,
     SOUND_KEYS,
-    STEP_KEYS,
     load_routine,
     parse_routine,
 )
+from guidecast.stepreader import BUILTIN_SOUNDS, FLOW_KEYS, STEP_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "schema" / "routine.schema.json"
-GOOD = [*sorted((ROOT / "routines").glob("*.yaml")), *sorted(ROOT.glob("tests/cases/*.yaml"))]
+GOOD = [
+    *sorted((ROOT / "routines").glob("*.yaml")),
+    *sorted((ROOT / "examples").glob("*.yaml")),
+    *sorted(ROOT.glob("tests/cases/*.yaml")),
+]
 BAD = sorted((ROOT / "tests" / "bad").glob("*.yaml"))
 DOCS = ROOT / "docs" / "routines.md"
 

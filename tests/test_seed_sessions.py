@@ -126,3 +126,18 @@ def test_a_slower_rate_lengthens_speech_in_proportion() -> None:
     normal = sum(engine.synthesize(t, rate=1.0).ms for t in texts)
     slower = sum(engine.synthesize(t, rate=0.8).ms for t in texts)
     assert 1.22 <= slower / normal <= 1.28, slower / normal
+
+
+def test_say_shows_the_lexicon_stress_with_the_real_voice(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from guidecast.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["say", "Savasana.", "--phonemes", "-o", str(tmp_path / "s.wav")]
+    )
+    assert result.exit_code == 0, result.output
+    [line] = [x for x in result.output.splitlines() if x.startswith("phonemes:")]
+    phonemes = line.split(":", 1)[1].strip()
+    # stress on the second syllable (shuh-VAH-suh-nuh), not espeak's sav-a-SAH-na
+    assert re.fullmatch(r"ʃ\S*vˈɑː\S*\.", phonemes), phonemes

@@ -45,6 +45,9 @@ _EXPORTS = {
     "serve": "serve",
     "GuidecastError": "errors",
     "RoutineError": "errors",
+    "install_voice": "tts",
+    "installed_voices": "tts",
+    "language_for": "i18n",
 }
 
 __all__ = ["__version__", *_EXPORTS]

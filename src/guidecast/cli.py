@@ -32,12 +32,18 @@ from .timeline import Options, layout
 from .tts import (
     ENGINES,
     ClipCache,
+    Engine,
     PiperEngine,
-    bundled_voices,
     default_cache_dir,
+    fetch_catalog,
+    install_voice,
+    installed_voices,
     make_engine,
+    remove_voice,
+    voices_dir,
     write_wav,
 )
+from .tts.voices import DEFAULT_VOICE, find_installed, speaks
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -197,10 +203,13 @@ def check(ctx: click.Context, files: tuple[Path, ...]) -> None:
             failed = True
             click.echo(str(e), err=False)
         else:
-            warnings = crowded_cues(routine)
-            for warning in warnings:
-                click.echo(str(warning), err=False)
-            if not ctx.obj["quiet"]:
+            crowded = [*routine.warnings, *crowded_cues(routine)]
+            for problem in crowded:
+                click.echo(str(problem), err=False)
+            warnings = [p for p in crowded if p.message.startswith("warning:")]
+            if len(warnings) < len(crowded):
+                failed = True
+            elif not ctx.obj["quiet"]:
                 note = f" ({len(warnings)} warnings)" if warnings else ""
                 click.echo(f"{printable(str(path))}: ok{note}", err=True)
     if failed:
@@ -337,6 +346,8 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
         )
     routines = [load_routine(f) for f in files]  # check everything before any long work
     sweep_temporary_folders()  # --no-cache folders of killed runs, whatever this run uses
+    for routine in routines:
+        _engine_for(routine, params)  # and that every voice is installed (cheap: no model load)
     with contextlib.ExitStack() as stack:
         if params["no_cache"]:
             cache_root = stack.enter_context(temporary_folder())
@@ -344,6 +355,15 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
             cache_root = params["cache_dir"] or default_cache_dir()
         for routine in routines:
             _render_one(ctx, routine, output, ClipCache(cache_root), params)
+
+
+def _engine_for(routine: Routine, params: dict[str, Any]) -> Engine:
+    """The routine's engine and voice; Piper picks one for its language when none is named."""
+    engine_name = params["engine"] or routine.engine or "piper"
+    try:
+        return make_engine(engine_name, params["voice"] or routine.voice, routine.language)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
 
 
 def _render_one(
@@ -356,11 +376,7 @@ def _render_one(
         bitrate=int(params["bitrate"]),
         loudness=params["loudness"],
     )
-    engine_name = params["engine"] or routine.engine or "piper"
-    try:
-        engine = make_engine(engine_name, params["voice"] or routine.voice, routine.language)
-    except ValueError as e:
-        raise click.UsageError(str(e)) from None
+    engine = _engine_for(routine, params)
     voice = Voice(engine, cache, rate=options.rate, sample_rate=fmt.sample_rate)
     done = render_session(routine, options, voice=voice, output=output, fmt=fmt, progress=_bar(ctx))
     if not ctx.obj["quiet"]:
@@ -486,7 +502,8 @@ def say(
     routine = load_routine(routine_file) if routine_file else None
     name = params["engine"] or (routine.engine if routine else None) or "piper"
     try:
-        engine = make_engine(name, params["voice"] or (routine.voice if routine else None))
+        voice = params["voice"] or (routine.voice if routine else None)
+        engine = make_engine(name, voice, routine.language if routine else "en")
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     lexicon = Lexicon(routine.pronounce if routine else ())
@@ -503,23 +520,151 @@ def say(
         click.echo(f"wrote {output} ({clip.ms / 1000:.1f}s)", err=True)
 
 
-@cli.command()
-def voices() -> None:
-    """List speech engines and their voices.
+def voice_list_options(f: F) -> F:
+    """The options of `voices` and `voices list`."""
+    decorators = [
+        click.option(
+            "--downloadable",
+            "-d",
+            is_flag=True,
+            help="List the Piper voices you can install (needs internet).",
+        ),
+        click.option(
+            "--language",
+            "-l",
+            metavar="LANG",
+            help="Only voices of this language, e.g. es, es-MX, de.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+@cli.group(invoke_without_command=True)
+@voice_list_options
+@click.pass_context
+def voices(ctx: click.Context, /, downloadable: bool, language: str | None) -> None:
+    """List speech engines and their voices; install Piper voices for other languages.
+
+    By itself it lists the voices on this computer (no network needed): the bundled
+    English voice joe, and the Piper voices installed by `guidecast voices install`.
+    A routine's `language:` picks an installed voice of that language when it names
+    no `voice:`.
 
     \b
     Examples:
       guidecast voices
+      guidecast voices --downloadable --language es
+      guidecast voices install es_ES-davefx-medium
+      guidecast render routines/back-stiffness.yaml --voice es_ES-davefx-medium
       guidecast render routines/back-stiffness.yaml --voice ~/voices/en_GB-alba-medium.onnx
     """
+    if ctx.invoked_subcommand is None:
+        _list_voices(downloadable, language)
+
+
+@voices.command("list")
+@voice_list_options
+def voices_list(downloadable: bool, language: str | None) -> None:
+    """List the voices on this computer, or those you can install (--downloadable).
+
+    \b
+    Examples:
+      guidecast voices list
+      guidecast voices list --downloadable --language de
+    """
+    _list_voices(downloadable, language)
+
+
+def _list_voices(downloadable: bool, language: str | None) -> None:
+    if downloadable:
+        _list_downloadable(language)
+        return
     click.echo("piper  (offline, default)")
-    for name, path in bundled_voices().items():
-        click.echo(f"  {name:<10} {path.name} (bundled, default)")
-    click.echo("  PATH.onnx  any Piper voice file with its .onnx.json beside it")
+    for voice in installed_voices().values():
+        if language and not speaks(voice.language, language):
+            continue
+        where = (
+            f"{voice.model.name} (bundled, default)"
+            if voice.name == DEFAULT_VOICE
+            else f"{voice.model.name} (bundled)"
+            if voice.bundled
+            else f"installed in {voice.model.parent}"
+        )
+        click.echo(f"  {voice.name:<24} {voice.language:<6} {where}")
+    click.echo(f"  {'PATH.onnx':<24} any Piper voice file with its .onnx.json beside it")
+    click.echo("  more: guidecast voices --downloadable, then guidecast voices install NAME")
+    click.echo(f"  (installed voices live in {voices_dir()})")
+    if language:
+        return
     click.echo("gtts   (online: needs internet)")
     click.echo("  com        Google voice for the routine's language; other domains change")
     click.echo("             the accent: co.uk, com.au, ca, co.in, ie, co.za")
     click.echo("fake   (for tests: a tone sized by word count)")
+
+
+def _list_downloadable(language: str | None) -> None:
+    catalog = fetch_catalog()
+    have = installed_voices()
+    shown = [v for v in catalog.values() if not language or v.speaks(language)]
+    if not shown:
+        raise click.UsageError(
+            f"no Piper voice in the catalog speaks '{language}'; "
+            "try a language code such as es, de or pt-BR"
+        )
+    for v in shown:
+        mark = "  installed" if v.name in have else ""
+        click.echo(
+            f"{v.name:<32} {v.language:<6} {v.language_name:<28} {v.quality:<7} "
+            f"{v.size / 1e6:5.0f} MB{mark}"
+        )
+    count = f"{len(shown)} voice{'s' if len(shown) > 1 else ''}"
+    click.echo(f"{count}; install one: guidecast voices install NAME", err=True)
+
+
+@voices.command("install")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@click.option("--force", is_flag=True, help="Download again even if it is installed.")
+@click.pass_context
+def voices_install(ctx: click.Context, /, names: tuple[str, ...], force: bool) -> None:
+    """Download Piper voices by name, checked by md5, to speak offline.
+
+    The voice then works offline: give its name to --voice or a routine's `voice:`, or let
+    a routine's `language:` pick it. `guidecast voices` shows the folder (set another with
+    GUIDECAST_VOICES_DIR, and another catalog address with GUIDECAST_VOICES_URL).
+
+    \b
+    Examples:
+      guidecast voices install es_ES-davefx-medium
+      guidecast voices install de_DE-thorsten-medium fr_FR-siwis-medium
+    """
+    for name in names:
+        have = find_installed(name)
+        if have is not None and (not force or have.bundled):
+            if not ctx.obj["quiet"]:
+                how = "bundled with guidecast" if have.bundled else "already installed"
+                click.echo(f"{name} is {how}: {have.model}")
+            continue
+        voice = install_voice(name, force=force, progress=_bar(ctx))
+        if not ctx.obj["quiet"]:
+            click.echo(f"installed {voice.name} ({voice.language}): {voice.model}")
+
+
+@voices.command("remove")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@click.pass_context
+def voices_remove(ctx: click.Context, /, names: tuple[str, ...]) -> None:
+    """Delete Piper voices installed by `guidecast voices install`.
+
+    \b
+    Example:
+      guidecast voices remove es_ES-davefx-medium
+    """
+    for name in names:
+        model = remove_voice(name)
+        if not ctx.obj["quiet"]:
+            click.echo(f"removed {name} ({model})")
 
 
 def main() -> None:

@@ -141,10 +141,11 @@ def compile_routine(
 
 
 def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[Problem]:
-    """Warnings for cues that find no room inside their hold, at any narration level.
+    """Cues that find no room inside their period, at any narration level.
 
-    Checked with the routine's own defaults (length, countdown, breath cues), as `render`
-    without options would use them.
+    An instruction of a clock-timed period with no room is an error (the period is too short
+    for what it must say); a guidance cue or reminder with no room is a warning (it is left
+    out). Checked with the routine's own defaults, as `render` without options uses them.
     """
     found: dict[tuple[int | None, str], Problem] = {}
     for level in Narration:
@@ -157,15 +158,20 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
         for d in layout_events(timeline, speech).dropped_cues:
             step = routine.steps[d.step] if d.step is not None else None
             loc = step.loc if step is not None else Loc(routine.path)
-            where = (
-                f"step {d.step + 1} ({step.pose})"
-                if step is not None and d.step is not None
-                else "the session"
-            )
+            where = "the session"
+            if step is not None and d.step is not None:
+                where = f"step {d.step + 1} ({step.pose or step.kind})"
             room = format_duration(d.silence_ms)
-            message = (
-                f"warning: {where}: no room for “{d.text}” inside its {room} at {level.value} "
-                "narration; it is left out (lengthen the hold or shorten the cue)"
-            )
+            if d.cue.required:
+                message = (
+                    f"{where}: its {room} period is too short to say “{d.text}” at "
+                    f"{level.value} narration; lengthen the period or say less"
+                )
+            else:
+                message = (
+                    f"warning: {where}: no room for “{d.text}” inside its {room} at "
+                    f"{level.value} narration; it is left out (lengthen the hold or shorten "
+                    "the cue)"
+                )
             found.setdefault((d.step, d.text), Problem(loc, message))
     return sorted(found.values())

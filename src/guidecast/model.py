@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
-from .errors import Loc
+from .errors import Loc, Problem
 
 __all__ = [
     "GUIDANCE_MOMENTS",
+    "Breathing",
     "Defaults",
     "Flow",
     "Guidance",
@@ -19,6 +21,7 @@ __all__ = [
     "SoundRef",
     "Sounds",
     "Step",
+    "StepKind",
 ]
 
 
@@ -130,9 +133,36 @@ class Pronunciation:
         return None
 
 
+PHASES = {2: ("in", "out"), 3: ("in", "hold", "out"), 4: ("in", "hold", "out", "hold")}
+"""The breathing phases a pattern of 2, 3 or 4 counts names."""
+
+
+@dataclass(frozen=True)
+class Breathing:
+    """A breathing pattern (4-7-8, box 4-4-4-4) for a number of cycles, exact to the clock."""
+
+    phases_ms: tuple[int, ...]
+    cycles: int
+    counted: bool
+    """Count each second aloud ("In, two, three, four"), or say only the phase words."""
+    loc: Loc
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return PHASES[len(self.phases_ms)]
+
+    @property
+    def cycle_ms(self) -> int:
+        return sum(self.phases_ms)
+
+
+StepKind = Literal["pose", "say", "pause", "rest", "breathe"]
+"""A pose or exercise; plain speech (meditation); a pause; a rest in a block; breathwork."""
+
+
 @dataclass(frozen=True)
 class Step:
-    """One pose or exercise."""
+    """One pose or exercise (or, by `kind`, a stretch of speech, a pause, a rest, breathwork)."""
 
     pose: str
     loc: Loc
@@ -159,6 +189,25 @@ class Step:
     pause_after_ms: int | None = None
     """Quiet after the step, before the next one; None: the default."""
     guidance: Guidance = field(default_factory=Guidance)
+    kind: StepKind = "pose"
+    say: tuple[str, ...] = ()
+    """Plain speech (a `say` step): said as written; the title (`pose`) is not spoken."""
+    chapter: bool = True
+    """Starts a chapter titled `pose`; False for untitled speech, pauses and rests."""
+    round: tuple[int, int] | None = None
+    """(round, rounds) for a step unrolled from a block; the first step of a round says so."""
+    round_start: bool = False
+    clock: bool = False
+    """Clock timing: instructions are said inside the hold, so the period is exact."""
+    next_up: str | None = None
+    """For a rest: the name of what comes next, announced during the rest."""
+    time_left_ms: tuple[int, ...] = ()
+    """Say how much is left at these times before the end of each hold ("One minute left.")."""
+    side_rest_ms: int = 0
+    """A rest between the sides."""
+    side_cues: tuple[tuple[str, str], ...] = ()
+    """(side, text) said after the side is announced."""
+    breathing: Breathing | None = None
 
 
 @dataclass(frozen=True)
@@ -201,3 +250,11 @@ class Routine:
     sounds: Sounds = field(default_factory=Sounds)
     defaults: Defaults = field(default_factory=Defaults)
     pronounce: tuple[Pronunciation, ...] = ()
+    get_ready_ms: int = 0
+    """A "get ready" lead-in before the first step, counted down at its end."""
+    clock: bool = False
+    """`timing: clock`: every period is exact, instructions said inside it."""
+    halfway: str | None = None
+    """Said at the middle of the session, in the quiet period that spans it."""
+    warnings: tuple[Problem, ...] = ()
+    """What `check` warns about: likely slips that still make a routine."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 
+from . import timed
 from .guidance import HoldPlan, Phrases, guide_cues, wanted
 from .model import Flow, Guidance, Narration, Routine, SoundRef, Step
 from .speech import join_words, number_words, sentences
@@ -17,6 +18,7 @@ from .timeline import Chapter, Cue, Event, Options, Silence, SilenceKind, Sound,
 
 __all__ = [
     "BELL_GAP_MS",
+    "BIG_SETTLE_MS",
     "END_MS",
     "ITEM_GAP_MS",
     "PAUSE_AFTER_MS",
@@ -34,6 +36,15 @@ BELL_GAP_MS = 1200
 """Quiet after a bell before the voice comes in."""
 SETTLE_MS = 5000
 """Time to move into a pose after its instructions, before the hold starts."""
+BIG_SETTLE_MS = 10_000
+"""... or this long when the instructions move the body to another level: down to the floor,
+onto the back or belly, onto hands and knees, up to standing."""
+_BIG_MOVE = re.compile(
+    r"\b(lie|lying|lay yourself|on(to)? your (back|belly|stomach|side)|hands and knees"
+    r"|all fours|kneel(ing)?|(down|up) (to|onto|from) the (floor|mat)|to stand(ing)?|stand up"
+    r"|roll (onto|over)|come (up )?to sit|sit down)\b",
+    re.IGNORECASE,
+)
 SWITCH_SETTLE_MS = 4000
 """Time to change sides, or to start the next repetition, before the hold."""
 PAUSE_AFTER_MS = 2000
@@ -48,6 +59,13 @@ BREATH_CUES = ((0, "Breathe in."), (4000, "Breathe out."), (8000, "In again."), 
 FLOW_FULL_ROUNDS = 2
 FLOW_QUIET_SHARE = 0.5
 """Share of a flow's rounds (of four or more) left without cues."""
+
+
+def chapter_title(step: Step, side: str | None = None) -> str:
+    """'Pigeon (right side)', 'Burpees (round 2)', 'Lunge (round 2, left side)'."""
+    marks = [f"round {step.round[0]}"] if step.round else []
+    marks += [f"{side} side"] if side else []
+    return f"{step.pose} ({', '.join(marks)})" if marks else step.pose
 
 
 def _plain(text: str) -> str:
@@ -108,15 +126,18 @@ class Narrator:
         self.say(r.safety)
         if opening:
             self.quiet(self.setting("pause_after_ms", PAUSE_AFTER_MS))
+        if r.get_ready_ms:
+            timed.get_ready(self)
         for index, step in enumerate(r.steps):
-            self.step(index, step, lead_in=index > 0 or bool(opening))
+            self.step(index, step, lead_in=index > 0 or bool(opening) or bool(r.get_ready_ms))
         if r.outro:
             self.quiet(ITEM_GAP_MS)
             self.events.append(Chapter("Closing"))
             self.say(r.outro)
             self.quiet(ITEM_GAP_MS)
         self.sound(r.sounds.end)
-        self.quiet(END_MS)
+        if not r.clock or (r.sounds.end and not r.sounds.end.is_none):
+            self.quiet(END_MS)  # a clock-timed session ends when its last period does
         return tuple(self.events)
 
     def setting(self, name: str, fallback: int, step: Step | None = None) -> int:
@@ -127,35 +148,68 @@ class Narrator:
                 return int(value)
         return fallback
 
+    def settle(self, step: Step) -> int:
+        """Time to move into the pose: the step's own, else longer for a big transition."""
+        if step.settle_ms is not None:
+            return step.settle_ms
+        usual = self.setting("settle_ms", SETTLE_MS)
+        said = " ".join(filter(None, (step.cue, *step.how)))
+        return max(usual, BIG_SETTLE_MS) if _BIG_MOVE.search(said) else usual
+
     def guidance(self, step: Step) -> Guidance:
-        return step.guidance.over(self.routine.defaults.guidance)
+        chosen = step.guidance.over(self.routine.defaults.guidance)
+        if step.clock:  # on the clock, countdowns and time-left cues guide; the rest if asked
+            return chosen.over(Guidance(False, False, False, False))
+        return chosen
 
     def step(self, index: int, step: Step, *, lead_in: bool) -> None:
+        if step.kind != "pose" or step.clock:
+            timed.narrate_step(self, index, step, lead_in=lead_in)
+            return
         sides = step.sides or (None,)
         for side_no, side in enumerate(sides):
-            title = f"{step.pose} ({side} side)" if side else step.pose
-            self.events.append(Chapter(title, index))
+            self.events.append(Chapter(chapter_title(step, side), index))
             if side_no == 0:
                 if lead_in:
                     self.sound(step.sound or self.routine.sounds.transition)
+                self.say(self.round_line(step), index)
                 self.introduce(index, step)
                 self.say(self.first_line(side, step), index)
+                self.say(self.side_cue(step, side), index)
                 if not step.move:
-                    self.quiet(self.setting("settle_ms", SETTLE_MS, step), "settle", index)
+                    self.quiet(self.settle(step), "settle", index)
             else:
-                switch = step.switch or f"Gently release, and switch to the {side} side."
-                self.say(switch, index)
+                self.say(self.switch_line(step, side), index)
+                self.say(self.side_cue(step, side), index)
                 self.quiet(
                     self.setting("switch_settle_ms", SWITCH_SETTLE_MS, step), "settle", index
                 )
             self.body(index, step, first=side_no == 0)
+            if step.side_rest_ms and side_no < len(sides) - 1:
+                timed.rest(self, index, step.side_rest_ms)
         last = index == len(self.routine.steps) - 1
         hold_ms = self.holds[index]
         if step.flow is None and not step.move and hold_ms and not (last and self.routine.outro):
             plan = self.guidance(step)
             if wanted("release", self.options.narration, hold_ms, plan):
                 self.say(self.phrases.say("release", plan.release), index)
-        self.quiet(self.setting("pause_after_ms", PAUSE_AFTER_MS, step), "pause", index)
+        self.quiet(self.pause_after(step), "pause", index)
+
+    def pause_after(self, step: Step) -> int:
+        return self.setting("pause_after_ms", PAUSE_AFTER_MS, step)
+
+    def round_line(self, step: Step) -> str | None:
+        """'Round two of four.' at the start of each round of a block."""
+        if step.round is None or not step.round_start:
+            return None
+        k, n = step.round
+        return f"Round {number_words(k)} of {number_words(n)}."
+
+    def switch_line(self, step: Step, side: str | None) -> str:
+        return step.switch or f"Gently release, and switch to the {side} side."
+
+    def side_cue(self, step: Step, side: str | None) -> str | None:
+        return dict(step.side_cues).get(side or "")
 
     def first_line(self, side: str | None, step: Step) -> str | None:
         """'Begin on the right side.', with the repetitions in the same sentence."""
@@ -166,7 +220,7 @@ class Narrator:
         return f"Begin on the {side} side."
 
     def introduce(self, index: int, step: Step) -> None:
-        self.say(f"{step.pose}.", index)
+        self.say(step.pose, index)  # a full stop is added only when the title has no end mark
         if step.sanskrit and self.at(Narration.FULL):
             self.say(f"In Sanskrit, {step.sanskrit}.", index)
         if step.props and self.at(Narration.STANDARD) and not self.same_props(index):
@@ -196,7 +250,7 @@ class Narrator:
             if rep > 0:
                 if step.rest_ms:
                     self.say("Release and rest.", index)
-                    self.quiet(step.rest_ms, "rest", index)
+                    timed.rest(self, index, step.rest_ms, said=False)
                 self.say(self.rep_line(rep, step.reps), index)
                 self.quiet(
                     self.setting("switch_settle_ms", SWITCH_SETTLE_MS, step), "settle", index
@@ -233,14 +287,15 @@ class Narrator:
         cues: list[Cue] = []
         if o.breath_cues and hold_ms >= BREATH_CUE_HOLD_MS:
             cues += [Cue(at, text) for at, text in BREATH_CUES]
-        countdown = o.countdown_ms // 1000
-        counted = bool(countdown) and hold_ms >= o.countdown_ms + 5000
+        countdown_ms = o.countdown_ms or (timed.CLOCK_COUNTDOWN_MS if step.clock else 0)
+        counted = bool(countdown_ms // 1000) and hold_ms >= countdown_ms + 5000
         if counted:
-            for n in range(countdown, 0, -1):
+            for n in range(countdown_ms // 1000, 0, -1):
                 cues.append(Cue(hold_ms - n * 1000, f"{number_words(n).capitalize()}."))
         plan = HoldPlan(
-            hold_ms, o.narration, self.guidance(step), first, countdown_ms=o.countdown_ms * counted
+            hold_ms, o.narration, self.guidance(step), first, countdown_ms=countdown_ms * counted
         )
+        cues += timed.time_left(step, hold_ms)
         cues += guide_cues(plan, self.phrases)
         reminders = [r for r in (step.reminders or self.routine.reminders) if _fresh(r, step)]
         if self.at(Narration.FULL) and reminders and hold_ms >= LONG_HOLD_MS:

@@ -44,6 +44,7 @@ def plan_table(timeline: Timeline, lay: Layout, *, verbose: bool = False) -> str
         for start, _, cue in item.cues:
             rows.append(f"{format_clock(start):>8}  {'':<32}    “{cue.text}”")
     speech = sum(i.ms for i in lay.items if isinstance(i.event, Speak))
+    speech += sum(ms for i in lay.items for _, ms, _ in i.cues)
     if lay.dropped_cues:
         rows += ["", f"left out, no room inside their silence: {len(lay.dropped_cues)} cues"]
         rows += [f"  “{c.text}”" for c in lay.dropped_cues]

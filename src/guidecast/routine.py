@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .durations import MAX_SESSION_MS, format_duration, parse_range
+from .durations import MAX_SESSION_MS, format_duration
 from .errors import Loc, RoutineError
 from .model import (
-    GUIDANCE_MOMENTS,
     Defaults,
-    Flow,
     Guidance,
-    Hold,
     Narration,
     Pronunciation,
     Routine,
@@ -26,36 +22,35 @@ from .model import (
     Step,
 )
 from .pronounce import check_pronunciation, check_word
+from .stepreader import (
+    BUILTIN_SOUNDS,
+    TIMINGS,
+    StepReader,
+    announce_next,
+    guidance,
+    pause,
+    settle,
+)
 from .yamlfields import (
     Bad,
     Reader,
-    Reported,
     boolean,
-    check_span,
     choice,
     duration,
     duration_or_zero,
-    duration_text,
     integer,
-    misspelt,
     number,
     text,
     text_list,
-    unknown,
 )
 
 __all__ = ["BUILTIN_SOUNDS", "load_routine", "parse_routine"]
 
 log = logging.getLogger(__name__)
 
-BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock")
-SOUND_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".m4a", ".aiff", ".aif")
-DEFAULT_SIDES = ("right", "left")
 MAX_COUNTDOWN_MS = 60_000
 MAX_ROUTINE_BYTES = 1 << 20
 """Routines are a few kilobytes; a larger file is almost certainly not one."""
-MAX_SETTLE_MS = 120_000
-MAX_PAUSE_MS = 600_000
 
 
 def countdown(node: Node) -> int:
@@ -65,60 +60,13 @@ def countdown(node: Node) -> int:
     return ms
 
 
-def _at_most(most_ms: int, what: str) -> Callable[[Node], int]:
-    def parse(node: Node) -> int:
-        ms = duration_or_zero(node)
-        if ms > most_ms:
-            raise Bad(
-                f"{what} of {format_duration(ms)} is too long: at most {format_duration(most_ms)}"
-            )
-        return ms
-
-    return parse
-
-
-settle = _at_most(MAX_SETTLE_MS, "a settle time")
-pause = _at_most(MAX_PAUSE_MS, "a pause")
-
-
-def guidance(node: Node) -> Guidance:
-    """`{length: false, release: Slowly roll to your side.}`: each moment true, false or a text."""
-    if not isinstance(node, MappingNode):
-        raise Bad("guidance must be a mapping, e.g. {halfway: false, release: Roll to your side.}")
-    found: dict[str, bool | str] = {}
-    for key_node, value_node in node.value:
-        key = key_node.value if isinstance(key_node, ScalarNode) else ""
-        if key not in GUIDANCE_MOMENTS:
-            raise Bad(unknown(f"guidance moment '{key}'", str(key), GUIDANCE_MOMENTS))
-        if key in found:
-            raise Bad(f"duplicate guidance moment '{key}'")
-        if isinstance(value_node, ScalarNode) and value_node.tag.endswith(":bool"):
-            found[key] = boolean(value_node)
-            continue
-        said = text(value_node)
-        holes = set(re.findall(r"{([^{}]*)}", said))
-        if holes - {"time"} or (holes and key != "length") or said.count("{") != len(holes):
-            raise Bad(
-                f"guidance '{key}' text may not contain braces"
-                + (" other than {time}" if key == "length" else "")
-            )
-        found[key] = said
-    return Guidance(**found)
-
-
 # -- routine structure ------------------------------------------------------------------------
 
 ROUTINE_KEYS = (
     "title", "description", "author", "series", "genre", "year", "track", "language", "cover",
     "engine", "voice", "props", "safety", "sounds", "reminders", "defaults", "intro", "outro",
-    "pronounce", "steps",
+    "pronounce", "timing", "get_ready", "halfway", "steps",
 )  # fmt: skip
-STEP_KEYS = (
-    "pose", "sanskrit", "cue", "how", "why", "props", "reminders", "hold", "move", "sides",
-    "switch", "reps", "rest", "flow", "sound", "settle", "switch_settle", "pause_after",
-    "guidance",
-)  # fmt: skip
-FLOW_KEYS = ("breaths", "cues", "breath", "short")
 DEFAULT_KEYS = (
     "narration", "length", "rate", "countdown", "breath_cues", "settle", "switch_settle",
     "pause_after", "guidance",
@@ -127,135 +75,12 @@ SOUND_KEYS = ("start", "transition", "end")
 ENGINES = ("piper", "gtts")
 
 
-class _RoutineReader(Reader):
-    def __init__(self, path: str, base: Path) -> None:
-        super().__init__(path)
-        self.base = base
-
-    def hold(self, node: Node) -> Hold:
-        raw = duration_text(node)
-        try:
-            low, high = parse_range(raw)
-        except ValueError as e:
-            raise Bad(str(e)) from None
-        if low <= 0 and "-" in raw:
-            raise Bad(f"the shortest hold in '{raw}' is zero: a range must start above 0")
-        check_span(low, raw)
-        check_span(high, raw)
-        if low > high:
-            raise Bad(
-                f"range '{raw}' runs backwards: {format_duration(low)} is more than "
-                f"{format_duration(high)}"
-            )
-        return Hold(low, high, self.loc(node))
-
-    def sound(self, node: Node) -> SoundRef:
-        name = text(node)
-        loc = self.loc(node)
-        if name.lower() == "none":
-            return SoundRef("", None, loc)
-        if name in BUILTIN_SOUNDS:
-            return SoundRef(name, None, loc)
-        if "/" in name or "\\" in name or name.lower().endswith(SOUND_SUFFIXES):
-            path = (self.base / name).resolve()
-            if not name.lower().endswith(SOUND_SUFFIXES):
-                raise Bad(f"sound file '{name}' must be one of: {', '.join(SOUND_SUFFIXES)}")
-            if not path.is_file():
-                raise Bad(f"sound file '{name}' not found (looked at {path})")
-            from .audio import sound_file_problem  # numpy loads only for routines with sounds
-
-            problem = sound_file_problem(path)
-            if problem:
-                raise Bad(f"sound file '{name}' {problem}")
-            return SoundRef(name, str(path), loc)
-        raise Bad(unknown(f"sound '{name}'", name, (*BUILTIN_SOUNDS, "none")))
-
-    def sides(self, node: Node) -> tuple[str, ...]:
-        if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
-            return DEFAULT_SIDES if boolean(node) else ()
-        names = text_list(node)
-        if len(names) != 2 or names[0].lower() == names[1].lower():
-            raise Bad("sides must be true or a list of two different sides, e.g. [right, left]")
-        return names
-
+class _RoutineReader(StepReader):
     def sounds(self, node: Node) -> Sounds:
         found = self.mapping(node, "sounds", SOUND_KEYS) or {}
         defaults = {k: SoundRef(v, None, self.loc(node)) for k, v in _DEFAULT_SOUNDS.items()}
         picked = {k: self.field(found, k, self.sound) for k in SOUND_KEYS}
         return Sounds(**{k: picked[k] or defaults[k] for k in SOUND_KEYS})
-
-    def flow(self, node: Node) -> Flow:
-        found = self.mapping(node, "flow", FLOW_KEYS, required=("breaths", "cues"))
-        if found is None:
-            raise Reported
-        breaths = self.field(found, "breaths", integer(1, 100))
-        cues = self.field(found, "cues", text_list)
-        breath_ms = self.field(found, "breath", duration) or 6000
-        if breaths is None or cues is None:
-            raise Reported
-        if breath_ms < 1000 * len(cues):
-            self.problem(found["breath"], "a breath this short leaves under 1s for each cue")
-        short = self.field(found, "short", text_list) or ()
-        if short and len(short) != len(cues):
-            self.problem(
-                found["short"],
-                f"'short' needs one cue per phase: {len(cues)} like 'cues', found {len(short)}",
-            )
-        return Flow(breaths, cues, breath_ms, self.loc(node), short)
-
-    def step(self, node: Node, index: int) -> Step | None:
-        what = f"step {index}"
-        found = self.mapping(node, what, STEP_KEYS, required=("pose",))
-        if found is None:
-            return None
-        before = len(self.problems)
-        pose = self.field(found, "pose", text)
-        hold = self.field(found, "hold", self.hold)
-        move = self.field(found, "move", self.hold)
-        flow = self.field(found, "flow", self.flow)
-        reps = self.field(found, "reps", integer(1, 100)) or 1
-        rest_ms = self.field(found, "rest", duration) or 0
-        kinds = [k for k in ("hold", "flow", "move") if k in found]
-        if len(kinds) > 1:
-            self.problem(
-                found[kinds[1]], f"{what} has both '{kinds[0]}' and '{kinds[1]}'; keep one"
-            )
-        elif not kinds and not any(misspelt(node, k, STEP_KEYS) for k in ("hold", "flow", "move")):
-            self.problem(
-                node, f"{what} needs a 'hold' (e.g. hold: 1m), a 'flow' or a 'move' (free movement)"
-            )
-        for key in ("reps", "sides"):
-            if "move" in found and key in found:
-                self.problem(found[key], f"'{key}' applies to holds, not to free movement")
-        if "rest" in found and reps == 1 and "reps" not in found:
-            self.problem(
-                found["rest"], "'rest' only applies between repetitions; add reps: 2 or more"
-            )
-        if "flow" in found and "reps" in found:
-            self.problem(found["reps"], "'reps' applies to holds; a flow sets 'breaths' instead")
-        step = Step(
-            pose=pose or "",
-            loc=self.loc(node),
-            sanskrit=self.field(found, "sanskrit", text),
-            cue=self.field(found, "cue", text),
-            how=self.field(found, "how", text_list) or (),
-            why=self.field(found, "why", text),
-            props=self.field(found, "props", text_list) or (),
-            reminders=self.field(found, "reminders", text_list) or (),
-            hold=hold or move,
-            move=move is not None,
-            sides=self.field(found, "sides", self.sides) or (),
-            switch=self.field(found, "switch", text),
-            reps=reps,
-            rest_ms=rest_ms,
-            flow=flow,
-            sound=self.field(found, "sound", self.sound),
-            settle_ms=self.field(found, "settle", settle),
-            switch_settle_ms=self.field(found, "switch_settle", settle),
-            pause_after_ms=self.field(found, "pause_after", pause),
-            guidance=self.field(found, "guidance", guidance) or Guidance(),
-        )
-        return step if len(self.problems) == before else None
 
     def defaults(self, node: Node) -> Defaults:
         found = self.mapping(node, "defaults", DEFAULT_KEYS) or {}
@@ -277,13 +102,9 @@ class _RoutineReader(Reader):
             return None
         steps: list[Step] = []
         steps_node = found.get("steps")
+        timing = self.field(found, "timing", choice("timing", TIMINGS))
         if isinstance(steps_node, SequenceNode):
-            if not steps_node.value:
-                self.problem(steps_node, "'steps' is empty: add at least one step")
-            for i, item in enumerate(steps_node.value, start=1):
-                step = self.step(item, i)
-                if step is not None:
-                    steps.append(step)
+            steps = announce_next(self.entries(steps_node, clock=timing == "clock"))
         elif steps_node is not None:
             self.problem(steps_node, "'steps' must be a list of steps (each line starts with '- ')")
         cover = self.field(found, "cover", self.cover)
@@ -310,6 +131,9 @@ class _RoutineReader(Reader):
             sounds=self.sounds(found["sounds"]) if "sounds" in found else _default_sounds(self),
             defaults=self.defaults(found["defaults"]) if "defaults" in found else Defaults(),
             pronounce=self.pronounce(found["pronounce"]) if "pronounce" in found else (),
+            get_ready_ms=self.field(found, "get_ready", duration) or 0,
+            clock=timing == "clock",
+            halfway=self.field(found, "halfway", _halfway),
         )
         if steps_node is not None and not self.problems:
             longest = _longest_ms(routine)
@@ -372,6 +196,16 @@ def _default_sounds(reader: Reader) -> Sounds:
     return Sounds(**{k: SoundRef(v, None, loc) for k, v in _DEFAULT_SOUNDS.items()})
 
 
+HALFWAY = "You are halfway through the session."
+
+
+def _halfway(node: Node) -> str | None:
+    """`halfway: true` (our words), `false`, or the words to say."""
+    if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
+        return HALFWAY if boolean(node) else None
+    return text(node)
+
+
 def _narration(node: Node) -> Narration:
     return Narration(choice("narration level", tuple(n.value for n in Narration))(node))
 
@@ -383,6 +217,8 @@ def _longest_ms(routine: Routine) -> int:
         sides = max(1, len(step.sides))
         if step.flow is not None:
             total += sides * step.flow.breaths * step.flow.breath_ms
+        elif step.breathing is not None:
+            total += step.breathing.cycles * step.breathing.cycle_ms
         elif step.hold is not None:
             total += sides * (step.reps * step.hold.max_ms + (step.reps - 1) * step.rest_ms)
     return total
@@ -422,7 +258,7 @@ def parse_routine(source: str, path: str = "<routine>", base: Path | None = None
     routine = reader.routine(documents[0])
     if reader.problems or routine is None:
         raise RoutineError(reader.problems)
-    return routine
+    return replace(routine, warnings=tuple(sorted(reader.warnings)))
 
 
 def load_routine(path: Path | str) -> Routine:

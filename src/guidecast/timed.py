@@ -1,0 +1,169 @@
+"""Narration on the clock: clock-timed exercises, rests with next-up announcements, the get-ready
+lead-in, breathwork, and the steps of plain speech and pauses a meditation is made of.
+
+In a clock-timed step the instructions are said *inside* its period (as cues from its start),
+so a 20 s work period lasts exactly 20 s; `check` reports a period too short for its speech.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .guidance import spoken_time
+from .model import Narration, Step
+from .speech import number_words, sentences
+from .timeline import Chapter, Cue, Silence
+
+if TYPE_CHECKING:
+    from .narrate import Narrator
+
+
+def chapter_title(step: Step, side: str | None = None) -> str:
+    from .narrate import chapter_title as title
+
+    return title(step, side)
+
+
+__all__ = ["get_ready", "narrate_step", "rest", "time_left"]
+
+CLOCK_COUNTDOWN_MS = 3000
+"""Rests and lead-ins on the clock count down their last seconds, even without --countdown."""
+TIME_LEFT_CLEAR_MS = 3000
+"""A time-left cue needs this much of the hold before it."""
+PHASE_WORDS = {"in": "Breathe in.", "hold": "Hold.", "out": "Breathe out."}
+SHORT_PHASE_WORDS = {"in": "In.", "hold": "Hold.", "out": "Out."}
+FULL_PHASE_CYCLES = 2
+"""Breathwork says the whole phase words for the first cycles, then the short ones."""
+
+
+def narrate_step(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
+    """A step that is not a paced pose: speech, a pause, a rest, breathwork, or on the clock."""
+    if step.kind == "say":
+        _say(n, index, step, lead_in=lead_in)
+    elif step.kind == "pause":
+        _chapter(n, index, step)
+        n.quiet(n.holds[index] or 0, "pause", index)
+    elif step.kind == "rest":
+        _chapter(n, index, step)
+        rest(n, index, n.holds[index] or 0, next_up=step.next_up, counted=step.clock)
+    elif step.kind == "breathe":
+        _breathe(n, index, step, lead_in=lead_in)
+    else:
+        _clock_pose(n, index, step)
+
+
+def _chapter(n: Narrator, index: int, step: Step) -> None:
+    if step.chapter and step.pose:
+        n.events.append(Chapter(chapter_title(step), index))
+
+
+def _say(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
+    """Plain speech with an unspoken title, then the quiet after it (a meditation's pause)."""
+    _chapter(n, index, step)
+    if lead_in and step.sound is not None:
+        n.sound(step.sound)
+    for text in step.say:
+        n.say(text, index)
+    n.quiet(n.holds[index] or 0, "pause", index)
+    n.quiet(n.setting("pause_after_ms", 0, step), "pause", index)
+
+
+def countdown_cues(ms: int, countdown_ms: int) -> list[Cue]:
+    """'Three.' 'Two.' 'One.' in the last seconds of a period long enough to hold them."""
+    seconds = countdown_ms // 1000
+    if not seconds or ms < countdown_ms + 2000:
+        return []
+    return [Cue(ms - k * 1000, f"{number_words(k).capitalize()}.") for k in range(seconds, 0, -1)]
+
+
+def rest(
+    n: Narrator,
+    index: int | None,
+    ms: int,
+    *,
+    next_up: str | None = None,
+    counted: bool = False,
+    said: bool = True,
+) -> None:
+    """A rest: "Rest." at its start, what comes next, and a countdown on the clock."""
+    if ms <= 0:
+        return
+    cues = [Cue(0, "Rest.")] if said else []
+    if next_up:
+        cues.append(Cue(0, f"Next: {next_up}.", flexible=True))
+    countdown = n.options.countdown_ms or (CLOCK_COUNTDOWN_MS if counted else 0)
+    cues += countdown_cues(ms, countdown)
+    n.cues(Silence(ms, "rest", index, tuple(cues)))
+
+
+def get_ready(n: Narrator) -> None:
+    """The lead-in before the first step: get ready, what comes first, counted down."""
+    first = next((s for s in n.routine.steps if s.pose and s.kind != "rest"), None)
+    ms = n.routine.get_ready_ms
+    n.events.append(Chapter("Get ready"))
+    cues = [Cue(0, "Get ready.")]
+    if first is not None:
+        cues.append(Cue(0, f"First: {first.pose}.", flexible=True))
+    cues += countdown_cues(ms, n.options.countdown_ms or CLOCK_COUNTDOWN_MS)
+    n.cues(Silence(ms, "rest", None, tuple(cues)))
+
+
+def time_left(step: Step, hold_ms: int) -> list[Cue]:
+    """'One minute left.' at each of the step's `time_left` marks that fits the hold."""
+    return [
+        Cue(hold_ms - left, f"{spoken_time(left).capitalize()} left.")
+        for left in step.time_left_ms
+        if hold_ms >= left + TIME_LEFT_CLEAR_MS
+    ]
+
+
+def _instructions(n: Narrator, step: Step) -> list[str]:
+    """What a clock-timed step says at the start of its period, by narration level."""
+    lines = [n.round_line(step), step.pose, step.cue]
+    if n.at(Narration.STANDARD):
+        lines += step.how
+    return [s for line in lines if line for s in sentences(line)]
+
+
+def _clock_pose(n: Narrator, index: int, step: Step) -> None:
+    """An exercise on the clock: everything is said inside its exact period."""
+    hold_ms = n.holds[index]
+    assert hold_ms is not None
+    sides = step.sides or (None,)
+    for side_no, side in enumerate(sides):
+        n.events.append(Chapter(chapter_title(step, side), index))
+        lines: list[str | None] = [*_instructions(n, step)] if side_no == 0 else []
+        lines.append(n.first_line(side, step) if side_no == 0 else n.switch_line(step, side))
+        lines.append(n.side_cue(step, side))
+        for rep in range(step.reps):
+            if rep > 0:
+                rest(n, index, step.rest_ms, counted=True)
+                lines = [n.rep_line(rep, step.reps)]
+            said = [Cue(0, text, required=True) for text in lines if text]
+            cues = (*said, *n.hold_cues(index, step, hold_ms, first=side_no == 0 and rep == 0))
+            n.cues(Silence(hold_ms, "hold", index, cues))
+            lines = []
+        if step.side_rest_ms and side_no < len(sides) - 1:
+            rest(n, index, step.side_rest_ms, counted=True)
+
+
+def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
+    """A breathing pattern, each phase exactly its count, counted aloud second by second."""
+    breathing = step.breathing
+    assert breathing is not None
+    n.events.append(Chapter(chapter_title(step), index))
+    if lead_in and not step.clock:
+        n.sound(step.sound or n.routine.sounds.transition)
+    n.say(n.round_line(step), index)
+    n.introduce(index, step)
+    if not step.clock:
+        n.quiet(n.settle(step), "settle", index)
+    for cycle in range(breathing.cycles):
+        words = PHASE_WORDS if cycle < FULL_PHASE_CYCLES else SHORT_PHASE_WORDS
+        for name, ms in zip(breathing.names, breathing.phases_ms, strict=True):
+            cues = [Cue(0, words[name])]
+            if breathing.counted:
+                count = range(1, ms // 1000)
+                cues += [Cue(k * 1000, f"{number_words(k + 1).capitalize()}.") for k in count]
+            n.cues(Silence(ms, "breathe", index, tuple(cues)))
+    n.quiet(n.pause_after(step), "pause", index)

@@ -1,0 +1,176 @@
+"""The routine language beyond poses: blocks and rounds, clock timing, rests and announcements,
+breathwork, meditation steps; the examples' totals are pinned to what their sources imply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from guidecast.cli import cli
+from guidecast.compiler import compile_routine, crowded_cues, resolve_options
+from guidecast.errors import RoutineError
+from guidecast.model import Narration, Routine
+from guidecast.routine import load_routine, parse_routine
+from guidecast.speech import Estimate
+from guidecast.timeline import Layout, Silence, Speak, layout
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def _lay(routine: Routine, **options: object) -> Layout:
+    opts = resolve_options(routine, **options)  # type: ignore[arg-type]
+    return layout(compile_routine(routine, opts, Estimate(opts.rate)), Estimate(opts.rate))
+
+
+def _said(lay: Layout) -> list[tuple[int, str]]:
+    out = [(i.start_ms, i.event.text) for i in lay.items if isinstance(i.event, Speak)]
+    out += [(s, c.text) for i in lay.items for s, _, c in i.cues]
+    return sorted(out)
+
+
+@pytest.mark.parametrize("level", list(Narration), ids=lambda n: n.value)
+@pytest.mark.parametrize(
+    ("name", "total_ms"),
+    [
+        ("tabata", 10_000 + 8 * (20_000 + 10_000)),
+        ("circuit", 10_000 + 4 * (4 * 30_000 + 3 * 10_000) + 3 * 60_000),
+        ("couch-to-5k-week-1", 30 * 60_000),
+    ],
+)
+def test_clock_timed_examples_last_exactly_what_their_sources_say(
+    name: str, total_ms: int, level: Narration
+) -> None:
+    routine = load_routine(EXAMPLES / f"{name}.yaml")
+    assert _lay(routine, narration=level).total_ms == total_ms
+    assert not crowded_cues(routine)
+
+
+def test_the_body_scan_fits_ten_minutes_to_the_second() -> None:
+    lay = _lay(load_routine(EXAMPLES / "body-scan.yaml"))
+    assert abs(lay.total_ms - 10 * 60_000) < 1000
+
+
+def test_box_breathing_is_exact_to_the_clock() -> None:
+    lay = _lay(load_routine(EXAMPLES / "box-breathing.yaml"))
+    phases = [i for i in lay.items if isinstance(i.event, Silence) and i.event.kind == "breathe"]
+    assert [i.ms for i in phases] == [4000] * 32
+    assert phases[-1].start_ms + 4000 - phases[0].start_ms == 8 * 16_000
+    counts = [c.text for _, _, c in phases[0].cues]
+    assert counts == ["Breathe in.", "Two.", "Three.", "Four."]
+    assert next(c.text for _, _, c in phases[8].cues) == "In."  # shorter after two cycles
+
+
+def test_the_couch_to_5k_says_halfway_at_fifteen_minutes() -> None:
+    said = _said(_lay(load_routine(EXAMPLES / "couch-to-5k-week-1.yaml")))
+    [(at, _)] = [(at, t) for at, t in said if t.startswith("You are halfway")]
+    assert 15 * 60_000 <= at <= 15 * 60_000 + 10_000  # after the period's own instructions
+
+
+def test_blocks_announce_rounds_and_what_comes_next() -> None:
+    lay = _lay(load_routine(EXAMPLES / "circuit.yaml"))
+    texts = [t for _, t in _said(lay)]
+    assert [t for t in texts if t.startswith("Round ")] == [
+        "Round one of four.", "Round two of four.", "Round three of four.", "Round four of four."
+    ]  # fmt: skip
+    assert texts.count("Next: Push-ups.") == 4
+    assert texts.count("Next: round two, Squats.") == 1
+    titles = [c.title for c in lay.chapters]
+    assert titles[:3] == ["Get ready", "Squats (round 1)", "Push-ups (round 1)"]
+    assert "Rest" in titles and "Plank (round 4)" in titles
+
+
+def test_a_clock_period_too_short_for_its_speech_is_a_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "short.yaml"
+    path.write_text(
+        "title: T\ntiming: clock\nsteps:\n  - pose: Mountain Climbers\n    hold: 5s\n"
+        "    cue: Drive your knees toward your chest, one after the other, as fast as you can.\n",
+        encoding="utf-8",
+    )
+    problems = crowded_cues(load_routine(path))
+    assert problems and all(str(p.loc) == f"{path}:4:5" for p in problems)
+    assert "period is too short to say" in problems[0].message
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:4:5: step 1 (Mountain Climbers): its 5s period is too short" in result.output
+
+
+@pytest.mark.parametrize(
+    ("entry", "where", "message"),
+    [
+        ("  - block: B\n    steps: []\n", (6, 12), "'steps' is empty"),
+        (
+            "  - block: B\n    rounds: 0\n    steps: [{pose: A, hold: 1m}]\n",
+            (6, 13),
+            "out of range",
+        ),
+        ("  - pose: A\n    breathe: {pattern: 4-0-8}\n", (6, 24), "1 to 30 seconds"),
+        ("  - pose: A\n    breathe: {pattern: 4-7-8-4-4}\n", (6, 24), "2 to 4 whole seconds"),
+        (
+            "  - block: B\n    timing: sometimes\n    steps: [{pose: A, hold: 1m}]\n",
+            (6, 13),
+            "timing",
+        ),
+        ("  - pause: 0s\n", (5, 12), "zero"),
+        ("  - pose: A\n    hold: 1m\n    side_rest: 5s\n", (7, 16), "'side_rest' needs 'sides'"),
+    ],
+)
+def test_malformed_constructs_are_located_errors(
+    entry: str, where: tuple[int, int], message: str
+) -> None:
+    source = "title: T\nsteps:\n  - pose: Start\n    hold: 1m\n" + entry
+    with pytest.raises(RoutineError) as e:
+        parse_routine(source, "r.yaml")
+    found = [(p.loc.line, p.loc.col, p.message) for p in e.value.problems]
+    assert any((line, col) == where and message in text for line, col, text in found), found
+
+
+def test_blocks_nest_at_most_three_deep() -> None:
+    inner = "{pose: A, hold: 10s}"
+    for _ in range(4):
+        inner = f"{{block: B, rounds: 2, steps: [{inner}]}}"
+    with pytest.raises(RoutineError, match="blocks nest at most 3 deep"):
+        parse_routine(f"title: T\nsteps: [{inner}]\n", "r.yaml")
+    nested = parse_routine(
+        f"title: T\nsteps: [{inner[len('{block: B, rounds: 2, steps: [') : -2]}]\n", "r.yaml"
+    )
+    assert len(nested.steps) == 8  # 2 x 2 x 2 rounds of one step
+
+
+def test_meditation_titles_are_chapters_but_never_spoken() -> None:
+    lay = _lay(load_routine(ROOT / "tests" / "cases" / "meditation.yaml"))
+    said = [t for _, t in _said(lay)]
+    assert "Arriving." not in said and "Silence." not in said
+    assert [c.title for c in lay.chapters] == ["Start", "Arriving", "Silence", "Returning"]
+
+
+def test_per_side_text_and_rest_between_sides() -> None:
+    routine = parse_routine(
+        "title: T\nsteps:\n  - pose: Lunge\n    hold: 20s\n    sides: true\n    side_rest: 8s\n"
+        "    side_cues: {right: Right foot forward., left: Left foot forward.}\n",
+        "r.yaml",
+    )
+    lay = _lay(routine)
+    texts = [t for _, t in _said(lay)]
+    assert texts.index("Right foot forward.") < texts.index("Left foot forward.")
+    rests = [i.ms for i in lay.items if isinstance(i.event, Silence) and i.event.kind == "rest"]
+    assert rests == [8000]
+
+
+def test_check_warns_about_a_sentence_split_at_a_comma(tmp_path: Path) -> None:
+    path = tmp_path / "comma.yaml"
+    path.write_text(
+        "title: T\nsteps:\n  - pose: Heel\n"
+        "    flow: {breaths: 2, cues: [Left heel down, hold five., Right heel down.]}\n",
+        encoding="utf-8",
+    )
+    [warning] = load_routine(path).warnings
+    assert str(warning.loc) == f"{path}:4:47"
+    assert "'hold five.' looks like the end of the sentence before it" in warning.message
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 0 and f"{path}:4:47: warning: 'hold five.'" in result.output
+    quoted = "    flow: {breaths: 2, cues: ['Left heel down, hold five.', Right heel down.]}\n"
+    path.write_text("title: T\nsteps:\n  - pose: Heel\n" + quoted, encoding="utf-8")
+    assert not load_routine(path).warnings
