@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -33,4 +34,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="Rewrite tests/cases/*.timeline.txt from the current compiler output.",
+    )
+    parser.addoption(
+        "--fuzz-cases",
+        type=int,
+        default=int(os.environ.get("GUIDECAST_FUZZ_CASES", "300")),
+        help="Mutated routines tests/test_fuzz.py tries (env GUIDECAST_FUZZ_CASES). [300]",
+    )
+    parser.addoption(
+        "--fuzz-seed",
+        type=int,
+        default=9,
+        help="Seed of the mutation fuzz test's random series. [9]",
     )

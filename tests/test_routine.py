@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from guidecast.errors import Loc, RoutineError
 from guidecast.model import Defaults, Flow, Hold, Narration, Routine, SoundRef, Sounds, Step
@@ -647,7 +648,7 @@ steps:
 def test_full_featured_routine_loads_into_dataclasses(tmp_path: Path) -> None:
     (tmp_path / "bells").mkdir()
     shutil.copy(BOWL, tmp_path / "bells" / "end.wav")
-    (tmp_path / "cover.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    Image.new("RGB", (16, 16)).save(tmp_path / "cover.png")
     routine = parse_routine(FULL, "full.yaml", tmp_path)
 
     def at(line: int, col: int) -> Loc:

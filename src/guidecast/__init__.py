@@ -39,6 +39,8 @@ _EXPORTS = {
     "make_engine": "tts",
     "ClipCache": "tts",
     "default_cache_dir": "tts",
+    "SessionInfo": "sessioninfo",
+    "read_session_info": "sessioninfo",
     "write_feed": "feed",
     "serve": "serve",
     "GuidecastError": "errors",

@@ -1,5 +1,19 @@
-"""Run `python -m guidecast`."""
+"""Run `python -m guidecast`; also the `guidecast` command's entry point."""
 
-from .cli import main
+from __future__ import annotations
 
-main()
+import sys
+
+
+def main() -> None:
+    """Run the command line; Ctrl-C while it is still loading exits 130 like Ctrl-C later."""
+    try:
+        from .cli import main as run
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        sys.exit(130)
+    run()
+
+
+if __name__ == "__main__":
+    main()

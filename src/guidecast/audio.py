@@ -17,10 +17,60 @@ from .dsp import fft_resample
 from .errors import AudioError
 from .model import SoundRef
 
-__all__ = ["decode_audio", "load_sound", "resample", "to_float"]
+__all__ = ["decode_audio", "load_sound", "resample", "sound_file_problem", "to_float"]
 
 log = logging.getLogger(__name__)
 Float = npt.NDArray[np.float32]
+
+MAX_SOUND_BYTES = 64 * 1024 * 1024
+"""A bell or a bed is seconds to minutes of sound; a bigger file is a mistake."""
+SOUND_RATES = (8000, 192_000)
+"""Sample rates a sound file may have (Hz): others are damage, or too costly to resample."""
+_WAV_FORMATS = {1: "PCM", 3: "float", 0xFFFE: "extensible"}
+
+
+def sound_file_problem(path: Path) -> str | None:
+    """Say what is wrong with a sound file, reading only its size and (WAV) its header."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SOUND_BYTES:
+            return f"is {size // 1_000_000} MB; a sound may be at most {MAX_SOUND_BYTES >> 20} MB"
+        if path.suffix.lower() != ".wav":
+            return None  # other formats are decoded (and checked) by ffmpeg at render time
+        with path.open("rb") as f:
+            return _wav_header_problem(f.read(4096))
+    except OSError as e:
+        return f"cannot be read: {e.strerror}"
+
+
+def _wav_header_problem(head: bytes) -> str | None:
+    """Check a WAV file's RIFF header and its `fmt ` chunk."""
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return "is not a WAV file (no RIFF/WAVE header)"
+    at = 12
+    while at + 8 <= len(head):
+        chunk, length = head[at : at + 4], int.from_bytes(head[at + 4 : at + 8], "little")
+        if chunk == b"fmt ":
+            body = head[at + 8 : at + 8 + 16]
+            if len(body) < 16:
+                break
+            kind = int.from_bytes(body[0:2], "little")
+            channels = int.from_bytes(body[2:4], "little")
+            rate = int.from_bytes(body[4:8], "little")
+            bits = int.from_bytes(body[14:16], "little")
+            if kind not in _WAV_FORMATS:
+                return f"has WAV encoding {kind}, not PCM or float"
+            if not 1 <= channels <= 8:
+                return f"has {channels} channels"
+            if not SOUND_RATES[0] <= rate <= SOUND_RATES[1]:
+                return (
+                    f"has a sample rate of {rate} Hz (expected {SOUND_RATES[0]}-{SOUND_RATES[1]})"
+                )
+            if bits not in (8, 16, 24, 32, 64):
+                return f"has {bits} bits per sample"
+            return None
+        at += 8 + length + (length & 1)
+    return "is not a WAV file (no format chunk at its start)"
 
 
 def to_float(samples: npt.NDArray[np.int16]) -> Float:
@@ -85,4 +135,6 @@ def load_sound(ref: SoundRef, sample_rate: int) -> Float:
     except OSError as e:
         raise AudioError(f"cannot read sound '{ref.name}' ({path}): {e.strerror}") from None
     samples, rate = decode_audio(data, path.suffix.lower().lstrip(".") or "wav", what=str(path))
+    if not SOUND_RATES[0] <= rate <= SOUND_RATES[1]:
+        raise AudioError(f"sound '{ref.name}' ({path}) has a sample rate of {rate} Hz")
     return resample(to_float(samples), rate, sample_rate)

@@ -7,7 +7,6 @@ import json
 import logging
 import math
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,9 +14,10 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
+from .atomic import sweep_temporary_folders, temporary_folder
 from .compiler import compile_routine, crowded_cues, resolve_options
 from .durations import MAX_SESSION_MS, format_clock, format_duration, parse_duration
-from .errors import GuidecastError, RoutineError
+from .errors import GuidecastError, RoutineError, printable
 from .feed import write_feed
 from .model import Narration, Routine
 from .plan import plan_json, plan_table
@@ -86,11 +86,23 @@ DURATION = DurationType()
 COUNTDOWN = DurationType(zero=True, most_ms=MAX_COUNTDOWN_MS)
 
 
+def _printable_args(record: logging.LogRecord) -> bool:
+    """Show values in log lines (titles, file names) without their control characters."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(
+            printable(str(a)) if isinstance(a, str | Path) else a for a in record.args
+        )
+    return True
+
+
 def _setup_logging(quiet: bool, verbose: int) -> None:
     level = logging.ERROR if quiet else logging.INFO if verbose == 1 else logging.WARNING
     if verbose >= 2:
         level = logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        if _printable_args not in handler.filters:
+            handler.addFilter(_printable_args)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -199,7 +211,7 @@ def check(ctx: click.Context, files: tuple[Path, ...]) -> None:
                 failed = True
             elif not ctx.obj["quiet"]:
                 note = f" ({len(warnings)} warnings)" if warnings else ""
-                click.echo(f"{path}: ok{note}", err=True)
+                click.echo(f"{printable(str(path))}: ok{note}", err=True)
     if failed:
         ctx.exit(2)
 
@@ -333,11 +345,12 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
             "-o names one .mp3 file but several routines were given; give a folder instead"
         )
     routines = [load_routine(f) for f in files]  # check everything before any long work
+    sweep_temporary_folders()  # --no-cache folders of killed runs, whatever this run uses
     for routine in routines:
         _engine_for(routine, params)  # and that every voice is installed (cheap: no model load)
     with contextlib.ExitStack() as stack:
         if params["no_cache"]:
-            cache_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="guidecast-")))
+            cache_root = stack.enter_context(temporary_folder())
         else:
             cache_root = params["cache_dir"] or default_cache_dir()
         for routine in routines:
@@ -369,7 +382,8 @@ def _render_one(
     if not ctx.obj["quiet"]:
         files = done.export
         click.echo(
-            f"{files.files.mp3}  {format_clock(files.duration_ms)}  {files.chapters} chapters  "
+            f"{printable(str(files.files.mp3))}  {format_clock(files.duration_ms)}  "
+            f"{files.chapters} chapters  "
             f"{done.lufs:.1f} LUFS  true peak <= {fmt.true_peak:g} dBTP  "
             f"({done.synthesized} sentences synthesized, "
             f"{done.sentences - done.synthesized} from cache)"
@@ -661,12 +675,16 @@ def main() -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     except click.ClickException as e:
+        e.message = printable(e.message)
         e.show()
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except GuidecastError as e:
-        click.echo(f"error: {e}" if not isinstance(e, RoutineError) else str(e), err=True)
+        # A routine's problems are one per line, each made printable; others are one line.
+        click.echo(
+            str(e) if isinstance(e, RoutineError) else f"error: {printable(str(e))}", err=True
+        )
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -5,15 +5,19 @@ from __future__ import annotations
 import hashlib
 import io
 import textwrap
+import warnings
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import ExportError
 
-__all__ = ["COVER_PX", "cover_jpeg"]
+__all__ = ["COVER_PX", "MAX_COVER_PIXELS", "cover_jpeg", "cover_problem"]
 
 COVER_PX = 1400
+MAX_COVER_PIXELS = 50_000_000
+"""Largest cover accepted (a 48-megapixel phone photo fits): decoding it takes ~200 MB."""
+_FORMATS = ("JPEG", "PNG")
 _PALETTES = [
     ((38, 70, 83), (42, 157, 143)),
     ((61, 64, 91), (129, 178, 154)),
@@ -52,15 +56,55 @@ def _generated(title: str, subtitle: str) -> Image.Image:
     return img
 
 
+def _open(path: Path) -> Image.Image:
+    """Open a JPEG or PNG, reading its header only; refuse one too big to decode.
+
+    Raises ValueError (with a message for the user) or OSError.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(path, formats=_FORMATS)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ValueError(
+                f"is too large to decode safely (over {MAX_COVER_PIXELS // 1_000_000} megapixels)"
+            ) from None
+        except (SyntaxError, EOFError) as e:  # Pillow's parsers raise these on broken headers
+            raise ValueError(f"is not a readable JPEG or PNG ({e})") from None
+    width, height = img.size
+    if width * height > MAX_COVER_PIXELS or not (width and height):
+        img.close()
+        raise ValueError(
+            f"is {width}x{height} pixels; use one of at most "
+            f"{MAX_COVER_PIXELS // 1_000_000} megapixels (1400-3000 px square is best)"
+        )
+    return img
+
+
+def cover_problem(path: Path) -> str | None:
+    """Say what is wrong with a cover image, reading only its header and chunk structure."""
+    try:
+        with _open(path) as img:
+            img.verify()  # checks a PNG's chunks and checksums without decoding pixels
+    except ValueError as e:
+        return str(e)
+    except (OSError, SyntaxError, EOFError) as e:
+        return f"is not a readable JPEG or PNG ({e})"
+    return None
+
+
 def cover_jpeg(title: str, subtitle: str = "", image: str | None = None) -> bytes:
     """A square RGB JPEG of 1400-3000 px: the given image (cropped, scaled) or a generated one."""
     if image is None:
         img = _generated(title, subtitle)
     else:
         try:
-            with Image.open(Path(image)) as source:
+            with _open(Path(image)) as source:
+                source.draft("RGB", (COVER_PX, COVER_PX))  # JPEG: decode at a smaller scale
                 img = source.convert("RGB")
-        except OSError as e:
+        except ValueError as e:
+            raise ExportError(image, f"the cover image {e}") from None
+        except (OSError, SyntaxError, EOFError) as e:
             raise ExportError(image, f"cannot read the cover image: {e}") from None
         side = min(img.size)
         left, top = (img.width - side) // 2, (img.height - side) // 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,27 @@ __all__ = [
     "Loc",
     "Problem",
     "RoutineError",
+    "printable",
 ]
+
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+"""Control characters (escape sequences, newlines), bidi overrides, line separators, surrogates."""
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """Show `text` on one terminal line as typed: control characters become `\\x1b`, `\\n`...
+
+    A value from a file (a title, a file name) must not start a new line that looks like
+    another message, move the cursor or set the terminal's title.
+    """
+    return _UNPRINTABLE.sub(_escape, text)
 
 
 class GuidecastError(Exception):
@@ -45,7 +66,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.loc}: {self.message}"
+        return printable(f"{self.loc}: {self.message}")
 
 
 class RoutineError(GuidecastError):

@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-import json
 import logging
-import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,16 +35,17 @@ from mutagen.id3 import (
 from mutagen.id3._tags import save_frame
 
 from . import __version__
-from .atomic import staged
+from .atomic import SwapError, replace_all, staged, sweep_stale
 from .cover import cover_jpeg
 from .errors import ExportError
 from .i18n import id3_language
 from .model import Routine
 from .mp3 import encode_mp3
-from .sidecars import captions, chapters_json, srt, transcript_text, vtt
+from .sessioninfo import ChapterMark, SessionFileError, SessionInfo, read_session_info
+from .sidecars import Caption, captions, chapters_json, srt, transcript_text, vtt
 from .timeline import Layout
 
-__all__ = ["ExportResult", "SessionFiles", "export_session", "session_files"]
+__all__ = ["ExportResult", "SessionFiles", "export_session", "prepare_output", "session_files"]
 
 log = logging.getLogger(__name__)
 
@@ -174,38 +173,70 @@ def _iso639_2(language: str) -> str:
     return id3_language(language)
 
 
+def _previous(files: SessionFiles) -> SessionInfo | None:
+    """The session file of the previous render, if there is a sound one."""
+    path = files.sidecar(".session.json")
+    try:
+        return read_session_info(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, SessionFileError) as e:
+        log.warning("%s: ignored (%s); the guid and first-render date start afresh", path, e)
+        return None
+
+
 def _session_info(
-    routine: Routine, lay: Layout, files: SessionFiles, narration: str, now: dt.datetime
-) -> dict[str, Any]:
-    previous: dict[str, Any] = {}
-    with contextlib.suppress(OSError, ValueError):
-        previous = json.loads(files.sidecar(".session.json").read_text("utf-8"))
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    guid = previous.get("guid") or uuid.uuid5(uuid.NAMESPACE_URL, f"guidecast:{files.mp3.name}").urn
-    return {
-        "format": "guidecast-session/1",
-        "title": routine.title,
-        "description": routine.description,
-        "author": routine.author,
-        "series": routine.series,
-        "language": routine.language,
-        "genre": routine.genre,
-        "explicit": False,
-        "duration_ms": lay.total_ms,
-        "guid": guid,
-        "first_rendered": previous.get("first_rendered") or stamp,
-        "rendered": stamp,
-        "mp3": files.mp3.name,
-        "cover": files.sidecar(".jpg").name,
-        "chapters_json": files.sidecar(".chapters.json").name,
-        "vtt": files.sidecar(".vtt").name,
-        "srt": files.sidecar(".srt").name,
-        "chapters": [
-            {"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in lay.chapters
-        ],
-        "narration": narration,
-        "source": Path(routine.path).name,
-    }
+    routine: Routine,
+    lay: Layout,
+    files: SessionFiles,
+    caps: list[Caption],
+    narration: str,
+    now: dt.datetime,
+) -> SessionInfo:
+    """What the feed and the page need, keeping the guid and date of the first render."""
+    previous = _previous(files)
+    now = now.replace(microsecond=0)
+    guid = uuid.uuid5(uuid.NAMESPACE_URL, f"guidecast:{files.mp3.name}").urn
+    return SessionInfo(
+        title=routine.title,
+        description=routine.description,
+        author=routine.author,
+        series=routine.series,
+        language=routine.language,
+        genre=routine.genre,
+        explicit=False,
+        duration_ms=lay.total_ms,
+        guid=previous.guid if previous else guid,
+        first_rendered=previous.first_rendered if previous else now,
+        rendered=now,
+        mp3=files.mp3.name,
+        cover=files.sidecar(".jpg").name,
+        chapters_json=files.sidecar(".chapters.json").name,
+        vtt=files.sidecar(".vtt").name,
+        srt=files.sidecar(".srt").name,
+        chapters=tuple(ChapterMark(c.title, c.start_ms, c.end_ms) for c in lay.chapters),
+        captions=tuple(caps),
+        narration=narration,
+        source=Path(routine.path).name,
+    )
+
+
+def prepare_output(files: SessionFiles) -> None:
+    """Make the folder, sweep what a killed render left, refuse a target that is not a file.
+
+    Called before any long work, so that a folder in the way is reported at once.
+    """
+    try:
+        files.mp3.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(files.mp3.parent, f"cannot create the folder: {e.strerror}") from None
+    for target in files.all:
+        sweep_stale(target)
+        if not target.is_symlink() and target.exists() and not target.is_file():
+            kind = "a folder" if target.is_dir() else "not a regular file"
+            raise ExportError(
+                target, f"is {kind}, so the session cannot replace it; move it out of the way"
+            )
 
 
 def export_session(
@@ -222,10 +253,7 @@ def export_session(
 ) -> ExportResult:
     """Write the MP3 and its sidecars; nothing replaces an existing file until all are ready."""
     now = dt.datetime.now(dt.UTC)
-    try:
-        files.mp3.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ExportError(files.mp3.parent, f"cannot create the folder: {e.strerror}") from None
+    prepare_output(files)
     cover = cover_jpeg(routine.title, routine.series, routine.cover)
     caps = captions(lay)
     texts = {
@@ -233,12 +261,7 @@ def export_session(
         ".vtt": vtt(caps).encode(),
         ".srt": srt(caps).encode(),
         ".jpg": cover,
-        ".session.json": (
-            json.dumps(
-                _session_info(routine, lay, files, narration, now), indent=2, ensure_ascii=False
-            )
-            + "\n"
-        ).encode(),
+        ".session.json": _session_info(routine, lay, files, caps, narration, now).to_json(),
     }
     ready: list[tuple[Path, Path]] = []
     try:
@@ -256,9 +279,12 @@ def export_session(
                 g.write(data)
                 ready.append((side_tmp, files.sidecar(suffix)))
         # Sidecars first, the MP3 last: a finished MP3 always has its sidecars beside it.
-        for tmp_path, final in reversed(ready):
-            os.replace(tmp_path, final)
-            log.info("wrote %s", final)
+        # All or none: a file that cannot be replaced puts the previous ones back.
+        replace_all(list(reversed(ready)))
+    except SwapError as e:
+        raise ExportError(
+            e.target, f"cannot replace it ({e.reason}); kept the previous session"
+        ) from None
     except OSError as e:
         for tmp_path, _ in ready:
             tmp_path.unlink(missing_ok=True)
@@ -267,6 +293,8 @@ def export_session(
         for tmp_path, _ in ready:
             tmp_path.unlink(missing_ok=True)
         raise
+    for _, final in ready:
+        log.info("wrote %s", final)
     expected = lay.total_ms * sample_rate // 1000
     if result.samples != expected:  # pragma: no cover - a broken invariant, not user input
         log.warning("encoded %d samples, layout expects %d", result.samples, expected)

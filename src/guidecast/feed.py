@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .atomic import write_atomic
+from .atomic import sweep_stale, write_atomic
 from .errors import FeedError
+from .sessioninfo import (
+    SESSION_FORMAT,
+    ChapterMark,
+    SessionFileError,
+    SessionInfo,
+    read_session_info,
+)
 
 __all__ = [
     "SESSION_FORMAT",
     "Channel",
     "ChapterMark",
     "Session",
+    "SessionInfo",
     "build_feed",
     "file_url",
     "load_sessions",
@@ -30,7 +38,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SESSION_FORMAT = "guidecast-session/1"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 ATOM = "http://www.w3.org/2005/Atom"
@@ -41,42 +48,16 @@ for _prefix, _uri in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM)):
     ET.register_namespace(_prefix, _uri)
 
 
-@dataclass(frozen=True)
-class ChapterMark:
-    """A chapter of a session, in milliseconds from the start of the audio."""
+@dataclass(frozen=True, kw_only=True)
+class Session(SessionInfo):
+    """A rendered session found in a folder: its session file plus what the folder holds.
 
-    title: str
-    start_ms: int
-    end_ms: int
-
-
-@dataclass(frozen=True)
-class Session:
-    """A rendered session as recorded in its `<name>.session.json`."""
+    Optional files (cover, chapters, transcripts) that are missing are None here.
+    """
 
     path: Path
     """The session.json file itself."""
-    title: str
-    description: str
-    author: str
-    series: str
-    language: str
-    genre: str
-    explicit: bool
-    duration_ms: int
-    guid: str
-    first_rendered: datetime
-    """When the session was first rendered (UTC): the episode's publication date."""
-    rendered: datetime
-    mp3: str
-    """File names below are relative to the session's folder; optional ones are None if absent."""
     mp3_bytes: int
-    cover: str | None
-    chapters_json: str | None
-    vtt: str | None
-    srt: str | None
-    chapters: tuple[ChapterMark, ...]
-    narration: str
 
 
 @dataclass(frozen=True)
@@ -96,15 +77,25 @@ class Channel:
 # -- loading ---------------------------------------------------------------------------------
 
 
-def load_sessions(directory: Path) -> list[Session]:
-    """Read every `*.session.json` in a folder whose MP3 exists, newest first."""
+def load_sessions(directory: Path, *, skip_broken: bool = False) -> list[Session]:
+    """Read every `*.session.json` in a folder whose MP3 exists, newest first.
+
+    A damaged session file is a FeedError, or with `skip_broken` a warning and left out
+    (the server: one bad file must not take down the page and the feed).
+    """
     if not directory.is_dir():
         raise FeedError(f"{directory}: no such folder; render a session into it first")
     sessions = []
     for path in sorted(directory.glob("*.session.json")):
         if path.name.startswith("."):
             continue
-        session = _load_session(path)
+        try:
+            session = _load_session(path)
+        except FeedError as e:
+            if not skip_broken:
+                raise
+            log.warning("%s; left out", e)
+            continue
         if session is not None:
             sessions.append(session)
     sessions.sort(key=lambda s: (s.first_rendered, s.title), reverse=True)
@@ -114,122 +105,30 @@ def load_sessions(directory: Path) -> list[Session]:
 def _load_session(path: Path) -> Session | None:
     """Read one session.json; None when its MP3 is missing."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        info = read_session_info(path)
     except OSError as e:
         raise FeedError(f"{path}: cannot read the file: {e.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FeedError(
-            f"{path}: not a valid session file ({e}); render the session again"
-        ) from None
-    if not isinstance(data, dict):
-        raise FeedError(f"{path}: not a valid session file (expected a JSON object)")
-    fields = _Fields(path, data)
-    if data.get("format") != SESSION_FORMAT:
-        raise FeedError(
-            f"{path}: unsupported format {data.get('format')!r} (expected {SESSION_FORMAT!r})"
-        )
-    first = fields.time("first_rendered")
-    mp3 = fields.file("mp3", required=True)
-    assert mp3 is not None
+    except SessionFileError as e:
+        raise FeedError(f"{path}: {e}; render the session again") from None
     try:
-        mp3_bytes = (path.parent / mp3).stat().st_size
-    except FileNotFoundError:
-        log.warning("%s: skipped, its MP3 %s is missing", path, mp3)
+        mp3_bytes = (path.parent / info.mp3).stat().st_size
+    except OSError:
+        log.warning("%s: skipped, its MP3 %s is missing", path, info.mp3)
         return None
-    return Session(
-        path=path,
-        title=fields.text("title", required=True),
-        description=fields.text("description"),
-        author=fields.text("author") or "guidecast",
-        series=fields.text("series"),
-        language=fields.text("language") or "en",
-        genre=fields.text("genre"),
-        explicit=fields.boolean("explicit"),
-        duration_ms=fields.integer("duration_ms"),
-        guid=fields.text("guid", required=True),
-        first_rendered=first,
-        rendered=fields.time("rendered") if data.get("rendered") is not None else first,
-        mp3=mp3,
-        mp3_bytes=mp3_bytes,
-        cover=fields.file("cover"),
-        chapters_json=fields.file("chapters_json"),
-        vtt=fields.file("vtt"),
-        srt=fields.file("srt"),
-        chapters=fields.chapters(),
-        narration=fields.text("narration"),
-    )
+    present = {key: _present(path, key, getattr(info, key)) for key in _OPTIONAL_FILES}
+    values = {f.name: getattr(info, f.name) for f in fields(SessionInfo)}
+    return Session(**{**values, **present}, path=path, mp3_bytes=mp3_bytes)
 
 
-class _Fields:
-    """Typed access to a session.json object, raising FeedError that names the file and key."""
-
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
-        self.path = path
-        self.data = data
-
-    def fail(self, key: str, what: str) -> FeedError:
-        return FeedError(f"{self.path}: '{key}' {what}; render the session again")
-
-    def text(self, key: str, *, required: bool = False) -> str:
-        value = self.data.get(key)
-        if value is None and not required:
-            return ""
-        if not isinstance(value, str) or (required and not value.strip()):
-            raise self.fail(key, "is missing" if value is None else "must be a non-empty string")
-        return value
-
-    def integer(self, key: str) -> int:
-        value = self.data.get(key)
-        if not _is_count(value):
-            raise self.fail(key, "must be a whole number of milliseconds")
-        return value
-
-    def boolean(self, key: str) -> bool:
-        value = self.data.get(key, False)
-        if not isinstance(value, bool):
-            raise self.fail(key, "must be true or false")
-        return value
-
-    def time(self, key: str) -> datetime:
-        value = self.data.get(key)
-        try:
-            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            moment = None
-        if moment is None:
-            raise self.fail(key, "must be an ISO 8601 time such as 2026-11-25T15:40:00Z")
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-    def file(self, key: str, *, required: bool = False) -> str | None:
-        name = self.data.get(key)
-        if name is None and not required:
-            return None
-        if not isinstance(name, str) or not name or name[0] == "." or set(name) & {"/", "\\"}:
-            raise self.fail(key, "must be a file name in the same folder")
-        if not required and not (self.path.parent / name).is_file():
-            log.warning("%s: %s %s is missing; leaving it out of the feed", self.path, key, name)
-            return None
-        return name
-
-    def chapters(self) -> tuple[ChapterMark, ...]:
-        items = self.data.get("chapters", [])
-        if not isinstance(items, list):
-            raise self.fail("chapters", "must be a list")
-        marks = []
-        for item in items:
-            if not (
-                isinstance(item, dict)
-                and isinstance(item.get("title"), str)
-                and all(_is_count(item.get(k)) for k in ("start_ms", "end_ms"))
-            ):
-                raise self.fail("chapters", "must hold {title, start_ms, end_ms} objects")
-            marks.append(ChapterMark(item["title"], item["start_ms"], item["end_ms"]))
-        return tuple(marks)
+_OPTIONAL_FILES = ("cover", "chapters_json", "vtt", "srt")
 
 
-def _is_count(value: object) -> TypeGuard[int]:
-    """Tell whether a JSON value is a whole number from zero up."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _present(path: Path, key: str, name: str | None) -> str | None:
+    """The file's name when it is beside the session file, else None (with a warning)."""
+    if name is not None and not (path.parent / name).is_file():
+        log.warning("%s: %s %s is missing; leaving it out of the feed", path, key, name)
+        return None
+    return name
 
 
 # -- channel and feed ------------------------------------------------------------------------
@@ -303,6 +202,7 @@ def build_feed(sessions: Sequence[Session], base_url: str, channel: Channel) -> 
     ET.SubElement(category, f"{{{ITUNES}}}category", {"text": channel.subcategory})
     for session in sessions:
         _item(ch, session, base_url)
+    _xml_safe(rss)
     ET.indent(rss)
     document: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
     return document + b"\n"
@@ -340,6 +240,19 @@ def _item(channel: ET.Element, s: Session, base_url: str) -> None:
             if rel:
                 attrs["rel"] = rel
             ET.SubElement(item, f"{{{PODCAST}}}transcript", attrs)
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot hold at all (control characters, lone surrogates, U+FFFE/FFFF)."""
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Replace characters XML cannot hold with U+FFFD, so one odd title cannot break the feed."""
+    for element in root.iter():
+        if element.text:
+            element.text = _NOT_XML.sub("\ufffd", element.text)
+        for key, value in element.attrib.items():
+            element.attrib[key] = _NOT_XML.sub("\ufffd", value)
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
@@ -392,6 +305,7 @@ def write_feed(
 
 def _write_atomically(target: Path, data: bytes) -> None:
     """Replace the feed whole, or leave the old one; a failure is a FeedError."""
+    sweep_stale(target)
     try:
         write_atomic(target, data)
     except OSError as e:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from html import escape
+from html import escape, unescape
 from importlib.resources import files
 from pathlib import Path
 from string import Template
@@ -53,6 +53,7 @@ def parse_vtt(text: str) -> list[Cue]:
             continue
         words = " ".join(line.strip() for line in lines[timing + 1 :] if line.strip())
         words = re.sub(r"<[^>]*>", "", words)  # cue tags such as <v Narrator>
+        words = unescape(words)  # &amp; &lt; &gt; and the other character references
         if words:
             cues.append(Cue(_seconds(start), _seconds(end), words))
     return cues
@@ -65,8 +66,13 @@ def _seconds(match: re.Match[str]) -> float:
 
 @lru_cache(maxsize=16)
 def qr_svg(url: str) -> str:
-    """Draw a QR code of a URL as an inline SVG element."""
-    svg: str = segno.make(url, error="m").svg_inline(
+    """Draw a QR code of a URL as an inline SVG element; nothing when the URL is too long."""
+    try:
+        code = segno.make(url, error="m")
+    except segno.DataOverflowError:
+        log.warning("the feed URL is too long for a QR code (%d characters)", len(url))
+        return ""
+    svg: str = code.svg_inline(
         scale=1, omitsize=True, title=f"QR code of {url}", svgclass="qr", lineclass=None
     )
     return svg
@@ -132,15 +138,22 @@ def _session_html(s: Session, index: int, directory: Path) -> str:
 </article>"""
 
 
-def _transcript_html(s: Session, directory: Path) -> str:
-    """Render the transcript of a session from its VTT file, or nothing."""
+def _cues(s: Session, directory: Path) -> list[Cue]:
+    """The session's captions from its session file; from its VTT for files made before."""
+    if s.captions:
+        return [Cue(c.start_ms / 1000, c.end_ms / 1000, c.text) for c in s.captions]
     if not s.vtt:
-        return ""
+        return []
     try:
-        cues = parse_vtt((directory / s.vtt).read_text(encoding="utf-8-sig"))
+        return parse_vtt((directory / s.vtt).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as error:
         log.warning("%s: cannot read the transcript: %s", s.vtt, error)
-        return ""
+        return []
+
+
+def _transcript_html(s: Session, directory: Path) -> str:
+    """Render the transcript of a session, or nothing."""
+    cues = _cues(s, directory)
     if not cues:
         return ""
     lines = "\n".join(

@@ -193,6 +193,11 @@ class _RoutineReader(StepReader):
             raise Bad(f"cover image '{name}' not found (looked at {path})")
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
             raise Bad(f"cover image '{name}' must be a JPEG or PNG file")
+        from .cover import cover_problem  # Pillow loads only for routines with a cover
+
+        problem = cover_problem(path)
+        if problem:
+            raise Bad(f"cover image '{name}' {problem}")
         return str(path)
 
 

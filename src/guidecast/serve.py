@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 _HOST = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+_MAX_HOST = 261
+"""A DNS name of at most 253 characters, or a bracketed IPv6 address, and a port."""
 _TYPES = {
     ".mp3": "audio/mpeg",
     ".json": "application/json",
@@ -118,27 +120,39 @@ def ready_message(info: ServerInfo) -> str:
     )
 
 
+_DIGITS = re.compile(r"[0-9]+")
+_BIG = 1 << 62
+"""Byte positions beyond any file: longer numbers are read as this (int() of 5,000 digits fails)."""
+
+
+def _position(text: str) -> int | None:
+    """Read an ASCII decimal byte position ('²' and other Unicode digits are not one)."""
+    if not _DIGITS.fullmatch(text):
+        return None
+    return int(text) if len(text) <= 18 else _BIG
+
+
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
     """Return the inclusive byte span a single-range header asks for, None to send it all."""
     unit, _, spec = header.partition("=")
     if unit.strip().lower() != "bytes" or "," in spec:
         return None  # unknown units and multiple ranges get the whole file
-    first, dash, last = spec.strip().partition("-")
-    if not dash or not (first.isdigit() or last.isdigit()):
-        return None
-    if not first:
-        suffix = int(last)
-        if suffix == 0 or size == 0:
+    first_text, dash, last_text = spec.strip().partition("-")
+    first, last = _position(first_text), _position(last_text)
+    malformed = (first_text and first is None) or (last_text and last is None)
+    if not dash or malformed or (first is None and last is None):
+        return None  # a malformed range is ignored (RFC 9110): the whole file
+    if first is None:
+        assert last is not None
+        if last == 0 or size == 0:
             raise RangeNotSatisfiable
-        return max(0, size - suffix), size - 1
-    if last and not last.isdigit():
+        return max(0, size - last), size - 1
+    if last is not None and last < first:
         return None
-    start, end = int(first), int(last) if last else size - 1
-    if last and end < start:
-        return None
-    if start >= size:
+    end = last if last is not None else size - 1
+    if first >= size:
         raise RangeNotSatisfiable
-    return start, min(end, size - 1)
+    return first, min(end, size - 1)
 
 
 class GuidecastServer(ThreadingHTTPServer):
@@ -174,7 +188,7 @@ class GuidecastServer(ThreadingHTTPServer):
             page_url=base + "/",
             feed_url=base + "/feed.xml",
             qr=terminal_qr(base + "/feed.xml"),
-            sessions=len(load_sessions(self.root)),
+            sessions=len(load_sessions(self.root, skip_broken=True)),
         )
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -262,7 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _base_url(self) -> str:
         """Build the base URL from the Host the client used, so links work from the phone."""
         host = self.headers.get("Host", "").strip()
-        if not _HOST.fullmatch(host):
+        if len(host) > _MAX_HOST or not _HOST.fullmatch(host):
             info_host = lan_address(self._server.server_name)
             authority = f"[{info_host}]" if ":" in info_host else info_host
             host = f"{authority}:{self._server.server_port}"
@@ -270,23 +284,28 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _feed(self) -> bytes:
         root = self._server.root
-        sessions = load_sessions(root)
+        sessions = load_sessions(root, skip_broken=True)
         channel = make_channel(root, sessions, title=self._server.title)
         return build_feed(sessions, self._base_url(), channel)
 
     def _page(self) -> bytes:
         root = self._server.root
-        sessions = load_sessions(root)
+        sessions = load_sessions(root, skip_broken=True)
         channel = make_channel(root, sessions, title=self._server.title)
         feed_url = self._base_url() + "/feed.xml"
-        return render_page(sessions, channel, feed_url=feed_url, directory=root).encode()
+        page = render_page(sessions, channel, feed_url=feed_url, directory=root)
+        return page.encode("utf-8", "replace")
 
     def _send_generated(self, content_type: str, build: Callable[[], bytes], body: bool) -> None:
         try:
             data, status = build(), HTTPStatus.OK
         except FeedError as e:
             log.error("%s", e)
-            data, status = f"{e}\n".encode(), HTTPStatus.INTERNAL_SERVER_ERROR
+            data, status = f"{e}\n".encode(errors="replace"), HTTPStatus.INTERNAL_SERVER_ERROR
+            content_type = "text/plain; charset=utf-8"
+        except Exception:  # a bug must cost one answer, not the connection without a reply
+            log.exception("cannot build %s", self.path)
+            data, status = b"Internal error\n", HTTPStatus.INTERNAL_SERVER_ERROR
             content_type = "text/plain; charset=utf-8"
         self._send_bytes(status, content_type, data, body)
 

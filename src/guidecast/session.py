@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from .export import ExportResult, export_session, session_files
+from .export import ExportResult, export_session, prepare_output, session_files
 from .loudness import LoudnessMeter
 from .model import Routine
 from .render import AudioFormat, Progress, Voice, prefetch, stream_pcm
@@ -52,6 +52,8 @@ def render_session(
     Nothing replaces the previous session's files until the new ones are complete.
     """
     fmt = fmt or AudioFormat()
+    files = session_files(output, routine.path)
+    prepare_output(files)
     voice = voice.for_routine(routine)
     rendered = render_timeline(routine, options, voice=voice, fmt=fmt, progress=progress)
     meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
@@ -68,7 +70,7 @@ def render_session(
         routine,
         rendered.layout,
         blocks(),
-        files=session_files(output, routine.path),
+        files=files,
         sample_rate=fmt.sample_rate,
         channels=fmt.channels,
         bitrate=fmt.bitrate,

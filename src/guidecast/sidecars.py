@@ -8,7 +8,16 @@ from typing import Any
 
 from .timeline import Layout, PlacedChapter, Speak
 
-__all__ = ["Caption", "captions", "chapters_json", "srt", "transcript_text", "vtt"]
+__all__ = [
+    "Caption",
+    "captions",
+    "chapters_json",
+    "srt",
+    "srt_text",
+    "transcript_text",
+    "vtt",
+    "vtt_text",
+]
 
 
 @dataclass(frozen=True)
@@ -49,16 +58,34 @@ def _stamp(ms: int, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
+def _one_line(text: str) -> str:
+    """Cue text on one line: a line break, let alone a blank line, would end the cue."""
+    return " ".join(text.split())
+
+
+def vtt_text(text: str) -> str:
+    """Escape cue text for WebVTT: `&` and `<` start markup, and `-->` must not appear."""
+    text = _one_line(text).replace("&", "&amp;").replace("<", "&lt;")
+    return text.replace(">", "&gt;")
+
+
+def srt_text(text: str) -> str:
+    """Cue text for SRT, which has no escapes: a `-->` would read as a timing line."""
+    return _one_line(text).replace("-->", "->")
+
+
 def vtt(caps: list[Caption]) -> str:
     """A WebVTT transcript."""
-    body = [f"{_stamp(c.start_ms, '.')} --> {_stamp(c.end_ms, '.')}\n{c.text}\n" for c in caps]
+    body = [
+        f"{_stamp(c.start_ms, '.')} --> {_stamp(c.end_ms, '.')}\n{vtt_text(c.text)}\n" for c in caps
+    ]
     return "WEBVTT\n\n" + "\n".join(body)
 
 
 def srt(caps: list[Caption]) -> str:
     """An SRT transcript."""
     return "\n".join(
-        f"{i}\n{_stamp(c.start_ms, ',')} --> {_stamp(c.end_ms, ',')}\n{c.text}\n"
+        f"{i}\n{_stamp(c.start_ms, ',')} --> {_stamp(c.end_ms, ',')}\n{srt_text(c.text)}\n"
         for i, c in enumerate(caps, start=1)
     )
 

@@ -325,6 +325,11 @@ class StepReader(Reader):
                 raise Bad(f"sound file '{name}' must be one of: {', '.join(SOUND_SUFFIXES)}")
             if not path.is_file():
                 raise Bad(f"sound file '{name}' not found (looked at {path})")
+            from .audio import sound_file_problem  # numpy loads only for routines with sounds
+
+            problem = sound_file_problem(path)
+            if problem:
+                raise Bad(f"sound file '{name}' {problem}")
             return SoundRef(name, str(path), loc)
         raise Bad(unknown(f"sound '{name}'", name, (*BUILTIN_SOUNDS, "none")))
 
