@@ -8,9 +8,24 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from .dsp import Coefficients, fft_filter, lowpass_fir, running_mean, running_min
+from .dsp import (
+    Coefficients,
+    biquad_response,
+    fft_filter,
+    lowpass_fir,
+    running_mean,
+    running_min,
+)
 
-__all__ = ["LoudnessMeter", "limit_true_peak", "true_peak_db"]
+__all__ = [
+    "LoudnessMeter",
+    "clip_loudness",
+    "limit_true_peak",
+    "loop_loudness",
+    "momentary_loudness",
+    "true_peak_db",
+    "weighted_percentile",
+]
 
 Float = npt.NDArray[np.float32]
 ABSOLUTE_GATE = -70.0
@@ -40,6 +55,72 @@ def _k_weighting(rate: int) -> tuple[Coefficients, ...]:
     return ((shelf_b, shelf_a), (pass_b, pass_a))
 
 
+def _block_energy(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+    """Mean K-weighted power of each 400 ms block (100 ms apart) of a piece set in silence."""
+    step = rate // 10  # 100 ms: blocks are 400 ms with 75 % overlap
+    pad = 3 * step
+    length = -(-(len(samples) + 2 * pad) // step) * step
+    y = np.zeros(length, np.float64)
+    y[pad : pad + len(samples)] = samples
+    y = fft_filter(y, _k_weighting(rate))
+    subs = (y**2).reshape(-1, step).sum(axis=1)
+    blocks: npt.NDArray[np.float64] = (subs[:-3] + subs[1:-2] + subs[2:-1] + subs[3:]) / (4 * step)
+    return blocks
+
+
+def momentary_loudness(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+    """BS.1770 momentary loudness (400 ms blocks, 100 ms apart) of a piece in silence, in LUFS."""
+    if not len(samples):
+        return np.zeros(0, np.float64)
+    with np.errstate(divide="ignore"):
+        return np.asarray(-0.691 + 10 * np.log10(_block_energy(samples, rate)), np.float64)
+
+
+def clip_loudness(samples: Float, rate: int) -> float:
+    """Gated integrated loudness of one clip in LUFS (-inf when silent)."""
+    meter = LoudnessMeter(rate)
+    meter.feed_piece(samples)
+    return meter.integrated()
+
+
+def loop_loudness(samples: Float, rate: int) -> float:
+    """Gated integrated loudness of a sound that repeats end to start (a bed loop), in LUFS.
+
+    The loop is K-weighted as a periodic signal (one FFT over exactly its length), so the
+    measure is what a listener hears on every pass after the first, not the first one's onset.
+    """
+    n = len(samples) - len(samples) % 2
+    if n < rate // 2:
+        return clip_loudness(samples, rate)
+    x = samples[:n].astype(np.float64)
+    response = np.ones(n // 2 + 1, np.complex128)
+    for coefficients in _k_weighting(rate):
+        response *= biquad_response(coefficients, n)
+    power = np.fft.irfft(np.fft.rfft(x) * response, n) ** 2
+    step, width = rate // 10, 4 * (rate // 10)
+    sums = np.concatenate([[0.0], np.cumsum(np.concatenate([power, power[:width]]))])
+    starts = np.arange(0, n, step)
+    blocks = (sums[starts + width] - sums[starts]) / width
+    meter = LoudnessMeter(rate)
+    meter.blocks.append(blocks)
+    meter.weights.append(np.ones(len(blocks)))
+    return meter.integrated()
+
+
+def weighted_percentile(
+    values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64], q: float
+) -> float:
+    """The q-th percentile (0-100) of values each counted `weights` times; -inf when empty."""
+    keep = np.isfinite(values) & (weights > 0)
+    if not keep.any():
+        return -math.inf
+    order = np.argsort(values[keep])
+    v, w = values[keep][order], weights[keep][order]
+    cumulative = np.cumsum(w)
+    index = int(np.searchsorted(cumulative, q / 100 * cumulative[-1]))
+    return float(v[min(index, len(v) - 1)])
+
+
 class LoudnessMeter:
     """Integrated loudness (LUFS) of separate pieces of sound, each surrounded by silence.
 
@@ -54,7 +135,7 @@ class LoudnessMeter:
         self.blocks: list[npt.NDArray[np.float64]] = []
         self.weights: list[npt.NDArray[np.float64]] = []
 
-    def feed_piece(self, samples: Float, count: int = 1, rate: int | None = None) -> None:
+    def feed_piece(self, samples: Float, count: float = 1, rate: int | None = None) -> None:
         """Measure one piece as if it sat in silence, `count` times over.
 
         `rate` may differ from the meter's: a clip can be measured at its own rate before
@@ -62,15 +143,7 @@ class LoudnessMeter:
         """
         if not len(samples) or count <= 0:
             return
-        rate = rate or self.rate
-        step = rate // 10  # 100 ms: blocks are 400 ms with 75 % overlap
-        pad = 3 * step
-        length = -(-(len(samples) + 2 * pad) // step) * step
-        y = np.zeros(length, np.float64)
-        y[pad : pad + len(samples)] = samples
-        y = fft_filter(y, _k_weighting(rate))
-        subs = (y**2).reshape(-1, step).sum(axis=1)
-        blocks = (subs[:-3] + subs[1:-2] + subs[2:-1] + subs[3:]) / (4 * step)
+        blocks = _block_energy(samples, rate or self.rate)
         # A mono signal played on N channels sums N times (BS.1770 channel weights of 1).
         self.blocks.append(blocks * self.channels)
         self.weights.append(np.full(len(blocks), float(count)))

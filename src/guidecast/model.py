@@ -114,6 +114,10 @@ class Defaults:
     rate: float | None = None
     countdown_ms: int | None = None
     breath_cues: bool | None = None
+    bed: SoundRef | None = None
+    """An ambience bed under the session: a built-in name or a sound file."""
+    bed_level: float | None = None
+    """Bed loudness in LU relative to the speech."""
 
 
 @dataclass(frozen=True)

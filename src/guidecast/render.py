@@ -9,25 +9,37 @@ import math
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from .audio import load_sound, resample, to_float
+from .bed import load_bed
 from .compiler import compile_routine
 from .durations import format_clock, format_duration
 from .errors import EngineError
-from .loudness import LoudnessMeter, limit_true_peak
+from .levels import SPEECH_LUFS, bell_gain_db, soft_onset, speech_gain_db, speech_p95
+from .loudness import LoudnessMeter, clip_loudness, limit_true_peak
+from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed
 from .model import Routine, SoundRef
 from .speech import Estimate
 from .timeline import Layout, Options, Sound, Speak, Timeline, layout
 from .tts import Clip, ClipCache, Engine
 
-__all__ = ["AudioFormat", "Progress", "Rendered", "Voice", "prefetch", "render", "stream_pcm"]
+__all__ = [
+    "AudioFormat",
+    "Levels",
+    "Progress",
+    "Rendered",
+    "Voice",
+    "prefetch",
+    "render",
+    "stream_pcm",
+]
 
 T = TypeVar("T")
 
@@ -80,7 +92,7 @@ class Voice:
         self._count = threading.Lock()
 
     def clip(self, text: str) -> Clip:
-        """The sentence as the engine made it (from the cache when there)."""
+        """The sentence as the engine made it (from the cache when there), with its loudness."""
         key = ClipCache.key(self.identity, self.rate, text)
         clip = self.cache.get(key)
         if clip is None:
@@ -89,10 +101,20 @@ class Voice:
                 raise EngineError(
                     f"speech engine '{self.engine.name}' returned no audio for {text!r}"
                 )
+            clip = _measured(clip)
             self.cache.put(key, clip)
             with self._count:
                 self.synthesized += 1
+        elif clip.loudness is None:  # cached before clips were measured
+            clip = _measured(clip)
+            self.cache.put_loudness(key, clip)
         return clip
+
+    def levelled(self, text: str) -> tuple[Float, int]:
+        """The sentence at its own rate, levelled to `SPEECH_LUFS` (even speech)."""
+        clip = self.clip(text)
+        scale = np.float32(10 ** (speech_gain_db(clip.loudness) / 20))
+        return to_float(clip.samples) * scale, clip.sample_rate
 
     @property
     def sentences(self) -> int:
@@ -116,9 +138,9 @@ class Voice:
         progress("speech", len(texts), len(texts))
 
     def samples(self, text: str) -> Float:
-        """The sentence as float32 mono at the output rate."""
-        clip = self.clip(text)
-        audio = resample(to_float(clip.samples), clip.sample_rate, self.sample_rate)
+        """The sentence as float32 mono at the output rate, levelled to `SPEECH_LUFS`."""
+        audio, rate = self.levelled(text)
+        audio = resample(audio, rate, self.sample_rate)
         self._samples[text] = len(audio)
         return audio
 
@@ -131,6 +153,21 @@ class Voice:
         return -(-len(load_sound(sound, self.sample_rate)) * 1000 // self.sample_rate)
 
 
+def _measured(clip: Clip) -> Clip:
+    return replace(clip, loudness=clip_loudness(to_float(clip.samples), clip.sample_rate))
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The balance within a session: bell gains against speech, and their onset."""
+
+    bell_gain_db: Mapping[str, float] = field(default_factory=dict)
+    """Gain per bell, by piece key (speech is levelled by `Voice`)."""
+    bell_onset_ms: int = 0
+    speech_p95: float = -math.inf
+    """95th percentile of the speech's momentary loudness (LUFS, before the session gain)."""
+
+
 @dataclass(frozen=True)
 class Rendered:
     """A timeline laid out with real lengths, and the gain that brings it to the target."""
@@ -140,6 +177,9 @@ class Rendered:
     gain_db: float
     source_lufs: float
     """Loudness of the speech and bells before normalisation."""
+    levels: Levels = field(default_factory=Levels)
+    bed: BedPlan | None = None
+    """The ambience bed under the session, if any."""
 
 
 def render(
@@ -148,9 +188,15 @@ def render(
     *,
     voice: Voice,
     fmt: AudioFormat,
+    mix: Mix | None = None,
     progress: Progress = _no_progress,
 ) -> Rendered:
-    """Synthesize everything the session says, fit the length with real clips, and set the gain."""
+    """Synthesize everything the session says, fit the length with real clips, and set the gain.
+
+    Speech is levelled clip by clip, bells are matched to the speech, and the bed (if `mix`
+    names one) is set under it; the gain then brings the whole to the loudness target.
+    """
+    mix = mix or Mix()
     log.info("%s: voice %s, cache %s", routine.path, voice.identity, voice.cache.root)
     draft = compile_routine(routine, options, Estimate(options.rate))
     voice.prepare(draft.texts(), progress)
@@ -168,14 +214,56 @@ def render(
         len(lay.chapters),
         [format_duration(h) for h in timeline.holds_ms if h],
     )
-    source, gain = _gain(lay, voice, fmt)
+    levels = _levels(lay, voice, mix)
+    bed = None
+    if mix.bed is not None:
+        loop = load_bed(mix.bed, fmt.sample_rate)
+        spans = _duck_spans(lay, fmt.sample_rate, bells=mix.duck_bells)
+        total = lay.total_ms * fmt.sample_rate // 1000
+        level = bed_gain_db(loop, SPEECH_LUFS, mix.bed_level)
+        bed = plan_bed(loop, mix, level_db=level, spans=spans, total=total)
+    source, gain = _gain(lay, voice, fmt, levels, bed)
     log.info(
-        "speech and bells measure %.1f LUFS; gain %+.1f dB to reach %.1f LUFS",
+        "speech, bells%s measure %.1f LUFS; gain %+.1f dB to reach %.1f LUFS",
+        " and bed" if bed else "",
         source,
         gain,
         fmt.target_lufs,
     )
-    return Rendered(timeline, lay, gain, source)
+    if bed is not None:
+        bed = replace(bed, scale=bed.scale * 10 ** (gain / 20))
+    return Rendered(timeline, lay, gain, source, levels, bed)
+
+
+def _levels(lay: Layout, voice: Voice, mix: Mix) -> Levels:
+    """Match every bell to the loud end of the session's speech."""
+    counts: dict[str, int] = {}
+    first: dict[str, _Piece] = {}
+    for piece in _pieces(lay):
+        counts[piece.key] = counts.get(piece.key, 0) + 1
+        first.setdefault(piece.key, piece)
+    p95 = speech_p95(
+        (*voice.levelled(p.text), counts[k]) for k, p in first.items() if p.text is not None
+    )
+    gains: dict[str, float] = {}
+    for key, piece in first.items():
+        if piece.sound is not None:
+            bell = soft_onset(load_sound(piece.sound, voice.sample_rate), voice.sample_rate,
+                              mix.bell_onset_ms)  # fmt: skip
+            gains[key] = bell_gain_db(bell, voice.sample_rate, p95)
+            log.info("sound %s: %+.1f dB to sit under loud speech", piece.sound.name, gains[key])
+    return Levels(gains, mix.bell_onset_ms, p95)
+
+
+def _duck_spans(lay: Layout, rate: int, *, bells: bool) -> list[tuple[int, int]]:
+    """Sample spans of the speech (and bells) the bed ducks under."""
+    spans: list[tuple[int, int]] = []
+    for item in lay.items:
+        e = item.event
+        if isinstance(e, Speak) or (bells and isinstance(e, Sound) and not e.sound.is_none):
+            spans.append((item.start_ms * rate // 1000, (item.start_ms + item.ms) * rate // 1000))
+        spans.extend((s * rate // 1000, (s + ms) * rate // 1000) for s, ms, _ in item.cues)
+    return spans
 
 
 @dataclass(frozen=True)
@@ -188,19 +276,21 @@ class _Piece:
     text: str | None = None
     sound: SoundRef | None = None
 
-    def audio(self, voice: Voice) -> Float:
-        """At the output rate."""
+    def audio(self, voice: Voice, levels: Levels) -> Float:
+        """At the output rate and its level in the mix (before the session gain)."""
         if self.text is not None:
             return voice.samples(self.text)
         assert self.sound is not None
-        return load_sound(self.sound, voice.sample_rate)
+        x = soft_onset(load_sound(self.sound, voice.sample_rate), voice.sample_rate,
+                       levels.bell_onset_ms)  # fmt: skip
+        gain = levels.bell_gain_db.get(self.key, 0.0)
+        return x * np.float32(10 ** (gain / 20)) if gain else x
 
-    def native(self, voice: Voice) -> tuple[Float, int]:
+    def native(self, voice: Voice, levels: Levels) -> tuple[Float, int]:
         """At the rate it was made at (cheaper to measure: no resampling)."""
         if self.text is not None:
-            clip = voice.clip(self.text)
-            return to_float(clip.samples), clip.sample_rate
-        return self.audio(voice), voice.sample_rate
+            return voice.levelled(self.text)
+        return self.audio(voice, levels), voice.sample_rate
 
 
 def _pieces(lay: Layout) -> list[_Piece]:
@@ -220,12 +310,15 @@ LIMITER_SAMPLE_S = 60
 """Seconds of distinct sound used to measure how much the limiter lowers the loudness."""
 
 
-def _gain(lay: Layout, voice: Voice, fmt: AudioFormat) -> tuple[float, float]:
+def _gain(
+    lay: Layout, voice: Voice, fmt: AudioFormat, levels: Levels, bed: BedPlan | None = None
+) -> tuple[float, float]:
     """Gain (dB) that brings the limited sound to the target.
 
     The loudness of the sound present is measured once per distinct piece (weighted by how
     often it plays) at the clips' own rate; the limiter's small loss is then measured on an
-    evenly spread sample of the pieces and made up.
+    evenly spread sample of the pieces and made up. A bed counts for as long as it plays at
+    full level (under speech it is ducked far below the gate).
     """
     counts: dict[str, int] = {}
     first: dict[str, _Piece] = {}
@@ -235,9 +328,11 @@ def _gain(lay: Layout, voice: Voice, fmt: AudioFormat) -> tuple[float, float]:
     meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
     seconds: dict[str, float] = {}
     for key, piece in first.items():
-        x, rate = piece.native(voice)
+        x, rate = piece.native(voice, levels)
         meter.feed_piece(x, counts[key], rate)
         seconds[key] = len(x) / rate
+    if bed is not None:
+        _feed_bed(meter, bed, bed.scale)
     source = meter.integrated()
     if not math.isfinite(source):
         return source, 0.0
@@ -249,11 +344,18 @@ def _gain(lay: Layout, voice: Voice, fmt: AudioFormat) -> tuple[float, float]:
     limited = LoudnessMeter(fmt.sample_rate, fmt.channels)
     scale = 10 ** (gain / 20)
     for key in keys[::stride]:
-        x = first[key].audio(voice) * scale
+        x = first[key].audio(voice, levels) * scale
         plain.feed_piece(x, counts[key])
         limited.feed_piece(limit_true_peak(x, fmt.true_peak, fmt.sample_rate), counts[key])
     loss = plain.integrated() - limited.integrated()
     return source, gain + (loss if math.isfinite(loss) else 0.0)
+
+
+def _feed_bed(meter: LoudnessMeter, bed: BedPlan, scale: float) -> None:
+    """Count the bed's loop, at `scale`, for as many passes as it plays at full level."""
+    loop = bed.loop
+    passes = bed.unducked_seconds() * loop.rate / len(loop.samples)
+    meter.feed_piece(loop.samples * np.float32(scale), passes, loop.rate)
 
 
 class _Processed:
@@ -266,11 +368,13 @@ class _Processed:
         self.budget = budget_bytes
         self.used = 0
 
-    def __call__(self, key: str, load: Callable[[], Float]) -> npt.NDArray[np.int16]:
+    def __call__(
+        self, key: str, load: Callable[[], Float], ceiling_db: float
+    ) -> npt.NDArray[np.int16]:
         if key in self.memo:
             self.memo.move_to_end(key)
             return self.memo[key]
-        x = limit_true_peak(load() * self.scale, self.fmt.true_peak, self.fmt.sample_rate)
+        x = limit_true_peak(load() * self.scale, ceiling_db, self.fmt.sample_rate)
         pcm = np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
         self.memo[key] = pcm
         self.used += pcm.nbytes
@@ -293,9 +397,41 @@ def stream_pcm(
     Sound and silence come in separate blocks of at most `block_ms`, so the encoder can tell
     silence at a glance. Every piece lands on the exact sample its start time gives, so
     chapter and caption times in milliseconds match the audio; silence is generated, never
-    stored.
+    stored. A bed is added to every block as it passes.
     """
+    pieces = _stream_pieces(rendered, voice, fmt, block_ms=block_ms, meter=meter)
+    if rendered.bed is None:
+        yield from pieces
+        return
+    yield from mix_bed(pieces, rendered.bed, fmt.channels)
+    if meter is not None:
+        _feed_bed(meter, rendered.bed, rendered.bed.scale)
+
+
+def _ceilings(rendered: Rendered, fmt: AudioFormat) -> tuple[float, float]:
+    """True-peak ceilings (dBTP) for speech and for bells, leaving room for the bed under them."""
+    if rendered.bed is None:
+        return fmt.true_peak, fmt.true_peak
+    top = 10 ** (fmt.true_peak / 20)
+    bed = rendered.bed
+    under_bells = bed.ducked_peak if bed.mix.duck_bells else bed.peak
+    return (
+        20 * math.log10(max(top - bed.ducked_peak, top / 2)),
+        20 * math.log10(max(top - under_bells, top / 2)),
+    )
+
+
+def _stream_pieces(
+    rendered: Rendered,
+    voice: Voice,
+    fmt: AudioFormat,
+    *,
+    block_ms: int,
+    meter: LoudnessMeter | None,
+) -> Iterator[npt.NDArray[np.int16]]:
+    """The speech, bells and silence of the session as int16 blocks (see `stream_pcm`)."""
     sr = fmt.sample_rate
+    speech_ceiling, bell_ceiling = _ceilings(rendered, fmt)
     block = block_ms * sr // 1000
     total = rendered.layout.total_ms * sr // 1000
     process = _Processed(rendered.gain_db, fmt)
@@ -313,7 +449,8 @@ def stream_pcm(
     cursor = 0
     for piece in _pieces(rendered.layout):
         start = piece.start_ms * sr // 1000
-        pcm = process(piece.key, functools.partial(piece.audio, voice))
+        load = functools.partial(piece.audio, voice, rendered.levels)
+        pcm = process(piece.key, load, speech_ceiling if piece.text else bell_ceiling)
         if meter is not None:
             meter.feed_piece(to_float(pcm))
         yield from silence(start - cursor)

@@ -1,0 +1,223 @@
+"""Ambience beds as seamless loops: four built-in ones made from numpy, or any sound file.
+
+Built-in beds are generated at render time, deterministically, as loops of exactly `LOOP_S`
+seconds: their noise is shaped in the frequency domain with fixed random phases and every
+tone and swell completes a whole number of cycles per loop, so the end flows into the start
+with no seam and no crossfade. A user's file is looped with an equal-power crossfade: its last
+`CROSSFADE_S` seconds fade out while its first ones fade in.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .audio import decode_audio, resample, to_float
+from .errors import AudioError
+from .loudness import loop_loudness
+from .model import SoundRef
+
+__all__ = [
+    "BUILTIN_BEDS",
+    "BedLoop",
+    "crossfade_loop",
+    "load_bed",
+    "make_builtin_bed",
+    "probe_bed_file",
+]
+
+log = logging.getLogger(__name__)
+Float = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+LOOP_S = 24
+"""Length of a built-in loop: long enough that noise does not audibly repeat."""
+CROSSFADE_S = 2.0
+"""Equal-power crossfade at a user file's loop point (at most a quarter of the file)."""
+MIN_FILE_S = 1.0
+MAX_FILE_S = 300.0
+"""Longer files are cut to this before looping: the bed stays small in memory."""
+SILENT_LUFS = -70.0
+PROBE_RATE = 16000
+"""`check` decodes a bed file at this rate: enough to tell sound from silence, and quick."""
+
+
+@dataclass(frozen=True, eq=False)
+class BedLoop:
+    """A bed ready to repeat end to start, at the output rate, with its measured loudness."""
+
+    name: str
+    samples: Float
+    rate: int
+    lufs: float
+    """Gated integrated loudness of one pass of the loop."""
+
+
+# -- built-in beds ------------------------------------------------------------------------------
+
+
+def _noise(n: int, rate: int, seed: int, shape: Callable[[F64], F64]) -> F64:
+    """Periodic noise of `n` samples whose spectrum magnitude follows `shape(frequency)`.
+
+    Phases come from numpy's legacy RandomState, whose stream is frozen across versions.
+    """
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    phases = np.random.RandomState(seed).uniform(0, 2 * np.pi, len(freqs))
+    spectrum = shape(np.maximum(freqs, 1e-3)) * np.exp(1j * phases)
+    spectrum[0] = 0
+    x = np.fft.irfft(spectrum, n)
+    return np.asarray(x / np.std(x), np.float64)
+
+
+def _lowpass(f: F64, corner: float, order: int = 2) -> F64:
+    return np.asarray(1 / np.sqrt(1 + (f / corner) ** (2 * order)), np.float64)
+
+
+def _highpass(f: F64, corner: float, order: int = 2) -> F64:
+    return np.asarray(1 / np.sqrt(1 + (corner / f) ** (2 * order)), np.float64)
+
+
+def _cycles(t: F64, per_loop: int) -> F64:
+    """Phase (radians) of something that completes `per_loop` whole cycles each loop."""
+    return np.asarray(2 * np.pi * per_loop * t / LOOP_S, np.float64)
+
+
+def _drone(t: F64, rate: int) -> F64:
+    """A soft low drone on A2 with its fifth and octave, slowly beating and breathing."""
+    out = np.zeros_like(t)
+    # (cycles per loop, amplitude, cycles of its slow swell per loop): 110 Hz is 2640 per 24 s.
+    for k, amp, swell in [(2640, 1.0, 1), (2652, 0.3, 2), (3960, 0.45, 3), (5280, 0.25, 2),
+                          (5292, 0.1, 1), (7920, 0.08, 3)]:  # fmt: skip
+        out += amp * np.sin(_cycles(t, k) + k % 7) * (0.9 + 0.1 * np.sin(_cycles(t, swell) + k))
+    warmth = _noise(len(t), rate, 11, lambda f: _lowpass(f, 300, 2) * _highpass(f, 60) / np.sqrt(f))
+    return out / np.std(out) + 0.15 * warmth
+
+
+def _ocean(t: F64, rate: int) -> F64:
+    """Waves on a shore: a low rumble, and a wash that swells and recedes every 6 s or so."""
+    rumble = _noise(len(t), rate, 21, lambda f: _lowpass(f, 250, 2) * _highpass(f, 40) / f**0.5)
+    wash = _noise(len(t), rate, 22, lambda f: _lowpass(f, 2500, 1) * _highpass(f, 200) / f**0.5)
+    # Four waves per loop, each a little different (a second and third harmonic of the swell).
+    phase = _cycles(t, 4)
+    swell = 0.5 - 0.5 * np.cos(phase + 0.35 * np.sin(phase) + 0.2 * np.sin(_cycles(t, 3)))
+    return rumble + wash * (0.5 + 0.5 * swell**1.5)
+
+
+def _rain(t: F64, rate: int) -> F64:
+    """Steady rain: a bright hiss and many small, soft drops, with a gentle slow drift."""
+    n = len(t)
+    hiss = _noise(n, rate, 31, lambda f: _highpass(f, 700, 2) * _lowpass(f, 4500, 2) / f**0.3)
+    rng = np.random.RandomState(32)
+    drops = np.zeros(n)
+    where = rng.randint(0, n, size=60 * LOOP_S)
+    drops[where] = rng.uniform(0.3, 1.0, len(where)) * rng.choice([-1.0, 1.0], len(where))
+    # Each drop is a short, damped knock: shaped in the frequency domain, so it wraps cleanly.
+    f = np.asarray(np.fft.rfftfreq(n, 1 / rate) + 1e-3, np.float64)
+    patter = np.fft.irfft(np.fft.rfft(drops) * _highpass(f, 1000, 2) * _lowpass(f, 2500, 2), n)
+    patter /= np.std(patter)
+    return (hiss + 0.3 * patter) * (1 + 0.06 * np.sin(_cycles(t, 2)))
+
+
+def _air(t: F64, rate: int) -> F64:
+    """Moving air: soft, dark noise with a slow rise and fall, like a breeze in a room."""
+    air = _noise(len(t), rate, 41, lambda f: _lowpass(f, 700, 1) * _highpass(f, 50) / f**0.5)
+    return air * (1 + 0.1 * np.sin(_cycles(t, 3)) + 0.05 * np.sin(_cycles(t, 5) + 1))
+
+
+BUILTIN_BEDS: dict[str, Callable[[F64, int], F64]] = {
+    "drone": _drone,
+    "ocean": _ocean,
+    "rain": _rain,
+    "air": _air,
+}
+"""Built-in bed names and what makes them."""
+
+
+@functools.lru_cache(maxsize=4)
+def make_builtin_bed(name: str, rate: int) -> BedLoop:
+    """A built-in bed as a loop of exactly `LOOP_S` seconds at `rate` (same samples every time)."""
+    t = np.arange(LOOP_S * rate, dtype=np.float64) / rate
+    x = BUILTIN_BEDS[name](t, rate)
+    x = x - x.mean()
+    samples = (0.25 * x / np.abs(x).max()).astype(np.float32)
+    return BedLoop(name, samples, rate, loop_loudness(samples, rate))
+
+
+# -- beds from files ----------------------------------------------------------------------------
+
+
+def crossfade_loop(x: Float, fade: int) -> Float:
+    """Make `x` loop seamlessly: its last `fade` samples fade out over its first ones fading in.
+
+    The gains are sin and cos of the same angle (equal power), so uncorrelated material keeps
+    its level through the join. The result is `fade` samples shorter than `x`.
+    """
+    fade = min(fade, len(x) // 2)
+    if fade <= 0:
+        return x
+    angle = (np.arange(fade) + 0.5) / fade * (np.pi / 2)
+    head = x[:fade] * np.sin(angle) + x[len(x) - fade :] * np.cos(angle)
+    return np.concatenate([head, x[fade : len(x) - fade]]).astype(np.float32)
+
+
+def _read_file(path: Path, rate: int) -> Float:
+    """A sound file as float32 mono at `rate`, at most `MAX_FILE_S` long; AudioError names it."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise AudioError(f"bed file '{path}' not found") from None
+    except OSError as e:
+        raise AudioError(f"cannot read bed file '{path}': {e.strerror}") from None
+    samples, native = decode_audio(data, path.suffix.lower().lstrip(".") or "wav", what=str(path))
+    samples = samples[: int(MAX_FILE_S * native)]
+    if len(samples) < MIN_FILE_S * native:
+        raise AudioError(
+            f"bed file '{path}' is {len(samples) / native:.2f} s long; "
+            f"a bed needs at least {MIN_FILE_S:g} s to loop"
+        )
+    return resample(to_float(samples), native, rate)
+
+
+def _file_bed(path: Path, rate: int) -> BedLoop:
+    x = _read_file(path, rate)
+    x = (x - x.mean()).astype(np.float32)
+    loop = crossfade_loop(x, min(int(CROSSFADE_S * rate), len(x) // 4))
+    loudness = loop_loudness(loop, rate)
+    if not math.isfinite(loudness) or loudness < SILENT_LUFS:
+        raise AudioError(f"bed file '{path}' is silent; give a file with some sound in it")
+    return BedLoop(path.name, loop, rate, loudness)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_file_bed(path: str, mtime: float, rate: int) -> BedLoop:
+    return _file_bed(Path(path), rate)
+
+
+def load_bed(ref: SoundRef, rate: int) -> BedLoop:
+    """The bed a reference names: a built-in loop or a looped file (AudioError naming it)."""
+    if ref.path is None:
+        return make_builtin_bed(ref.name, rate)
+    path = Path(ref.path)
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        raise AudioError(f"bed file '{path}' not found") from None
+    except OSError as e:
+        raise AudioError(f"cannot read bed file '{path}': {e.strerror}") from None
+    return _cached_file_bed(str(path), mtime, rate)
+
+
+def probe_bed_file(path: Path) -> str | None:
+    """Why a file cannot serve as a bed (missing, unreadable, too short, silent), or None."""
+    try:
+        _file_bed(path, PROBE_RATE)
+    except AudioError as e:
+        return str(e)
+    return None
