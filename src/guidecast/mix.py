@@ -98,35 +98,39 @@ class BedPlan:
         """The bed's largest sample while ducked."""
         return self.peak * 10 ** (-self.mix.duck_db / 20)
 
-    def duck(self, a: int, b: int) -> Float:
-        """How far ducked each sample in [a, b) is: 0 at full level, 1 all the way down."""
+    def duck(self, a: int, b: int) -> Float | None:
+        """How far ducked each sample in [a, b) is (0 full level, 1 all the way down); None
+        when the bed is at full level throughout."""
         rate = self.loop.rate
         attack = max(1, self.mix.attack_ms * rate // 1000)
         hold = self.mix.hold_ms * rate // 1000
         release = max(1, self.mix.release_ms * rate // 1000)
-        out = np.zeros(b - a, np.float32)
-        first = bisect.bisect_left(self.ducks, (a - hold - release, -1))
-        first = max(0, first - 1)
-        t: npt.NDArray[np.float64] | None = None
+        out: Float | None = None
+        first = max(0, bisect.bisect_left(self.ducks, (a - hold - release, -1)) - 1)
         for start, end in self.ducks[first:]:
             if start - attack >= b:
                 break
             if end + hold + release <= a:
                 continue
-            if t is None:
-                t = np.arange(a, b, dtype=np.float64)
-            rise = np.clip((t - (start - attack)) / attack, 0, 1)
-            fall = np.clip((end + hold + release - t) / release, 0, 1)
-            np.maximum(out, np.minimum(rise, fall), out=out, casting="unsafe")
+            if out is None:
+                out = np.zeros(b - a, np.float32)
+            t = np.arange(a, b, dtype=np.float32)
+            rise = np.clip((t - np.float32(start - attack)) / np.float32(attack), 0, 1)
+            fall = np.clip((np.float32(end + hold + release) - t) / np.float32(release), 0, 1)
+            np.maximum(out, np.minimum(rise, fall), out=out)
+        if out is None:
+            return None
         # A raised cosine: the gain leaves and reaches each level with zero slope.
-        shaped: Float = (0.5 - 0.5 * np.cos(np.pi * out)).astype(np.float32)
+        shaped: Float = (0.5 - 0.5 * np.cos(np.float32(np.pi) * out)).astype(np.float32)
         return shaped
 
-    def fades(self, a: int, b: int) -> Float:
-        """The start and end fades over [a, b) (1 in between)."""
+    def fades(self, a: int, b: int) -> Float | None:
+        """The start and end fades over [a, b); None where the bed is not fading."""
         rate = self.loop.rate
         fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
         fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
+        if fin <= a and b <= self.total - 1 - fout:
+            return None
         t = np.arange(a, b, dtype=np.float64)
         ramp = np.clip(np.minimum(t / fin, (self.total - 1 - t) / fout), 0, 1)
         shaped: Float = (0.5 - 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
@@ -135,11 +139,21 @@ class BedPlan:
     def segment(self, a: int, b: int) -> Float:
         """The bed for output samples [a, b): looped, faded and ducked, at output level."""
         loop = self.loop.samples
-        x = np.take(loop, np.arange(a, b) % len(loop))
-        gain_db = -self.mix.duck_db * self.duck(a, b)
-        gain = np.power(np.float32(10), gain_db / np.float32(20)) * self.fades(a, b)
-        out: Float = (x * gain * np.float32(self.scale)).astype(np.float32)
-        return out
+        n = len(loop)
+        parts: list[Float] = []
+        at = a
+        while at < b:
+            take = min(b - at, n - at % n)
+            parts.append(loop[at % n : at % n + take])
+            at += take
+        x: Float = (parts[0] if len(parts) == 1 else np.concatenate(parts)) * np.float32(self.scale)
+        duck = self.duck(a, b)
+        if duck is not None:
+            x *= np.exp(duck * np.float32(-self.mix.duck_db * math.log(10) / 20))
+        fade = self.fades(a, b)
+        if fade is not None:
+            x *= fade
+        return x
 
     def unducked_seconds(self) -> float:
         """Roughly how long the bed plays at full level (for the loudness estimate)."""
@@ -175,8 +189,9 @@ def mix_bed(blocks: Iterator[Pcm], plan: BedPlan, channels: int) -> Iterator[Pcm
     cursor = 0
     for block in blocks:
         n = len(block) // channels
-        bed = np.round(plan.segment(cursor, cursor + n) * 32767).astype(np.int32)
+        bed = plan.segment(cursor, cursor + n) * np.float32(32767)
         if channels > 1:
             bed = np.repeat(bed, channels)
-        yield np.clip(block.astype(np.int32) + bed, -32768, 32767).astype(np.int16)
+        mixed = np.rint(block + bed)
+        yield np.clip(mixed, -32768, 32767, out=mixed).astype(np.int16)
         cursor += n

@@ -24,7 +24,7 @@ from .durations import format_clock, format_duration
 from .errors import EngineError
 from .levels import SPEECH_LUFS, bell_gain_db, soft_onset, speech_gain_db, speech_p95
 from .loudness import LoudnessMeter, clip_loudness, limit_true_peak
-from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed
+from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
 from .model import Routine, SoundRef
 from .speech import Estimate
 from .timeline import Layout, Options, Sound, Speak, Timeline, layout
@@ -196,7 +196,7 @@ def render(
     Speech is levelled clip by clip, bells are matched to the speech, and the bed (if `mix`
     names one) is set under it; the gain then brings the whole to the loudness target.
     """
-    mix = mix or Mix()
+    mix = mix or resolve_mix(routine)
     log.info("%s: voice %s, cache %s", routine.path, voice.identity, voice.cache.root)
     draft = compile_routine(routine, options, Estimate(options.rate))
     voice.prepare(draft.texts(), progress)

@@ -29,11 +29,13 @@ from .yamlfields import (
     unknown,
 )
 
-__all__ = ["BUILTIN_SOUNDS", "load_routine", "parse_routine"]
+__all__ = ["BUILTIN_BEDS", "BUILTIN_SOUNDS", "load_routine", "parse_routine"]
 
 log = logging.getLogger(__name__)
 
 BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock")
+BUILTIN_BEDS = ("drone", "ocean", "rain", "air")
+BED_LEVELS = (-40.0, -6.0)
 SOUND_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".m4a", ".aiff", ".aif")
 DEFAULT_SIDES = ("right", "left")
 MAX_COUNTDOWN_MS = 60_000
@@ -58,7 +60,7 @@ STEP_KEYS = (
     "reps", "rest", "flow", "sound",
 )  # fmt: skip
 FLOW_KEYS = ("breaths", "cues", "breath")
-DEFAULT_KEYS = ("narration", "length", "rate", "countdown", "breath_cues")
+DEFAULT_KEYS = ("narration", "length", "rate", "countdown", "breath_cues", "bed", "bed_level")
 SOUND_KEYS = ("start", "transition", "end")
 ENGINES = ("piper", "gtts")
 
@@ -100,6 +102,28 @@ class _RoutineReader(Reader):
                 raise Bad(f"sound file '{name}' not found (looked at {path})")
             return SoundRef(name, str(path), loc)
         raise Bad(unknown(f"sound '{name}'", name, (*BUILTIN_SOUNDS, "none")))
+
+    def bed(self, node: Node) -> SoundRef:
+        """A built-in bed, `none`, or a sound file that decodes to some sound."""
+        name = text(node)
+        loc = self.loc(node)
+        if name.lower() == "none":
+            return SoundRef("", None, loc)
+        if name in BUILTIN_BEDS:
+            return SoundRef(name, None, loc)
+        if "/" in name or "\\" in name or name.lower().endswith(SOUND_SUFFIXES):
+            path = (self.base / name).resolve()
+            if not name.lower().endswith(SOUND_SUFFIXES):
+                raise Bad(f"bed file '{name}' must be one of: {', '.join(SOUND_SUFFIXES)}")
+            if not path.is_file():
+                raise Bad(f"bed file '{name}' not found (looked at {path})")
+            from .bed import probe_bed_file  # decoding needs numpy: only for routines with beds
+
+            problem = probe_bed_file(path)
+            if problem:
+                raise Bad(problem)
+            return SoundRef(name, str(path), loc)
+        raise Bad(unknown(f"bed '{name}'", name, (*BUILTIN_BEDS, "none")))
 
     def sides(self, node: Node) -> tuple[str, ...]:
         if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
@@ -176,6 +200,8 @@ class _RoutineReader(Reader):
             rate=self.field(found, "rate", number(0.5, 2.0)),
             countdown_ms=self.field(found, "countdown", countdown),
             breath_cues=self.field(found, "breath_cues", boolean),
+            bed=self.field(found, "bed", self.bed),
+            bed_level=self.field(found, "bed_level", number(*BED_LEVELS)),
         )
 
     def routine(self, root: Node) -> Routine | None:

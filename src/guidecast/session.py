@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from .export import ExportResult, export_session, session_files
 from .loudness import LoudnessMeter
+from .mix import Mix
 from .model import Routine
 from .render import AudioFormat, Progress, Voice, prefetch, stream_pcm
 from .render import render as render_timeline
@@ -45,14 +46,16 @@ def render_session(
     voice: Voice,
     output: Path,
     fmt: AudioFormat | None = None,
+    mix: Mix | None = None,
     progress: Progress = _no_progress,
 ) -> SessionResult:
     """Render a routine to `output` (a folder, or an .mp3 path) with its sidecars.
 
-    Nothing replaces the previous session's files until the new ones are complete.
+    Nothing replaces the previous session's files until the new ones are complete. `mix`
+    sets bells and the optional ambience bed (default: the routine's, see `resolve_mix`).
     """
     fmt = fmt or AudioFormat()
-    rendered = render_timeline(routine, options, voice=voice, fmt=fmt, progress=progress)
+    rendered = render_timeline(routine, options, voice=voice, fmt=fmt, mix=mix, progress=progress)
     meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
     total = rendered.layout.total_ms
 
