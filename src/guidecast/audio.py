@@ -64,7 +64,10 @@ def decode_audio(data: bytes, fmt: str, *, what: str) -> tuple[npt.NDArray[np.in
     try:
         segment = AudioSegment.from_file(io.BytesIO(data), format=fmt)
     except Exception as e:
-        raise AudioError(f"cannot decode {what}: {e}") from None
+        if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+            raise AudioError(f"cannot decode {what}: {e}") from None
+        # Not a WAV file pydub can read: ffmpeg either decodes it or says what is wrong.
+        segment = AudioSegment.from_file(io.BytesIO(_to_wav(data, what=what)), format="wav")
     segment = segment.set_channels(1).set_sample_width(2)
     samples = np.array(segment.get_array_of_samples(), dtype=np.int16)
     return samples, int(segment.frame_rate)

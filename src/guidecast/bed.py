@@ -107,7 +107,7 @@ def _ocean(t: F64, rate: int) -> F64:
     # Four waves per loop, each a little different (a second and third harmonic of the swell).
     phase = _cycles(t, 4)
     swell = 0.5 - 0.5 * np.cos(phase + 0.35 * np.sin(phase) + 0.2 * np.sin(_cycles(t, 3)))
-    return rumble + wash * (0.5 + 0.5 * swell**1.5)
+    return rumble + wash * (0.55 + 0.45 * swell**1.5)
 
 
 def _rain(t: F64, rate: int) -> F64:
@@ -189,6 +189,7 @@ def _file_bed(path: Path, rate: int) -> BedLoop:
     x = _read_file(path, rate)
     x = (x - x.mean()).astype(np.float32)
     loop = crossfade_loop(x, min(int(CROSSFADE_S * rate), len(x) // 4))
+    loop = loop[: len(loop) - len(loop) % 2]  # an even length: measured as one periodic FFT
     loudness = loop_loudness(loop, rate)
     if not math.isfinite(loudness) or loudness < SILENT_LUFS:
         raise AudioError(f"bed file '{path}' is silent; give a file with some sound in it")

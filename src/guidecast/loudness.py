@@ -19,10 +19,13 @@ from .dsp import (
 
 __all__ = [
     "LoudnessMeter",
+    "blocks_from_subs",
     "clip_loudness",
+    "k_weighted_loop",
     "limit_true_peak",
     "loop_loudness",
     "momentary_loudness",
+    "sub_block_power",
     "true_peak_db",
     "weighted_percentile",
 ]
@@ -55,17 +58,40 @@ def _k_weighting(rate: int) -> tuple[Coefficients, ...]:
     return ((shelf_b, shelf_a), (pass_b, pass_a))
 
 
-def _block_energy(samples: Float, rate: int) -> npt.NDArray[np.float64]:
-    """Mean K-weighted power of each 400 ms block (100 ms apart) of a piece set in silence."""
-    step = rate // 10  # 100 ms: blocks are 400 ms with 75 % overlap
-    pad = 3 * step
+SUB_PAD = 3
+"""100 ms steps of silence set before (and after) a piece when it is measured."""
+
+
+def sub_block_power(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+    """Mean K-weighted power of each 100 ms of a piece set in silence, starting `SUB_PAD`
+    steps before it (so the filter's ringing at both ends is counted)."""
+    step = rate // 10
+    pad = SUB_PAD * step
     length = -(-(len(samples) + 2 * pad) // step) * step
     y = np.zeros(length, np.float64)
     y[pad : pad + len(samples)] = samples
     y = fft_filter(y, _k_weighting(rate))
-    subs = (y**2).reshape(-1, step).sum(axis=1)
-    blocks: npt.NDArray[np.float64] = (subs[:-3] + subs[1:-2] + subs[2:-1] + subs[3:]) / (4 * step)
-    return blocks
+    subs: npt.NDArray[np.float64] = (y**2).reshape(-1, step).mean(axis=1)
+    return subs
+
+
+def blocks_from_subs(subs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """400 ms block powers (100 ms apart) from 100 ms sub-block powers."""
+    return np.asarray((subs[:-3] + subs[1:-2] + subs[2:-1] + subs[3:]) / 4, np.float64)
+
+
+def _block_energy(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+    """Mean K-weighted power of each 400 ms block (100 ms apart) of a piece set in silence."""
+    return blocks_from_subs(sub_block_power(samples, rate))
+
+
+def k_weighted_loop(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+    """A loop K-weighted as the periodic signal it is (one FFT over an even length of it)."""
+    n = len(samples) - len(samples) % 2
+    response = np.ones(n // 2 + 1, np.complex128)
+    for coefficients in _k_weighting(rate):
+        response *= biquad_response(coefficients, n)
+    return np.asarray(np.fft.irfft(np.fft.rfft(samples[:n].astype(np.float64)) * response, n))
 
 
 def momentary_loudness(samples: Float, rate: int) -> npt.NDArray[np.float64]:
@@ -89,21 +115,16 @@ def loop_loudness(samples: Float, rate: int) -> float:
     The loop is K-weighted as a periodic signal (one FFT over exactly its length), so the
     measure is what a listener hears on every pass after the first, not the first one's onset.
     """
-    n = len(samples) - len(samples) % 2
-    if n < rate // 2:
+    if len(samples) < rate // 2:
         return clip_loudness(samples, rate)
-    x = samples[:n].astype(np.float64)
-    response = np.ones(n // 2 + 1, np.complex128)
-    for coefficients in _k_weighting(rate):
-        response *= biquad_response(coefficients, n)
-    power = np.fft.irfft(np.fft.rfft(x) * response, n) ** 2
+    power = k_weighted_loop(samples, rate) ** 2
+    n = len(power)
     step, width = rate // 10, 4 * (rate // 10)
     sums = np.concatenate([[0.0], np.cumsum(np.concatenate([power, power[:width]]))])
     starts = np.arange(0, n, step)
     blocks = (sums[starts + width] - sums[starts]) / width
     meter = LoudnessMeter(rate)
-    meter.blocks.append(blocks)
-    meter.weights.append(np.ones(len(blocks)))
+    meter.feed_blocks(blocks)
     return meter.integrated()
 
 
@@ -146,6 +167,11 @@ class LoudnessMeter:
         blocks = _block_energy(samples, rate or self.rate)
         # A mono signal played on N channels sums N times (BS.1770 channel weights of 1).
         self.blocks.append(blocks * self.channels)
+        self.weights.append(np.full(len(blocks), float(count)))
+
+    def feed_blocks(self, blocks: npt.NDArray[np.float64], count: float = 1) -> None:
+        """Count 400 ms block powers measured elsewhere (already weighted per channel)."""
+        self.blocks.append(np.asarray(blocks, np.float64))
         self.weights.append(np.full(len(blocks), float(count)))
 
     def integrated(self) -> float:

@@ -10,6 +10,7 @@ block from one loop in memory, whatever the session's length.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,11 +19,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .bed import BedLoop
+from .loudness import k_weighted_loop
 from .model import Routine, SoundRef
 
 __all__ = ["BED_LEVEL", "BedPlan", "Mix", "mix_bed", "plan_bed", "resolve_mix"]
 
 Float = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
 Pcm = npt.NDArray[np.int16]
 
 BED_LEVEL = -20.0
@@ -98,30 +101,45 @@ class BedPlan:
         """The bed's largest sample while ducked."""
         return self.peak * 10 ** (-self.mix.duck_db / 20)
 
-    def duck(self, a: int, b: int) -> Float | None:
-        """How far ducked each sample in [a, b) is (0 full level, 1 all the way down); None
-        when the bed is at full level throughout."""
+    def _ramps(self) -> tuple[int, int, int]:
         rate = self.loop.rate
         attack = max(1, self.mix.attack_ms * rate // 1000)
         hold = self.mix.hold_ms * rate // 1000
         release = max(1, self.mix.release_ms * rate // 1000)
-        out: Float | None = None
+        return attack, hold, release
+
+    def _duck_at(self, t: F64, ducks: Sequence[tuple[int, int]]) -> Float:
+        attack, hold, release = self._ramps()
+        out = np.zeros(len(t), np.float32)
+        for start, end in ducks:
+            rise = np.clip((t - (start - attack)) / attack, 0, 1)
+            fall = np.clip((end + hold + release - t) / release, 0, 1)
+            np.maximum(out, np.minimum(rise, fall), out=out, casting="unsafe")
+        # A raised cosine: the gain leaves and reaches each level with zero slope.
+        shaped: Float = (0.5 - 0.5 * np.cos(np.float32(np.pi) * out)).astype(np.float32)
+        return shaped
+
+    def duck(self, a: int, b: int) -> Float | None:
+        """How far ducked each sample in [a, b) is (0 full level, 1 all the way down); None
+        when the bed is at full level throughout."""
+        attack, hold, release = self._ramps()
         first = max(0, bisect.bisect_left(self.ducks, (a - hold - release, -1)) - 1)
+        near: list[tuple[int, int]] = []
         for start, end in self.ducks[first:]:
             if start - attack >= b:
                 break
-            if end + hold + release <= a:
-                continue
-            if out is None:
-                out = np.zeros(b - a, np.float32)
-            t = np.arange(a, b, dtype=np.float32)
-            rise = np.clip((t - np.float32(start - attack)) / np.float32(attack), 0, 1)
-            fall = np.clip((np.float32(end + hold + release) - t) / np.float32(release), 0, 1)
-            np.maximum(out, np.minimum(rise, fall), out=out)
-        if out is None:
+            if end + hold + release > a:
+                near.append((start, end))
+        if not near:
             return None
-        # A raised cosine: the gain leaves and reaches each level with zero slope.
-        shaped: Float = (0.5 - 0.5 * np.cos(np.float32(np.pi) * out)).astype(np.float32)
+        return self._duck_at(np.arange(a, b, dtype=np.float64), near)
+
+    def _fade_at(self, t: F64) -> Float:
+        rate = self.loop.rate
+        fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
+        fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
+        ramp = np.clip(np.minimum(t / fin, (self.total - 1 - t) / fout), 0, 1)
+        shaped: Float = (0.5 - 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
         return shaped
 
     def fades(self, a: int, b: int) -> Float | None:
@@ -131,10 +149,23 @@ class BedPlan:
         fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
         if fin <= a and b <= self.total - 1 - fout:
             return None
-        t = np.arange(a, b, dtype=np.float64)
-        ramp = np.clip(np.minimum(t / fin, (self.total - 1 - t) / fout), 0, 1)
-        shaped: Float = (0.5 - 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
-        return shaped
+        return self._fade_at(np.arange(a, b, dtype=np.float64))
+
+    def sub_block_power(self, step: int) -> F64:
+        """The bed's mean K-weighted power in each `step` samples of the session, as mixed.
+
+        From the loop's own K-weighted power (looped exactly) and the bed's gain at the middle
+        of each step: what the loudness of the whole session is estimated from.
+        """
+        power = _loop_power_sums(self.loop)
+        n = len(power) - 1
+        edges = np.arange(0, self.total + step, step, dtype=np.int64)
+        sums = (edges // n) * power[-1] + power[edges % n]
+        mean = np.diff(sums) / step
+        middle = (edges[:-1] + step / 2).astype(np.float64)
+        duck = self._duck_at(middle, self.ducks).astype(np.float64)
+        gain = self.scale * 10 ** (-self.mix.duck_db * duck / 20) * self._fade_at(middle)
+        return np.asarray(mean * gain**2, np.float64)
 
     def segment(self, a: int, b: int) -> Float:
         """The bed for output samples [a, b): looped, faded and ducked, at output level."""
@@ -155,12 +186,12 @@ class BedPlan:
             x *= fade
         return x
 
-    def unducked_seconds(self) -> float:
-        """Roughly how long the bed plays at full level (for the loudness estimate)."""
-        rate = self.loop.rate
-        pad = (self.mix.attack_ms + self.mix.hold_ms + self.mix.release_ms) * rate // 2000
-        ducked = sum(end - start + pad for start, end in self.ducks)
-        return max(0.0, (self.total - ducked) / rate)
+
+@functools.lru_cache(maxsize=4)
+def _loop_power_sums(loop: BedLoop) -> F64:
+    """Running sum of the loop's K-weighted power, from 0 (one more entry than samples)."""
+    power = k_weighted_loop(loop.samples, loop.rate) ** 2
+    return np.concatenate([[0.0], np.cumsum(power)])
 
 
 def plan_bed(

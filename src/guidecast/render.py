@@ -23,7 +23,14 @@ from .compiler import compile_routine
 from .durations import format_clock, format_duration
 from .errors import EngineError
 from .levels import SPEECH_LUFS, bell_gain_db, soft_onset, speech_gain_db, speech_p95
-from .loudness import LoudnessMeter, clip_loudness, limit_true_peak
+from .loudness import (
+    SUB_PAD,
+    LoudnessMeter,
+    blocks_from_subs,
+    clip_loudness,
+    limit_true_peak,
+    sub_block_power,
+)
 from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
 from .model import Routine, SoundRef
 from .speech import Estimate
@@ -45,6 +52,7 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 Float = npt.NDArray[np.float32]
+Float64 = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total) while synthesizing and encoding."""
 
@@ -166,6 +174,10 @@ class Levels:
     bell_onset_ms: int = 0
     speech_p95: float = -math.inf
     """95th percentile of the speech's momentary loudness (LUFS, before the session gain)."""
+    speech_ceiling_db: float | None = None
+    """True-peak ceiling for speech (dBTP), lower than the format's to leave room for a bed;
+    None for the format's own."""
+    bell_ceiling_db: float | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +244,8 @@ def render(
     )
     if bed is not None:
         bed = replace(bed, scale=bed.scale * 10 ** (gain / 20))
+        speech, bells = _ceilings(bed, fmt)
+        levels = replace(levels, speech_ceiling_db=speech, bell_ceiling_db=bells)
     return Rendered(timeline, lay, gain, source, levels, bed)
 
 
@@ -332,7 +346,8 @@ def _gain(
         meter.feed_piece(x, counts[key], rate)
         seconds[key] = len(x) / rate
     if bed is not None:
-        _feed_bed(meter, bed, bed.scale)
+        meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
+        meter.feed_blocks(session_blocks(lay, voice, levels, bed) * fmt.channels)
     source = meter.integrated()
     if not math.isfinite(source):
         return source, 0.0
@@ -351,11 +366,25 @@ def _gain(
     return source, gain + (loss if math.isfinite(loss) else 0.0)
 
 
-def _feed_bed(meter: LoudnessMeter, bed: BedPlan, scale: float) -> None:
-    """Count the bed's loop, at `scale`, for as many passes as it plays at full level."""
-    loop = bed.loop
-    passes = bed.unducked_seconds() * loop.rate / len(loop.samples)
-    meter.feed_piece(loop.samples * np.float32(scale), passes, loop.rate)
+def session_blocks(lay: Layout, voice: Voice, levels: Levels, bed: BedPlan) -> Float64:
+    """The 400 ms block powers of the whole session with its bed (before the session gain).
+
+    With a bed, much of the session sits near BS.1770's relative gate, so its loudness is
+    worked out on the session's own timeline: the bed's power every 100 ms, plus each piece's
+    (measured once, placed wherever it plays, to the nearest 100 ms).
+    """
+    step = bed.loop.rate // 10
+    subs = np.concatenate([bed.sub_block_power(step), np.zeros(2 * SUB_PAD)])
+    measured: dict[str, Float64] = {}
+    for piece in _pieces(lay):
+        if piece.key not in measured:
+            measured[piece.key] = sub_block_power(*piece.native(voice, levels))
+        power = measured[piece.key]
+        at = round(piece.start_ms / 100) - SUB_PAD
+        lo, hi = max(0, at), min(len(subs), at + len(power))
+        if hi > lo:
+            subs[lo:hi] += power[lo - at : hi - at]
+    return blocks_from_subs(subs)
 
 
 class _Processed:
@@ -399,21 +428,21 @@ def stream_pcm(
     chapter and caption times in milliseconds match the audio; silence is generated, never
     stored. A bed is added to every block as it passes.
     """
-    pieces = _stream_pieces(rendered, voice, fmt, block_ms=block_ms, meter=meter)
     if rendered.bed is None:
-        yield from pieces
+        yield from _stream_pieces(rendered, voice, fmt, block_ms=block_ms, meter=meter)
         return
+    pieces = _stream_pieces(rendered, voice, fmt, block_ms=block_ms, meter=None)
     yield from mix_bed(pieces, rendered.bed, fmt.channels)
-    if meter is not None:
-        _feed_bed(meter, rendered.bed, rendered.bed.scale)
+    if meter is not None:  # the estimate the gain was set by, at that gain
+        gain = 10 ** (rendered.gain_db / 20)
+        source = replace(rendered.bed, scale=rendered.bed.scale / gain)
+        blocks = session_blocks(rendered.layout, voice, rendered.levels, source)
+        meter.feed_blocks(blocks * fmt.channels * gain**2)
 
 
-def _ceilings(rendered: Rendered, fmt: AudioFormat) -> tuple[float, float]:
+def _ceilings(bed: BedPlan, fmt: AudioFormat) -> tuple[float, float]:
     """True-peak ceilings (dBTP) for speech and for bells, leaving room for the bed under them."""
-    if rendered.bed is None:
-        return fmt.true_peak, fmt.true_peak
     top = 10 ** (fmt.true_peak / 20)
-    bed = rendered.bed
     under_bells = bed.ducked_peak if bed.mix.duck_bells else bed.peak
     return (
         20 * math.log10(max(top - bed.ducked_peak, top / 2)),
@@ -431,7 +460,9 @@ def _stream_pieces(
 ) -> Iterator[npt.NDArray[np.int16]]:
     """The speech, bells and silence of the session as int16 blocks (see `stream_pcm`)."""
     sr = fmt.sample_rate
-    speech_ceiling, bell_ceiling = _ceilings(rendered, fmt)
+    levels = rendered.levels
+    speech_ceiling = _first(levels.speech_ceiling_db, fmt.true_peak)
+    bell_ceiling = _first(levels.bell_ceiling_db, fmt.true_peak)
     block = block_ms * sr // 1000
     total = rendered.layout.total_ms * sr // 1000
     process = _Processed(rendered.gain_db, fmt)
@@ -458,6 +489,10 @@ def _stream_pieces(
         yield from chunks(pcm)
         cursor = max(cursor, start + len(pcm))
     yield from silence(total - cursor)
+
+
+def _first(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def prefetch(items: Iterator[T], depth: int = 4) -> Iterator[T]:
