@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from .loudness import momentary_loudness, weighted_percentile
+from .loudness import weighted_percentile
 
 __all__ = [
     "BELL_MARGIN_LU",
@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 Float = npt.NDArray[np.float32]
+Float64 = npt.NDArray[np.float64]
 
 SPEECH_LUFS = -20.0
 """Loudness every speech clip is levelled to before the session gain (leaves float headroom)."""
@@ -46,17 +47,16 @@ def speech_gain_db(loudness: float | None) -> float:
     return min(MAX_SPEECH_GAIN_DB, SPEECH_LUFS - loudness)
 
 
-def speech_p95(pieces: Iterable[tuple[Float, int, int]]) -> float:
-    """95th percentile of momentary loudness over speech, from (samples, rate, count) pieces.
+def speech_p95(pieces: Iterable[tuple[Float64, int]]) -> float:
+    """95th percentile of momentary loudness over speech, from (momentary LUFS, count) pieces.
 
     Each distinct clip is measured once and weighted by how often it plays; blocks under the
     absolute gate (the silence around a clip) do not count.
     """
-    values: list[npt.NDArray[np.float64]] = []
-    weights: list[npt.NDArray[np.float64]] = []
-    for samples, rate, count in pieces:
-        m = momentary_loudness(samples, rate)
-        m = m[m > GATE_LUFS]
+    values: list[Float64] = []
+    weights: list[Float64] = []
+    for momentary, count in pieces:
+        m = momentary[momentary > GATE_LUFS]
         values.append(m)
         weights.append(np.full(len(m), float(count)))
     if not values:
@@ -64,9 +64,9 @@ def speech_p95(pieces: Iterable[tuple[Float, int, int]]) -> float:
     return weighted_percentile(np.concatenate(values), np.concatenate(weights), 95)
 
 
-def bell_gain_db(bell: Float, rate: int, speech_p95_lufs: float) -> float:
+def bell_gain_db(momentary: Float64, speech_p95_lufs: float) -> float:
     """The gain (dB) that puts a bell's momentary maximum `BELL_MARGIN_LU` under speech p95."""
-    m = momentary_loudness(bell, rate)
+    m = momentary
     if not len(m) or not math.isfinite(speech_p95_lufs):
         return 0.0
     loudest = float(m.max())

@@ -90,6 +90,9 @@ class BedPlan:
     total: int
     """Samples in the session."""
     mix: Mix
+    blocks: F64 | None = None
+    """The whole session's 400 ms block powers with this bed, before the session gain: what
+    its loudness is set by."""
 
     @property
     def peak(self) -> float:

@@ -226,7 +226,8 @@ def render(
         len(lay.chapters),
         [format_duration(h) for h in timeline.holds_ms if h],
     )
-    levels = _levels(lay, voice, mix)
+    measures = _measure(lay, voice, mix.bell_onset_ms)
+    levels = _levels(measures, mix)
     bed = None
     if mix.bed is not None:
         loop = load_bed(mix.bed, fmt.sample_rate)
@@ -234,7 +235,8 @@ def render(
         total = lay.total_ms * fmt.sample_rate // 1000
         level = bed_gain_db(loop, SPEECH_LUFS, mix.bed_level)
         bed = plan_bed(loop, mix, level_db=level, spans=spans, total=total)
-    source, gain = _gain(lay, voice, fmt, levels, bed)
+        bed = replace(bed, blocks=_session_blocks(lay, measures, levels, bed))
+    source, gain = _gain(measures, voice, fmt, levels, bed)
     log.info(
         "speech, bells%s measure %.1f LUFS; gain %+.1f dB to reach %.1f LUFS",
         " and bed" if bed else "",
@@ -249,23 +251,46 @@ def render(
     return Rendered(timeline, lay, gain, source, levels, bed)
 
 
-def _levels(lay: Layout, voice: Voice, mix: Mix) -> Levels:
-    """Match every bell to the loud end of the session's speech."""
+@dataclass(frozen=True, eq=False)
+class _Measured:
+    """One distinct piece of the session, measured once: how loud it is every 100 ms."""
+
+    piece: _Piece
+    """Where it first plays."""
+    count: int
+    """How often it plays."""
+    subs: Float64
+    """K-weighted power every 100 ms (see `sub_block_power`), bells before their gain."""
+    seconds: float
+
+    @property
+    def momentary(self) -> Float64:
+        with np.errstate(divide="ignore"):
+            return np.asarray(-0.691 + 10 * np.log10(blocks_from_subs(self.subs)), np.float64)
+
+
+def _measure(lay: Layout, voice: Voice, onset_ms: int) -> dict[str, _Measured]:
+    """Measure every distinct sentence (levelled, at its own rate) and bell once."""
     counts: dict[str, int] = {}
     first: dict[str, _Piece] = {}
     for piece in _pieces(lay):
         counts[piece.key] = counts.get(piece.key, 0) + 1
         first.setdefault(piece.key, piece)
-    p95 = speech_p95(
-        (*voice.levelled(p.text), counts[k]) for k, p in first.items() if p.text is not None
-    )
-    gains: dict[str, float] = {}
+    out: dict[str, _Measured] = {}
     for key, piece in first.items():
-        if piece.sound is not None:
-            bell = soft_onset(load_sound(piece.sound, voice.sample_rate), voice.sample_rate,
-                              mix.bell_onset_ms)  # fmt: skip
-            gains[key] = bell_gain_db(bell, voice.sample_rate, p95)
-            log.info("sound %s: %+.1f dB to sit under loud speech", piece.sound.name, gains[key])
+        x, rate = piece.native(voice, Levels(bell_onset_ms=onset_ms))
+        out[key] = _Measured(piece, counts[key], sub_block_power(x, rate), len(x) / rate)
+    return out
+
+
+def _levels(measures: dict[str, _Measured], mix: Mix) -> Levels:
+    """Match every bell to the loud end of the session's speech."""
+    p95 = speech_p95((m.momentary, m.count) for m in measures.values() if m.piece.text)
+    gains: dict[str, float] = {}
+    for key, m in measures.items():
+        if m.piece.sound is not None:
+            gains[key] = bell_gain_db(m.momentary, p95)
+            log.info("sound %s: %+.1f dB to sit under loud speech", m.piece.sound.name, gains[key])
     return Levels(gains, mix.bell_onset_ms, p95)
 
 
@@ -325,48 +350,48 @@ LIMITER_SAMPLE_S = 60
 
 
 def _gain(
-    lay: Layout, voice: Voice, fmt: AudioFormat, levels: Levels, bed: BedPlan | None = None
+    measures: dict[str, _Measured],
+    voice: Voice,
+    fmt: AudioFormat,
+    levels: Levels,
+    bed: BedPlan | None = None,
 ) -> tuple[float, float]:
     """Gain (dB) that brings the limited sound to the target.
 
-    The loudness of the sound present is measured once per distinct piece (weighted by how
-    often it plays) at the clips' own rate; the limiter's small loss is then measured on an
-    evenly spread sample of the pieces and made up. A bed counts for as long as it plays at
-    full level (under speech it is ducked far below the gate).
+    The loudness of the sound present comes from each distinct piece, measured once (weighted
+    by how often it plays) at the clips' own rate; with a bed, from the session's power map.
+    The limiter's small loss is then measured on an evenly spread sample of the pieces and
+    made up.
     """
-    counts: dict[str, int] = {}
-    first: dict[str, _Piece] = {}
-    for piece in _pieces(lay):
-        counts[piece.key] = counts.get(piece.key, 0) + 1
-        first.setdefault(piece.key, piece)
     meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
-    seconds: dict[str, float] = {}
-    for key, piece in first.items():
-        x, rate = piece.native(voice, levels)
-        meter.feed_piece(x, counts[key], rate)
-        seconds[key] = len(x) / rate
-    if bed is not None:
-        meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
-        meter.feed_blocks(session_blocks(lay, voice, levels, bed) * fmt.channels)
+    if bed is not None and bed.blocks is not None:
+        meter.feed_blocks(bed.blocks * fmt.channels)
+    else:
+        for key, m in measures.items():
+            power = 10 ** (levels.bell_gain_db.get(key, 0.0) / 10) * fmt.channels
+            meter.feed_blocks(blocks_from_subs(m.subs) * power, m.count)
     source = meter.integrated()
     if not math.isfinite(source):
         return source, 0.0
     target = fmt.target_lufs - fmt.encoder_gain_db
     gain = target - source
-    keys = list(first)
-    stride = max(1, round(sum(seconds.values()) / LIMITER_SAMPLE_S))
+    keys = list(measures)
+    stride = max(1, round(sum(m.seconds for m in measures.values()) / LIMITER_SAMPLE_S))
     plain = LoudnessMeter(fmt.sample_rate, fmt.channels)
     limited = LoudnessMeter(fmt.sample_rate, fmt.channels)
     scale = 10 ** (gain / 20)
     for key in keys[::stride]:
-        x = first[key].audio(voice, levels) * scale
-        plain.feed_piece(x, counts[key])
-        limited.feed_piece(limit_true_peak(x, fmt.true_peak, fmt.sample_rate), counts[key])
+        x = measures[key].piece.audio(voice, levels) * scale
+        count = measures[key].count
+        plain.feed_piece(x, count)
+        limited.feed_piece(limit_true_peak(x, fmt.true_peak, fmt.sample_rate), count)
     loss = plain.integrated() - limited.integrated()
     return source, gain + (loss if math.isfinite(loss) else 0.0)
 
 
-def session_blocks(lay: Layout, voice: Voice, levels: Levels, bed: BedPlan) -> Float64:
+def _session_blocks(
+    lay: Layout, measures: dict[str, _Measured], levels: Levels, bed: BedPlan
+) -> Float64:
     """The 400 ms block powers of the whole session with its bed (before the session gain).
 
     With a bed, much of the session sits near BS.1770's relative gate, so its loudness is
@@ -375,15 +400,16 @@ def session_blocks(lay: Layout, voice: Voice, levels: Levels, bed: BedPlan) -> F
     """
     step = bed.loop.rate // 10
     subs = np.concatenate([bed.sub_block_power(step), np.zeros(2 * SUB_PAD)])
-    measured: dict[str, Float64] = {}
+    starts: dict[str, list[int]] = {}
     for piece in _pieces(lay):
-        if piece.key not in measured:
-            measured[piece.key] = sub_block_power(*piece.native(voice, levels))
-        power = measured[piece.key]
-        at = round(piece.start_ms / 100) - SUB_PAD
-        lo, hi = max(0, at), min(len(subs), at + len(power))
-        if hi > lo:
-            subs[lo:hi] += power[lo - at : hi - at]
+        starts.setdefault(piece.key, []).append(piece.start_ms)
+    for key, m in measures.items():
+        power = m.subs * 10 ** (levels.bell_gain_db.get(key, 0.0) / 10)
+        for start_ms in starts.get(key, []):
+            at = round(start_ms / 100) - SUB_PAD
+            lo, hi = max(0, at), min(len(subs), at + len(power))
+            if hi > lo:
+                subs[lo:hi] += power[lo - at : hi - at]
     return blocks_from_subs(subs)
 
 
@@ -433,11 +459,9 @@ def stream_pcm(
         return
     pieces = _stream_pieces(rendered, voice, fmt, block_ms=block_ms, meter=None)
     yield from mix_bed(pieces, rendered.bed, fmt.channels)
-    if meter is not None:  # the estimate the gain was set by, at that gain
-        gain = 10 ** (rendered.gain_db / 20)
-        source = replace(rendered.bed, scale=rendered.bed.scale / gain)
-        blocks = session_blocks(rendered.layout, voice, rendered.levels, source)
-        meter.feed_blocks(blocks * fmt.channels * gain**2)
+    if meter is not None and rendered.bed.blocks is not None:
+        # The session as the gain was set by, at that gain (the pieces alone would miss the bed).
+        meter.feed_blocks(rendered.bed.blocks * fmt.channels * 10 ** (rendered.gain_db / 10))
 
 
 def _ceilings(bed: BedPlan, fmt: AudioFormat) -> tuple[float, float]:
