@@ -74,7 +74,7 @@ def render_session(
         sample_rate=fmt.sample_rate,
         channels=fmt.channels,
         bitrate=fmt.bitrate,
-        quality=fmt.quality,
+        quality=fmt.quality if rendered.bed is None else fmt.bed_quality,
         narration=options.narration.value,
     )
     for cue in rendered.layout.dropped_cues:
