@@ -33,7 +33,7 @@ SPEECH_LUFS = -20.0
 """Loudness every speech clip is levelled to before the session gain (leaves float headroom)."""
 MAX_SPEECH_GAIN_DB = 24.0
 """A clip this much under the level is nearly silent: raise it no further."""
-BELL_MARGIN_LU = 1.0
+BELL_MARGIN_LU = 2.0
 """A bell's loudest moment sits this far under the 95th percentile of speech."""
 MAX_BELL_GAIN_DB = 12.0
 """A quiet sound file is raised at most this much (its noise floor comes up with it)."""

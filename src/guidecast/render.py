@@ -239,7 +239,7 @@ def render(
         level = bed_gain_db(loop, SPEECH_LUFS, mix.bed_level)
         bed = plan_bed(loop, mix, level_db=level, spans=spans, total=total)
         bed = replace(bed, blocks=_session_blocks(lay, measures, levels, bed))
-    source, gain = _gain(measures, voice, fmt, levels, bed)
+    source, gain, loss = _gain(measures, voice, fmt, levels, bed)
     log.info(
         "speech, bells%s measure %.1f LUFS; gain %+.1f dB to reach %.1f LUFS",
         " and bed" if bed else "",
@@ -248,7 +248,8 @@ def render(
         fmt.target_lufs,
     )
     if bed is not None:
-        bed = replace(bed, scale=bed.scale * 10 ** (gain / 20))
+        # The bed follows the speech as heard, after the limiter has taken its small loss.
+        bed = replace(bed, scale=bed.scale * 10 ** ((gain - loss) / 20))
         speech, bells = _ceilings(bed, fmt)
         levels = replace(levels, speech_ceiling_db=speech, bell_ceiling_db=bells)
     return Rendered(timeline, lay, gain, source, levels, bed)
@@ -358,8 +359,9 @@ def _gain(
     fmt: AudioFormat,
     levels: Levels,
     bed: BedPlan | None = None,
-) -> tuple[float, float]:
-    """Gain (dB) that brings the limited sound to the target.
+) -> tuple[float, float, float]:
+    """Source loudness, the gain (dB) that brings the limited sound to the target, and the
+    limiter's loss the gain makes up for.
 
     The loudness of the sound present comes from each distinct piece, measured once (weighted
     by how often it plays) at the clips' own rate; with a bed, from the session's power map.
@@ -375,7 +377,7 @@ def _gain(
             meter.feed_blocks(blocks_from_subs(m.subs) * power, m.count)
     source = meter.integrated()
     if not math.isfinite(source):
-        return source, 0.0
+        return source, 0.0, 0.0
     target = fmt.target_lufs - fmt.encoder_gain_db
     gain = target - source
     keys = list(measures)
@@ -389,7 +391,8 @@ def _gain(
         plain.feed_piece(x, count)
         limited.feed_piece(limit_true_peak(x, fmt.true_peak, fmt.sample_rate), count)
     loss = plain.integrated() - limited.integrated()
-    return source, gain + (loss if math.isfinite(loss) else 0.0)
+    loss = loss if math.isfinite(loss) else 0.0
+    return source, gain + loss, loss
 
 
 def _session_blocks(
