@@ -181,11 +181,11 @@ def test_clip_loudness_is_measured_once_and_cached_beside_the_clip(
     assert stored["frames"] == len(voice.clip(text).samples)
     assert cache.get(key) is not None and cache.get(key).loudness == stored["lufs"]  # type: ignore[union-attr]
 
-    import guidecast.render as render_module
+    import guidecast.voice as voice_module
 
     calls: list[int] = []
-    real = render_module.clip_loudness
-    monkeypatch.setattr(render_module, "clip_loudness", lambda x, r: calls.append(1) or real(x, r))
+    real = voice_module.clip_loudness
+    monkeypatch.setattr(voice_module, "clip_loudness", lambda x, r: calls.append(1) or real(x, r))
     warm = fake_voice(tmp_path / "cache", UnevenEngine())
     render_with(tmp_path, EVEN, Mix(), warm)
     assert calls == [] and warm.synthesized == 0

@@ -9,33 +9,33 @@ import math
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from .audio import load_sound, resample, to_float
+from .audio import to_float
+from .balance import (
+    Levels,
+    duck_spans,
+    match_bells,
+    measure,
+    pieces,
+    session_blocks,
+    session_gain,
+)
 from .bed import load_bed
 from .compiler import compile_routine
 from .durations import format_clock, format_duration
-from .errors import EngineError
-from .levels import SPEECH_LUFS, bell_gain_db, soft_onset, speech_gain_db, speech_p95
-from .loudness import (
-    SUB_PAD,
-    LoudnessMeter,
-    blocks_from_subs,
-    clip_loudness,
-    limit_true_peak,
-    sub_block_power,
-)
+from .levels import SPEECH_LUFS
+from .loudness import LoudnessMeter, limit_true_peak
 from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
-from .model import Routine, SoundRef
+from .model import Routine
 from .speech import Estimate
-from .timeline import Layout, Options, Sound, Speak, Timeline, layout
-from .tts import Clip, ClipCache, Engine
+from .timeline import Layout, Options, Timeline, layout
+from .voice import Progress, Voice
 
 __all__ = [
     "AudioFormat",
@@ -52,9 +52,6 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 Float = npt.NDArray[np.float32]
-Float64 = npt.NDArray[np.float64]
-Progress = Callable[[str, int, int], None]
-"""Called as progress(stage, done, total) while synthesizing and encoding."""
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -87,100 +84,6 @@ class AudioFormat:
         if self.loudness is not None:
             return self.loudness
         return -19.0 if self.channels == 1 else -16.0
-
-
-class Voice:
-    """Speech through an engine and its cache, measured at the output rate (a `Durations`)."""
-
-    def __init__(self, engine: Engine, cache: ClipCache, *, rate: float, sample_rate: int) -> None:
-        self.engine = engine
-        self.cache = cache
-        self.rate = rate
-        self.sample_rate = sample_rate
-        self.identity = engine.identity()
-        self._samples: dict[str, int] = {}
-        self.synthesized = 0
-        self._count = threading.Lock()
-
-    def clip(self, text: str) -> Clip:
-        """The sentence as the engine made it (from the cache when there), with its loudness."""
-        key = ClipCache.key(self.identity, self.rate, text)
-        clip = self.cache.get(key)
-        if clip is None:
-            clip = self.engine.synthesize(text, rate=self.rate)
-            if not len(clip.samples):
-                raise EngineError(
-                    f"speech engine '{self.engine.name}' returned no audio for {text!r}"
-                )
-            clip = _measured(clip)
-            self.cache.put(key, clip)
-            with self._count:
-                self.synthesized += 1
-        elif clip.loudness is None:  # cached before clips were measured
-            clip = _measured(clip)
-            self.cache.put_loudness(key, clip)
-        return clip
-
-    def levelled(self, text: str) -> tuple[Float, int]:
-        """The sentence at its own rate, levelled to `SPEECH_LUFS` (even speech)."""
-        clip = self.clip(text)
-        scale = np.float32(10 ** (speech_gain_db(clip.loudness) / 20))
-        return to_float(clip.samples) * scale, clip.sample_rate
-
-    @property
-    def sentences(self) -> int:
-        """Distinct sentences used so far."""
-        return len(self._samples)
-
-    def prepare(self, texts: list[str], progress: Progress = _no_progress) -> None:
-        """Make sure every text is in the cache and its length known.
-
-        Engines that can (Piper) synthesize several sentences at once, one per core.
-        """
-        todo = [t for t in dict.fromkeys(texts) if t not in self._samples]
-        workers = getattr(self.engine, "workers", 1)
-        done = len(texts) - len(todo)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for _ in pool.map(self.clip, todo):
-                done += 1
-                progress("speech", done, len(texts))
-        for text in todo:
-            self.samples(text)
-        progress("speech", len(texts), len(texts))
-
-    def samples(self, text: str) -> Float:
-        """The sentence as float32 mono at the output rate, levelled to `SPEECH_LUFS`."""
-        audio, rate = self.levelled(text)
-        audio = resample(audio, rate, self.sample_rate)
-        self._samples[text] = len(audio)
-        return audio
-
-    def speech_ms(self, text: str) -> int:
-        if text not in self._samples:
-            self.samples(text)
-        return -(-self._samples[text] * 1000 // self.sample_rate)
-
-    def sound_ms(self, sound: SoundRef) -> int:
-        return -(-len(load_sound(sound, self.sample_rate)) * 1000 // self.sample_rate)
-
-
-def _measured(clip: Clip) -> Clip:
-    return replace(clip, loudness=clip_loudness(to_float(clip.samples), clip.sample_rate))
-
-
-@dataclass(frozen=True)
-class Levels:
-    """The balance within a session: bell gains against speech, and their onset."""
-
-    bell_gain_db: Mapping[str, float] = field(default_factory=dict)
-    """Gain per bell, by piece key (speech is levelled by `Voice`)."""
-    bell_onset_ms: int = 0
-    speech_p95: float = -math.inf
-    """95th percentile of the speech's momentary loudness (LUFS, before the session gain)."""
-    speech_ceiling_db: float | None = None
-    """True-peak ceiling for speech (dBTP), lower than the format's to leave room for a bed;
-    None for the format's own."""
-    bell_ceiling_db: float | None = None
 
 
 @dataclass(frozen=True)
@@ -229,17 +132,17 @@ def render(
         len(lay.chapters),
         [format_duration(h) for h in timeline.holds_ms if h],
     )
-    measures = _measure(lay, voice, mix.bell_onset_ms)
-    levels = _levels(measures, mix)
+    measures = measure(lay, voice, mix.bell_onset_ms)
+    levels = match_bells(measures, mix)
     bed = None
     if mix.bed is not None:
         loop = load_bed(mix.bed, fmt.sample_rate)
-        spans = _duck_spans(lay, fmt.sample_rate, bells=mix.duck_bells)
+        spans = duck_spans(lay, fmt.sample_rate, bells=mix.duck_bells)
         total = lay.total_ms * fmt.sample_rate // 1000
         level = bed_gain_db(loop, SPEECH_LUFS, mix.bed_level)
         bed = plan_bed(loop, mix, level_db=level, spans=spans, total=total)
-        bed = replace(bed, blocks=_session_blocks(lay, measures, levels, bed))
-    source, gain, loss = _gain(measures, voice, fmt, levels, bed)
+        bed = replace(bed, blocks=session_blocks(lay, measures, levels, bed))
+    source, gain, loss = session_gain(measures, voice, fmt, levels, bed)
     log.info(
         "speech, bells%s measure %.1f LUFS; gain %+.1f dB to reach %.1f LUFS",
         " and bed" if bed else "",
@@ -253,170 +156,6 @@ def render(
         speech, bells = _ceilings(bed, fmt)
         levels = replace(levels, speech_ceiling_db=speech, bell_ceiling_db=bells)
     return Rendered(timeline, lay, gain, source, levels, bed)
-
-
-@dataclass(frozen=True, eq=False)
-class _Measured:
-    """One distinct piece of the session, measured once: how loud it is every 100 ms."""
-
-    piece: _Piece
-    """Where it first plays."""
-    count: int
-    """How often it plays."""
-    subs: Float64
-    """K-weighted power every 100 ms (see `sub_block_power`), bells before their gain."""
-    seconds: float
-
-    @property
-    def momentary(self) -> Float64:
-        with np.errstate(divide="ignore"):
-            return np.asarray(-0.691 + 10 * np.log10(blocks_from_subs(self.subs)), np.float64)
-
-
-def _measure(lay: Layout, voice: Voice, onset_ms: int) -> dict[str, _Measured]:
-    """Measure every distinct sentence (levelled, at its own rate) and bell once."""
-    counts: dict[str, int] = {}
-    first: dict[str, _Piece] = {}
-    for piece in _pieces(lay):
-        counts[piece.key] = counts.get(piece.key, 0) + 1
-        first.setdefault(piece.key, piece)
-    out: dict[str, _Measured] = {}
-    for key, piece in first.items():
-        x, rate = piece.native(voice, Levels(bell_onset_ms=onset_ms))
-        out[key] = _Measured(piece, counts[key], sub_block_power(x, rate), len(x) / rate)
-    return out
-
-
-def _levels(measures: dict[str, _Measured], mix: Mix) -> Levels:
-    """Match every bell to the loud end of the session's speech."""
-    p95 = speech_p95((m.momentary, m.count) for m in measures.values() if m.piece.text)
-    gains: dict[str, float] = {}
-    for key, m in measures.items():
-        if m.piece.sound is not None:
-            gains[key] = bell_gain_db(m.momentary, p95)
-            log.info("sound %s: %+.1f dB to sit under loud speech", m.piece.sound.name, gains[key])
-    return Levels(gains, mix.bell_onset_ms, p95)
-
-
-def _duck_spans(lay: Layout, rate: int, *, bells: bool) -> list[tuple[int, int]]:
-    """Sample spans of the speech (and bells) the bed ducks under."""
-    spans: list[tuple[int, int]] = []
-    for item in lay.items:
-        e = item.event
-        if isinstance(e, Speak) or (bells and isinstance(e, Sound) and not e.sound.is_none):
-            spans.append((item.start_ms * rate // 1000, (item.start_ms + item.ms) * rate // 1000))
-        spans.extend((s * rate // 1000, (s + ms) * rate // 1000) for s, ms, _ in item.cues)
-    return spans
-
-
-@dataclass(frozen=True)
-class _Piece:
-    """A sound actually present in the session: a sentence or a bell, at its start time."""
-
-    start_ms: int
-    key: str
-    """Same key, same audio: 't:' + text or 's:' + sound name."""
-    text: str | None = None
-    sound: SoundRef | None = None
-
-    def audio(self, voice: Voice, levels: Levels) -> Float:
-        """At the output rate and its level in the mix (before the session gain)."""
-        if self.text is not None:
-            return voice.samples(self.text)
-        assert self.sound is not None
-        x = soft_onset(load_sound(self.sound, voice.sample_rate), voice.sample_rate,
-                       levels.bell_onset_ms)  # fmt: skip
-        gain = levels.bell_gain_db.get(self.key, 0.0)
-        return x * np.float32(10 ** (gain / 20)) if gain else x
-
-    def native(self, voice: Voice, levels: Levels) -> tuple[Float, int]:
-        """At the rate it was made at (cheaper to measure: no resampling)."""
-        if self.text is not None:
-            return voice.levelled(self.text)
-        return self.audio(voice, levels), voice.sample_rate
-
-
-def _pieces(lay: Layout) -> list[_Piece]:
-    """Every sound actually present, in time order."""
-    out: list[_Piece] = []
-    for item in lay.items:
-        e = item.event
-        if isinstance(e, Speak):
-            out.append(_Piece(item.start_ms, "t:" + e.text, text=e.text))
-        elif isinstance(e, Sound) and not e.sound.is_none:
-            out.append(_Piece(item.start_ms, f"s:{e.sound.name}:{e.sound.path}", sound=e.sound))
-        out.extend(_Piece(start, "t:" + cue.text, text=cue.text) for start, _, cue in item.cues)
-    return sorted(out, key=lambda p: p.start_ms)
-
-
-LIMITER_SAMPLE_S = 60
-"""Seconds of distinct sound used to measure how much the limiter lowers the loudness."""
-
-
-def _gain(
-    measures: dict[str, _Measured],
-    voice: Voice,
-    fmt: AudioFormat,
-    levels: Levels,
-    bed: BedPlan | None = None,
-) -> tuple[float, float, float]:
-    """Source loudness, the gain (dB) that brings the limited sound to the target, and the
-    limiter's loss the gain makes up for.
-
-    The loudness of the sound present comes from each distinct piece, measured once (weighted
-    by how often it plays) at the clips' own rate; with a bed, from the session's power map.
-    The limiter's small loss is then measured on an evenly spread sample of the pieces and
-    made up.
-    """
-    meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
-    if bed is not None and bed.blocks is not None:
-        meter.feed_blocks(bed.blocks * fmt.channels)
-    else:
-        for key, m in measures.items():
-            power = 10 ** (levels.bell_gain_db.get(key, 0.0) / 10) * fmt.channels
-            meter.feed_blocks(blocks_from_subs(m.subs) * power, m.count)
-    source = meter.integrated()
-    if not math.isfinite(source):
-        return source, 0.0, 0.0
-    target = fmt.target_lufs - fmt.encoder_gain_db
-    gain = target - source
-    keys = list(measures)
-    stride = max(1, round(sum(m.seconds for m in measures.values()) / LIMITER_SAMPLE_S))
-    plain = LoudnessMeter(fmt.sample_rate, fmt.channels)
-    limited = LoudnessMeter(fmt.sample_rate, fmt.channels)
-    scale = 10 ** (gain / 20)
-    for key in keys[::stride]:
-        x = measures[key].piece.audio(voice, levels) * scale
-        count = measures[key].count
-        plain.feed_piece(x, count)
-        limited.feed_piece(limit_true_peak(x, fmt.true_peak, fmt.sample_rate), count)
-    loss = plain.integrated() - limited.integrated()
-    loss = loss if math.isfinite(loss) else 0.0
-    return source, gain + loss, loss
-
-
-def _session_blocks(
-    lay: Layout, measures: dict[str, _Measured], levels: Levels, bed: BedPlan
-) -> Float64:
-    """The 400 ms block powers of the whole session with its bed (before the session gain).
-
-    With a bed, much of the session sits near BS.1770's relative gate, so its loudness is
-    worked out on the session's own timeline: the bed's power every 100 ms, plus each piece's
-    (measured once, placed wherever it plays, to the nearest 100 ms).
-    """
-    step = bed.loop.rate // 10
-    subs = np.concatenate([bed.sub_block_power(step), np.zeros(2 * SUB_PAD)])
-    starts: dict[str, list[int]] = {}
-    for piece in _pieces(lay):
-        starts.setdefault(piece.key, []).append(piece.start_ms)
-    for key, m in measures.items():
-        power = m.subs * 10 ** (levels.bell_gain_db.get(key, 0.0) / 10)
-        for start_ms in starts.get(key, []):
-            at = round(start_ms / 100) - SUB_PAD
-            lo, hi = max(0, at), min(len(subs), at + len(power))
-            if hi > lo:
-                subs[lo:hi] += power[lo - at : hi - at]
-    return blocks_from_subs(subs)
 
 
 class _Processed:
@@ -508,7 +247,7 @@ def _stream_pieces(
             n -= block
 
     cursor = 0
-    for piece in _pieces(rendered.layout):
+    for piece in pieces(rendered.layout):
         start = piece.start_ms * sr // 1000
         load = functools.partial(piece.audio, voice, rendered.levels)
         pcm = process(piece.key, load, speech_ceiling if piece.text else bell_ceiling)
