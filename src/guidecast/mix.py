@@ -10,7 +10,6 @@ block from one loop in memory, whatever the session's length.
 from __future__ import annotations
 
 import bisect
-import functools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -190,7 +189,6 @@ class BedPlan:
         return x
 
 
-@functools.lru_cache(maxsize=4)
 def _loop_power_sums(loop: BedLoop) -> F64:
     """Running sum of the loop's K-weighted power, from 0 (one more entry than samples)."""
     power = k_weighted_loop(loop.samples, loop.rate) ** 2
