@@ -421,3 +421,30 @@ def test_render_command_with_a_bed(
 
     code, _, err = run_main([*args[:-1], "waves"], monkeypatch, capsys)
     assert code == 2 and "waves" in err
+
+
+def test_bed_none_on_the_command_line_turns_off_the_routines_bed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routine = tmp_path / "r.yaml"
+    routine.write_text(BEDDED + "defaults:\n  bed: rain\n")
+    out = tmp_path / "out"
+    code, _, err = run_main(
+        ["render", routine, "--engine", "fake", "-o", out, "--bed", "none"], monkeypatch, capsys
+    )
+    assert code == 0, err
+    audio = decode(out / "r.mp3")
+    first, ms, _ = holds(render_with(tmp_path, BEDDED, Mix())[0].layout)[0]
+    assert (
+        np.abs(audio[(first + 500) * RATE // 1000 : (first + ms - 500) * RATE // 1000]).max() < 1e-3
+    )
+
+
+def test_stereo_sessions_carry_the_bed_on_both_channels(tmp_path: Path) -> None:
+    rendered, voice = render_with(tmp_path, BEDDED, Mix(bed=bed_ref("air")))
+    fmt = AudioFormat(channels=2)
+    stereo = np.concatenate(list(stream_pcm(rendered, voice, fmt))).reshape(-1, 2)
+    assert np.array_equal(stereo[:, 0], stereo[:, 1])
+    assert len(stereo) == rendered.layout.total_ms * RATE // 1000
+    start, ms, _ = holds(rendered.layout)[0]
+    assert np.abs(stereo[(start + ms // 2) * RATE // 1000 :][:RATE]).max() > 30

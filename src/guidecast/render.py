@@ -94,7 +94,7 @@ class Rendered:
     layout: Layout
     gain_db: float
     source_lufs: float
-    """Loudness of the speech and bells before normalisation."""
+    """Loudness of the speech and bells (and bed) before normalisation."""
     levels: Levels = field(default_factory=Levels)
     bed: BedPlan | None = None
     """The ambience bed under the session, if any."""
