@@ -19,10 +19,12 @@ from guidecast.compiler import length_bounds, resolve_options
 from guidecast.errors import Loc
 from guidecast.mix import resolve_mix
 from guidecast.model import Narration, SoundRef
-from guidecast.render import AudioFormat, Voice, render
+from guidecast.render import AudioFormat, Voice, render, stream_pcm
 from guidecast.routine import load_routine
+from guidecast.timeline import Sound, Speak
 from guidecast.tts import ClipCache, PiperEngine
 from render_fixtures import FFMPEG, RATE, decode, export_to, ffmetadata, holds
+from test_mix import integrated, isolated_momentary, spans
 
 ROUTINE = Path(__file__).resolve().parent.parent / "routines" / "back-stiffness.yaml"
 
@@ -74,3 +76,19 @@ def test_seed_routine_with_a_bed_renders_to_standard(
     middle = audio[(start + ms // 3) * RATE // 1000 : (start + 2 * ms // 3) * RATE // 1000]
     assert np.sqrt(np.mean(middle**2)) > 1e-3, "the bed plays in the holds"
     assert np.abs(audio[-RATE // 10 :]).max() < 0.01, "and fades out at the end"
+
+
+def test_real_speech_is_even_and_bells_sit_under_it(piper_voice: Voice) -> None:
+    """With the real voice (peak-normalised sentences), countdown numbers included."""
+    routine = load_routine(ROUTINE)
+    options = resolve_options(routine, countdown_ms=5000)
+    rendered = render(
+        routine, options, voice=piper_voice, fmt=AudioFormat(), mix=resolve_mix(routine)
+    )
+    out = np.concatenate(list(stream_pcm(rendered, piper_voice, AudioFormat()))) / 32768
+    sentences = [integrated(out[a:b]) for a, b in spans(rendered, Speak)]
+    assert max(sentences) - min(sentences) <= 3.0
+    speech = np.concatenate([isolated_momentary(out[a:b]) for a, b in spans(rendered, Speak)])
+    p95 = float(np.percentile(speech, 95))
+    for a, b in spans(rendered, Sound):
+        assert isolated_momentary(out[a:b]).max() <= p95
