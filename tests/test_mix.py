@@ -448,3 +448,20 @@ def test_stereo_sessions_carry_the_bed_on_both_channels(tmp_path: Path) -> None:
     assert len(stereo) == rendered.layout.total_ms * RATE // 1000
     start, ms, _ = holds(rendered.layout)[0]
     assert np.abs(stereo[(start + ms // 2) * RATE // 1000 :][:RATE]).max() > 30
+
+
+@pytest.mark.parametrize("suffix", [".flac", ".ogg", ".mp3"])
+def test_bed_files_in_other_formats_loop(tmp_path: Path, suffix: str) -> None:
+    import subprocess
+
+    from render_fixtures import FFMPEG
+
+    rng = np.random.default_rng(9)
+    wav = write_wav(tmp_path / "noise.wav", 0.1 * rng.standard_normal(3 * RATE))
+    path = tmp_path / f"noise{suffix}"
+    done = subprocess.run([FFMPEG, "-v", "error", "-i", str(wav), str(path)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"this ffmpeg cannot write {suffix}: {done.stderr.decode()[-200:]}")
+    loop = load_bed(SoundRef(path.name, str(path), Loc("test")), RATE)
+    assert 2 * RATE <= len(loop.samples) <= 3.5 * RATE and len(loop.samples) % 2 == 0
+    assert -30 < loop.lufs < -10

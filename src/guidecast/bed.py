@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from .audio import decode_audio, resample, to_float
+from .audio import decode_file, resample, to_float
 from .errors import AudioError
 from .loudness import loop_loudness
 from .model import SoundRef
@@ -170,13 +170,13 @@ def crossfade_loop(x: Float, fade: int) -> Float:
 def _read_file(path: Path, rate: int) -> Float:
     """A sound file as float32 mono at `rate`, at most `MAX_FILE_S` long; AudioError names it."""
     try:
-        data = path.read_bytes()
+        with path.open("rb"):
+            pass
     except FileNotFoundError:
         raise AudioError(f"bed file '{path}' not found") from None
     except OSError as e:
         raise AudioError(f"cannot read bed file '{path}': {e.strerror}") from None
-    samples, native = decode_audio(data, path.suffix.lower().lstrip(".") or "wav", what=str(path))
-    samples = samples[: int(MAX_FILE_S * native)]
+    samples, native = decode_file(path, seconds=MAX_FILE_S)
     if len(samples) < MIN_FILE_S * native:
         raise AudioError(
             f"bed file '{path}' is {len(samples) / native:.2f} s long; "
@@ -188,8 +188,9 @@ def _read_file(path: Path, rate: int) -> Float:
 def _file_bed(path: Path, rate: int) -> BedLoop:
     x = _read_file(path, rate)
     x = (x - x.mean()).astype(np.float32)
-    loop = crossfade_loop(x, min(int(CROSSFADE_S * rate), len(x) // 4))
-    loop = loop[: len(loop) - len(loop) % 2]  # an even length: measured as one periodic FFT
+    fade = min(int(CROSSFADE_S * rate), len(x) // 4)
+    fade += (len(x) - fade) % 2  # an even loop: it is measured as one periodic FFT
+    loop = crossfade_loop(x, fade)
     loudness = loop_loudness(loop, rate)
     if not math.isfinite(loudness) or loudness < SILENT_LUFS:
         raise AudioError(f"bed file '{path}' is silent; give a file with some sound in it")

@@ -21,7 +21,7 @@ from .bed import BedLoop
 from .loudness import k_weighted_loop
 from .model import Routine, SoundRef
 
-__all__ = ["BED_LEVEL", "BedPlan", "Mix", "mix_bed", "plan_bed", "resolve_mix"]
+__all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]
 
 Float = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -50,8 +50,12 @@ class Mix:
     release_ms: int = 900
     """The bed comes back over this much time, after `hold_ms` of quiet."""
     hold_ms: int = 400
+    """Quiet after a sentence before the bed starts coming back (so it stays down between
+    the sentences of one instruction)."""
     fade_in_ms: int = 4000
+    """The bed fades in over this long at the start of the session..."""
     fade_out_ms: int = 6000
+    """...and out over this long at its end, reaching zero on the last sample."""
     bell_onset_ms: int = 0
     """Fade every bell in over this long (0: as the sound file starts)."""
 
