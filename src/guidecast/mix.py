@@ -115,12 +115,17 @@ class BedPlan:
         return attack, hold, release
 
     def _duck_at(self, t: F64, ducks: Sequence[tuple[int, int]]) -> Float:
+        """The duck curve at sample positions `t` (in increasing order)."""
         attack, hold, release = self._ramps()
         out = np.zeros(len(t), np.float32)
         for start, end in ducks:
-            rise = np.clip((t - (start - attack)) / attack, 0, 1)
-            fall = np.clip((end + hold + release - t) / release, 0, 1)
-            np.maximum(out, np.minimum(rise, fall), out=out, casting="unsafe")
+            lo, hi = np.searchsorted(t, (start - attack, end + hold + release))
+            if hi <= lo:
+                continue
+            near = t[lo:hi]
+            rise = np.clip((near - (start - attack)) / attack, 0, 1)
+            fall = np.clip((end + hold + release - near) / release, 0, 1)
+            np.maximum(out[lo:hi], np.minimum(rise, fall), out=out[lo:hi], casting="unsafe")
         # A raised cosine: the gain leaves and reaches each level with zero slope.
         shaped: Float = (0.5 - 0.5 * np.cos(np.float32(np.pi) * out)).astype(np.float32)
         return shaped
