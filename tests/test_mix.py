@@ -465,3 +465,17 @@ def test_bed_files_in_other_formats_loop(tmp_path: Path, suffix: str) -> None:
     loop = load_bed(SoundRef(path.name, str(path), Loc("test")), RATE)
     assert 2 * RATE <= len(loop.samples) <= 3.5 * RATE and len(loop.samples) % 2 == 0
     assert -30 < loop.lufs < -10
+
+
+@pytest.mark.parametrize("hz", [60.2, 110.3, 441.1])
+def test_a_tonal_bed_file_loops_without_a_dip_or_a_swell(tmp_path: Path, hz: float) -> None:
+    """A hum's end and start meet in phase: no cancellation, and no 3 dB swell either."""
+    t = np.arange(int(3.37 * RATE)) / RATE
+    path = write_wav(tmp_path / "hum.wav", 0.3 * np.sin(2 * np.pi * hz * t))
+    loop = load_bed(SoundRef(path.name, str(path), Loc("test")), RATE).samples.astype(np.float64)
+    twice = np.concatenate([loop, loop, loop])
+    width = RATE // 20
+    level = 10 * np.log10(np.convolve(twice**2, np.ones(width) / width, "valid"))
+    assert np.median(level) - level.min() <= 1.5
+    assert level.max() - np.median(level) <= 1.5
+    assert np.abs(np.diff(twice)).max() <= 1.05 * 0.3 * 2 * np.pi * hz / RATE

@@ -153,18 +153,51 @@ def make_builtin_bed(name: str, rate: int) -> BedLoop:
 # -- beds from files ----------------------------------------------------------------------------
 
 
-def crossfade_loop(x: Float, fade: int) -> Float:
+def crossfade_loop(x: Float, fade: int, correlation: float = 0.0) -> Float:
     """Make `x` loop seamlessly: its last `fade` samples fade out over its first ones fading in.
 
     The gains are sin and cos of the same angle (equal power), so uncorrelated material keeps
-    its level through the join. The result is `fade` samples shorter than `x`.
+    its level through the join; for material whose end and start are alike (`correlation`
+    from 0 to 1, as `best_loop_end` finds it) they are scaled so the power still stays
+    constant instead of swelling by up to 3 dB. The result is `fade` samples shorter than `x`.
     """
     fade = min(fade, len(x) // 2)
     if fade <= 0:
         return x
     angle = (np.arange(fade) + 0.5) / fade * (np.pi / 2)
-    head = x[:fade] * np.sin(angle) + x[len(x) - fade :] * np.cos(angle)
+    fade_in, fade_out = np.sin(angle), np.cos(angle)
+    r = min(1.0, max(0.0, correlation))
+    norm = 1 / np.sqrt(fade_in**2 + fade_out**2 + 2 * r * fade_in * fade_out)
+    head = (x[:fade] * fade_in + x[len(x) - fade :] * fade_out) * norm
     return np.concatenate([head, x[fade : len(x) - fade]]).astype(np.float32)
+
+
+LOOP_SEARCH_S = 0.1
+"""How far back from a file's end the loop point may move to meet its start in phase."""
+
+
+def best_loop_end(x: Float, fade: int, search: int) -> tuple[int, float]:
+    """Where to end a loop so its crossfade region lines up in phase with its start.
+
+    Tonal material (a drone, a hum) cancels itself in a crossfade when the end and start are
+    out of phase; moving the end back by up to `search` samples to the most positively
+    correlated spot avoids that dip. Noise does not care either way. Returns the end and the
+    correlation there (-1 to 1).
+    """
+    search = max(0, min(search, len(x) - 2 * fade))
+    if search == 0 or fade <= 0:
+        return len(x), 0.0
+    head = x[:fade].astype(np.float64)
+    tail = x[len(x) - fade - search :].astype(np.float64)
+    size = 1 << math.ceil(math.log2(len(tail) + fade))
+    corr = np.fft.irfft(np.fft.rfft(tail, size) * np.conj(np.fft.rfft(head, size)), size)
+    corr = corr[: search + 1]  # corr[k]: head against tail[k : k + fade]
+    energy = np.concatenate([[0.0], np.cumsum(tail**2)])
+    norm = np.sqrt(np.maximum(energy[fade : fade + search + 1] - energy[: search + 1], 1e-12))
+    head_norm = math.sqrt(max(float(np.sum(head**2)), 1e-12))
+    score = corr / norm / head_norm
+    k = int(np.argmax(score))
+    return len(x) - search + k, float(score[k])
 
 
 def _read_file(path: Path, rate: int) -> Float:
@@ -189,8 +222,10 @@ def _file_bed(path: Path, rate: int) -> BedLoop:
     x = _read_file(path, rate)
     x = (x - x.mean()).astype(np.float32)
     fade = min(int(CROSSFADE_S * rate), len(x) // 4)
+    end, correlation = best_loop_end(x, fade, int(LOOP_SEARCH_S * rate))
+    x = x[:end]
     fade += (len(x) - fade) % 2  # an even loop: it is measured as one periodic FFT
-    loop = crossfade_loop(x, fade)
+    loop = crossfade_loop(x, fade, correlation)
     loudness = loop_loudness(loop, rate)
     if not math.isfinite(loudness) or loudness < SILENT_LUFS:
         raise AudioError(f"bed file '{path}' is silent; give a file with some sound in it")
