@@ -479,3 +479,11 @@ def test_a_tonal_bed_file_loops_without_a_dip_or_a_swell(tmp_path: Path, hz: flo
     assert np.median(level) - level.min() <= 1.5
     assert level.max() - np.median(level) <= 1.5
     assert np.abs(np.diff(twice)).max() <= 1.05 * 0.3 * 2 * np.pi * hz / RATE
+
+
+def test_the_library_names_a_bed_by_text(tmp_path: Path) -> None:
+    routine = routine_from(tmp_path, BEDDED)
+    assert resolve_mix(routine, bed="drone").bed == SoundRef("drone", None, Loc("<command line>"))
+    assert resolve_mix(routine, bed="none").bed is None
+    with pytest.raises(AudioError, match="neither a built-in bed"):
+        resolve_mix(routine, bed="waves")

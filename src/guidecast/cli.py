@@ -14,15 +14,16 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
+from .bed import bed_ref
 from .compiler import compile_routine, resolve_options
 from .durations import MAX_SESSION_MS, format_clock, format_duration, parse_duration
-from .errors import GuidecastError, Loc, RoutineError
+from .errors import AudioError, GuidecastError, RoutineError
 from .feed import write_feed
 from .mix import resolve_mix
 from .model import Narration, Routine, SoundRef
 from .plan import plan_json, plan_table
 from .render import AudioFormat, Progress, Voice
-from .routine import BED_LEVELS, BUILTIN_BEDS, MAX_COUNTDOWN_MS, load_routine
+from .routine import BED_LEVELS, MAX_COUNTDOWN_MS, load_routine
 from .serve import ready_message
 from .serve import serve as serve_directory
 from .session import render_session
@@ -71,22 +72,10 @@ class BedType(click.ParamType):
     ) -> SoundRef:
         if isinstance(value, SoundRef):
             return value
-        text = str(value).strip()
-        loc = Loc("<command line>")
-        if text.lower() == "none":
-            return SoundRef("", None, loc)
-        if text in BUILTIN_BEDS:
-            return SoundRef(text, None, loc)
-        path = Path(text).expanduser().resolve()
-        if not path.is_file():
-            choices = ", ".join((*BUILTIN_BEDS, "none"))
-            self.fail(f"'{text}' is neither a built-in bed ({choices}) nor a file", param, ctx)
-        from .bed import probe_bed_file
-
-        problem = probe_bed_file(path)
-        if problem:
-            self.fail(problem, param, ctx)
-        return SoundRef(text, str(path), loc)
+        try:
+            return bed_ref(str(value))
+        except AudioError as e:
+            self.fail(str(e), param, ctx)
 
 
 BED = BedType()

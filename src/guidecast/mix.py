@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .bed import BedLoop
+from .bed import BedLoop, bed_ref
 from .loudness import k_weighted_loop
 from .model import Routine, SoundRef
 
@@ -63,16 +63,17 @@ class Mix:
 def resolve_mix(
     routine: Routine,
     *,
-    bed: SoundRef | None = None,
+    bed: SoundRef | str | None = None,
     bed_level: float | None = None,
     soft_bells: bool | None = None,
 ) -> Mix:
     """Combine command-line choices with the routine's defaults (the command line wins).
 
-    `bed` may name `none` (an empty SoundRef) to turn off the bed a routine asks for.
+    `bed` is a built-in name (`"ocean"`), a sound file, or `none` to turn off the bed the
+    routine asks for; a file is checked here (AudioError names what is wrong with it).
     """
     d = routine.defaults
-    chosen = bed or d.bed
+    chosen = bed_ref(bed) if isinstance(bed, str) else bed or d.bed
     level = bed_level if bed_level is not None else d.bed_level
     return Mix(
         bed=chosen if chosen is not None and not chosen.is_none else None,
