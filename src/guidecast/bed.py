@@ -90,13 +90,29 @@ def _cycles(t: F64, per_loop: int) -> F64:
     return np.asarray(2 * np.pi * per_loop * t / LOOP_S, np.float64)
 
 
+def _tones(n: int, tones: list[tuple[int, float, float]]) -> F64:
+    """Sum of cosines (cycles per loop, amplitude, phase) over a loop of `n` samples.
+
+    Made as one inverse FFT of a sparse spectrum: exact whole cycles, and quick.
+    """
+    spectrum = np.zeros(n // 2 + 1, np.complex128)
+    for k, amp, phase in tones:
+        spectrum[k] += n * amp / 2 * np.exp(1j * phase)
+    return np.asarray(np.fft.irfft(spectrum, n), np.float64)
+
+
 def _drone(t: F64, rate: int) -> F64:
     """A soft low drone on A2 with its fifth and octave, slowly beating and breathing."""
-    out = np.zeros_like(t)
+    tones: list[tuple[int, float, float]] = []
     # (cycles per loop, amplitude, cycles of its slow swell per loop): 110 Hz is 2640 per 24 s.
     for k, amp, swell in [(2640, 1.0, 1), (2652, 0.3, 2), (3960, 0.45, 3), (5280, 0.25, 2),
                           (5292, 0.1, 1), (7920, 0.08, 3)]:  # fmt: skip
-        out += amp * np.sin(_cycles(t, k) + k % 7) * (0.9 + 0.1 * np.sin(_cycles(t, swell) + k))
+        # sin(a) (0.9 + 0.1 sin(b)) = 0.9 sin(a) + 0.05 cos(a - b) - 0.05 cos(a + b), with
+        # phases a = k % 7 and b = k at the start of the loop.
+        a, b = k % 7, float(k)
+        tones += [(k, 0.9 * amp, a - np.pi / 2), (k - swell, 0.05 * amp, a - b),
+                  (k + swell, 0.05 * amp, a + b + np.pi)]  # fmt: skip
+    out = _tones(len(t), tones)
     warmth = _noise(len(t), rate, 11, lambda f: _lowpass(f, 300, 2) * _highpass(f, 60) / np.sqrt(f))
     return out / np.std(out) + 0.15 * warmth
 
