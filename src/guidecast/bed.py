@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from .audio import decode_file, resample, to_float
 from .errors import AudioError, Loc
-from .loudness import loop_loudness
+from .loudness import loop_power_loudness, loop_power_sums
 from .model import SoundRef
 
 __all__ = [
@@ -59,6 +59,15 @@ class BedLoop:
     rate: int
     lufs: float
     """Gated integrated loudness of one pass of the loop."""
+    power_sums: F64
+    """Running sum of its K-weighted power (see `loop_power_sums`): what its loudness at any
+    point of a session is estimated from."""
+
+    @classmethod
+    def measured(cls, name: str, samples: Float, rate: int) -> BedLoop:
+        """A loop with its loudness measured (one K-weighting FFT for both measures)."""
+        sums = loop_power_sums(samples, rate)
+        return cls(name, samples, rate, loop_power_loudness(sums, rate), sums)
 
 
 # -- built-in beds ------------------------------------------------------------------------------
@@ -164,7 +173,7 @@ def make_builtin_bed(name: str, rate: int) -> BedLoop:
     x = BUILTIN_BEDS[name](t, rate)
     x = x - x.mean()
     samples = (0.25 * x / np.abs(x).max()).astype(np.float32)
-    return BedLoop(name, samples, rate, loop_loudness(samples, rate))
+    return BedLoop.measured(name, samples, rate)
 
 
 # -- beds from files ----------------------------------------------------------------------------
@@ -242,11 +251,10 @@ def _file_bed(path: Path, rate: int) -> BedLoop:
     end, correlation = best_loop_end(x, fade, int(LOOP_SEARCH_S * rate))
     x = x[:end]
     fade += (len(x) - fade) % 2  # an even loop: it is measured as one periodic FFT
-    loop = crossfade_loop(x, fade, correlation)
-    loudness = loop_loudness(loop, rate)
-    if not math.isfinite(loudness) or loudness < SILENT_LUFS:
+    loop = BedLoop.measured(path.name, crossfade_loop(x, fade, correlation), rate)
+    if not math.isfinite(loop.lufs) or loop.lufs < SILENT_LUFS:
         raise AudioError(f"bed file '{path}' is silent; give a file with some sound in it")
-    return BedLoop(path.name, loop, rate, loudness)
+    return loop
 
 
 @functools.lru_cache(maxsize=4)

@@ -24,6 +24,8 @@ __all__ = [
     "k_weighted_loop",
     "limit_true_peak",
     "loop_loudness",
+    "loop_power_loudness",
+    "loop_power_sums",
     "momentary_loudness",
     "sub_block_power",
     "true_peak_db",
@@ -117,12 +119,23 @@ def loop_loudness(samples: Float, rate: int) -> float:
     """
     if len(samples) < rate // 2:
         return clip_loudness(samples, rate)
+    return loop_power_loudness(loop_power_sums(samples, rate), rate)
+
+
+def loop_power_sums(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+    """Running sum of a loop's K-weighted power, from 0 (one entry more than an even length)."""
     power = k_weighted_loop(samples, rate) ** 2
-    n = len(power)
+    return np.concatenate([[0.0], np.cumsum(power)])
+
+
+def loop_power_loudness(sums: npt.NDArray[np.float64], rate: int) -> float:
+    """Gated integrated loudness of a loop from its `loop_power_sums`."""
+    n = len(sums) - 1
     step, width = rate // 10, 4 * (rate // 10)
-    sums = np.concatenate([[0.0], np.cumsum(np.concatenate([power, power[:width]]))])
     starts = np.arange(0, n, step)
-    blocks = (sums[starts + width] - sums[starts]) / width
+    ends = starts + width
+    # Blocks that run past the end wrap round to the start: the loop plays again.
+    blocks = (sums[ends % n] + (ends // n) * sums[-1] - sums[starts]) / width
     meter = LoudnessMeter(rate)
     meter.feed_blocks(blocks)
     return meter.integrated()

@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 
 from .bed import BedLoop, bed_ref
-from .loudness import k_weighted_loop
 from .model import Routine, SoundRef
 
 __all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]
@@ -169,7 +168,7 @@ class BedPlan:
         From the loop's own K-weighted power (looped exactly) and the bed's gain at the middle
         of each step: what the loudness of the whole session is estimated from.
         """
-        power = _loop_power_sums(self.loop)
+        power = self.loop.power_sums
         n = len(power) - 1
         edges = np.arange(0, self.total + step, step, dtype=np.int64)
         sums = (edges // n) * power[-1] + power[edges % n]
@@ -197,12 +196,6 @@ class BedPlan:
         if fade is not None:
             x *= fade
         return x
-
-
-def _loop_power_sums(loop: BedLoop) -> F64:
-    """Running sum of the loop's K-weighted power, from 0 (one more entry than samples)."""
-    power = k_weighted_loop(loop.samples, loop.rate) ** 2
-    return np.concatenate([[0.0], np.cumsum(power)])
 
 
 def plan_bed(
