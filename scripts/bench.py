@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Benchmark `guidecast render`: cold (empty cache) and warm (full cache, another --length).
+"""Benchmark `guidecast render`: cold (empty cache), warm (full cache, another --length), and
+warm with an ambience bed (`--bed ocean`, the same length as the warm run).
 
 Renders a generated 30-minute and 60-minute routine (about 15 % speech) with the default
 offline Piper voice, each run in a fresh process, and prints wall time, audio seconds per
 wall second and peak RSS. Goals on a 2-core machine: cold >= 150x, warm >= 500x real time,
-peak RSS < 700 MB cold and < 150 MB warm, the 60-minute peak within 10 % of the 30-minute one.
+peak RSS < 700 MB cold and < 150 MB warm, the 60-minute peak within 10 % of the 30-minute one;
+a warm render with a bed takes at most twice the warm render without one.
 
     python scripts/bench.py            # both lengths
     python scripts/bench.py --minutes 30
@@ -64,7 +66,9 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def run(routine: Path, out: Path, cache: Path, length: str) -> tuple[float, float, int]:
+def run(
+    routine: Path, out: Path, cache: Path, length: str, *extra: str
+) -> tuple[float, float, int]:
     """Render in a fresh process; return (wall seconds, peak RSS MB, session ms)."""
     args = [
         sys.executable,
@@ -79,6 +83,7 @@ def run(routine: Path, out: Path, cache: Path, length: str) -> tuple[float, floa
         str(cache),
         "--length",
         length,
+        *extra,
     ]
     proc = subprocess.run(args, capture_output=True, text=True, check=False)
     line = [x for x in proc.stderr.splitlines() if x.startswith("BENCH ")]
@@ -98,12 +103,15 @@ def bench(minutes: int, work: Path) -> dict[str, tuple[float, float, int]]:
     results = {
         "cold": run(routine, out, cache, f"{minutes}m"),
         "warm": run(routine, out, cache, f"{minutes + 2}m"),
+        "warm+bed": run(routine, out, cache, f"{minutes + 2}m", "--bed", "ocean"),
     }
     for name, (wall, rss, ms) in results.items():
         print(
-            f"{minutes:>3} min {name}: {ms / 1000:7.1f} s of audio in {wall:6.2f} s wall = "
+            f"{minutes:>3} min {name:>8}: {ms / 1000:7.1f} s of audio in {wall:6.2f} s wall = "
             f"{ms / 1000 / wall:6.1f}x real time, peak RSS {rss:6.1f} MB"
         )
+    bed = results["warm+bed"][0] / results["warm"][0]
+    print(f"{minutes:>3} min warm render with a bed / without: {bed:.2f}")
     spoken = 0.0
     for start, end in re.findall(r"(\S+) --> (\S+)", out.with_suffix(".vtt").read_text()):
         spoken += _seconds(end) - _seconds(start)
@@ -124,7 +132,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="guidecast-bench-") as tmp:
         results = {m: bench(m, Path(tmp)) for m in args.minutes or [30, 60]}
     if 30 in results and 60 in results:
-        for kind in ("cold", "warm"):
+        for kind in ("cold", "warm", "warm+bed"):
             ratio = results[60][kind][1] / results[30][kind][1]
             print(f"peak RSS 60 min / 30 min ({kind}): {ratio:.2f}")
 

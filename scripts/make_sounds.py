@@ -14,7 +14,11 @@ of digital silence; it starts with a 5 ms fade-in, has its DC offset removed and
 -3 dBFS. Output is 16-bit PCM mono WAV at 44100 Hz, written with the ``wave`` module. There is
 no randomness, so the bytes are the same on every run (``--check`` verifies the committed files).
 
-Usage: ``python scripts/make_sounds.py [--out DIR] [--check]``
+The ambience beds (``drone``, ``ocean``, ``rain``, ``air``) are not stored: guidecast makes them
+at render time, deterministically, in ``guidecast.bed``; ``--beds DIR`` writes one loop of each
+as a WAV file at 44100 Hz to listen to (or to edit and use as a bed file).
+
+Usage: ``python scripts/make_sounds.py [--out DIR] [--check] [--beds DIR]``
 """
 
 from __future__ import annotations
@@ -186,6 +190,22 @@ def render_all() -> dict[str, bytes]:
     return {f"{name}.wav": to_wav(make()) for name, make in SOUNDS.items()}
 
 
+def write_beds(folder: Path) -> None:
+    """Write one loop of every built-in bed as 16-bit mono WAV (from guidecast itself)."""
+    from guidecast.bed import BUILTIN_BEDS, make_builtin_bed
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in BUILTIN_BEDS:
+        loop = make_builtin_bed(name, SAMPLE_RATE)
+        pcm = np.clip(np.rint(loop.samples * FULL_SCALE), -32768, 32767).astype("<i2")
+        with wave.open(str(folder / f"{name}.wav"), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(SAMPLE_RATE)
+            wav.writeframes(pcm.tobytes())
+        print(f"wrote {folder / name}.wav ({len(pcm) / SAMPLE_RATE:.0f} s loop)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
@@ -194,7 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="write nothing; exit 1 if the files in --out differ from the output",
     )
+    parser.add_argument("--beds", type=Path, help="also write the built-in beds' loops here")
     args = parser.parse_args(argv)
+    if args.beds:
+        write_beds(args.beds)
     rendered = render_all()
     if args.check:
         stale = [

@@ -104,3 +104,15 @@ def test_planning_lengths_match_the_sound_files() -> None:
     for name in ("bowl", "chime", "gong", "woodblock"):
         with wave.open(str(SOUNDS_DIR / f"{name}.wav"), "rb") as w:
             assert NOMINAL_SOUND_MS[name] == w.getnframes() * 1000 // w.getframerate(), name
+
+
+def test_beds_are_written_as_the_loops_guidecast_plays(
+    make_sounds: ModuleType, tmp_path: Path
+) -> None:
+    from guidecast.bed import BUILTIN_BEDS, LOOP_S
+
+    make_sounds.write_beds(tmp_path)
+    for name in BUILTIN_BEDS:
+        fmt, samples = read_wav(tmp_path / f"{name}.wav")
+        assert fmt == (1, 2, RATE, "NONE")
+        assert len(samples) == LOOP_S * RATE

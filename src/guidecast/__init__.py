@@ -35,6 +35,8 @@ _EXPORTS = {
     "Routine": "model",
     "AudioFormat": "render",
     "Voice": "render",
+    "Mix": "mix",
+    "resolve_mix": "mix",
     "render_session": "session",
     "make_engine": "tts",
     "ClipCache": "tts",

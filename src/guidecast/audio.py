@@ -17,7 +17,14 @@ from .dsp import fft_resample
 from .errors import AudioError
 from .model import SoundRef
 
-__all__ = ["decode_audio", "load_sound", "resample", "sound_file_problem", "to_float"]
+__all__ = [
+    "decode_audio",
+    "decode_file",
+    "load_sound",
+    "resample",
+    "sound_file_problem",
+    "to_float",
+]
 
 log = logging.getLogger(__name__)
 Float = npt.NDArray[np.float32]
@@ -102,6 +109,22 @@ def _to_wav(data: bytes, *, what: str) -> bytes:
     return done.stdout
 
 
+def decode_file(path: Path, *, seconds: float) -> tuple[npt.NDArray[np.int16], int]:
+    """Decode at most the first `seconds` of a sound file of any format to mono int16, with
+    ffmpeg reading the file itself (a long recording is never loaded whole)."""
+    command = [_ffmpeg(), "-v", "error", "-t", f"{seconds:g}", "-i", str(path), "-vn", "-ac", "1"]
+    try:
+        done = subprocess.run(
+            [*command, "-acodec", "pcm_s16le", "-f", "wav", "pipe:1"], capture_output=True
+        )
+    except OSError as e:
+        raise AudioError(f"cannot decode {path}: {e}") from None
+    if done.returncode or len(done.stdout) <= 44:
+        reason = done.stderr.decode(errors="replace").strip().splitlines() or ["no audio"]
+        raise AudioError(f"cannot decode {path}: {reason[-1]}")
+    return decode_audio(done.stdout, "wav", what=str(path))
+
+
 def decode_audio(data: bytes, fmt: str, *, what: str) -> tuple[npt.NDArray[np.int16], int]:
     """Decode audio bytes to mono int16 with pydub (ffmpeg from imageio-ffmpeg for non-WAV)."""
     with warnings.catch_warnings():
@@ -114,7 +137,10 @@ def decode_audio(data: bytes, fmt: str, *, what: str) -> tuple[npt.NDArray[np.in
     try:
         segment = AudioSegment.from_file(io.BytesIO(data), format=fmt)
     except Exception as e:
-        raise AudioError(f"cannot decode {what}: {e}") from None
+        if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+            raise AudioError(f"cannot decode {what}: {e}") from None
+        # Not a WAV file pydub can read: ffmpeg either decodes it or says what is wrong.
+        segment = AudioSegment.from_file(io.BytesIO(_to_wav(data, what=what)), format="wav")
     segment = segment.set_channels(1).set_sample_width(2)
     samples = np.array(segment.get_array_of_samples(), dtype=np.int16)
     return samples, int(segment.frame_rate)

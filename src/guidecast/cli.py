@@ -15,15 +15,17 @@ import click
 
 from . import __version__
 from .atomic import sweep_temporary_folders, temporary_folder
+from .bed import bed_ref
 from .compiler import compile_routine, crowded_cues, resolve_options
 from .durations import MAX_SESSION_MS, format_clock, format_duration, parse_duration
-from .errors import GuidecastError, RoutineError, printable
+from .errors import AudioError, GuidecastError, RoutineError, printable
 from .feed import write_feed
-from .model import Narration, Routine
+from .mix import resolve_mix
+from .model import Narration, Routine, SoundRef
 from .plan import plan_json, plan_table
 from .pronounce import Lexicon
 from .render import AudioFormat, Progress, Voice
-from .routine import MAX_COUNTDOWN_MS, load_routine
+from .routine import BED_LEVELS, MAX_COUNTDOWN_MS, load_routine
 from .serve import ready_message
 from .serve import serve as serve_directory
 from .session import render_session
@@ -93,6 +95,25 @@ def _printable_args(record: logging.LogRecord) -> bool:
             printable(str(a)) if isinstance(a, str | Path) else a for a in record.args
         )
     return True
+
+
+class BedType(click.ParamType):
+    """A built-in bed name, `none`, or a sound file that decodes to some sound."""
+
+    name = "NAME|FILE"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> SoundRef:
+        if isinstance(value, SoundRef):
+            return value
+        try:
+            return bed_ref(str(value))
+        except AudioError as e:
+            self.fail(str(e), param, ctx)
+
+
+BED = BedType()
 
 
 def _setup_logging(quiet: bool, verbose: int) -> None:
@@ -317,6 +338,18 @@ def _bar(ctx: click.Context) -> Progress:
     help="Integrated loudness target in LUFS. [default: -19 mono, -16 stereo]",
 )
 @click.option(
+    "--bed",
+    type=BED,
+    help="An ambience bed under the whole session, ducked under speech: drone, ocean, rain, "
+    "air, any sound file (looped), or none. [default: the routine's `bed`, else none]",
+)
+@click.option(
+    "--bed-level",
+    type=click.FloatRange(*BED_LEVELS),
+    help="Bed loudness in LU relative to the speech, e.g. -25 for a faint bed. [default: -20]",
+)
+@click.option("--soft-bells", is_flag=True, help="Let bells swell in instead of striking.")
+@click.option(
     "--cache-dir",
     type=click.Path(path_type=Path),
     envvar="GUIDECAST_CACHE_DIR",
@@ -339,6 +372,7 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
       guidecast render routines/*.yaml -o output/ --narration brief
       guidecast render routines/love-your-spine.yaml -o spine-30.mp3 --length 30m --rate 0.9
       guidecast render routines/back-stiffness.yaml --engine gtts --voice co.uk
+      guidecast render routines/love-your-spine.yaml --bed ocean --bed-level -22
     """
     if len(files) > 1 and output.suffix.lower() == ".mp3":
         raise click.UsageError(
@@ -378,7 +412,12 @@ def _render_one(
     )
     engine = _engine_for(routine, params)
     voice = Voice(engine, cache, rate=options.rate, sample_rate=fmt.sample_rate)
-    done = render_session(routine, options, voice=voice, output=output, fmt=fmt, progress=_bar(ctx))
+    mix = resolve_mix(
+        routine, bed=params["bed"], bed_level=params["bed_level"], soft_bells=params["soft_bells"]
+    )
+    done = render_session(
+        routine, options, voice=voice, output=output, fmt=fmt, mix=mix, progress=_bar(ctx)
+    )
     if not ctx.obj["quiet"]:
         files = done.export
         click.echo(

@@ -8,9 +8,29 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from .dsp import Coefficients, fft_filter, lowpass_fir, running_mean, running_min
+from .dsp import (
+    Coefficients,
+    biquad_response,
+    fft_filter,
+    lowpass_fir,
+    running_mean,
+    running_min,
+)
 
-__all__ = ["LoudnessMeter", "limit_true_peak", "true_peak_db"]
+__all__ = [
+    "LoudnessMeter",
+    "blocks_from_subs",
+    "clip_loudness",
+    "k_weighted_loop",
+    "limit_true_peak",
+    "loop_loudness",
+    "loop_power_loudness",
+    "loop_power_sums",
+    "momentary_loudness",
+    "sub_block_power",
+    "true_peak_db",
+    "weighted_percentile",
+]
 
 Float = npt.NDArray[np.float32]
 ABSOLUTE_GATE = -70.0
@@ -40,6 +60,101 @@ def _k_weighting(rate: int) -> tuple[Coefficients, ...]:
     return ((shelf_b, shelf_a), (pass_b, pass_a))
 
 
+SUB_PAD = 3
+"""100 ms steps of silence set before (and after) a piece when it is measured."""
+
+
+def sub_block_power(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+    """Mean K-weighted power of each 100 ms of a piece set in silence, starting `SUB_PAD`
+    steps before it (so the filter's ringing at both ends is counted)."""
+    step = rate // 10
+    pad = SUB_PAD * step
+    length = -(-(len(samples) + 2 * pad) // step) * step
+    y = np.zeros(length, np.float64)
+    y[pad : pad + len(samples)] = samples
+    y = fft_filter(y, _k_weighting(rate))
+    subs: npt.NDArray[np.float64] = (y**2).reshape(-1, step).mean(axis=1)
+    return subs
+
+
+def blocks_from_subs(subs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """400 ms block powers (100 ms apart) from 100 ms sub-block powers."""
+    return np.asarray((subs[:-3] + subs[1:-2] + subs[2:-1] + subs[3:]) / 4, np.float64)
+
+
+def _block_energy(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+    """Mean K-weighted power of each 400 ms block (100 ms apart) of a piece set in silence."""
+    return blocks_from_subs(sub_block_power(samples, rate))
+
+
+def k_weighted_loop(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+    """A loop K-weighted as the periodic signal it is (one FFT over an even length of it)."""
+    n = len(samples) - len(samples) % 2
+    response = np.ones(n // 2 + 1, np.complex128)
+    for coefficients in _k_weighting(rate):
+        response *= biquad_response(coefficients, n)
+    return np.asarray(np.fft.irfft(np.fft.rfft(samples[:n].astype(np.float64)) * response, n))
+
+
+def momentary_loudness(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+    """BS.1770 momentary loudness (400 ms blocks, 100 ms apart) of a piece in silence, in LUFS."""
+    if not len(samples):
+        return np.zeros(0, np.float64)
+    with np.errstate(divide="ignore"):
+        return np.asarray(-0.691 + 10 * np.log10(_block_energy(samples, rate)), np.float64)
+
+
+def clip_loudness(samples: Float, rate: int) -> float:
+    """Gated integrated loudness of one clip in LUFS (-inf when silent)."""
+    meter = LoudnessMeter(rate)
+    meter.feed_piece(samples)
+    return meter.integrated()
+
+
+def loop_loudness(samples: Float, rate: int) -> float:
+    """Gated integrated loudness of a sound that repeats end to start (a bed loop), in LUFS.
+
+    The loop is K-weighted as a periodic signal (one FFT over exactly its length), so the
+    measure is what a listener hears on every pass after the first, not the first one's onset.
+    """
+    if len(samples) < rate // 2:
+        return clip_loudness(samples, rate)
+    return loop_power_loudness(loop_power_sums(samples, rate), rate)
+
+
+def loop_power_sums(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+    """Running sum of a loop's K-weighted power, from 0 (one entry more than an even length)."""
+    power = k_weighted_loop(samples, rate) ** 2
+    return np.concatenate([[0.0], np.cumsum(power)])
+
+
+def loop_power_loudness(sums: npt.NDArray[np.float64], rate: int) -> float:
+    """Gated integrated loudness of a loop from its `loop_power_sums`."""
+    n = len(sums) - 1
+    step, width = rate // 10, 4 * (rate // 10)
+    starts = np.arange(0, n, step)
+    ends = starts + width
+    # Blocks that run past the end wrap round to the start: the loop plays again.
+    blocks = (sums[ends % n] + (ends // n) * sums[-1] - sums[starts]) / width
+    meter = LoudnessMeter(rate)
+    meter.feed_blocks(blocks)
+    return meter.integrated()
+
+
+def weighted_percentile(
+    values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64], q: float
+) -> float:
+    """The q-th percentile (0-100) of values each counted `weights` times; -inf when empty."""
+    keep = np.isfinite(values) & (weights > 0)
+    if not keep.any():
+        return -math.inf
+    order = np.argsort(values[keep])
+    v, w = values[keep][order], weights[keep][order]
+    cumulative = np.cumsum(w)
+    index = int(np.searchsorted(cumulative, q / 100 * cumulative[-1]))
+    return float(v[min(index, len(v) - 1)])
+
+
 class LoudnessMeter:
     """Integrated loudness (LUFS) of separate pieces of sound, each surrounded by silence.
 
@@ -54,7 +169,7 @@ class LoudnessMeter:
         self.blocks: list[npt.NDArray[np.float64]] = []
         self.weights: list[npt.NDArray[np.float64]] = []
 
-    def feed_piece(self, samples: Float, count: int = 1, rate: int | None = None) -> None:
+    def feed_piece(self, samples: Float, count: float = 1, rate: int | None = None) -> None:
         """Measure one piece as if it sat in silence, `count` times over.
 
         `rate` may differ from the meter's: a clip can be measured at its own rate before
@@ -62,17 +177,14 @@ class LoudnessMeter:
         """
         if not len(samples) or count <= 0:
             return
-        rate = rate or self.rate
-        step = rate // 10  # 100 ms: blocks are 400 ms with 75 % overlap
-        pad = 3 * step
-        length = -(-(len(samples) + 2 * pad) // step) * step
-        y = np.zeros(length, np.float64)
-        y[pad : pad + len(samples)] = samples
-        y = fft_filter(y, _k_weighting(rate))
-        subs = (y**2).reshape(-1, step).sum(axis=1)
-        blocks = (subs[:-3] + subs[1:-2] + subs[2:-1] + subs[3:]) / (4 * step)
+        blocks = _block_energy(samples, rate or self.rate)
         # A mono signal played on N channels sums N times (BS.1770 channel weights of 1).
         self.blocks.append(blocks * self.channels)
+        self.weights.append(np.full(len(blocks), float(count)))
+
+    def feed_blocks(self, blocks: npt.NDArray[np.float64], count: float = 1) -> None:
+        """Count 400 ms block powers measured elsewhere (already weighted per channel)."""
+        self.blocks.append(np.asarray(blocks, np.float64))
         self.weights.append(np.full(len(blocks), float(count)))
 
     def integrated(self) -> float:

@@ -225,6 +225,10 @@ class Defaults:
     switch_settle_ms: int | None = None
     pause_after_ms: int | None = None
     guidance: Guidance = field(default_factory=Guidance)
+    bed: SoundRef | None = None
+    """An ambience bed under the session: a built-in name or a sound file."""
+    bed_level: float | None = None
+    """Bed loudness in LU relative to the speech."""
 
 
 @dataclass(frozen=True)

@@ -10,32 +10,48 @@ import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from .audio import load_sound, resample, to_float
+from .audio import to_float
+from .balance import (
+    Levels,
+    duck_spans,
+    match_bells,
+    measure,
+    pieces,
+    session_blocks,
+    session_gain,
+)
+from .bed import load_bed
 from .compiler import compile_routine
 from .durations import format_clock, format_duration
-from .errors import EngineError
+from .levels import SPEECH_LUFS
 from .loudness import LoudnessMeter, limit_true_peak
-from .model import Routine, SoundRef
-from .pronounce import Lexicon
+from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
+from .model import Routine
 from .speech import Estimate
-from .timeline import Layout, Options, Sound, Speak, Timeline, layout
-from .tts import Clip, ClipCache, Engine
+from .timeline import Layout, Options, Timeline, layout
+from .voice import Progress, Voice
 
-__all__ = ["AudioFormat", "Progress", "Rendered", "Voice", "prefetch", "render", "stream_pcm"]
+__all__ = [
+    "AudioFormat",
+    "Levels",
+    "Progress",
+    "Rendered",
+    "Voice",
+    "prefetch",
+    "render",
+    "stream_pcm",
+]
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 Float = npt.NDArray[np.float32]
-Progress = Callable[[str, int, int], None]
-"""Called as progress(stage, done, total) while synthesizing and encoding."""
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -52,6 +68,9 @@ class AudioFormat:
     """kbit/s, constant."""
     quality: int = 3
     """LAME's algorithm quality (0 best, 9 fastest); 3 is fast with no audible loss at 64k."""
+    bed_quality: int = 7
+    """LAME's quality when a bed plays: no frame is silent then, so every one is encoded, and
+    7 encodes about twice as fast as 3 at the same signal-to-noise ratio (docs/performance.md)."""
     loudness: float | None = None
     """Integrated loudness target in LUFS; None means -19 for mono, -16 for stereo."""
     true_peak: float = -1.5
@@ -67,96 +86,6 @@ class AudioFormat:
         return -19.0 if self.channels == 1 else -16.0
 
 
-class Voice:
-    """Speech through an engine and its cache, measured at the output rate (a `Durations`)."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        cache: ClipCache,
-        *,
-        rate: float,
-        sample_rate: int,
-        lexicon: Lexicon | None = None,
-    ) -> None:
-        self.engine = engine
-        self.cache = cache
-        self.rate = rate
-        self.sample_rate = sample_rate
-        self.lexicon = lexicon or Lexicon()
-        self.identity = engine.identity()
-        self._samples: dict[str, int] = {}
-        self.synthesized = 0
-        self._count = threading.Lock()
-
-    def for_routine(self, routine: Routine) -> Voice:
-        """This voice with the routine's own pronunciations (itself when it has none)."""
-        english = routine.language.lower().startswith("en")
-        if not routine.pronounce and english:
-            return self
-        # The built-in lexicon is written in English phonemes: other languages go without it.
-        lexicon = Lexicon(routine.pronounce, builtin=english)
-        return Voice(
-            self.engine, self.cache, rate=self.rate, sample_rate=self.sample_rate, lexicon=lexicon
-        )
-
-    def spoken(self, text: str) -> str:
-        """The text as the engine hears it: names respelled or given as phonemes."""
-        return self.lexicon.spoken(text, phonemes=getattr(self.engine, "phonemes", False))
-
-    def clip(self, text: str) -> Clip:
-        """The sentence as the engine made it (from the cache when there)."""
-        spoken = self.spoken(text)
-        key = ClipCache.key(self.identity, self.rate, spoken)
-        clip = self.cache.get(key)
-        if clip is None:
-            clip = self.engine.synthesize(spoken, rate=self.rate)
-            if not len(clip.samples):
-                raise EngineError(
-                    f"speech engine '{self.engine.name}' returned no audio for {text!r}"
-                )
-            self.cache.put(key, clip)
-            with self._count:
-                self.synthesized += 1
-        return clip
-
-    @property
-    def sentences(self) -> int:
-        """Distinct sentences used so far."""
-        return len(self._samples)
-
-    def prepare(self, texts: list[str], progress: Progress = _no_progress) -> None:
-        """Make sure every text is in the cache and its length known.
-
-        Engines that can (Piper) synthesize several sentences at once, one per core.
-        """
-        todo = [t for t in dict.fromkeys(texts) if t not in self._samples]
-        workers = getattr(self.engine, "workers", 1)
-        done = len(texts) - len(todo)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for _ in pool.map(self.clip, todo):
-                done += 1
-                progress("speech", done, len(texts))
-        for text in todo:
-            self.samples(text)
-        progress("speech", len(texts), len(texts))
-
-    def samples(self, text: str) -> Float:
-        """The sentence as float32 mono at the output rate."""
-        clip = self.clip(text)
-        audio = resample(to_float(clip.samples), clip.sample_rate, self.sample_rate)
-        self._samples[text] = len(audio)
-        return audio
-
-    def speech_ms(self, text: str) -> int:
-        if text not in self._samples:
-            self.samples(text)
-        return -(-self._samples[text] * 1000 // self.sample_rate)
-
-    def sound_ms(self, sound: SoundRef) -> int:
-        return -(-len(load_sound(sound, self.sample_rate)) * 1000 // self.sample_rate)
-
-
 @dataclass(frozen=True)
 class Rendered:
     """A timeline laid out with real lengths, and the gain that brings it to the target."""
@@ -165,7 +94,10 @@ class Rendered:
     layout: Layout
     gain_db: float
     source_lufs: float
-    """Loudness of the speech and bells before normalisation."""
+    """Loudness of the speech and bells (and bed) before normalisation."""
+    levels: Levels = field(default_factory=Levels)
+    bed: BedPlan | None = None
+    """The ambience bed under the session, if any."""
 
 
 def render(
@@ -174,12 +106,16 @@ def render(
     *,
     voice: Voice,
     fmt: AudioFormat,
+    mix: Mix | None = None,
     progress: Progress = _no_progress,
 ) -> Rendered:
     """Synthesize everything the session says, fit the length with real clips, and set the gain.
 
-    Give `voice.for_routine(routine)` to say the routine's own `pronounce:` words its way.
+    Speech is levelled clip by clip, bells are matched to the speech, and the bed (if `mix`
+    names one) is set under it; the gain then brings the whole to the loudness target. Give
+    `voice.for_routine(routine)` to say the routine's own `pronounce:` words its way.
     """
+    mix = mix or resolve_mix(routine)
     log.info("%s: voice %s, cache %s", routine.path, voice.identity, voice.cache.root)
     draft = compile_routine(routine, options, Estimate(options.rate))
     voice.prepare(draft.texts(), progress)
@@ -197,92 +133,30 @@ def render(
         len(lay.chapters),
         [format_duration(h) for h in timeline.holds_ms if h],
     )
-    source, gain = _gain(lay, voice, fmt)
+    measures = measure(lay, voice, mix.bell_onset_ms)
+    levels = match_bells(measures, mix)
+    bed = None
+    if mix.bed is not None:
+        loop = load_bed(mix.bed, fmt.sample_rate)
+        spans = duck_spans(lay, fmt.sample_rate, bells=mix.duck_bells)
+        total = lay.total_ms * fmt.sample_rate // 1000
+        level = bed_gain_db(loop, SPEECH_LUFS, mix.bed_level)
+        bed = plan_bed(loop, mix, level_db=level, spans=spans, total=total)
+        bed = replace(bed, blocks=session_blocks(lay, measures, levels, bed))
+    source, gain, loss = session_gain(measures, voice, fmt, levels, bed)
     log.info(
-        "speech and bells measure %.1f LUFS; gain %+.1f dB to reach %.1f LUFS",
+        "speech, bells%s measure %.1f LUFS; gain %+.1f dB to reach %.1f LUFS",
+        " and bed" if bed else "",
         source,
         gain,
         fmt.target_lufs,
     )
-    return Rendered(timeline, lay, gain, source)
-
-
-@dataclass(frozen=True)
-class _Piece:
-    """A sound actually present in the session: a sentence or a bell, at its start time."""
-
-    start_ms: int
-    key: str
-    """Same key, same audio: 't:' + text or 's:' + sound name."""
-    text: str | None = None
-    sound: SoundRef | None = None
-
-    def audio(self, voice: Voice) -> Float:
-        """At the output rate."""
-        if self.text is not None:
-            return voice.samples(self.text)
-        assert self.sound is not None
-        return load_sound(self.sound, voice.sample_rate)
-
-    def native(self, voice: Voice) -> tuple[Float, int]:
-        """At the rate it was made at (cheaper to measure: no resampling)."""
-        if self.text is not None:
-            clip = voice.clip(self.text)
-            return to_float(clip.samples), clip.sample_rate
-        return self.audio(voice), voice.sample_rate
-
-
-def _pieces(lay: Layout) -> list[_Piece]:
-    """Every sound actually present, in time order."""
-    out: list[_Piece] = []
-    for item in lay.items:
-        e = item.event
-        if isinstance(e, Speak):
-            out.append(_Piece(item.start_ms, "t:" + e.text, text=e.text))
-        elif isinstance(e, Sound) and not e.sound.is_none:
-            out.append(_Piece(item.start_ms, f"s:{e.sound.name}:{e.sound.path}", sound=e.sound))
-        out.extend(_Piece(start, "t:" + cue.text, text=cue.text) for start, _, cue in item.cues)
-    return sorted(out, key=lambda p: p.start_ms)
-
-
-LIMITER_SAMPLE_S = 60
-"""Seconds of distinct sound used to measure how much the limiter lowers the loudness."""
-
-
-def _gain(lay: Layout, voice: Voice, fmt: AudioFormat) -> tuple[float, float]:
-    """Gain (dB) that brings the limited sound to the target.
-
-    The loudness of the sound present is measured once per distinct piece (weighted by how
-    often it plays) at the clips' own rate; the limiter's small loss is then measured on an
-    evenly spread sample of the pieces and made up.
-    """
-    counts: dict[str, int] = {}
-    first: dict[str, _Piece] = {}
-    for piece in _pieces(lay):
-        counts[piece.key] = counts.get(piece.key, 0) + 1
-        first.setdefault(piece.key, piece)
-    meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
-    seconds: dict[str, float] = {}
-    for key, piece in first.items():
-        x, rate = piece.native(voice)
-        meter.feed_piece(x, counts[key], rate)
-        seconds[key] = len(x) / rate
-    source = meter.integrated()
-    if not math.isfinite(source):
-        return source, 0.0
-    target = fmt.target_lufs - fmt.encoder_gain_db
-    gain = target - source
-    keys = list(first)
-    stride = max(1, round(sum(seconds.values()) / LIMITER_SAMPLE_S))
-    plain = LoudnessMeter(fmt.sample_rate, fmt.channels)
-    limited = LoudnessMeter(fmt.sample_rate, fmt.channels)
-    scale = 10 ** (gain / 20)
-    for key in keys[::stride]:
-        x = first[key].audio(voice) * scale
-        plain.feed_piece(x, counts[key])
-        limited.feed_piece(limit_true_peak(x, fmt.true_peak, fmt.sample_rate), counts[key])
-    loss = plain.integrated() - limited.integrated()
-    return source, gain + (loss if math.isfinite(loss) else 0.0)
+    if bed is not None:
+        # The bed follows the speech as heard, after the limiter has taken its small loss.
+        bed = replace(bed, scale=bed.scale * 10 ** ((gain - loss) / 20))
+        speech, bells = _ceilings(bed, fmt)
+        levels = replace(levels, speech_ceiling_db=speech, bell_ceiling_db=bells)
+    return Rendered(timeline, lay, gain, source, levels, bed)
 
 
 class _Processed:
@@ -295,11 +169,13 @@ class _Processed:
         self.budget = budget_bytes
         self.used = 0
 
-    def __call__(self, key: str, load: Callable[[], Float]) -> npt.NDArray[np.int16]:
+    def __call__(
+        self, key: str, load: Callable[[], Float], ceiling_db: float
+    ) -> npt.NDArray[np.int16]:
         if key in self.memo:
             self.memo.move_to_end(key)
             return self.memo[key]
-        x = limit_true_peak(load() * self.scale, self.fmt.true_peak, self.fmt.sample_rate)
+        x = limit_true_peak(load() * self.scale, ceiling_db, self.fmt.sample_rate)
         pcm = np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
         self.memo[key] = pcm
         self.used += pcm.nbytes
@@ -322,9 +198,41 @@ def stream_pcm(
     Sound and silence come in separate blocks of at most `block_ms`, so the encoder can tell
     silence at a glance. Every piece lands on the exact sample its start time gives, so
     chapter and caption times in milliseconds match the audio; silence is generated, never
-    stored.
+    stored. A bed is added to every block as it passes.
     """
+    if rendered.bed is None:
+        yield from _stream_pieces(rendered, voice, fmt, block_ms=block_ms, meter=meter)
+        return
+    pieces = _stream_pieces(rendered, voice, fmt, block_ms=block_ms, meter=None)
+    yield from mix_bed(pieces, rendered.bed, fmt.channels)
+    if meter is not None and rendered.bed.blocks is not None:
+        # The session as the gain was set by, at that gain (the pieces alone would miss the bed).
+        meter.feed_blocks(rendered.bed.blocks * fmt.channels * 10 ** (rendered.gain_db / 10))
+
+
+def _ceilings(bed: BedPlan, fmt: AudioFormat) -> tuple[float, float]:
+    """True-peak ceilings (dBTP) for speech and for bells, leaving room for the bed under them."""
+    top = 10 ** (fmt.true_peak / 20)
+    under_bells = bed.ducked_peak if bed.mix.duck_bells else bed.peak
+    return (
+        20 * math.log10(max(top - bed.ducked_peak, top / 2)),
+        20 * math.log10(max(top - under_bells, top / 2)),
+    )
+
+
+def _stream_pieces(
+    rendered: Rendered,
+    voice: Voice,
+    fmt: AudioFormat,
+    *,
+    block_ms: int,
+    meter: LoudnessMeter | None,
+) -> Iterator[npt.NDArray[np.int16]]:
+    """The speech, bells and silence of the session as int16 blocks (see `stream_pcm`)."""
     sr = fmt.sample_rate
+    levels = rendered.levels
+    speech_ceiling = _first(levels.speech_ceiling_db, fmt.true_peak)
+    bell_ceiling = _first(levels.bell_ceiling_db, fmt.true_peak)
     block = block_ms * sr // 1000
     total = rendered.layout.total_ms * sr // 1000
     process = _Processed(rendered.gain_db, fmt)
@@ -340,9 +248,10 @@ def stream_pcm(
             n -= block
 
     cursor = 0
-    for piece in _pieces(rendered.layout):
+    for piece in pieces(rendered.layout):
         start = piece.start_ms * sr // 1000
-        pcm = process(piece.key, functools.partial(piece.audio, voice))
+        load = functools.partial(piece.audio, voice, rendered.levels)
+        pcm = process(piece.key, load, speech_ceiling if piece.text else bell_ceiling)
         if meter is not None:
             meter.feed_piece(to_float(pcm))
         yield from silence(start - cursor)
@@ -350,6 +259,10 @@ def stream_pcm(
         yield from chunks(pcm)
         cursor = max(cursor, start + len(pcm))
     yield from silence(total - cursor)
+
+
+def _first(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def prefetch(items: Iterator[T], depth: int = 4) -> Iterator[T]:

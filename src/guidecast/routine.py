@@ -25,6 +25,7 @@ from .model import (
 from .pronounce import check_pronunciation, check_word
 from .stepreader import (
     BUILTIN_SOUNDS,
+    SOUND_SUFFIXES,
     TIMINGS,
     StepReader,
     announce_next,
@@ -43,12 +44,15 @@ from .yamlfields import (
     number,
     text,
     text_list,
+    unknown,
 )
 
-__all__ = ["BUILTIN_SOUNDS", "load_routine", "parse_routine"]
+__all__ = ["BUILTIN_BEDS", "BUILTIN_SOUNDS", "load_routine", "parse_routine"]
 
 log = logging.getLogger(__name__)
 
+BUILTIN_BEDS = ("drone", "ocean", "rain", "air")
+BED_LEVELS = (-40.0, -6.0)
 MAX_COUNTDOWN_MS = 60_000
 MAX_ROUTINE_BYTES = 1 << 20
 """Routines are a few kilobytes; a larger file is almost certainly not one."""
@@ -70,13 +74,35 @@ ROUTINE_KEYS = (
 )  # fmt: skip
 DEFAULT_KEYS = (
     "narration", "length", "rate", "countdown", "breath_cues", "settle", "switch_settle",
-    "pause_after", "guidance",
+    "pause_after", "guidance", "bed", "bed_level",
 )  # fmt: skip
 SOUND_KEYS = ("start", "transition", "end")
 ENGINES = ("piper", "gtts")
 
 
 class _RoutineReader(StepReader):
+    def bed(self, node: Node) -> SoundRef:
+        """A built-in bed, `none`, or a sound file that decodes to some sound."""
+        name = text(node)
+        loc = self.loc(node)
+        if name.lower() == "none":
+            return SoundRef("", None, loc)
+        if name in BUILTIN_BEDS:
+            return SoundRef(name, None, loc)
+        if "/" in name or "\\" in name or name.lower().endswith(SOUND_SUFFIXES):
+            path = (self.base / name).resolve()
+            if not name.lower().endswith(SOUND_SUFFIXES):
+                raise Bad(f"bed file '{name}' must be one of: {', '.join(SOUND_SUFFIXES)}")
+            if not path.is_file():
+                raise Bad(f"bed file '{name}' not found (looked at {path})")
+            from .bed import probe_bed_file  # decoding needs numpy: only for routines with beds
+
+            problem = probe_bed_file(path)
+            if problem:
+                raise Bad(problem)
+            return SoundRef(name, str(path), loc)
+        raise Bad(unknown(f"bed '{name}'", name, (*BUILTIN_BEDS, "none")))
+
     def sounds(self, node: Node) -> Sounds:
         found = self.mapping(node, "sounds", SOUND_KEYS) or {}
         defaults = {k: SoundRef(v, None, self.loc(node)) for k, v in _DEFAULT_SOUNDS.items()}
@@ -95,6 +121,8 @@ class _RoutineReader(StepReader):
             switch_settle_ms=self.field(found, "switch_settle", settle),
             pause_after_ms=self.field(found, "pause_after", pause),
             guidance=self.field(found, "guidance", guidance) or Guidance(),
+            bed=self.field(found, "bed", self.bed),
+            bed_level=self.field(found, "bed_level", number(*BED_LEVELS)),
         )
 
     def routine(self, root: Node) -> Routine | None:

@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from .export import ExportResult, export_session, prepare_output, session_files
 from .loudness import LoudnessMeter
+from .mix import Mix
 from .model import Routine
 from .render import AudioFormat, Progress, Voice, prefetch, stream_pcm
 from .render import render as render_timeline
@@ -45,17 +46,19 @@ def render_session(
     voice: Voice,
     output: Path,
     fmt: AudioFormat | None = None,
+    mix: Mix | None = None,
     progress: Progress = _no_progress,
 ) -> SessionResult:
     """Render a routine to `output` (a folder, or an .mp3 path) with its sidecars.
 
-    Nothing replaces the previous session's files until the new ones are complete.
+    Nothing replaces the previous session's files until the new ones are complete. `mix`
+    sets bells and the optional ambience bed (default: the routine's, see `resolve_mix`).
     """
     fmt = fmt or AudioFormat()
     files = session_files(output, routine.path)
     prepare_output(files)
     voice = voice.for_routine(routine)
-    rendered = render_timeline(routine, options, voice=voice, fmt=fmt, progress=progress)
+    rendered = render_timeline(routine, options, voice=voice, fmt=fmt, mix=mix, progress=progress)
     meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
     total = rendered.layout.total_ms
 
@@ -74,7 +77,7 @@ def render_session(
         sample_rate=fmt.sample_rate,
         channels=fmt.channels,
         bitrate=fmt.bitrate,
-        quality=fmt.quality,
+        quality=fmt.quality if rendered.bed is None else fmt.bed_quality,
         narration=options.narration.value,
     )
     for cue in rendered.layout.dropped_cues:

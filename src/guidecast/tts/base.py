@@ -19,6 +19,9 @@ class Clip:
 
     samples: Pcm
     sample_rate: int
+    loudness: float | None = None
+    """Gated BS.1770 loudness in LUFS (-inf when silent), measured once and cached with the
+    clip; None until measured."""
 
     @property
     def ms(self) -> int:

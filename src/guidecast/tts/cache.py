@@ -1,4 +1,8 @@
-"""The synthesis cache: one WAV per (engine identity, rate, text), written atomically."""
+"""The synthesis cache: one WAV per (engine identity, rate, text), written atomically.
+
+Beside each WAV, `KEY.json` keeps what was measured on the clip (its loudness), so a warm
+render never measures a clip twice.
+"""
 
 from __future__ import annotations
 
@@ -38,8 +42,11 @@ class ClipCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"
 
+    def measures_path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
     def get(self, key: str) -> Clip | None:
-        """Return the cached clip, or None when missing or damaged."""
+        """Return the cached clip (and its loudness if measured); None if missing or damaged."""
         path = self.path(key)
         try:
             with wave.open(str(path), "rb") as w:
@@ -55,13 +62,39 @@ class ClipCache:
         except (wave.Error, EOFError, OSError) as e:
             log.warning("cache entry %s is damaged (%s); synthesizing it again", path.name, e)
             return None
-        return Clip(np.frombuffer(data, dtype="<i2").astype(np.int16), rate)
+        samples = np.frombuffer(data, dtype="<i2").astype(np.int16)
+        return Clip(samples, rate, self._loudness(key, frames))
+
+    def _loudness(self, key: str, frames: int) -> float | None:
+        """The measured loudness stored beside the clip, if it belongs to these samples."""
+        try:
+            found = json.loads(self.measures_path(key).read_text("utf-8"))
+            if found["frames"] == frames:
+                return float(found["lufs"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):
+            log.debug("measures of cache entry %s unreadable; measuring again", key)
+        return None
+
+    def put_loudness(self, key: str, clip: Clip) -> None:
+        """Store a clip's measured loudness beside its cached WAV."""
+        if clip.loudness is None:
+            return
+        path = self.measures_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob = json.dumps({"frames": len(clip.samples), "lufs": clip.loudness})
+        with atomic_file(path, sync=False) as f:
+            f.write(blob.encode("utf-8"))
 
     def put(self, key: str, clip: Clip) -> None:
-        """Store a clip; the entry appears whole or not at all."""
+        """Store a clip (and its loudness when measured); the entry appears whole or not at all."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_wav(path, clip, sync=False)
+        if clip.loudness is None:
+            self.measures_path(key).unlink(missing_ok=True)  # it measured the old samples
+        self.put_loudness(key, clip)
 
 
 def write_wav(path: Path, clip: Clip, *, sync: bool = True) -> None:

@@ -1,0 +1,226 @@
+"""The balance of a session: every distinct piece measured once, bells matched to speech,
+and the gain that brings the whole (with its bed, if any) to the loudness target."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from .audio import load_sound
+from .levels import bell_gain_db, soft_onset, speech_p95
+from .loudness import (
+    SUB_PAD,
+    LoudnessMeter,
+    blocks_from_subs,
+    limit_true_peak,
+    sub_block_power,
+)
+from .mix import BedPlan, Mix
+from .model import SoundRef
+from .timeline import Layout, Sound, Speak
+from .voice import Voice
+
+if TYPE_CHECKING:
+    from .render import AudioFormat
+
+__all__ = [
+    "LIMITER_SAMPLE_S",
+    "Levels",
+    "Measured",
+    "Piece",
+    "duck_spans",
+    "match_bells",
+    "measure",
+    "pieces",
+    "session_blocks",
+    "session_gain",
+]
+
+log = logging.getLogger(__name__)
+Float = npt.NDArray[np.float32]
+Float64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The balance within a session: bell gains against speech, and their onset."""
+
+    bell_gain_db: Mapping[str, float] = field(default_factory=dict)
+    """Gain per bell, by piece key (speech is levelled by `Voice`)."""
+    bell_onset_ms: int = 0
+    speech_p95: float = -math.inf
+    """95th percentile of the speech's momentary loudness (LUFS, before the session gain)."""
+    speech_ceiling_db: float | None = None
+    """True-peak ceiling for speech (dBTP), lower than the format's to leave room for a bed;
+    None for the format's own."""
+    bell_ceiling_db: float | None = None
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A sound actually present in the session: a sentence or a bell, at its start time."""
+
+    start_ms: int
+    key: str
+    """Same key, same audio: 't:' + text or 's:' + sound name."""
+    text: str | None = None
+    sound: SoundRef | None = None
+
+    def audio(self, voice: Voice, levels: Levels) -> Float:
+        """At the output rate and its level in the mix (before the session gain)."""
+        if self.text is not None:
+            return voice.samples(self.text)
+        assert self.sound is not None
+        x = soft_onset(load_sound(self.sound, voice.sample_rate), voice.sample_rate,
+                       levels.bell_onset_ms)  # fmt: skip
+        gain = levels.bell_gain_db.get(self.key, 0.0)
+        return x * np.float32(10 ** (gain / 20)) if gain else x
+
+    def native(self, voice: Voice, levels: Levels) -> tuple[Float, int]:
+        """At the rate it was made at (cheaper to measure: no resampling)."""
+        if self.text is not None:
+            return voice.levelled(self.text)
+        return self.audio(voice, levels), voice.sample_rate
+
+
+def pieces(lay: Layout) -> list[Piece]:
+    """Every sound actually present, in time order."""
+    out: list[Piece] = []
+    for item in lay.items:
+        e = item.event
+        if isinstance(e, Speak):
+            out.append(Piece(item.start_ms, "t:" + e.text, text=e.text))
+        elif isinstance(e, Sound) and not e.sound.is_none:
+            out.append(Piece(item.start_ms, f"s:{e.sound.name}:{e.sound.path}", sound=e.sound))
+        out.extend(Piece(start, "t:" + cue.text, text=cue.text) for start, _, cue in item.cues)
+    return sorted(out, key=lambda p: p.start_ms)
+
+
+@dataclass(frozen=True, eq=False)
+class Measured:
+    """One distinct piece of the session, measured once: how loud it is every 100 ms."""
+
+    piece: Piece
+    """Where it first plays."""
+    count: int
+    """How often it plays."""
+    subs: Float64
+    """K-weighted power every 100 ms (see `sub_block_power`), bells before their gain."""
+    seconds: float
+
+    @property
+    def momentary(self) -> Float64:
+        with np.errstate(divide="ignore"):
+            return np.asarray(-0.691 + 10 * np.log10(blocks_from_subs(self.subs)), np.float64)
+
+
+def measure(lay: Layout, voice: Voice, onset_ms: int) -> dict[str, Measured]:
+    """Measure every distinct sentence (levelled, at its own rate) and bell once."""
+    counts: dict[str, int] = {}
+    first: dict[str, Piece] = {}
+    for piece in pieces(lay):
+        counts[piece.key] = counts.get(piece.key, 0) + 1
+        first.setdefault(piece.key, piece)
+    out: dict[str, Measured] = {}
+    for key, piece in first.items():
+        x, rate = piece.native(voice, Levels(bell_onset_ms=onset_ms))
+        out[key] = Measured(piece, counts[key], sub_block_power(x, rate), len(x) / rate)
+    return out
+
+
+def match_bells(measures: dict[str, Measured], mix: Mix) -> Levels:
+    """Match every bell to the loud end of the session's speech."""
+    p95 = speech_p95((m.momentary, m.count) for m in measures.values() if m.piece.text)
+    gains: dict[str, float] = {}
+    for key, m in measures.items():
+        if m.piece.sound is not None:
+            gains[key] = bell_gain_db(m.momentary, p95)
+            log.info("sound %s: %+.1f dB to sit under loud speech", m.piece.sound.name, gains[key])
+    return Levels(gains, mix.bell_onset_ms, p95)
+
+
+def duck_spans(lay: Layout, rate: int, *, bells: bool) -> list[tuple[int, int]]:
+    """Sample spans of the speech (and bells) the bed ducks under."""
+    spans: list[tuple[int, int]] = []
+    for item in lay.items:
+        e = item.event
+        if isinstance(e, Speak) or (bells and isinstance(e, Sound) and not e.sound.is_none):
+            spans.append((item.start_ms * rate // 1000, (item.start_ms + item.ms) * rate // 1000))
+        spans.extend((s * rate // 1000, (s + ms) * rate // 1000) for s, ms, _ in item.cues)
+    return spans
+
+
+LIMITER_SAMPLE_S = 60
+"""Seconds of distinct sound used to measure how much the limiter lowers the loudness."""
+
+
+def session_gain(
+    measures: dict[str, Measured],
+    voice: Voice,
+    fmt: AudioFormat,
+    levels: Levels,
+    bed: BedPlan | None = None,
+) -> tuple[float, float, float]:
+    """Source loudness, the gain (dB) that brings the limited sound to the target, and the
+    limiter's loss the gain makes up for.
+
+    The loudness of the sound present comes from each distinct piece, measured once (weighted
+    by how often it plays) at the clips' own rate; with a bed, from the session's power map.
+    The limiter's small loss is then measured on an evenly spread sample of the pieces and
+    made up.
+    """
+    meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
+    if bed is not None and bed.blocks is not None:
+        meter.feed_blocks(bed.blocks * fmt.channels)
+    else:
+        for key, m in measures.items():
+            power = 10 ** (levels.bell_gain_db.get(key, 0.0) / 10) * fmt.channels
+            meter.feed_blocks(blocks_from_subs(m.subs) * power, m.count)
+    source = meter.integrated()
+    if not math.isfinite(source):
+        return source, 0.0, 0.0
+    target = fmt.target_lufs - fmt.encoder_gain_db
+    gain = target - source
+    keys = list(measures)
+    stride = max(1, round(sum(m.seconds for m in measures.values()) / LIMITER_SAMPLE_S))
+    plain = LoudnessMeter(fmt.sample_rate, fmt.channels)
+    limited = LoudnessMeter(fmt.sample_rate, fmt.channels)
+    scale = 10 ** (gain / 20)
+    for key in keys[::stride]:
+        x = measures[key].piece.audio(voice, levels) * scale
+        count = measures[key].count
+        plain.feed_piece(x, count)
+        limited.feed_piece(limit_true_peak(x, fmt.true_peak, fmt.sample_rate), count)
+    loss = plain.integrated() - limited.integrated()
+    loss = loss if math.isfinite(loss) else 0.0
+    return source, gain + loss, loss
+
+
+def session_blocks(
+    lay: Layout, measures: dict[str, Measured], levels: Levels, bed: BedPlan
+) -> Float64:
+    """The 400 ms block powers of the whole session with its bed (before the session gain).
+
+    With a bed, much of the session sits near BS.1770's relative gate, so its loudness is
+    worked out on the session's own timeline: the bed's power every 100 ms, plus each piece's
+    (measured once, placed wherever it plays, to the nearest 100 ms).
+    """
+    step = bed.loop.rate // 10
+    subs = np.concatenate([bed.sub_block_power(step), np.zeros(2 * SUB_PAD)])
+    starts: dict[str, list[int]] = {}
+    for piece in pieces(lay):
+        starts.setdefault(piece.key, []).append(piece.start_ms)
+    for key, m in measures.items():
+        power = m.subs * 10 ** (levels.bell_gain_db.get(key, 0.0) / 10)
+        for start_ms in starts.get(key, []):
+            at = round(start_ms / 100) - SUB_PAD
+            lo, hi = max(0, at), min(len(subs), at + len(power))
+            if hi > lo:
+                subs[lo:hi] += power[lo - at : hi - at]
+    return blocks_from_subs(subs)

@@ -1,0 +1,232 @@
+"""The mix: how bells and an optional ambience bed sit with the speech, and the bed's stream.
+
+The bed is laid under the whole session at `bed_level` LU relative to the speech, faded in at
+the start and out at the end, and ducked under speech (and bells, if asked) with a smooth
+attack before each sentence and a release after it. Speech times are known from the layout,
+so the bed is already down when a sentence starts. It is mixed into the PCM stream block by
+block from one loop in memory, whatever the session's length.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .bed import BedLoop, bed_ref
+from .model import Routine, SoundRef
+
+__all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]
+
+Float = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+Pcm = npt.NDArray[np.int16]
+
+BED_LEVEL = -20.0
+"""Default bed loudness in LU relative to the speech."""
+SOFT_ONSET_MS = 120
+"""Fade-in of a bell with a soft onset."""
+
+
+@dataclass(frozen=True)
+class Mix:
+    """How the session's sounds are balanced: bells, and an optional bed under everything."""
+
+    bed: SoundRef | None = None
+    """A built-in bed (`ocean`) or a sound file; None for no bed (the default)."""
+    bed_level: float = BED_LEVEL
+    """Bed loudness in LU relative to the speech, in the holds."""
+    duck_db: float = 18.0
+    """How far the bed drops under speech."""
+    duck_bells: bool = False
+    """Also duck the bed under bells."""
+    attack_ms: int = 300
+    """The bed goes down over this much time, ending as a sentence starts."""
+    release_ms: int = 900
+    """The bed comes back over this much time, after `hold_ms` of quiet."""
+    hold_ms: int = 400
+    """Quiet after a sentence before the bed starts coming back (so it stays down between
+    the sentences of one instruction)."""
+    fade_in_ms: int = 4000
+    """The bed fades in over this long at the start of the session..."""
+    fade_out_ms: int = 6000
+    """...and out over this long at its end, reaching zero on the last sample."""
+    bell_onset_ms: int = 0
+    """Fade every bell in over this long (0: as the sound file starts)."""
+
+
+def resolve_mix(
+    routine: Routine,
+    *,
+    bed: SoundRef | str | None = None,
+    bed_level: float | None = None,
+    soft_bells: bool | None = None,
+) -> Mix:
+    """Combine command-line choices with the routine's defaults (the command line wins).
+
+    `bed` is a built-in name (`"ocean"`), a sound file, or `none` to turn off the bed the
+    routine asks for; a file is checked here (AudioError names what is wrong with it).
+    """
+    d = routine.defaults
+    chosen = bed_ref(bed) if isinstance(bed, str) else bed or d.bed
+    level = bed_level if bed_level is not None else d.bed_level
+    return Mix(
+        bed=chosen if chosen is not None and not chosen.is_none else None,
+        bed_level=level if level is not None else BED_LEVEL,
+        bell_onset_ms=SOFT_ONSET_MS if soft_bells else 0,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class BedPlan:
+    """A bed laid out for one session: its loop, level and where it ducks, in samples."""
+
+    loop: BedLoop
+    scale: float
+    """Linear gain from the loop to the output (session gain included)."""
+    ducks: tuple[tuple[int, int], ...]
+    """Merged (start, end) sample spans of the sound the bed ducks under, in time order."""
+    total: int
+    """Samples in the session."""
+    mix: Mix
+    blocks: F64 | None = None
+    """The whole session's 400 ms block powers with this bed, before the session gain: what
+    its loudness is set by."""
+
+    @property
+    def peak(self) -> float:
+        """The bed's largest sample at full level in the output."""
+        return float(np.abs(self.loop.samples).max()) * self.scale
+
+    @property
+    def ducked_peak(self) -> float:
+        """The bed's largest sample while ducked."""
+        return self.peak * 10 ** (-self.mix.duck_db / 20)
+
+    def _ramps(self) -> tuple[int, int, int]:
+        rate = self.loop.rate
+        attack = max(1, self.mix.attack_ms * rate // 1000)
+        hold = self.mix.hold_ms * rate // 1000
+        release = max(1, self.mix.release_ms * rate // 1000)
+        return attack, hold, release
+
+    def _duck_at(self, t: F64, ducks: Sequence[tuple[int, int]]) -> Float:
+        """The duck curve at sample positions `t` (in increasing order)."""
+        attack, hold, release = self._ramps()
+        out = np.zeros(len(t), np.float32)
+        for start, end in ducks:
+            lo, hi = np.searchsorted(t, (start - attack, end + hold + release))
+            if hi <= lo:
+                continue
+            near = t[lo:hi]
+            rise = np.clip((near - (start - attack)) / attack, 0, 1)
+            fall = np.clip((end + hold + release - near) / release, 0, 1)
+            np.maximum(out[lo:hi], np.minimum(rise, fall), out=out[lo:hi], casting="unsafe")
+        # A raised cosine: the gain leaves and reaches each level with zero slope.
+        shaped: Float = (0.5 - 0.5 * np.cos(np.float32(np.pi) * out)).astype(np.float32)
+        return shaped
+
+    def duck(self, a: int, b: int) -> Float | None:
+        """How far ducked each sample in [a, b) is (0 full level, 1 all the way down); None
+        when the bed is at full level throughout."""
+        attack, hold, release = self._ramps()
+        first = max(0, bisect.bisect_left(self.ducks, (a - hold - release, -1)) - 1)
+        near: list[tuple[int, int]] = []
+        for start, end in self.ducks[first:]:
+            if start - attack >= b:
+                break
+            if end + hold + release > a:
+                near.append((start, end))
+        if not near:
+            return None
+        return self._duck_at(np.arange(a, b, dtype=np.float64), near)
+
+    def _fade_at(self, t: F64) -> Float:
+        rate = self.loop.rate
+        fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
+        fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
+        ramp = np.clip(np.minimum(t / fin, (self.total - 1 - t) / fout), 0, 1)
+        shaped: Float = (0.5 - 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
+        return shaped
+
+    def fades(self, a: int, b: int) -> Float | None:
+        """The start and end fades over [a, b); None where the bed is not fading."""
+        rate = self.loop.rate
+        fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
+        fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
+        if fin <= a and b <= self.total - 1 - fout:
+            return None
+        return self._fade_at(np.arange(a, b, dtype=np.float64))
+
+    def sub_block_power(self, step: int) -> F64:
+        """The bed's mean K-weighted power in each `step` samples of the session, as mixed.
+
+        From the loop's own K-weighted power (looped exactly) and the bed's gain at the middle
+        of each step: what the loudness of the whole session is estimated from.
+        """
+        power = self.loop.power_sums
+        n = len(power) - 1
+        edges = np.arange(0, self.total + step, step, dtype=np.int64)
+        sums = (edges // n) * power[-1] + power[edges % n]
+        mean = np.diff(sums) / step
+        middle = (edges[:-1] + step / 2).astype(np.float64)
+        duck = self._duck_at(middle, self.ducks).astype(np.float64)
+        gain = self.scale * 10 ** (-self.mix.duck_db * duck / 20) * self._fade_at(middle)
+        return np.asarray(mean * gain**2, np.float64)
+
+    def segment(self, a: int, b: int) -> Float:
+        """The bed for output samples [a, b): looped, faded and ducked, at output level."""
+        loop = self.loop.samples
+        n = len(loop)
+        parts: list[Float] = []
+        at = a
+        while at < b:
+            take = min(b - at, n - at % n)
+            parts.append(loop[at % n : at % n + take])
+            at += take
+        x: Float = (parts[0] if len(parts) == 1 else np.concatenate(parts)) * np.float32(self.scale)
+        duck = self.duck(a, b)
+        if duck is not None:
+            x *= np.exp(duck * np.float32(-self.mix.duck_db * math.log(10) / 20))
+        fade = self.fades(a, b)
+        if fade is not None:
+            x *= fade
+        return x
+
+
+def plan_bed(
+    loop: BedLoop, mix: Mix, *, level_db: float, spans: Sequence[tuple[int, int]], total: int
+) -> BedPlan:
+    """Lay a bed under a session: `level_db` is the gain from its loop to the output (dB)."""
+    gap = (mix.attack_ms + mix.hold_ms) * loop.rate // 1000
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start - merged[-1][1] <= gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return BedPlan(loop, 10 ** (level_db / 20), tuple(merged), total, mix)
+
+
+def bed_gain_db(loop: BedLoop, speech_lufs: float, level_lu: float) -> float:
+    """The gain (dB) that sets a loop `level_lu` under speech measuring `speech_lufs`."""
+    if not math.isfinite(loop.lufs) or not math.isfinite(speech_lufs):
+        return -math.inf
+    return speech_lufs + level_lu - loop.lufs
+
+
+def mix_bed(blocks: Iterator[Pcm], plan: BedPlan, channels: int) -> Iterator[Pcm]:
+    """Add the bed to a stream of int16 blocks (interleaved when stereo), block by block."""
+    cursor = 0
+    for block in blocks:
+        n = len(block) // channels
+        bed = plan.segment(cursor, cursor + n) * np.float32(32767)
+        if channels > 1:
+            bed = np.repeat(bed, channels)
+        mixed = np.rint(block + bed)
+        yield np.clip(mixed, -32768, 32767, out=mixed).astype(np.int16)
+        cursor += n
