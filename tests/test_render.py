@@ -11,6 +11,7 @@ import logging
 import re
 import tracemalloc
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -255,11 +256,20 @@ def test_cache_another_length_or_narration_synthesizes_only_new_text(tmp_path: P
     assert set(slow.timeline.texts()) <= set(slower.calls)  # the rate is part of the key
 
 
+def _at(data: bytes, offset: int, new: bytes) -> bytes:
+    return data[:offset] + new + data[offset + len(new) :]
+
+
 CORRUPTIONS = {
     "truncated": lambda data: data[: len(data) // 2],
     "garbage": lambda data: b"this is not a WAV file at all" * 10,
     "empty": lambda data: b"",
     "header only": lambda data: data[:44],
+    "flipped byte": lambda data: _at(data, len(data) // 2, bytes([data[len(data) // 2] ^ 0x5A])),
+    "zeroed samples": lambda data: _at(data, 100, bytes(400)),
+    "rate 8000": lambda data: _at(data, 24, (8000).to_bytes(4, "little")),
+    "rate 0": lambda data: _at(data, 24, (0).to_bytes(4, "little")),
+    "rate 1": lambda data: _at(data, 24, (1).to_bytes(4, "little")),
 }
 
 
@@ -284,6 +294,43 @@ def test_corrupt_cache_entry_is_resynthesized_with_a_warning(
     assert any(entry.name in r.getMessage() for r in warnings), [r.getMessage() for r in warnings]
     assert second.layout == first.layout
     assert entry.read_bytes() == good  # repaired with the same (deterministic) clip
+
+
+def test_a_folder_in_place_of_a_cache_entry_is_made_again(tmp_path: Path) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    cache_dir = tmp_path / "cache"
+    first = render_routine(routine, fake_voice(cache_dir))
+    entry = ClipCache(cache_dir).path(
+        ClipCache.key(FakeEngine().identity(), 1.0, "Lift your hips.")
+    )
+    entry.unlink()
+    entry.mkdir()
+    engine = FakeEngine()
+    assert render_routine(routine, fake_voice(cache_dir, engine)).layout == first.layout
+    assert engine.calls == ["Lift your hips."] and entry.is_file()
+
+
+def test_a_cache_that_cannot_be_written_is_skipped_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A file where the cache folder should be: every write fails, as on a full disk.
+    _unwritable_cache(tmp_path, caplog, lambda cache: (cache.rmdir(), cache.write_bytes(b"x")))
+
+
+def _unwritable_cache(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, spoil: Callable[[Path], object]
+) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    spoil(cache)
+    with caplog.at_level(logging.WARNING):
+        rendered = render_routine(routine, fake_voice(cache))
+    assert rendered.layout.total_ms > 0
+    said = [
+        r.getMessage() for r in caplog.records if "cannot write the speech cache" in r.getMessage()
+    ]
+    assert len(said) == 1, said
 
 
 # -- streaming --------------------------------------------------------------------------------
