@@ -110,3 +110,20 @@ def test_a_title_with_its_own_end_mark_gets_no_second_one(title: str) -> None:
     routine = parse_routine(f"title: T\nsteps:\n  - pose: {title}\n    hold: 10s\n", "r.yaml")
     assert title in compile_routine(routine).texts()
     assert not [t for t in compile_routine(routine).texts() if t.endswith(("!.", "..", "?."))]
+
+
+def test_render_goes_on_past_a_failing_routine_and_exits_with_the_worst_code(
+    tmp_path: Path,
+) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(f"title: Good\n{GOOD_STEP}", encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: Bad\nsteps:\n  - pose: A\n    hodl: 1m\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["render", str(bad), str(good), "--engine", "fake", "-o", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert (out / "good.mp3").is_file() and not (out / "bad.mp3").exists()
+    assert f"{bad}:4:5: unknown key 'hodl'" in result.output
+    assert f"1 of 2 sessions rendered; failed: {bad}" in result.output
