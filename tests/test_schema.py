@@ -25,7 +25,7 @@ from guidecast.errors import RoutineError
 from guidecast.model import Narration
 from guidecast.routine import (
     DEFAULT_KEYS,
-    ENGINES,
+    ROUTINE_ENGINES,
     ROUTINE_KEYS,
     SOUND_KEYS,
     load_routine,
@@ -222,7 +222,7 @@ def test_schema_keys_are_the_loaders_keys() -> None:
 
 def test_schema_choices_are_the_loaders_choices() -> None:
     s = schema()
-    assert s["properties"]["engine"]["enum"] == list(ENGINES)
+    assert s["properties"]["engine"]["enum"] == list(ROUTINE_ENGINES)
     narration = s["$defs"]["defaults"]["properties"]["narration"]["enum"]
     assert narration == [n.value for n in Narration]
     sound_names = s["$defs"]["sound"]["anyOf"][0]["enum"]

@@ -28,7 +28,7 @@ from guidecast.serve import (
     ServerInfo,
     lan_address,
     make_server,
-    parse_range,
+    parse_byte_range,
     ready_message,
     serve,
 )
@@ -88,13 +88,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ],
 )
 def test_parse_range(header: str, size: int, span: tuple[int, int] | None) -> None:
-    assert parse_range(header, size) == span
+    assert parse_byte_range(header, size) == span
 
 
 @pytest.mark.parametrize(("header", "size"), [("bytes=1000-", 1000), ("bytes=-0", 10)])
 def test_parse_range_unsatisfiable(header: str, size: int) -> None:
     with pytest.raises(RangeNotSatisfiable):
-        parse_range(header, size)
+        parse_byte_range(header, size)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 
 from feed_fixtures import make_folder, running_server
 from guidecast.page import qr_svg
-from guidecast.serve import RangeNotSatisfiable, parse_range
+from guidecast.serve import RangeNotSatisfiable, parse_byte_range
 
 
 def _raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -60,9 +60,9 @@ def _raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
 def test_parse_range_refuses_odd_numbers_cleanly(header: str, span: object) -> None:
     if span == "416":
         with pytest.raises(RangeNotSatisfiable):
-            parse_range(header, 1000)
+            parse_byte_range(header, 1000)
     else:
-        assert parse_range(header, 1000) == span
+        assert parse_byte_range(header, 1000) == span
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import segno
 
 from .feed import Channel, Session
 
-__all__ = ["Cue", "format_clock", "parse_vtt", "qr_svg", "render_page"]
+__all__ = ["PageCue", "parse_vtt", "player_clock", "qr_svg", "render_page"]
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ _TIMESTAMP = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})")
 
 
 @dataclass(frozen=True)
-class Cue:
+class PageCue:
     """One transcript cue, in seconds."""
 
     start: float
@@ -33,13 +33,13 @@ class Cue:
     text: str
 
 
-def format_clock(ms: int) -> str:
+def player_clock(ms: int) -> str:
     """Format milliseconds as h:mm:ss."""
     seconds = round(ms / 1000)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def parse_vtt(text: str) -> list[Cue]:
+def parse_vtt(text: str) -> list[PageCue]:
     """Read the cues of a WebVTT (or SRT) transcript, ignoring styling and notes."""
     cues = []
     for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
@@ -55,7 +55,7 @@ def parse_vtt(text: str) -> list[Cue]:
         words = re.sub(r"<[^>]*>", "", words)  # cue tags such as <v Narrator>
         words = unescape(words)  # &amp; &lt; &gt; and the other character references
         if words:
-            cues.append(Cue(_seconds(start), _seconds(end), words))
+            cues.append(PageCue(_seconds(start), _seconds(end), words))
     return cues
 
 
@@ -112,12 +112,12 @@ def _session_html(s: Session, index: int, directory: Path) -> str:
         if s.cover
         else '<div class="cover blank" aria-hidden="true"></div>'
     )
-    meta = [format_clock(s.duration_ms)]
+    meta = [player_clock(s.duration_ms)]
     meta += [part for part in (s.series, s.narration and f"{s.narration} narration") if part]
     chapters = "\n".join(
         f'<li><button type="button" data-start="{c.start_ms / 1000:.3f}" '
         f'data-end="{c.end_ms / 1000:.3f}" aria-label="Play {e(c.title)} at '
-        f'{format_clock(c.start_ms)}"><span class="time">{format_clock(c.start_ms)}</span> '
+        f'{player_clock(c.start_ms)}"><span class="time">{player_clock(c.start_ms)}</span> '
         f'<span class="name">{e(c.title)}</span></button></li>'
         for c in s.chapters
     )
@@ -138,10 +138,10 @@ def _session_html(s: Session, index: int, directory: Path) -> str:
 </article>"""
 
 
-def _cues(s: Session, directory: Path) -> list[Cue]:
+def _cues(s: Session, directory: Path) -> list[PageCue]:
     """The session's captions from its session file; from its VTT for files made before."""
     if s.captions:
-        return [Cue(c.start_ms / 1000, c.end_ms / 1000, c.text) for c in s.captions]
+        return [PageCue(c.start_ms / 1000, c.end_ms / 1000, c.text) for c in s.captions]
     if not s.vtt:
         return []
     try:
@@ -158,7 +158,7 @@ def _transcript_html(s: Session, directory: Path) -> str:
         return ""
     lines = "\n".join(
         f'<p class="cue" data-start="{c.start:.3f}" data-end="{c.end:.3f}">'
-        f'<span class="time">{format_clock(round(c.start * 1000))}</span> {escape(c.text)}</p>'
+        f'<span class="time">{player_clock(round(c.start * 1000))}</span> {escape(c.text)}</p>'
         for c in cues
     )
     return f"""<details class="transcript">

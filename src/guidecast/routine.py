@@ -77,7 +77,8 @@ DEFAULT_KEYS = (
     "pause_after", "guidance", "bed", "bed_level",
 )  # fmt: skip
 SOUND_KEYS = ("start", "transition", "end")
-ENGINES = ("piper", "gtts")
+ROUTINE_ENGINES = ("piper", "gtts")
+"""Engines a routine may name (the fake one is for tests, on the command line only)."""
 
 
 class _RoutineReader(StepReader):
@@ -137,7 +138,7 @@ class _RoutineReader(StepReader):
         elif steps_node is not None:
             self.problem(steps_node, "'steps' must be a list of steps (each line starts with '- ')")
         cover = self.field(found, "cover", self.cover)
-        engine = self.field(found, "engine", choice("engine", ENGINES))
+        engine = self.field(found, "engine", choice("engine", ROUTINE_ENGINES))
         routine = Routine(
             title=self.field(found, "title", text) or "",
             steps=tuple(steps),

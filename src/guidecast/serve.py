@@ -31,7 +31,7 @@ __all__ = [
     "ServerInfo",
     "lan_address",
     "make_server",
-    "parse_range",
+    "parse_byte_range",
     "ready_message",
     "serve",
     "terminal_qr",
@@ -132,7 +132,7 @@ def _position(text: str) -> int | None:
     return int(text) if len(text) <= 18 else _BIG
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
+def parse_byte_range(header: str, size: int) -> tuple[int, int] | None:
     """Return the inclusive byte span a single-range header asks for, None to send it all."""
     unit, _, spec = header.partition("=")
     if unit.strip().lower() != "bytes" or "," in spec:
@@ -369,7 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
             wanted = self.headers.get("Range")
             if wanted is not None and self._if_range_holds(etag, mtime):
                 try:
-                    span = parse_range(wanted, size)
+                    span = parse_byte_range(wanted, size)
                 except RangeNotSatisfiable:
                     headers = {"Content-Range": f"bytes */{size}", "Content-Length": "0"}
                     self._send_head(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, headers)
