@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from pathlib import Path
@@ -124,3 +125,35 @@ def test_one_broken_session_file_leaves_the_others_on_the_page_and_in_the_feed(
     assert sessions[1].guid.encode() in feed[2] and sessions[0].guid.encode() not in feed[2]
     assert page[2].count(b'<article class="session"') == 1
     assert f"{broken}: 'guid' must be a non-empty string" in caplog.text
+
+
+def test_hundreds_of_half_sent_requests_do_not_stall_another_client(tmp_path: Path) -> None:
+    import time
+
+    make_folder(tmp_path / "out")
+    with running_server(tmp_path / "out") as server:
+        port = server.server_address[1]
+        stuck = []
+        for _ in range(300):  # a misbehaving device: requests it never finishes
+            conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+            conn.sendall(b"GET /feed.xml HTTP/1.1\r\nHost: x\r\n")
+            stuck.append(conn)
+        try:
+            # Another device (another address) is answered at once.
+            began = time.monotonic()
+            with socket.create_connection(
+                ("127.0.0.1", port), timeout=5, source_address=("127.0.0.2", 0)
+            ) as phone:
+                phone.sendall(b"GET /feed.xml HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                assert phone.recv(12).startswith(b"HTTP/1.1 200")
+            assert time.monotonic() - began < 2
+            # The stuck device holds at most its share of connections: the rest were closed.
+            closed = 0
+            for conn in stuck:
+                conn.settimeout(0.05)
+                with contextlib.suppress(TimeoutError):
+                    closed += conn.recv(1) == b""
+            assert closed >= 300 - server.connections_per_client
+        finally:
+            for conn in stuck:
+                conn.close()

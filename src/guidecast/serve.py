@@ -10,13 +10,14 @@ import re
 import socket
 import socketserver
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 from urllib.parse import unquote, urlsplit
 
 import segno
@@ -156,14 +157,23 @@ def parse_byte_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 class GuidecastServer(ThreadingHTTPServer):
-    """An HTTP server for one folder of sessions, one thread per connection."""
+    """An HTTP server for one folder of sessions, one thread per connection.
+
+    Slow or stuck clients cannot starve the others: a connection that sends nothing for
+    `_Handler.timeout` seconds is closed, and one address holds at most
+    `connections_per_client` connections at once (more are closed at once), so a phone on
+    the network is served while another device misbehaves.
+    """
 
     daemon_threads = True
     request_queue_size = 64  # a page load opens several connections at once
+    connections_per_client = 32
 
     def __init__(self, directory: Path, address: tuple[str, int], *, title: str | None) -> None:
         self.root = directory.resolve()
         self.title = title
+        self._open: dict[str, int] = {}
+        self._open_lock = threading.Lock()
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
@@ -190,6 +200,26 @@ class GuidecastServer(ThreadingHTTPServer):
             qr=terminal_qr(base + "/feed.xml"),
             sessions=len(load_sessions(self.root, skip_broken=True)),
         )
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        host = str(client_address[0])
+        with self._open_lock:
+            if self._open.get(host, 0) >= self.connections_per_client:
+                log.debug("%s has %d connections open; closing another", host, self._open[host])
+                self.shutdown_request(request)
+                return
+            self._open[host] = self._open.get(host, 0) + 1
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            host = str(client_address[0])
+            with self._open_lock:
+                self._open[host] -= 1
+                if not self._open[host]:
+                    del self._open[host]
 
     def handle_error(self, request: object, client_address: object) -> None:
         error = sys.exc_info()[1]
@@ -241,8 +271,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     server_version = "guidecast"
     protocol_version = "HTTP/1.1"
-    timeout = 120
-    """Seconds an idle keep-alive connection stays open."""
+    timeout = 15
+    """Seconds a connection may stay silent (an idle keep-alive, or a request sent too slowly)
+    before it is closed."""
 
     def do_GET(self) -> None:
         self._answer(body=True)
