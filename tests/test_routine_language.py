@@ -197,7 +197,7 @@ def test_the_builtin_lexicon_is_for_english_voices_only(tmp_path: Path) -> None:
     from guidecast.tts import ClipCache, FakeEngine
 
     engine = FakeEngine()
-    engine.phonemes = True  # type: ignore[attr-defined]
+    engine.phonemes = True
     voice = Voice(engine, ClipCache(tmp_path), rate=1.0, sample_rate=22050)
     spanish = parse_routine("title: T\nlanguage: es\nsteps:\n  - pose: A\n    hold: 1m\n", "r.yaml")
     assert voice.for_routine(spanish).spoken("Savasana.") == "Savasana."

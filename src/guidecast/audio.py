@@ -18,6 +18,8 @@ from .errors import AudioError
 from .model import SoundRef
 
 __all__ = [
+    "INT16_MAX",
+    "INT16_RANGE",
     "decode_audio",
     "decode_file",
     "load_sound",
@@ -27,6 +29,13 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+INT16_MAX = 32767
+"""Full scale of 16-bit PCM: float samples in [-1, 1] are written as x * INT16_MAX."""
+INT16_RANGE = 32768.0
+"""16-bit PCM read back as floats: x / INT16_RANGE, so -32768 maps to exactly -1."""
+
+
 Float = npt.NDArray[np.float32]
 
 MAX_SOUND_BYTES = 64 * 1024 * 1024
@@ -82,7 +91,7 @@ def _wav_header_problem(head: bytes) -> str | None:
 
 def to_float(samples: npt.NDArray[np.int16]) -> Float:
     """int16 PCM to float32 in [-1, 1)."""
-    return samples.astype(np.float32) / 32768.0
+    return samples.astype(np.float32) / INT16_RANGE
 
 
 def resample(samples: Float, from_rate: int, to_rate: int) -> Float:

@@ -584,7 +584,7 @@ def say(
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     lexicon = Lexicon(routine.pronounce if routine else ())
-    spoken = lexicon.spoken(text, phonemes=getattr(engine, "phonemes", False))
+    spoken = lexicon.spoken(text, phonemes=engine.phonemes)
     if spoken != text and not ctx.obj["quiet"]:
         click.echo(f"voice reads: {spoken}")
     if phonemes:

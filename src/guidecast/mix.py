@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .audio import INT16_MAX
 from .bed import BedLoop, bed_ref
 from .model import Routine, SoundRef
 
@@ -224,9 +225,9 @@ def mix_bed(blocks: Iterator[Pcm], plan: BedPlan, channels: int) -> Iterator[Pcm
     cursor = 0
     for block in blocks:
         n = len(block) // channels
-        bed = plan.segment(cursor, cursor + n) * np.float32(32767)
+        bed = plan.segment(cursor, cursor + n) * np.float32(INT16_MAX)
         if channels > 1:
             bed = np.repeat(bed, channels)
         mixed = np.rint(block + bed)
-        yield np.clip(mixed, -32768, 32767, out=mixed).astype(np.int16)
+        yield np.clip(mixed, -INT16_MAX - 1, INT16_MAX, out=mixed).astype(np.int16)
         cursor += n

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = ["EncodeResult", "encode_mp3"]
+
+log = logging.getLogger(__name__)
 
 ENCODER_DELAY = 576
 """Samples LAME puts before the audio; written in the LAME tag so decoders trim them."""
@@ -153,8 +156,6 @@ class EncodeResult:
     """Samples per channel, as decoders will return them."""
     frames: int
     bytes: int
-    copied_frames: int = 0
-    """Frames of silence repeated instead of encoded."""
 
 
 SETTLE_SAMPLES = 8 * 1152
@@ -232,4 +233,5 @@ def encode_mp3(
     out.seek(start)
     out.write(_info_frame(frames.first, frames.frames, written, samples))
     out.seek(end)
-    return EncodeResult(samples, frames.frames, written + placeholder, copied)
+    log.debug("%d of %d frames were silence copied, not encoded", copied, frames.frames)
+    return EncodeResult(samples, frames.frames, written + placeholder)

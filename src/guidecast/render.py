@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from .audio import to_float
+from .audio import INT16_MAX, to_float
 from .balance import (
     Levels,
     duck_spans,
@@ -93,8 +93,6 @@ class Rendered:
     timeline: Timeline
     layout: Layout
     gain_db: float
-    source_lufs: float
-    """Loudness of the speech and bells (and bed) before normalisation."""
     levels: Levels = field(default_factory=Levels)
     bed: BedPlan | None = None
     """The ambience bed under the session, if any."""
@@ -156,7 +154,7 @@ def render(
         bed = replace(bed, scale=bed.scale * 10 ** ((gain - loss) / 20))
         speech, bells = _ceilings(bed, fmt)
         levels = replace(levels, speech_ceiling_db=speech, bell_ceiling_db=bells)
-    return Rendered(timeline, lay, gain, source, levels, bed)
+    return Rendered(timeline, lay, gain, levels, bed)
 
 
 class _Processed:
@@ -176,7 +174,7 @@ class _Processed:
             self.memo.move_to_end(key)
             return self.memo[key]
         x = limit_true_peak(load() * self.scale, ceiling_db, self.fmt.sample_rate)
-        pcm = np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
+        pcm = np.clip(np.round(x * INT16_MAX), -INT16_MAX - 1, INT16_MAX).astype(np.int16)
         self.memo[key] = pcm
         self.used += pcm.nbytes
         while self.used > self.budget and len(self.memo) > 1:

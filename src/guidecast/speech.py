@@ -41,6 +41,8 @@ def join_words(items: tuple[str, ...] | list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+FILE_SOUND_MS = 4000
+"""Planning length of a sound file (render measures the real one)."""
 NOMINAL_SOUND_MS = {"bowl": 6000, "chime": 4000, "gong": 6000, "woodblock": 800, "": 0}
 """Lengths of the built-in sounds (assets/sounds); a test keeps them equal to the files."""
 
@@ -64,4 +66,4 @@ class Estimate:
         return round((len(text) * self.MS_PER_CHAR + self.SENTENCE_MS) / self.rate)
 
     def sound_ms(self, sound: SoundRef) -> int:
-        return NOMINAL_SOUND_MS.get(sound.name, 4000)
+        return NOMINAL_SOUND_MS.get(sound.name, FILE_SOUND_MS)

@@ -46,6 +46,8 @@ __all__ = ["BUILTIN_SOUNDS", "MAX_BLOCK_DEPTH", "StepReader"]
 BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock")
 SOUND_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".m4a", ".aiff", ".aif")
 DEFAULT_SIDES = ("right", "left")
+DEFAULT_BREATH_MS = 6000
+"""One whole breath of a flow when the routine gives none."""
 MAX_SETTLE_MS = 120_000
 MAX_PAUSE_MS = 600_000
 MAX_BLOCK_DEPTH = 3
@@ -347,7 +349,7 @@ class StepReader(Reader):
             raise Reported
         breaths = self.field(found, "breaths", integer(1, 100))
         cues = self.field(found, "cues", text_list)
-        breath_ms = self.field(found, "breath", duration) or 6000
+        breath_ms = self.field(found, "breath", duration) or DEFAULT_BREATH_MS
         if breaths is None or cues is None:
             raise Reported
         if breath_ms < 1000 * len(cues):

@@ -64,7 +64,7 @@ class Voice:
 
     def spoken(self, text: str) -> str:
         """The text as the engine hears it: names respelled or given as phonemes."""
-        return self.lexicon.spoken(text, phonemes=getattr(self.engine, "phonemes", False))
+        return self.lexicon.spoken(text, phonemes=self.engine.phonemes)
 
     def clip(self, text: str) -> Clip:
         """The sentence as the engine made it (from the cache when there), with its loudness."""
@@ -103,7 +103,7 @@ class Voice:
         Engines that can (Piper) synthesize several sentences at once, one per core.
         """
         todo = [t for t in dict.fromkeys(texts) if t not in self._samples]
-        workers = getattr(self.engine, "workers", 1)
+        workers = self.engine.workers
         done = len(texts) - len(todo)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for _ in pool.map(self.clip, todo):

@@ -32,6 +32,10 @@ class Engine(Protocol):
     """Something that turns one sentence into speech."""
 
     name: str
+    workers: int
+    """Sentences it can synthesize at once (threads calling `synthesize` side by side)."""
+    phonemes: bool
+    """Whether it reads `[[phonemes]]` inside the text (Piper's espeak IPA)."""
 
     def identity(self) -> str:
         """A string that changes whenever the same text would sound different (voice, model)."""

@@ -6,6 +6,7 @@ import hashlib
 
 import numpy as np
 
+from ..audio import INT16_MAX
 from .base import Clip
 
 __all__ = ["FakeEngine"]
@@ -15,6 +16,8 @@ class FakeEngine:
     """Speaks each word as 250 ms of tone (plus 200 ms), divided by the rate; no model, no I/O."""
 
     name = "fake"
+    workers = 1
+    phonemes = False
     sample_rate = 22050
     WORD_MS = 250
     TAIL_MS = 200
@@ -35,4 +38,4 @@ class FakeEngine:
         t = np.arange(n) / self.sample_rate
         envelope = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.02) if n else t
         wave = 0.5 * np.sin(2 * np.pi * pitch * t) * envelope
-        return Clip(np.round(wave * 32767).astype(np.int16), self.sample_rate)
+        return Clip(np.round(wave * INT16_MAX).astype(np.int16), self.sample_rate)

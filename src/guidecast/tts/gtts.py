@@ -22,6 +22,8 @@ class GttsEngine:
     """gTTS voice for a language (and regional accent through `tld`, e.g. `co.uk`)."""
 
     name = "gtts"
+    workers = 1
+    phonemes = False
 
     def __init__(self, voice: str | None = None, language: str = "en") -> None:
         self.language = language.split("-")[0].lower() or "en"

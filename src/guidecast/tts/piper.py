@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..audio import INT16_MAX
 from ..errors import EngineError
 from .base import Clip
 from .piper_pace import proportional_model
@@ -105,5 +106,5 @@ class PiperEngine:
         except Exception as e:
             raise EngineError(f"Piper failed to speak {text!r}. Probable cause: {e}") from None
         audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-        samples = np.round(np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+        samples = np.round(np.clip(audio, -1.0, 1.0) * INT16_MAX).astype(np.int16)
         return Clip(samples, int(voice.config.sample_rate))
