@@ -143,7 +143,8 @@ def test_gtts_network_failure_is_an_engine_error_suggesting_piper(
     with pytest.raises(EngineError) as info:
         GttsEngine().synthesize("Hello.", rate=1.0)
     message = str(info.value)
-    assert "--engine piper" in message
+    assert info.value.hint == "offline"  # the command line words the advice (--engine piper)
+    assert "--" not in message
     assert "gtts" in message
     assert "\n" not in message
 
@@ -169,8 +170,9 @@ def test_gtts_offline_through_the_cli_is_one_line_and_exit_1(
     )
     assert code == 1
     assert stdout == ""
-    assert stderr.count("\n") == 1 and stderr.startswith("error: "), stderr
-    assert "--engine piper" in stderr and "Traceback" not in stderr
+    error, hint = stderr.splitlines()
+    assert error.startswith("error: ") and hint.startswith("hint: "), stderr
+    assert "--engine piper" in hint and "Traceback" not in stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

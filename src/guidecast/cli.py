@@ -51,6 +51,14 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+HINTS = {
+    "offline": "use --engine piper to render offline, with the voice installed on this computer",
+    "port": "choose another port with --port, or --port 0 for any free one",
+    "host": "check --host: an address of this computer, e.g. 0.0.0.0 or 127.0.0.1",
+}
+"""What a user can do about a library error, by its `hint` (the advice names options)."""
+
+
 class DurationType(click.ParamType):
     """A duration such as 20m, 1h5m, 45s or 90 (seconds)."""
 
@@ -762,6 +770,8 @@ def main() -> None:
         click.echo(
             str(e) if isinstance(e, RoutineError) else f"error: {printable(str(e))}", err=True
         )
+        if e.hint in HINTS:
+            click.echo(f"hint: {HINTS[e.hint].format(**e.details)}", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -41,9 +41,21 @@ def printable(text: str) -> str:
 
 
 class GuidecastError(Exception):
-    """A failure with a one-line message meant for the user."""
+    """A failure with a one-line message meant for the user.
+
+    `hint` names what the user can do about it (a key of the command line's advice, with
+    `details` to fill it in); the advice itself is worded where the options live, in cli.py.
+    """
 
     exit_code = 1
+    hint: str | None = None
+    details: dict[str, str] = {}  # noqa: RUF012 - read-only default, replaced per instance
+
+    def with_hint(self, hint: str, **details: str) -> GuidecastError:
+        """This error, carrying a hint for the command line."""
+        self.hint = hint
+        self.details = details
+        return self
 
 
 @dataclass(frozen=True, order=True)

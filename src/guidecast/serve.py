@@ -238,10 +238,10 @@ def make_server(
     try:
         return GuidecastServer(directory, (host, port), title=title)
     except socket.gaierror as e:
-        raise FeedError(f"cannot listen on {host!r}: {e.strerror}; check --host") from None
+        raise FeedError(f"cannot listen on {host!r}: {e.strerror}").with_hint("host") from e
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
-            raise FeedError(f"port {port} is already in use; choose another with --port") from None
+            raise FeedError(f"port {port} is already in use").with_hint("port") from e
         raise FeedError(f"cannot listen on {host}:{port}: {e.strerror}") from None
 
 

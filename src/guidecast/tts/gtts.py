@@ -40,16 +40,16 @@ class GttsEngine:
         try:
             gTTS(text, lang=self.language, tld=self.tld, slow=rate < SLOW_BELOW).write_to_fp(buffer)
         except gTTSError as e:
-            raise EngineError(
-                f"speech engine 'gtts' could not speak {text!r}: {e}. If you are offline, "
-                "use --engine piper to render without internet"
-            ) from None
+            # gTTS words its own "Probable cause" from the HTTP status or the lack of one.
+            raise EngineError(f"speech engine 'gtts' could not speak {text!r}: {e}").with_hint(
+                "offline"
+            ) from e
         except ValueError as e:  # unsupported language
             raise EngineError(f"speech engine 'gtts' refused the request: {e}") from None
         if not buffer.getvalue():
             raise EngineError(
                 "speech engine 'gtts' returned no audio. Probable cause: the service changed "
-                "or refused the text; use --engine piper"
-            )
+                "or refused the text"
+            ).with_hint("offline")
         samples, sample_rate = decode_audio(buffer.getvalue(), "mp3", what="gTTS reply")
         return Clip(samples.astype(np.int16, copy=False), sample_rate)
