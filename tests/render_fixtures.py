@@ -177,10 +177,7 @@ def export_to(
         rendered.layout,
         stream_pcm(rendered, voice, fmt),
         files=session_files(out, routine.path),
-        sample_rate=fmt.sample_rate,
-        channels=fmt.channels,
-        bitrate=fmt.bitrate,
-        quality=fmt.quality,
+        fmt=fmt,
     )
 
 

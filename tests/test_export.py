@@ -368,9 +368,7 @@ def test_failure_inside_the_pcm_stream_keeps_the_previous_session(
             rendered.layout,
             _interrupted(stream_pcm(rendered, voice, fmt, block_ms=500), error, after=20),
             files=session_files(out, routine.path),
-            sample_rate=fmt.sample_rate,
-            channels=fmt.channels,
-            bitrate=fmt.bitrate,
+            fmt=fmt,
         )
     if raised is ExportError:
         assert "No space left on device" in str(info.value)

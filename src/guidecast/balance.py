@@ -27,7 +27,7 @@ from .timeline import Layout, Sound, Speak
 from .voice import Voice
 
 if TYPE_CHECKING:
-    from .render import AudioFormat
+    from .audioformat import AudioFormat
 
 __all__ = [
     "LIMITER_SAMPLE_S",

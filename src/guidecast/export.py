@@ -36,6 +36,7 @@ from mutagen.id3._tags import save_frame
 
 from . import __version__
 from .atomic import SwapError, replace_all, staged, sweep_stale
+from .audioformat import AudioFormat
 from .cover import cover_jpeg
 from .errors import ExportError
 from .i18n import id3_language
@@ -245,10 +246,8 @@ def export_session(
     pcm: Iterable[npt.NDArray[np.int16]],
     *,
     files: SessionFiles,
-    sample_rate: int,
-    channels: int,
-    bitrate: int,
-    quality: int = 3,
+    fmt: AudioFormat,
+    quality: int | None = None,
     narration: str = "standard",
 ) -> ExportResult:
     """Write the MP3 and its sidecars; nothing replaces an existing file until all are ready."""
@@ -270,9 +269,7 @@ def export_session(
             # Everything the tag says is known before the audio, so it goes first: adding it
             # afterwards would make mutagen move the whole file.
             f.write(_tag_bytes(routine, lay, cover, now.year))
-            result = encode_mp3(
-                pcm, f, sample_rate=sample_rate, channels=channels, bitrate=bitrate, quality=quality
-            )
+            result = encode_mp3(pcm, f, fmt, quality=quality)
             ready.append((tmp, files.mp3))
             for suffix, data in texts.items():
                 g, side_tmp = stack.enter_context(staged(files.sidecar(suffix)))
@@ -295,7 +292,7 @@ def export_session(
         raise
     for _, final in ready:
         log.info("wrote %s", final)
-    expected = lay.total_ms * sample_rate // 1000
+    expected = lay.total_ms * fmt.sample_rate // 1000
     if result.samples != expected:  # pragma: no cover - a broken invariant, not user input
         log.warning("encoded %d samples, layout expects %d", result.samples, expected)
     return ExportResult(files, lay.total_ms, len(lay.chapters), files.mp3.stat().st_size)

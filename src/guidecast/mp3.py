@@ -12,6 +12,8 @@ import lameenc
 import numpy as np
 import numpy.typing as npt
 
+from .audioformat import AudioFormat
+
 __all__ = ["EncodeResult", "encode_mp3"]
 
 log = logging.getLogger(__name__)
@@ -165,11 +167,9 @@ SETTLE_SAMPLES = 8 * 1152
 def encode_mp3(
     blocks: Iterable[npt.NDArray[np.int16]],
     out: BinaryIO,
+    fmt: AudioFormat,
     *,
-    sample_rate: int,
-    channels: int,
-    bitrate: int,
-    quality: int = 3,
+    quality: int | None = None,
 ) -> EncodeResult:
     """Encode PCM blocks to CBR MP3 on a seekable file, Info header first; constant memory.
 
@@ -178,6 +178,8 @@ def encode_mp3(
     rather than encoded (several times faster); the encoder still sees enough of every
     silence to stay in step, and the decoded audio is the same.
     """
+    sample_rate, channels, bitrate = fmt.sample_rate, fmt.channels, fmt.bitrate
+    quality = fmt.quality if quality is None else quality
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(bitrate)
     encoder.set_in_sample_rate(sample_rate)

@@ -74,9 +74,7 @@ def render_session(
         rendered.layout,
         blocks(),
         files=files,
-        sample_rate=fmt.sample_rate,
-        channels=fmt.channels,
-        bitrate=fmt.bitrate,
+        fmt=fmt,
         quality=fmt.quality if rendered.bed is None else fmt.bed_quality,
         narration=options.narration.value,
     )
