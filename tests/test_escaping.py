@@ -9,7 +9,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from guidecast.cli import _printable_args
+from guidecast.cli.app import _printable_args
 from guidecast.errors import Loc, Problem, RoutineError, printable
 from guidecast.feed import ChapterMark, Session, build_feed, make_channel
 from guidecast.page import parse_vtt

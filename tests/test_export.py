@@ -23,7 +23,7 @@ from mutagen.mp3 import MP3, BitrateMode
 from PIL import Image
 
 import guidecast.atomic
-import guidecast.cli
+import guidecast.cli.rendering
 import guidecast.export
 import guidecast.session
 from guidecast.cli import cli
@@ -313,7 +313,7 @@ def test_engine_failure_keeps_the_previous_session_and_the_rerun_reuses_clips(
     assert len(new) >= 3, new
 
     failing = FailingEngine(fail_at=3)
-    monkeypatch.setattr(guidecast.cli, "make_engine", lambda *a, **k: failing)
+    monkeypatch.setattr(guidecast.cli.rendering, "make_engine", lambda *a, **k: failing)
     args = ["-q", "render", routine, "-o", out, "--cache-dir", cache, "--narration", "full"]
     code, stdout, stderr = run_main(args, monkeypatch, capsys)
     assert code == 1
@@ -324,7 +324,7 @@ def test_engine_failure_keeps_the_previous_session_and_the_rerun_reuses_clips(
     assert len(failing.calls) == 3
 
     rerun = FakeEngine()
-    monkeypatch.setattr(guidecast.cli, "make_engine", lambda *a, **k: rerun)
+    monkeypatch.setattr(guidecast.cli.rendering, "make_engine", lambda *a, **k: rerun)
     code, _, stderr = run_main(args, monkeypatch, capsys)
     assert code == 0, stderr
     assert sorted(rerun.calls) == sorted(new - set(failing.calls[:2]))

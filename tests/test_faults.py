@@ -18,7 +18,7 @@ import pytest
 
 import guidecast.__main__
 import guidecast.atomic
-import guidecast.cli
+import guidecast.cli.rendering
 from guidecast.atomic import (
     LEGACY_STALE_S,
     STALE_AFTER_S,
@@ -185,13 +185,13 @@ def test_no_cache_folders_of_killed_runs_are_swept(
     _age(bench, LEGACY_STALE_S + 5)
     with temporary_folder() as live:  # a concurrent run's
         seen: list[Path] = []
-        real = guidecast.cli.ClipCache
+        real = guidecast.cli.rendering.ClipCache
 
         def cache_spy(root: Path) -> object:
             seen.append(root)
             return real(root)
 
-        monkeypatch.setattr(guidecast.cli, "ClipCache", cache_spy)
+        monkeypatch.setattr(guidecast.cli.rendering, "ClipCache", cache_spy)
         code, _, stderr = _render(routine, out, cache, monkeypatch, capsys, "--no-cache")
         assert code == 0, stderr
         assert seen and seen[0].parent == temp and not seen[0].exists()

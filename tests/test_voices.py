@@ -405,7 +405,7 @@ def test_voice_and_language_in_a_routine_accept_installed_voices(
         chosen.append((voice, engine.voice))
         raise EngineError("stop here: the test only needs the voice")
 
-    monkeypatch.setattr("guidecast.cli.make_engine", fake_make_engine)
+    monkeypatch.setattr("guidecast.cli.rendering.make_engine", fake_make_engine)
     body = "title: Hola\n{}steps:\n  - pose: Gato\n    hold: 5s\n"
     runs = [
         (body.format("language: es\n"), []),

@@ -44,7 +44,7 @@ class GuidecastError(Exception):
     """A failure with a one-line message meant for the user.
 
     `hint` names what the user can do about it (a key of the command line's advice, with
-    `details` to fill it in); the advice itself is worded where the options live, in cli.py.
+    `details` to fill it in); the advice itself is worded where the options live, in cli/app.py.
     """
 
     exit_code = 1

@@ -1,0 +1,240 @@
+"""The `guidecast` command line: the only module that imports click."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .. import __version__
+from ..bed import bed_ref
+from ..compiler import resolve_options
+from ..durations import MAX_SESSION_MS, format_duration, parse_duration
+from ..errors import AudioError, GuidecastError, RoutineError, printable
+from ..model import Narration, Routine, SoundRef
+from ..render import Progress
+from ..routine import MAX_COUNTDOWN_MS
+from ..timeline import Options
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+HINTS = {
+    "offline": "use --engine piper to render offline, with the voice installed on this computer",
+    "port": "choose another port with --port, or --port 0 for any free one",
+    "host": "check --host: an address of this computer, e.g. 0.0.0.0 or 127.0.0.1",
+}
+"""What a user can do about a library error, by its `hint` (the advice names options)."""
+
+
+class DurationType(click.ParamType):
+    """A duration such as 20m, 1h5m, 45s or 90 (seconds)."""
+
+    name = "duration"
+
+    def __init__(self, *, zero: bool = False, most_ms: int = MAX_SESSION_MS) -> None:
+        self.zero = zero
+        self.most_ms = most_ms
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            ms = parse_duration(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+        if ms == 0 and not self.zero:
+            self.fail(f"'{value}' is zero: give a positive duration", param, ctx)
+        if ms > self.most_ms:
+            self.fail(f"'{value}' is more than {format_duration(self.most_ms)}", param, ctx)
+        return ms
+
+
+class FiniteRange(click.FloatRange):
+    """A number in a range; `nan` and `inf` are refused (they pass a plain range check)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
+DURATION = DurationType()
+COUNTDOWN = DurationType(zero=True, most_ms=MAX_COUNTDOWN_MS)
+
+
+def _printable_args(record: logging.LogRecord) -> bool:
+    """Show values in log lines (titles, file names) without their control characters."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(
+            printable(str(a)) if isinstance(a, str | Path) else a for a in record.args
+        )
+    return True
+
+
+class BedType(click.ParamType):
+    """A built-in bed name, `none`, or a sound file that decodes to some sound."""
+
+    name = "NAME|FILE"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> SoundRef:
+        if isinstance(value, SoundRef):
+            return value
+        try:
+            return bed_ref(str(value))
+        except AudioError as e:
+            self.fail(str(e), param, ctx)
+
+
+BED = BedType()
+
+
+def _setup_logging(quiet: bool, verbose: int) -> None:
+    level = logging.ERROR if quiet else logging.INFO if verbose == 1 else logging.WARNING
+    if verbose >= 2:
+        level = logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        if _printable_args not in handler.filters:
+            handler.addFilter(_printable_args)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="guidecast")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.option("-v", "--verbose", count=True, help="Say more (-vv for debugging detail).")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
+    """Turn guided-session scripts (yoga, stretching, meditation) into narrated audio.
+
+    \b
+    Examples:
+      guidecast check routines/love-your-spine.yaml
+      guidecast plan routines/love-your-spine.yaml --length 30m
+      guidecast render routines/love-your-spine.yaml -o output/
+      guidecast serve output/
+
+    Exit codes: 0 success, 1 a failure while working (speech engine, disk),
+    2 a mistake in a routine or on the command line, 130 interrupted.
+    """
+    _setup_logging(quiet, verbose)
+    ctx.obj = {"quiet": quiet, "verbose": verbose}
+
+
+def narration_options(f: F) -> F:
+    """The three narration knobs shared by `plan` and `render`."""
+    decorators = [
+        click.option(
+            "--narration",
+            "-n",
+            type=click.Choice([n.value for n in Narration]),
+            help="How much is said: brief (pose and one cue), standard (+ how-to steps), "
+            "full (+ Sanskrit, why it helps, reminders in long holds). [default: standard]",
+        ),
+        click.option(
+            "--length",
+            "-l",
+            type=DURATION,
+            help="Target session length, e.g. 20m or 1h5m: holds given as ranges stretch or "
+            "shrink to fit, in proportion to their spans.",
+        ),
+        click.option(
+            "--rate",
+            "-r",
+            type=FiniteRange(0.5, 2.0),
+            help="Speaking rate: 1.0 is the voice's natural pace, 0.8 slower, 1.2 faster.",
+        ),
+        click.option(
+            "--countdown",
+            type=COUNTDOWN,
+            help="Count down the last seconds of every hold, e.g. --countdown 5s (0 = off).",
+        ),
+        click.option(
+            "--breath-cues/--no-breath-cues",
+            default=None,
+            help="Guide the first breaths of every hold of 20s or more.",
+        ),
+    ]
+    for decorate in reversed(decorators):
+        f = decorate(f)
+    return f
+
+
+def options_for(routine: Routine, params: dict[str, Any]) -> Options:
+    """Resolve command-line narration options against the routine's defaults."""
+    narration = params.get("narration")
+    return resolve_options(
+        routine,
+        narration=Narration(narration) if narration else None,
+        length_ms=params.get("length"),
+        rate=params.get("rate"),
+        countdown_ms=params.get("countdown"),
+        breath_cues=params.get("breath_cues"),
+    )
+
+
+def _bar(ctx: click.Context) -> Progress:
+    """A progress callback drawing click progress bars on stderr (a terminal, not quiet mode)."""
+    state: dict[str, Any] = {}
+    shown = not ctx.obj["quiet"] and sys.stderr.isatty()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not shown or total <= 1:
+            return
+        if state.get("stage") != stage:
+            if "bar" in state:
+                state["bar"].render_finish()
+            label = {"speech": "speech  ", "encode": "encoding"}.get(stage, stage)
+            state.update(stage=stage, done=0)
+            state["bar"] = click.progressbar(
+                length=total,
+                label=label,
+                file=sys.stderr,
+                show_pos=stage == "speech",
+                show_eta=True,
+            )
+        bar = state["bar"]
+        bar.update(done - state["done"])
+        state["done"] = done
+        if done >= total:
+            bar.render_finish()
+            del state["bar"]
+            state.pop("stage", None)
+
+    return progress
+
+
+def main() -> None:
+    """Run the command line, turning GuidecastError into a message and an exit code."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.message = printable(e.message)
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except GuidecastError as e:
+        # A routine's problems are one per line, each made printable; others are one line.
+        click.echo(
+            str(e) if isinstance(e, RoutineError) else f"error: {printable(str(e))}", err=True
+        )
+        if e.hint in HINTS:
+            click.echo(f"hint: {HINTS[e.hint].format(**e.details)}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,83 @@
+"""`guidecast feed` and `guidecast serve`: publish rendered sessions to phones and apps."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from ..feed import write_feed
+from ..serve import ready_message
+from ..serve import serve as serve_directory
+from .app import cli
+
+log = logging.getLogger(__name__)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("output"))
+@click.option(
+    "--base-url",
+    required=True,
+    help="Where DIRECTORY will be published, e.g. https://example.org/yoga/.",
+)
+@click.option("--title", help="Podcast title. [default: the sessions' common series]")
+@click.pass_context
+def feed(ctx: click.Context, /, directory: Path, base_url: str, title: str | None) -> None:
+    """Write DIRECTORY/feed.xml: a podcast feed of the sessions rendered there.
+
+    Each item keeps the guid it got at its first render, so podcast apps never see a
+    session twice. Run it again after every render to update the feed.
+
+    \b
+    Examples:
+      guidecast feed output/ --base-url https://example.org/yoga/
+      guidecast feed output/ --base-url https://example.org/yoga/ --title "Back Care"
+
+    To listen on a phone on the same Wi-Fi without publishing anything, use
+    `guidecast serve` instead: it builds the feed on the fly.
+    """
+    path = write_feed(directory, base_url=base_url, title=title)
+    if not ctx.obj["quiet"]:
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("output"))
+@click.option(
+    "--host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address to listen on; 127.0.0.1 keeps it to this computer.",
+)
+@click.option(
+    "--port",
+    "-p",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="TCP port (0 picks a free one).",
+)
+@click.option("--title", help="Podcast title. [default: the sessions' common series]")
+def serve(directory: Path, host: str, port: int, title: str | None) -> None:
+    """Serve DIRECTORY to phones on the same network: a page to play sessions and a feed.
+
+    Prints the address to open and a QR code of the feed: scan it with the phone's camera,
+    or paste the feed URL into a podcast app ("add by URL"). The page plays each session
+    with its chapters and transcript. Press Ctrl-C to stop.
+
+    \b
+    Examples:
+      guidecast serve output/
+      guidecast serve output/ --port 8080
+      guidecast serve output/ --host 127.0.0.1
+    """
+    serve_directory(
+        directory,
+        host=host,
+        port=port,
+        title=title,
+        on_ready=lambda info: click.echo(ready_message(info)),
+    )
+    click.echo("Stopped.", err=True)

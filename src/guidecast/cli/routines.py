@@ -1,0 +1,153 @@
+"""`guidecast check`, `plan` and `say`: routines read, checked, planned and previewed."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..compiler import compile_routine, crowded_cues
+from ..errors import RoutineError, printable
+from ..plan import plan_json, plan_table
+from ..pronounce import Lexicon
+from ..routine import load_routine
+from ..speech import Estimate
+from ..timeline import layout
+from ..tts import (
+    ENGINES,
+    PiperEngine,
+    make_engine,
+    write_wav,
+)
+from .app import FiniteRange, cli, narration_options, options_for
+
+log = logging.getLogger(__name__)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+def check(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Check routine files and report every mistake as file:line:col: message.
+
+    \b
+    Examples:
+      guidecast check routines/love-your-spine.yaml
+      guidecast check routines/*.yaml
+
+    Warnings (a cue with no room inside its hold, at some narration level) are printed
+    as file:line:col: warning: message and do not change the exit code.
+
+    Exits 0 when every file is clean and 2 when any file has problems.
+    """
+    failed = False
+    for path in files:
+        try:
+            routine = load_routine(path)
+        except RoutineError as e:
+            failed = True
+            click.echo(str(e), err=False)
+        else:
+            crowded = [*routine.warnings, *crowded_cues(routine)]
+            for problem in crowded:
+                click.echo(str(problem), err=False)
+            warnings = [p for p in crowded if p.message.startswith("warning:")]
+            if len(warnings) < len(crowded):
+                failed = True
+            elif not ctx.obj["quiet"]:
+                note = f" ({len(warnings)} warnings)" if warnings else ""
+                click.echo(f"{printable(str(path))}: ok{note}", err=True)
+    if failed:
+        ctx.exit(2)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@narration_options
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (times in ms).")
+@click.pass_context
+def plan(ctx: click.Context, /, file: Path, as_json: bool, **params: Any) -> None:
+    """Show the session's timeline without rendering audio.
+
+    Speech lengths are estimated from word counts here; `render` uses the real ones.
+
+    \b
+    Examples:
+      guidecast plan routines/love-your-spine.yaml
+      guidecast plan routines/love-your-spine.yaml --length 30m --narration full
+      guidecast plan routines/back-stiffness.yaml --json | jq .total_ms
+    """
+    routine = load_routine(file)
+    options = options_for(routine, params)
+    durations = Estimate(options.rate)
+    timeline = compile_routine(routine, options, durations)
+    lay = layout(timeline, durations)
+    if as_json:
+        click.echo(json.dumps(plan_json(timeline, lay), indent=2, ensure_ascii=False))
+    else:
+        click.echo(plan_table(timeline, lay, verbose=ctx.obj["verbose"] > 0))
+
+
+@cli.command()
+@click.argument("text")
+@click.option(
+    "--routine",
+    "routine_file",
+    type=click.Path(path_type=Path),
+    help="Say it with this routine's pronounce: map, engine and voice.",
+)
+@click.option("--phonemes", is_flag=True, help="Print the phonemes the voice will use (Piper).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("say.wav"),
+    show_default=True,
+    help="The WAV file to write.",
+)
+@click.option("--engine", "-e", type=click.Choice(ENGINES), help="Speech engine. [default: piper]")
+@click.option("--voice", help="Engine voice (see `guidecast voices`).")
+@click.option("--rate", "-r", type=FiniteRange(0.5, 2.0), default=1.0, show_default=True)
+@click.pass_context
+def say(
+    ctx: click.Context,
+    /,
+    text: str,
+    routine_file: Path | None,
+    phonemes: bool,
+    output: Path,
+    **params: Any,
+) -> None:
+    """Preview how the voice says TEXT: the phonemes it uses, and a WAV to listen to.
+
+    Use it to fix a name the voice gets wrong: try a respelling or phonemes, then put the
+    one that sounds right in the routine's `pronounce:` map (see docs/routines.md).
+
+    \b
+    Examples:
+      guidecast say "Savasana" --phonemes
+      guidecast say "Gomukhasana" --routine routines/love-your-spine.yaml -o gomukha.wav
+      guidecast say "[[ɡˌoʊmʊkˈɑːsənə]]" --phonemes
+    """
+    routine = load_routine(routine_file) if routine_file else None
+    name = params["engine"] or (routine.engine if routine else None) or "piper"
+    try:
+        voice = params["voice"] or (routine.voice if routine else None)
+        engine = make_engine(name, voice, routine.language if routine else "en")
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    lexicon = Lexicon(routine.pronounce if routine else ())
+    spoken = lexicon.spoken(text, phonemes=engine.phonemes)
+    if spoken != text and not ctx.obj["quiet"]:
+        click.echo(f"voice reads: {spoken}")
+    if phonemes:
+        if not isinstance(engine, PiperEngine):
+            raise click.UsageError("--phonemes works with Piper voices only")
+        click.echo(f"phonemes:    {engine.phonemize(spoken)}")
+    clip = engine.synthesize(spoken, rate=params["rate"])
+    write_wav(output, clip)
+    if not ctx.obj["quiet"]:
+        click.echo(f"wrote {output} ({clip.ms / 1000:.1f}s)", err=True)
