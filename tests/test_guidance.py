@@ -422,3 +422,49 @@ def test_say_previews_the_spoken_form_and_writes_a_wav(tmp_path: Path) -> None:
         assert w.getnframes() > 0 and w.getnchannels() == 1
     refused = CliRunner().invoke(cli, [*args, "--phonemes", "-o", str(out)])
     assert refused.exit_code == 2 and "Piper voices only" in refused.output
+
+
+DOCS_STEP = """\
+title: T
+steps:
+  - pose: Child's Pose
+    sanskrit: Balasana
+    cue: Sink your hips toward your heels.
+    how: [Kneel and bring your big toes together., Fold forward and rest your forehead down.]
+    why: It gently lengthens your back.
+    hold: 2m
+"""
+
+
+@pytest.mark.parametrize(
+    ("level", "adds"),
+    [
+        (Narration.BRIEF, []),
+        (
+            Narration.STANDARD,
+            ["Kneel and bring your big toes together.", "You are halfway through this one."],
+        ),
+        (Narration.FULL, ["In Sanskrit, Balasana.", "It gently lengthens your back."]),
+    ],
+    ids=lambda v: v.value if isinstance(v, Narration) else "",
+)
+def test_the_documented_example_says_what_docs_routines_md_says(
+    level: Narration, adds: list[str]
+) -> None:
+    said = [
+        t for _, _, t in _said_in_order(_lay(parse_routine(DOCS_STEP, "t.yaml"), narration=level))
+    ]
+    for text in [
+        "Child's Pose.",
+        "Sink your hips toward your heels.",
+        "Stay here for two minutes.",
+        "Take a few last breaths here.",
+        "Slowly and gently, come out of the pose.",
+        *adds,
+    ]:
+        assert text in said, (level, text, said)
+    if level is Narration.BRIEF:
+        assert "Kneel and bring your big toes together." not in said
+        assert not [t for t in said if t in PHRASES["halfway"]]
+    docs = (ROOT / "docs" / "routines.md").read_text(encoding="utf-8")
+    assert all(text in docs for text in adds)

@@ -111,7 +111,7 @@ def _to_wav(data: bytes, *, what: str) -> bytes:
     try:
         done = subprocess.run([*command, "-f", "wav", "pipe:1"], input=data, capture_output=True)
     except OSError as e:
-        raise AudioError(f"cannot decode {what}: {e}") from None
+        raise AudioError(f"cannot decode {what}: {e}") from e
     if done.returncode or not done.stdout:
         reason = done.stderr.decode(errors="replace").strip().splitlines() or ["no audio"]
         raise AudioError(f"cannot decode {what}: {reason[-1]}")
@@ -127,7 +127,7 @@ def decode_file(path: Path, *, seconds: float) -> tuple[npt.NDArray[np.int16], i
             [*command, "-acodec", "pcm_s16le", "-f", "wav", "pipe:1"], capture_output=True
         )
     except OSError as e:
-        raise AudioError(f"cannot decode {path}: {e}") from None
+        raise AudioError(f"cannot decode {path}: {e}") from e
     if done.returncode or len(done.stdout) <= 44:
         reason = done.stderr.decode(errors="replace").strip().splitlines() or ["no audio"]
         raise AudioError(f"cannot decode {path}: {reason[-1]}")
@@ -168,7 +168,7 @@ def load_sound(ref: SoundRef, sample_rate: int) -> Float:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise AudioError(f"cannot read sound '{ref.name}' ({path}): {e.strerror}") from None
+        raise AudioError(f"cannot read sound '{ref.name}' ({path}): {e.strerror}") from e
     samples, rate = decode_audio(data, path.suffix.lower().lstrip(".") or "wav", what=str(path))
     if not SOUND_RATES[0] <= rate <= SOUND_RATES[1]:
         raise AudioError(f"sound '{ref.name}' ({path}) has a sample rate of {rate} Hz")

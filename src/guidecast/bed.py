@@ -234,7 +234,7 @@ def _read_file(path: Path, rate: int) -> Float:
     except FileNotFoundError:
         raise AudioError(f"bed file '{path}' not found") from None
     except OSError as e:
-        raise AudioError(f"cannot read bed file '{path}': {e.strerror}") from None
+        raise AudioError(f"cannot read bed file '{path}': {e.strerror}") from e
     samples, native = decode_file(path, seconds=MAX_FILE_S)
     if len(samples) < MIN_FILE_S * native:
         raise AudioError(
@@ -272,7 +272,7 @@ def load_bed(ref: SoundRef, rate: int) -> BedLoop:
     except FileNotFoundError:
         raise AudioError(f"bed file '{path}' not found") from None
     except OSError as e:
-        raise AudioError(f"cannot read bed file '{path}': {e.strerror}") from None
+        raise AudioError(f"cannot read bed file '{path}': {e.strerror}") from e
     return _cached_file_bed(str(path), mtime, rate)
 
 

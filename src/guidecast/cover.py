@@ -103,9 +103,9 @@ def cover_jpeg(title: str, subtitle: str = "", image: str | None = None) -> byte
                 source.draft("RGB", (COVER_PX, COVER_PX))  # JPEG: decode at a smaller scale
                 img = source.convert("RGB")
         except ValueError as e:
-            raise ExportError(image, f"the cover image {e}") from None
+            raise ExportError(image, f"the cover image {e}") from e
         except (OSError, SyntaxError, EOFError) as e:
-            raise ExportError(image, f"cannot read the cover image: {e}") from None
+            raise ExportError(image, f"cannot read the cover image: {e}") from e
         side = min(img.size)
         left, top = (img.width - side) // 2, (img.height - side) // 2
         img = img.crop((left, top, left + side, top + side))

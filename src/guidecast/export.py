@@ -230,7 +230,7 @@ def prepare_output(files: SessionFiles) -> None:
     try:
         files.mp3.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise ExportError(files.mp3.parent, f"cannot create the folder: {e.strerror}") from None
+        raise ExportError(files.mp3.parent, f"cannot create the folder: {e.strerror}") from e
     for target in files.all:
         sweep_stale(target)
         if not target.is_symlink() and target.exists() and not target.is_file():
@@ -281,11 +281,11 @@ def export_session(
     except SwapError as e:
         raise ExportError(
             e.target, f"cannot replace it ({e.reason}); kept the previous session"
-        ) from None
+        ) from e
     except OSError as e:
         for tmp_path, _ in ready:
             tmp_path.unlink(missing_ok=True)
-        raise ExportError(files.mp3, f"cannot write the session: {e.strerror or e}") from None
+        raise ExportError(files.mp3, f"cannot write the session: {e.strerror or e}") from e
     except BaseException:
         for tmp_path, _ in ready:
             tmp_path.unlink(missing_ok=True)

@@ -107,9 +107,9 @@ def _load_session(path: Path) -> Session | None:
     try:
         info = read_session_info(path)
     except OSError as e:
-        raise FeedError(f"{path}: cannot read the file: {e.strerror}") from None
+        raise FeedError(f"{path}: cannot read the file: {e.strerror}") from e
     except SessionFileError as e:
-        raise FeedError(f"{path}: {e}; render the session again") from None
+        raise FeedError(f"{path}: {e}; render the session again") from e
     try:
         mp3_bytes = (path.parent / info.mp3).stat().st_size
     except OSError:
@@ -309,4 +309,4 @@ def _write_atomically(target: Path, data: bytes) -> None:
     try:
         write_atomic(target, data)
     except OSError as e:
-        raise FeedError(f"{target}: cannot write the feed: {e.strerror}") from None
+        raise FeedError(f"{target}: cannot write the feed: {e.strerror}") from e

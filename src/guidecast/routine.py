@@ -278,16 +278,16 @@ def parse_routine(source: str, path: str = "<routine>", base: Path | None = None
         mark = e.problem_mark or e.context_mark
         loc = Loc(path, mark.line + 1, mark.column + 1) if mark else Loc(path)
         what = " ".join(filter(None, [e.context, e.problem])) or "invalid YAML"
-        raise RoutineError.at(loc, f"YAML syntax error: {what}") from None
+        raise RoutineError.at(loc, f"YAML syntax error: {what}") from e
     except yaml.reader.ReaderError as e:
         before = source[: e.position]
         loc = Loc(path, before.count("\n") + 1, len(before.rsplit("\n", 1)[-1]) + 1)
         code = ord(e.character) if isinstance(e.character, str) else e.character
         raise RoutineError.at(
             loc, f"the file contains U+{code:04X}, a character YAML does not allow; remove it"
-        ) from None
+        ) from e
     except yaml.YAMLError as e:
-        raise RoutineError.at(Loc(path), f"YAML error: {e}") from None
+        raise RoutineError.at(Loc(path), f"YAML error: {e}") from e
     except RecursionError:
         raise RoutineError.at(
             Loc(path), "the YAML is nested too deeply to be a routine; check its indentation"
@@ -319,7 +319,7 @@ def load_routine(path: Path | str) -> Routine:
     except IsADirectoryError:
         raise RoutineError.at(Loc(shown), "is a folder, not a routine file") from None
     except OSError as e:
-        raise RoutineError.at(Loc(shown), f"cannot read the file: {e.strerror}") from None
+        raise RoutineError.at(Loc(shown), f"cannot read the file: {e.strerror}") from e
     if len(data) > MAX_ROUTINE_BYTES:
         raise RoutineError.at(
             Loc(shown), f"is over {MAX_ROUTINE_BYTES // 1024} KiB: too large for a routine file"
@@ -333,5 +333,5 @@ def load_routine(path: Path | str) -> Routine:
         raise RoutineError.at(
             Loc(shown, line, col),
             f"the file is not UTF-8 text (byte 0x{data[e.start]:02x}); save it as UTF-8",
-        ) from None
+        ) from e
     return parse_routine(source, shown, p.parent)

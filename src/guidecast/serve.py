@@ -242,7 +242,7 @@ def make_server(
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise FeedError(f"port {port} is already in use").with_hint("port") from e
-        raise FeedError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+        raise FeedError(f"cannot listen on {host}:{port}: {e.strerror}") from e
 
 
 def serve(

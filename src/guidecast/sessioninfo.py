@@ -158,7 +158,7 @@ def read_session_info(path: Path) -> SessionInfo:
     except UnicodeDecodeError:
         raise SessionFileError("not a valid session file (not UTF-8 text)") from None
     except json.JSONDecodeError as e:
-        raise SessionFileError(f"not a valid session file ({e})") from None
+        raise SessionFileError(f"not a valid session file ({e})") from e
     except ValueError:  # NaN or Infinity, or an integer of thousands of digits
         raise SessionFileError("not a valid session file (a number out of range)") from None
     except RecursionError:

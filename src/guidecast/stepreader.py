@@ -302,7 +302,7 @@ class StepReader(Reader):
         try:
             low, high = parse_range(raw)
         except ValueError as e:
-            raise Bad(str(e)) from None
+            raise Bad(str(e)) from e
         if low <= 0 and "-" in raw:
             raise Bad(f"the shortest hold in '{raw}' is zero: a range must start above 0")
         check_span(low, raw)

@@ -292,7 +292,7 @@ def duration(node: Node) -> int:
     try:
         return check_span(parse_duration(raw), raw)
     except ValueError as e:
-        raise Bad(str(e)) from None
+        raise Bad(str(e)) from e
 
 
 def duration_or_zero(node: Node) -> int:
@@ -300,7 +300,7 @@ def duration_or_zero(node: Node) -> int:
     try:
         return check_span(parse_duration(raw), raw, zero_ok=True)
     except ValueError as e:
-        raise Bad(str(e)) from None
+        raise Bad(str(e)) from e
 
 
 def choice(what: str, choices: tuple[str, ...]) -> Callable[[Node], str]:

@@ -233,6 +233,7 @@ def main() -> None:
         )
         if e.hint in HINTS:
             click.echo(f"hint: {HINTS[e.hint].format(**e.details)}", err=True)
+        log.debug("what led to it (-vv):", exc_info=e)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

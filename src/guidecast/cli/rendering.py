@@ -169,7 +169,7 @@ def _engine_for(routine: Routine, params: dict[str, Any]) -> Engine:
     try:
         return make_engine(engine_name, params["voice"] or routine.voice, routine.language)
     except ValueError as e:
-        raise click.UsageError(str(e)) from None
+        raise click.UsageError(str(e)) from e
 
 
 def _render_one(

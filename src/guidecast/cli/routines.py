@@ -138,7 +138,7 @@ def say(
         voice = params["voice"] or (routine.voice if routine else None)
         engine = make_engine(name, voice, routine.language if routine else "en")
     except ValueError as e:
-        raise click.UsageError(str(e)) from None
+        raise click.UsageError(str(e)) from e
     lexicon = Lexicon(routine.pronounce if routine else ())
     spoken = lexicon.spoken(text, phonemes=engine.phonemes)
     if spoken != text and not ctx.obj["quiet"]:

@@ -121,12 +121,12 @@ def _open(url: str, what: str) -> Iterator[IO[bytes]]:
         raise CatalogError(
             f"could not download {what} from {url}. Probable cause: the server answered "
             f"{e.code} {e.reason}"
-        ) from None
+        ) from e
     except urllib.error.URLError as e:
         raise CatalogError(
             f"could not reach the Piper voices at {url}. Probable cause: no internet "
             f"connection ({e.reason}); installed voices still work offline"
-        ) from None
+        ) from e
     except (OSError, ValueError) as e:  # timeouts, dropped connections, malformed URLs
         raise CatalogError(f"could not download {what} from {url}. Probable cause: {e}") from None
 
@@ -156,7 +156,7 @@ def fetch_catalog(url: str | None = None, *, keep: Path | None = None) -> dict[s
         raise CatalogError(
             f"the Piper voices catalog at {address} is not valid. Probable cause: a damaged "
             f"download or a page that is not voices.json ({type(e).__name__}: {e})"
-        ) from None
+        ) from e
     _keep_names(voices, voices_dir() if keep is None else keep)
     return voices
 
@@ -226,7 +226,7 @@ def install_voice(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise CatalogError(f"could not create {folder}. Probable cause: {e}") from None
+        raise CatalogError(f"could not create {folder}. Probable cause: {e}") from e
     _sweep_stale_parts(folder, name)
     base = catalog_url(url)
     model = folder / f"{name}.onnx"
@@ -241,7 +241,7 @@ def install_voice(
         for tmp, target in done:
             os.replace(tmp, target)
     except OSError as e:
-        raise CatalogError(f"could not write {folder}. Probable cause: {e}") from None
+        raise CatalogError(f"could not write {folder}. Probable cause: {e}") from e
     finally:
         for tmp, _ in done:
             tmp.unlink(missing_ok=True)

@@ -76,7 +76,7 @@ class PiperEngine:
             except Exception as e:
                 raise EngineError(
                     f"Piper could not load voice '{self.model}'. Probable cause: {e}"
-                ) from None
+                ) from e
         return self._voice
 
     def phonemize(self, text: str) -> str:
@@ -104,7 +104,7 @@ class PiperEngine:
                 peak = float(np.max(np.abs(audio))) if audio.size else 0.0
                 parts.append((audio / peak if peak > 1e-8 else audio * 0).astype(np.float32))
         except Exception as e:
-            raise EngineError(f"Piper failed to speak {text!r}. Probable cause: {e}") from None
+            raise EngineError(f"Piper failed to speak {text!r}. Probable cause: {e}") from e
         audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         samples = np.round(np.clip(audio, -1.0, 1.0) * INT16_MAX).astype(np.int16)
         return Clip(samples, int(voice.config.sample_rate))

@@ -268,5 +268,5 @@ def remove_voice(name: str, directory: Path | None = None) -> Path:
         found.model.unlink()
         Path(f"{found.model}.json").unlink(missing_ok=True)
     except OSError as e:
-        raise EngineError(f"could not remove {found.model}. Probable cause: {e}") from None
+        raise EngineError(f"could not remove {found.model}. Probable cause: {e}") from e
     return found.model
