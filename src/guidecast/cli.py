@@ -483,8 +483,23 @@ def _render_one(
     help="Where DIRECTORY will be published, e.g. https://example.org/yoga/.",
 )
 @click.option("--title", help="Podcast title. [default: the sessions' common series]")
+@click.option(
+    "--cover",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The show's artwork (JPEG or PNG, cropped square). [default: cover.jpg in "
+    "DIRECTORY, else one generated from the title]",
+)
+@click.option("--owner-email", default="", help="The owner's e-mail for podcast directories.")
 @click.pass_context
-def feed(ctx: click.Context, /, directory: Path, base_url: str, title: str | None) -> None:
+def feed(
+    ctx: click.Context,
+    /,
+    directory: Path,
+    base_url: str,
+    title: str | None,
+    cover: Path | None,
+    owner_email: str,
+) -> None:
     """Write DIRECTORY/feed.xml: a podcast feed of the sessions rendered there.
 
     Each item keeps the guid it got at its first render, so podcast apps never see a
@@ -498,7 +513,9 @@ def feed(ctx: click.Context, /, directory: Path, base_url: str, title: str | Non
     To listen on a phone on the same Wi-Fi without publishing anything, use
     `guidecast serve` instead: it builds the feed on the fly.
     """
-    path = write_feed(directory, base_url=base_url, title=title)
+    path = write_feed(
+        directory, base_url=base_url, title=title, cover=cover, owner_email=owner_email
+    )
     if not ctx.obj["quiet"]:
         click.echo(f"wrote {path}")
 
@@ -520,7 +537,16 @@ def feed(ctx: click.Context, /, directory: Path, base_url: str, title: str | Non
     help="TCP port (0 picks a free one).",
 )
 @click.option("--title", help="Podcast title. [default: the sessions' common series]")
-def serve(directory: Path, host: str, port: int, title: str | None) -> None:
+@click.option(
+    "--cover",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The show's artwork (JPEG or PNG, cropped square). [default: cover.jpg in "
+    "DIRECTORY, else one generated from the title]",
+)
+@click.option("--owner-email", default="", help="The owner's e-mail for podcast directories.")
+def serve(
+    directory: Path, host: str, port: int, title: str | None, cover: Path | None, owner_email: str
+) -> None:
     """Serve DIRECTORY to phones on the same network: a page to play sessions and a feed.
 
     Prints the address to open and a QR code of the feed: scan it with the phone's camera,
@@ -538,6 +564,8 @@ def serve(directory: Path, host: str, port: int, title: str | None) -> None:
         host=host,
         port=port,
         title=title,
+        cover=cover,
+        owner_email=owner_email,
         on_ready=lambda info: click.echo(ready_message(info)),
     )
     click.echo("Stopped.", err=True)

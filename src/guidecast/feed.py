@@ -153,15 +153,17 @@ def content_version(path: Path) -> str:
     """A short hash of a file's bytes, for `?v=` in its URLs."""
     stat = path.stat()
     key = (path.resolve(), stat.st_size, stat.st_mtime_ns)
-    if key not in _VERSIONS:
+    version = _VERSIONS.get(key)
+    if version is None:
         digest = hashlib.sha256()
         with path.open("rb") as f:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
-        if len(_VERSIONS) > 1024:
+        version = digest.hexdigest()[:12]
+        if len(_VERSIONS) > 1024:  # server threads may race here: at worst a hash is redone
             _VERSIONS.clear()
-        _VERSIONS[key] = digest.hexdigest()[:12]
-    return _VERSIONS[key]
+        _VERSIONS[key] = version
+    return version
 
 
 def _load_session(path: Path) -> Session | None:
@@ -232,13 +234,13 @@ def make_channel(
     )
 
 
-def show_cover(channel: Channel, image: Path | None = None) -> bytes:
+def show_cover(title: str, image: Path | None = None) -> bytes:
     """The show's artwork: a square JPEG made from the image, else generated from the title.
 
     The same title always gives the same bytes, so the artwork does not change with renders.
     """
     try:
-        return cover_jpeg(channel.title, "", None if image is None else str(image))
+        return cover_jpeg(title, "", None if image is None else str(image))
     except ExportError as e:
         raise FeedError(str(e)) from None
 
@@ -451,7 +453,7 @@ def write_feed(
         own_cover=cover is not None,
     )
     if channel.cover == SHOW_COVER:
-        _write_show_cover(directory / SHOW_COVER, show_cover(channel, cover))
+        _write_show_cover(directory / SHOW_COVER, show_cover(channel.title, cover))
     target = directory / "feed.xml"
     _write_atomically(target, build_feed(sessions, base_url, channel))
     log.info("wrote %s with %d sessions", target, len(sessions))
