@@ -309,7 +309,8 @@ def test_podcast_guid_follows_the_podcasting_2_0_spec() -> None:
         ("https://example.com/my%20yoga", "https://example.com/my%20yoga"),
         ("https://example.com/üben & ruhen", "https://example.com/%C3%BCben%20&%20ruhen"),
         ("https://example.com/100%", "https://example.com/100%25"),
-        ("HTTPS://bücher.example/yoga", "https://xn--bcher-kva.example/yoga"),
+        ("HTTPS://Bücher.example/yoga", "https://xn--bcher-kva.example/yoga"),
+        ("http://[::1]:8000/yoga", "http://[::1]:8000/yoga"),
         ("http://192.168.1.20:8000", "http://192.168.1.20:8000"),
     ],
 )
@@ -325,7 +326,16 @@ def test_the_base_url_is_percent_encoded(tmp_path: Path, base_url: str, expected
     assert not parsed.bozo
 
 
-@pytest.mark.parametrize("base_url", ["https://exa mple.com/yoga", "https://example.com/?a=1"])
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://exa mple.com/yoga",
+        "https://example.com/?a=1",
+        "http://example.com:99999/",
+        "http://example.com:port/",
+        "http://[::1/yoga",
+    ],
+)
 def test_a_base_url_that_cannot_be_one_is_an_error(tmp_path: Path, base_url: str) -> None:
     folder = tmp_path / "output"
     make_folder(folder)
@@ -351,6 +361,24 @@ def test_each_item_carries_podlove_simple_chapters(tmp_path: Path) -> None:
     psc = item.find("psc:chapters", NS)
     assert psc.get("version") == "1.2"
     assert [c.get("start") for c in psc] == ["00:00:00.000", "00:00:07.000", "00:00:14.000"]
+
+
+def test_gpodders_parser_reads_the_chapters_and_the_show(tmp_path: Path) -> None:
+    podcastparser = pytest.importorskip("podcastparser")  # gPodder's own feed parser
+    folder = tmp_path / "output"
+    sessions = make_folder(folder)
+    feed_url = "https://example.com/my%20yoga/feed.xml"
+    path = write_feed(folder, base_url="https://example.com/my yoga/")
+    parsed = podcastparser.parse(feed_url, io.BytesIO(path.read_bytes()))
+    assert parsed["cover_url"] == "https://example.com/my%20yoga/show.jpg"
+    assert parsed["itunes_owner"] == {"name": "guidecast"}
+    for episode, session in zip(parsed["episodes"], reversed(sessions), strict=True):
+        assert episode["guid"] == session.guid
+        assert episode["chapters"] == [
+            {"start": start // 1000, "title": title} for title, start, _ in session.chapters
+        ]
+        (enclosure,) = episode["enclosures"]
+        assert "?v=" in enclosure["url"] and enclosure["mime_type"] == "audio/mpeg"
 
 
 # -- the command line ------------------------------------------------------------------------

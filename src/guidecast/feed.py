@@ -388,11 +388,14 @@ def _check_base_url(base_url: str) -> str:
     A space or other unsafe character in the path is encoded (`my yoga` -> `my%20yoga`);
     escapes already there are kept, so an encoded URL comes out the same.
     """
-    parts = urlsplit(base_url.strip())
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(base_url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        parts = urlsplit("")
     if (
         parts.scheme.lower() not in ("http", "https")
-        or not host
+        or not parts.hostname
         or parts.query
         or parts.fragment
         or re.search(r"[\s<>\"{}|\\^`]", parts.netloc)
@@ -401,19 +404,25 @@ def _check_base_url(base_url: str) -> str:
             f"base URL {base_url!r} must be absolute, like https://example.com/yoga "
             "or http://192.168.1.20:8000"
         )
-    netloc = parts.netloc
-    if not netloc.isascii():
-        try:
-            netloc = netloc.replace(host, host.encode("idna").decode("ascii"))
-        except UnicodeError:
-            raise FeedError(
-                f"base URL {base_url!r} has a host name that cannot be encoded"
-            ) from None
     path = "".join(
         piece if _ESCAPE.fullmatch(piece) else quote(piece, safe=_URL_SAFE)
         for piece in re.split("(%[0-9A-Fa-f]{2})", parts.path)
     )
+    netloc = _ascii_netloc(parts.netloc, base_url)
     return urlunsplit((parts.scheme.lower(), netloc, path, "", "")).rstrip("/")
+
+
+def _ascii_netloc(netloc: str, base_url: str) -> str:
+    """Write an international host name in its ASCII (IDNA) form: bücher.example -> xn--..."""
+    if netloc.isascii():
+        return netloc
+    user, at, host_port = netloc.rpartition("@")
+    host, colon, port = host_port.partition(":")
+    try:
+        host = host.lower().encode("idna").decode("ascii")
+    except UnicodeError:
+        raise FeedError(f"base URL {base_url!r} has a host name that cannot be encoded") from None
+    return f"{user}{at}{host}{colon}{port}"
 
 
 # -- writing ---------------------------------------------------------------------------------
