@@ -502,8 +502,9 @@ def feed(
 ) -> None:
     """Write DIRECTORY/feed.xml: a podcast feed of the sessions rendered there.
 
-    Each item keeps the guid it got at its first render, so podcast apps never see a
-    session twice. Run it again after every render to update the feed.
+    Each item keeps the guid and date it got at its first render, so podcast apps never
+    see a session twice; its URLs change with its content. Run it again after every render
+    to update the feed. Also writes DIRECTORY/show.jpg, the show's artwork.
 
     \b
     Examples:

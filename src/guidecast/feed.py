@@ -129,19 +129,14 @@ def _orphans(directory: Path, known: set[str]) -> list[Session]:
             continue  # a damaged session file: reported (or left out) above, not guessed over
         try:
             info = recover(mp3)
+            mp3_bytes, version = mp3.stat().st_size, content_version(mp3)
         except (OSError, SessionFileError) as e:
             log.debug("%s: not a session (%s)", mp3, e)
             continue
         log.warning("%s: no session file; rebuilt the episode from the MP3's tags", mp3)
         values = {f.name: getattr(info, f.name) for f in fields(SessionInfo)}
-        found.append(
-            Session(
-                **values,
-                path=mp3.with_name(mp3.stem + ".session.json"),
-                mp3_bytes=mp3.stat().st_size,
-                version=content_version(mp3),
-            )
-        )
+        path = mp3.with_name(mp3.stem + ".session.json")
+        found.append(Session(**values, path=path, mp3_bytes=mp3_bytes, version=version))
     return found
 
 
