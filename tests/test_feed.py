@@ -14,7 +14,7 @@ from lxml import etree
 
 from feed_fixtures import FakeSession, make_folder, make_session
 from guidecast.errors import FeedError, GuidecastError
-from guidecast.feed import build_feed, load_sessions, make_channel, write_feed
+from guidecast.feed import build_feed, content_version, load_sessions, make_channel, write_feed
 
 BASE = "https://example.com/yoga"
 NS = {
@@ -45,11 +45,16 @@ def one(parent: etree._Element, path: str) -> etree._Element:
 
 
 def guids(path: Path) -> dict[str, str]:
-    """Map each item's enclosure URL to its guid."""
+    """Map each item's enclosure URL (without its content version) to its guid."""
     return {
-        item.find("enclosure").get("url"): item.findtext("guid")
+        item.find("enclosure").get("url").split("?v=")[0]: item.findtext("guid")
         for item in parse(path).iterfind("channel/item")
     }
+
+
+def versioned(url: str | None, file: Path) -> str:
+    """The URL of a file with the content version the feed gives it."""
+    return f"{url}?v={content_version(file)}"
 
 
 def test_channel_has_every_required_element(folder: Path, sessions: list[FakeSession]) -> None:
@@ -65,7 +70,7 @@ def test_channel_has_every_required_element(folder: Path, sessions: list[FakeSes
     assert one(channel, "itunes:type").text == "episodic"
     assert one(channel, "atom:link").get("href") == BASE + "/feed.xml"
     newest = sessions[1]
-    assert one(channel, "itunes:image").get("href") == f"{BASE}/{quote(newest.file('.jpg'))}"
+    assert one(channel, "itunes:image").get("href") == f"{BASE}/show.jpg"  # the show's own
     category = one(channel, "itunes:category")
     assert category.get("text") == "Health & Fitness"
     assert one(category, "itunes:category").get("text") == "Alternative Health"
@@ -79,9 +84,10 @@ def test_items_have_every_required_element(folder: Path, sessions: list[FakeSess
     assert [i.findtext("title") for i in items] == [s.title for s in reversed(sessions)]
     for item, session in zip(items, reversed(sessions), strict=True):
         url = f"{BASE}/{quote(session.name)}"
+        mp3 = folder / session.file(".mp3")
         assert one(item, "description").text == "A slow sequence for the spine & hips <gently>."
         enclosure = one(item, "enclosure")
-        assert enclosure.get("url") == url + ".mp3"
+        assert enclosure.get("url") == versioned(url + ".mp3", mp3)
         assert enclosure.get("length") == str((folder / session.file(".mp3")).stat().st_size)
         assert enclosure.get("type") == "audio/mpeg"
         guid = one(item, "guid")
@@ -90,15 +96,15 @@ def test_items_have_every_required_element(folder: Path, sessions: list[FakeSess
         assert one(item, "itunes:duration").text == str(round(session.seconds))
         assert one(item, "itunes:image").get("href") == url + ".jpg"
         chapters = one(item, "podcast:chapters")
-        assert chapters.get("url") == url + ".chapters.json"
+        assert chapters.get("url") == versioned(url + ".chapters.json", mp3)
         assert chapters.get("type") == "application/json+chapters"
         transcripts = {
             t.get("type"): (t.get("url"), t.get("language"))
             for t in item.findall("podcast:transcript", NS)
         }
         assert transcripts == {
-            "text/vtt": (url + ".vtt", "en"),
-            "application/x-subrip": (url + ".srt", "en"),
+            "text/vtt": (versioned(url + ".vtt", mp3), "en"),
+            "application/x-subrip": (versioned(url + ".srt", mp3), "en"),
         }
 
 
@@ -117,7 +123,8 @@ def test_feedparser_reads_the_feed(folder: Path, sessions: list[FakeSession]) ->
         assert entry.itunes_duration == str(round(session.seconds))
         assert datetime(*entry.published_parsed[:6], tzinfo=UTC) == session.first_rendered
         (enclosure,) = entry.enclosures
-        assert enclosure.href == f"{BASE}/{quote(session.file('.mp3'))}"
+        mp3 = folder / session.file(".mp3")
+        assert enclosure.href == versioned(f"{BASE}/{quote(session.file('.mp3'))}", mp3)
         assert int(enclosure.length) == (folder / session.file(".mp3")).stat().st_size
         assert enclosure.type == "audio/mpeg"
 

@@ -6,7 +6,6 @@ import contextlib
 import datetime as dt
 import io
 import logging
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from .errors import ExportError
 from .i18n import id3_language
 from .model import Routine
 from .mp3 import encode_mp3
+from .recover import derived_guid, identity_frames, recover
 from .sessioninfo import ChapterMark, SessionFileError, SessionInfo, read_session_info
 from .sidecars import Caption, captions, chapters_json, srt, transcript_text, vtt
 from .timeline import Layout
@@ -95,20 +95,22 @@ class _ID3(ID3):
         return bytearray().join(save_frame(f, config=config) for f in frames)
 
 
-def _tags(routine: Routine, lay: Layout, cover: bytes, year: int) -> ID3:
+def _tags(routine: Routine, lay: Layout, cover: bytes, info: SessionInfo) -> ID3:
     tags = _ID3()
     tags.add(TIT2(encoding=3, text=[routine.title]))
     tags.add(TPE1(encoding=3, text=[routine.author]))
     if routine.series:
         tags.add(TALB(encoding=3, text=[routine.series]))
     tags.add(TCON(encoding=3, text=[routine.genre]))
-    tags.add(TDRC(encoding=3, text=[str(routine.year or year)]))
+    tags.add(TDRC(encoding=3, text=[str(routine.year or info.rendered.year)]))
     if routine.track:
         tags.add(TRCK(encoding=3, text=[str(routine.track)]))
     if routine.description:
         tags.add(COMM(encoding=3, lang="eng", desc="", text=[routine.description]))
     tags.add(TLAN(encoding=3, text=[_iso639_2(routine.language)]))
     tags.add(TSSE(encoding=3, text=[f"guidecast {__version__}"]))
+    for frame in identity_frames(info.guid, info.first_rendered, routine.language):
+        tags.add(frame)  # so a feed keeps the episode's identity if session.json is lost
     tags.add(
         APIC(encoding=3, mime="image/jpeg", type=PictureType.COVER_FRONT, desc="Cover", data=cover)
     )
@@ -149,10 +151,10 @@ def _tags(routine: Routine, lay: Layout, cover: bytes, year: int) -> ID3:
     return tags
 
 
-def _tag_bytes(routine: Routine, lay: Layout, cover: bytes, year: int) -> bytes:
+def _tag_bytes(routine: Routine, lay: Layout, cover: bytes, info: SessionInfo) -> bytes:
     """The ID3v2.3 tag as bytes, with a little padding so tag editors can change it in place."""
     buffer = io.BytesIO()
-    _tags(routine, lay, cover, year).save(buffer, v2_version=3, padding=lambda _: 1024)
+    _tags(routine, lay, cover, info).save(buffer, v2_version=3, padding=lambda _: 1024)
     return buffer.getvalue()
 
 
@@ -175,14 +177,28 @@ def _iso639_2(language: str) -> str:
 
 
 def _previous(files: SessionFiles) -> SessionInfo | None:
-    """The session file of the previous render, if there is a sound one."""
+    """The session file of the previous render, if there is a sound one.
+
+    Without one, the previous MP3's own tags keep the guid and first-render date.
+    """
     path = files.sidecar(".session.json")
     try:
         return read_session_info(path)
     except FileNotFoundError:
-        return None
+        return _previous_mp3(files.mp3)
     except (OSError, SessionFileError) as e:
         log.warning("%s: ignored (%s); the guid and first-render date start afresh", path, e)
+        return None
+
+
+def _previous_mp3(mp3: Path) -> SessionInfo | None:
+    """What the previous MP3 recorded of its identity, if it is a readable MP3."""
+    if not mp3.is_file():
+        return None
+    try:
+        return recover(mp3)
+    except (OSError, SessionFileError) as e:
+        log.warning("%s: ignored (%s); the guid and first-render date start afresh", mp3, e)
         return None
 
 
@@ -197,7 +213,7 @@ def _session_info(
     """What the feed and the page need, keeping the guid and date of the first render."""
     previous = _previous(files)
     now = now.replace(microsecond=0)
-    guid = uuid.uuid5(uuid.NAMESPACE_URL, f"guidecast:{files.mp3.name}").urn
+    guid = derived_guid(files.mp3.name)
     return SessionInfo(
         title=routine.title,
         description=routine.description,
@@ -255,12 +271,13 @@ def export_session(
     prepare_output(files)
     cover = cover_jpeg(routine.title, routine.series, routine.cover)
     caps = captions(lay)
+    info = _session_info(routine, lay, files, caps, narration, now)
     texts = {
         ".chapters.json": chapters_json(lay.chapters).encode(),
         ".vtt": vtt(caps).encode(),
         ".srt": srt(caps).encode(),
         ".jpg": cover,
-        ".session.json": _session_info(routine, lay, files, caps, narration, now).to_json(),
+        ".session.json": info.to_json(),
     }
     ready: list[tuple[Path, Path]] = []
     try:
@@ -268,7 +285,7 @@ def export_session(
             f, tmp = stack.enter_context(staged(files.mp3))
             # Everything the tag says is known before the audio, so it goes first: adding it
             # afterwards would make mutagen move the whole file.
-            f.write(_tag_bytes(routine, lay, cover, now.year))
+            f.write(_tag_bytes(routine, lay, cover, info))
             result = encode_mp3(pcm, f, fmt, quality=quality)
             ready.append((tmp, files.mp3))
             for suffix, data in texts.items():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -11,10 +13,12 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from .atomic import sweep_stale, write_atomic
-from .errors import FeedError
+from .cover import cover_jpeg
+from .errors import ExportError, FeedError
+from .recover import recover
 from .sessioninfo import (
     SESSION_FORMAT,
     ChapterMark,
@@ -33,6 +37,8 @@ __all__ = [
     "file_url",
     "load_sessions",
     "make_channel",
+    "podcast_guid",
+    "show_cover",
     "write_feed",
 ]
 
@@ -41,10 +47,15 @@ log = logging.getLogger(__name__)
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 ATOM = "http://www.w3.org/2005/Atom"
+PSC = "http://podlove.org/simple-chapters"
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+"""The Podcasting 2.0 namespace for `podcast:guid` (a UUIDv5 of the feed URL)."""
 CHANNEL_COVER = "cover.jpg"
-"""A channel cover the user may put in the folder; else the newest session's cover is used."""
+"""A channel cover the user may put in the folder; else the generated show artwork is used."""
+SHOW_COVER = "show.jpg"
+"""The show's own artwork: generated from the feed's title, or the image given with --cover."""
 
-for _prefix, _uri in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM)):
+for _prefix, _uri in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM), ("psc", PSC)):
     ET.register_namespace(_prefix, _uri)
 
 
@@ -56,8 +67,10 @@ class Session(SessionInfo):
     """
 
     path: Path
-    """The session.json file itself."""
+    """The session.json file itself (which may be lost: then the MP3 itself was read)."""
     mp3_bytes: int
+    version: str = ""
+    """A short hash of the MP3's bytes: changes whenever the content does."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,9 @@ class Channel:
     """File name of the channel's square cover, relative to the folder."""
     category: str = "Health & Fitness"
     subcategory: str = "Alternative Health"
+    owner_email: str = ""
+    """The owner's e-mail for `itunes:owner` and `podcast:locked`; left out when empty."""
+    copyright: str = ""
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -98,8 +114,51 @@ def load_sessions(directory: Path, *, skip_broken: bool = False) -> list[Session
             continue
         if session is not None:
             sessions.append(session)
+    sessions += _orphans(directory, {s.mp3 for s in sessions})
     sessions.sort(key=lambda s: (s.first_rendered, s.title), reverse=True)
     return sessions
+
+
+def _orphans(directory: Path, known: set[str]) -> list[Session]:
+    """Sessions whose session.json is lost, rebuilt from their MP3's own tags."""
+    found = []
+    for mp3 in sorted(directory.glob("*.mp3")):
+        if mp3.name.startswith(".") or mp3.name in known or not mp3.is_file():
+            continue
+        if mp3.with_name(mp3.stem + ".session.json").exists():
+            continue  # a damaged session file: reported (or left out) above, not guessed over
+        try:
+            info = recover(mp3)
+            mp3_bytes, version = mp3.stat().st_size, content_version(mp3)
+        except (OSError, SessionFileError) as e:
+            log.debug("%s: not a session (%s)", mp3, e)
+            continue
+        log.warning("%s: no session file; rebuilt the episode from the MP3's tags", mp3)
+        values = {f.name: getattr(info, f.name) for f in fields(SessionInfo)}
+        path = mp3.with_name(mp3.stem + ".session.json")
+        found.append(Session(**values, path=path, mp3_bytes=mp3_bytes, version=version))
+    return found
+
+
+_VERSIONS: dict[tuple[Path, int, int], str] = {}
+"""Content hashes by (file, size, mtime): the server rebuilds the feed on every request."""
+
+
+def content_version(path: Path) -> str:
+    """A short hash of a file's bytes, for `?v=` in its URLs."""
+    stat = path.stat()
+    key = (path.resolve(), stat.st_size, stat.st_mtime_ns)
+    version = _VERSIONS.get(key)
+    if version is None:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        version = digest.hexdigest()[:12]
+        if len(_VERSIONS) > 1024:  # server threads may race here: at worst a hash is redone
+            _VERSIONS.clear()
+        _VERSIONS[key] = version
+    return version
 
 
 def _load_session(path: Path) -> Session | None:
@@ -112,12 +171,13 @@ def _load_session(path: Path) -> Session | None:
         raise FeedError(f"{path}: {e}; render the session again") from e
     try:
         mp3_bytes = (path.parent / info.mp3).stat().st_size
+        version = content_version(path.parent / info.mp3)
     except OSError:
         log.warning("%s: skipped, its MP3 %s is missing", path, info.mp3)
         return None
     present = {key: _present(path, key, getattr(info, key)) for key in _OPTIONAL_FILES}
     values = {f.name: getattr(info, f.name) for f in fields(SessionInfo)}
-    return Session(**{**values, **present}, path=path, mp3_bytes=mp3_bytes)
+    return Session(**{**values, **present}, path=path, mp3_bytes=mp3_bytes, version=version)
 
 
 _OPTIONAL_FILES = ("cover", "chapters_json", "vtt", "srt")
@@ -142,22 +202,49 @@ def make_channel(
     description: str | None = None,
     author: str | None = None,
     language: str | None = None,
+    owner_email: str = "",
+    own_cover: bool = False,
 ) -> Channel:
-    """Choose the channel's metadata: what the caller gives, else what the sessions share."""
+    """Choose the channel's metadata: what the caller gives, else what the sessions share.
+
+    The show's artwork is `cover.jpg` when the folder has one (and `own_cover`, a cover
+    given by the user, is false), else `show.jpg`, which `write_feed` and the server make.
+    """
     series = _common(s.series for s in sessions)
     title = title or series or "guidecast sessions"
     if description is None:
         description = f"{title}: guided sessions rendered by guidecast."
-    cover: str | None = CHANNEL_COVER if (directory / CHANNEL_COVER).is_file() else None
-    if cover is None:
-        cover = next((s.cover for s in sessions if s.cover), None)
+    folder_cover = not own_cover and (directory / CHANNEL_COVER).is_file()
+    author = author or _common(s.author for s in sessions) or "guidecast"
+    years = sorted({s.first_rendered.year for s in sessions} or {datetime.now(UTC).year})
+    span = str(years[0]) if years[0] == years[-1] else f"{years[0]}-{years[-1]}"
     return Channel(
         title=title,
         description=description,
         language=language or _common(s.language for s in sessions) or "en",
-        author=author or _common(s.author for s in sessions) or "guidecast",
-        cover=cover,
+        author=author,
+        cover=CHANNEL_COVER if folder_cover else SHOW_COVER,
+        owner_email=owner_email,
+        copyright=f"\u00a9 {span} {author}",
     )
+
+
+def show_cover(title: str, image: Path | None = None) -> bytes:
+    """The show's artwork: a square JPEG made from the image, else generated from the title.
+
+    The same title always gives the same bytes, so the artwork does not change with renders.
+    """
+    try:
+        return cover_jpeg(title, "", None if image is None else str(image))
+    except ExportError as e:
+        raise FeedError(str(e)) from None
+
+
+def podcast_guid(feed_url: str) -> str:
+    """The Podcasting 2.0 `podcast:guid`: a UUIDv5 of the feed URL without scheme and slashes."""
+    parts = urlsplit(feed_url)
+    bare = urlunsplit(("", parts.netloc, parts.path, parts.query, "")).lstrip("/").rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
 def _common(values: Any) -> str:
@@ -166,9 +253,10 @@ def _common(values: Any) -> str:
     return distinct.pop() if len(distinct) == 1 else ""
 
 
-def file_url(base_url: str, name: str) -> str:
-    """Join a base URL and a file name, quoting the name."""
-    return f"{base_url.rstrip('/')}/{quote(name)}"
+def file_url(base_url: str, name: str, version: str = "") -> str:
+    """Join a base URL and a file name, quoting the name; `?v=version` when given."""
+    url = f"{base_url.rstrip('/')}/{quote(name)}"
+    return f"{url}?v={version}" if version else url
 
 
 def build_feed(sessions: Sequence[Session], base_url: str, channel: Channel) -> bytes:
@@ -188,10 +276,19 @@ def build_feed(sessions: Sequence[Session], base_url: str, channel: Channel) -> 
         f"{{{ATOM}}}link",
         {"href": file_url(base_url, "feed.xml"), "rel": "self", "type": "application/rss+xml"},
     )
+    _text(ch, "copyright", channel.copyright or f"\u00a9 {newest.year} {channel.author}")
     _text(ch, f"{{{ITUNES}}}author", channel.author)
+    owner = ET.SubElement(ch, f"{{{ITUNES}}}owner")
+    _text(owner, f"{{{ITUNES}}}name", channel.author)
+    if channel.owner_email:
+        _text(owner, f"{{{ITUNES}}}email", channel.owner_email)
     _text(ch, f"{{{ITUNES}}}summary", channel.description)
     _text(ch, f"{{{ITUNES}}}type", "episodic")
     _text(ch, f"{{{ITUNES}}}explicit", "false")
+    _text(ch, f"{{{PODCAST}}}guid", podcast_guid(file_url(base_url, "feed.xml")))
+    locked = _text(ch, f"{{{PODCAST}}}locked", "no")
+    if channel.owner_email:
+        locked.set("owner", channel.owner_email)
     if channel.cover:
         cover_url = file_url(base_url, channel.cover)
         ET.SubElement(ch, f"{{{ITUNES}}}image", {"href": cover_url})
@@ -215,10 +312,13 @@ def _item(channel: ET.Element, s: Session, base_url: str) -> None:
     _text(item, "description", s.description or s.title)
     if s.description:
         _text(item, f"{{{ITUNES}}}summary", s.description)
+    # The content version in every URL: an app that kept the old MP3 must not pair it with
+    # fresh chapters of another render (the guid stays, so the app updates the episode).
+    v = s.version
     ET.SubElement(
         item,
         "enclosure",
-        {"url": file_url(base_url, s.mp3), "length": str(s.mp3_bytes), "type": "audio/mpeg"},
+        {"url": file_url(base_url, s.mp3, v), "length": str(s.mp3_bytes), "type": "audio/mpeg"},
     )
     _text(item, "guid", s.guid).set("isPermaLink", "false")
     _text(item, "pubDate", format_datetime(s.first_rendered.astimezone(UTC), usegmt=True))
@@ -232,14 +332,25 @@ def _item(channel: ET.Element, s: Session, base_url: str) -> None:
         ET.SubElement(
             item,
             f"{{{PODCAST}}}chapters",
-            {"url": file_url(base_url, s.chapters_json), "type": "application/json+chapters"},
+            {"url": file_url(base_url, s.chapters_json, v), "type": "application/json+chapters"},
         )
     for name, mime, rel in ((s.vtt, "text/vtt", "captions"), (s.srt, "application/x-subrip", "")):
         if name:
-            attrs = {"url": file_url(base_url, name), "type": mime, "language": s.language}
+            attrs = {"url": file_url(base_url, name, v), "type": mime, "language": s.language}
             if rel:
                 attrs["rel"] = rel
             ET.SubElement(item, f"{{{PODCAST}}}transcript", attrs)
+    if s.chapters:  # Podlove Simple Chapters, for clients that read no podcast:chapters
+        psc = ET.SubElement(item, f"{{{PSC}}}chapters", {"version": "1.2"})
+        for mark in s.chapters:
+            ET.SubElement(
+                psc, f"{{{PSC}}}chapter", {"start": _npt(mark.start_ms), "title": mark.title}
+            )
+
+
+def _npt(ms: int) -> str:
+    """A time as Normal Play Time, HH:MM:SS.mmm, as Podlove Simple Chapters write it."""
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -261,15 +372,52 @@ def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
     return element
 
 
+_URL_SAFE = "/:@!$&'()*+,;=-._~"
+"""Characters a URL path holds as they are (RFC 3986); anything else is percent-encoded."""
+_ESCAPE = re.compile("%[0-9A-Fa-f]{2}")
+
+
 def _check_base_url(base_url: str) -> str:
-    """Return the base URL without its trailing slash, or raise FeedError if not absolute."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    """Return the base URL percent-encoded, without its trailing slash; FeedError if not absolute.
+
+    A space or other unsafe character in the path is encoded (`my yoga` -> `my%20yoga`);
+    escapes already there are kept, so an encoded URL comes out the same.
+    """
+    try:
+        parts = urlsplit(base_url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        parts = urlsplit("")
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or re.search(r"[\s<>\"{}|\\^`]", parts.netloc)
+    ):
         raise FeedError(
             f"base URL {base_url!r} must be absolute, like https://example.com/yoga "
             "or http://192.168.1.20:8000"
         )
-    return base_url.rstrip("/")
+    path = "".join(
+        piece if _ESCAPE.fullmatch(piece) else quote(piece, safe=_URL_SAFE)
+        for piece in re.split("(%[0-9A-Fa-f]{2})", parts.path)
+    )
+    netloc = _ascii_netloc(parts.netloc, base_url)
+    return urlunsplit((parts.scheme.lower(), netloc, path, "", "")).rstrip("/")
+
+
+def _ascii_netloc(netloc: str, base_url: str) -> str:
+    """Write an international host name in its ASCII (IDNA) form: bücher.example -> xn--..."""
+    if netloc.isascii():
+        return netloc
+    user, at, host_port = netloc.rpartition("@")
+    host, colon, port = host_port.partition(":")
+    try:
+        host = host.lower().encode("idna").decode("ascii")
+    except UnicodeError:
+        raise FeedError(f"base URL {base_url!r} has a host name that cannot be encoded") from None
+    return f"{user}{at}{host}{colon}{port}"
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -283,24 +431,47 @@ def write_feed(
     description: str | None = None,
     author: str | None = None,
     language: str | None = None,
+    owner_email: str = "",
+    cover: Path | None = None,
 ) -> Path:
-    """Write `DIR/feed.xml` for the sessions rendered in DIR and return its path."""
+    """Write `DIR/feed.xml` for the sessions rendered in DIR and return its path.
+
+    Also writes `DIR/show.jpg`, the show's artwork (from `cover`, else generated from the
+    title), unless the folder has a `cover.jpg` and no `cover` is given.
+    """
     base_url = _check_base_url(base_url)
     sessions = load_sessions(directory)
     if not sessions:
         raise FeedError(
-            f"{directory}: no rendered sessions (no *.session.json beside its MP3); "
-            "run 'guidecast render' first"
+            f"{directory}: no rendered sessions (no MP3 with its *.session.json or its "
+            "guidecast tags); run 'guidecast render' first"
         )
     channel = make_channel(
-        directory, sessions, title=title, description=description, author=author, language=language
+        directory,
+        sessions,
+        title=title,
+        description=description,
+        author=author,
+        language=language,
+        owner_email=owner_email,
+        own_cover=cover is not None,
     )
-    if channel.cover is None:
-        log.warning("no cover image: podcast apps will show a blank square")
+    if channel.cover == SHOW_COVER:
+        _write_show_cover(directory / SHOW_COVER, show_cover(channel.title, cover))
     target = directory / "feed.xml"
     _write_atomically(target, build_feed(sessions, base_url, channel))
     log.info("wrote %s with %d sessions", target, len(sessions))
     return target
+
+
+def _write_show_cover(target: Path, data: bytes) -> None:
+    """Write the show's artwork, leaving an identical file untouched (its date included)."""
+    try:
+        if target.is_file() and target.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    _write_atomically(target, data)
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

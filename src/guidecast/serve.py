@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import logging
 import os
@@ -23,7 +24,15 @@ from urllib.parse import unquote, urlsplit
 import segno
 
 from .errors import FeedError
-from .feed import build_feed, load_sessions, make_channel
+from .feed import (
+    SHOW_COVER,
+    Channel,
+    Session,
+    build_feed,
+    load_sessions,
+    make_channel,
+    show_cover,
+)
 from .page import render_page
 
 __all__ = [
@@ -169,11 +178,22 @@ class GuidecastServer(ThreadingHTTPServer):
     request_queue_size = 64  # a page load opens several connections at once
     connections_per_client = 32
 
-    def __init__(self, directory: Path, address: tuple[str, int], *, title: str | None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        address: tuple[str, int],
+        *,
+        title: str | None,
+        cover: Path | None = None,
+        owner_email: str = "",
+    ) -> None:
         self.root = directory.resolve()
         self.title = title
         self._open: dict[str, int] = {}
         self._open_lock = threading.Lock()
+        self.cover = cover
+        """The show's artwork given by the user; else `show.jpg` is generated from the title."""
+        self.owner_email = owner_email
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
@@ -230,13 +250,23 @@ class GuidecastServer(ThreadingHTTPServer):
 
 
 def make_server(
-    directory: Path, *, host: str = "0.0.0.0", port: int = 8000, title: str | None = None
+    directory: Path,
+    *,
+    host: str = "0.0.0.0",
+    port: int = 8000,
+    title: str | None = None,
+    cover: Path | None = None,
+    owner_email: str = "",
 ) -> GuidecastServer:
     """Bind a server for directory (port 0 picks a free port); run it with serve_forever()."""
     if not directory.is_dir():
         raise FeedError(f"{directory}: no such folder; render a session into it first")
+    if cover is not None:
+        _show_cover("", cover, _mtime(cover))  # a bad image fails at start, not on a phone
     try:
-        return GuidecastServer(directory, (host, port), title=title)
+        return GuidecastServer(
+            directory, (host, port), title=title, cover=cover, owner_email=owner_email
+        )
     except socket.gaierror as e:
         raise FeedError(f"cannot listen on {host!r}: {e.strerror}").with_hint("host") from e
     except OSError as e:
@@ -251,10 +281,14 @@ def serve(
     host: str = "0.0.0.0",
     port: int = 8000,
     title: str | None = None,
+    cover: Path | None = None,
+    owner_email: str = "",
     on_ready: Callable[[ServerInfo], None] | None = None,
 ) -> None:
     """Serve directory until Ctrl-C, calling on_ready once the server listens."""
-    with make_server(directory, host=host, port=port, title=title) as server:
+    with make_server(
+        directory, host=host, port=port, title=title, cover=cover, owner_email=owner_email
+    ) as server:
         info = server.info
         if on_ready is not None:
             on_ready(info)
@@ -298,6 +332,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_generated("text/html; charset=utf-8", self._page, body)
             elif path == "/feed.xml":
                 self._send_generated("application/rss+xml; charset=utf-8", self._feed, body)
+            elif path == "/" + SHOW_COVER:
+                self._send_generated("image/jpeg", self._show_cover, body)
             else:
                 self._send_file(path, body)
         except (BrokenPipeError, ConnectionResetError) as e:
@@ -313,16 +349,30 @@ class _Handler(BaseHTTPRequestHandler):
             host = f"{authority}:{self._server.server_port}"
         return f"http://{host}"
 
+    def _channel(self) -> tuple[list[Session], Channel]:
+        server = self._server
+        sessions = load_sessions(server.root, skip_broken=True)
+        channel = make_channel(
+            server.root,
+            sessions,
+            title=server.title,
+            owner_email=server.owner_email,
+            own_cover=server.cover is not None,
+        )
+        return sessions, channel
+
     def _feed(self) -> bytes:
-        root = self._server.root
-        sessions = load_sessions(root, skip_broken=True)
-        channel = make_channel(root, sessions, title=self._server.title)
+        sessions, channel = self._channel()
         return build_feed(sessions, self._base_url(), channel)
+
+    def _show_cover(self) -> bytes:
+        cover = self._server.cover
+        _, channel = self._channel()
+        return _show_cover("" if cover else channel.title, cover, _mtime(cover) if cover else 0)
 
     def _page(self) -> bytes:
         root = self._server.root
-        sessions = load_sessions(root, skip_broken=True)
-        channel = make_channel(root, sessions, title=self._server.title)
+        sessions, channel = self._channel()
         feed_url = self._base_url() + "/feed.xml"
         page = render_page(sessions, channel, feed_url=feed_url, directory=root)
         return page.encode("utf-8", "replace")
@@ -448,6 +498,19 @@ class _Handler(BaseHTTPRequestHandler):
         if condition.startswith('"'):
             return condition == etag
         return _http_date(condition) == mtime
+
+
+@functools.lru_cache(maxsize=8)
+def _show_cover(title: str, image: Path | None, mtime_ns: int) -> bytes:
+    """The show's artwork, made once per title or image version (mtime_ns is in the key)."""
+    return show_cover(title, image)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _http_date(text: str | None) -> int | None:

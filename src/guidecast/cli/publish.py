@@ -10,9 +10,22 @@ import click
 from ..feed import write_feed
 from ..serve import ready_message
 from ..serve import serve as serve_directory
-from .app import cli
+from .app import F, cli
 
 log = logging.getLogger(__name__)
+
+
+def show_options(f: F) -> F:
+    """The show's artwork and owner, shared by `feed` and `serve`."""
+    f = click.option(
+        "--owner-email", default="", help="The owner's e-mail for podcast directories."
+    )(f)
+    return click.option(
+        "--cover",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="The show's artwork (JPEG or PNG, cropped square). [default: cover.jpg in "
+        "DIRECTORY, else one generated from the title]",
+    )(f)
 
 
 @cli.command()
@@ -23,12 +36,22 @@ log = logging.getLogger(__name__)
     help="Where DIRECTORY will be published, e.g. https://example.org/yoga/.",
 )
 @click.option("--title", help="Podcast title. [default: the sessions' common series]")
+@show_options
 @click.pass_context
-def feed(ctx: click.Context, /, directory: Path, base_url: str, title: str | None) -> None:
+def feed(
+    ctx: click.Context,
+    /,
+    directory: Path,
+    base_url: str,
+    title: str | None,
+    cover: Path | None,
+    owner_email: str,
+) -> None:
     """Write DIRECTORY/feed.xml: a podcast feed of the sessions rendered there.
 
-    Each item keeps the guid it got at its first render, so podcast apps never see a
-    session twice. Run it again after every render to update the feed.
+    Each item keeps the guid and date it got at its first render, so podcast apps never
+    see a session twice; its URLs change with its content. Run it again after every render
+    to update the feed. Also writes DIRECTORY/show.jpg, the show's artwork.
 
     \b
     Examples:
@@ -38,7 +61,9 @@ def feed(ctx: click.Context, /, directory: Path, base_url: str, title: str | Non
     To listen on a phone on the same Wi-Fi without publishing anything, use
     `guidecast serve` instead: it builds the feed on the fly.
     """
-    path = write_feed(directory, base_url=base_url, title=title)
+    path = write_feed(
+        directory, base_url=base_url, title=title, cover=cover, owner_email=owner_email
+    )
     if not ctx.obj["quiet"]:
         click.echo(f"wrote {path}")
 
@@ -60,7 +85,10 @@ def feed(ctx: click.Context, /, directory: Path, base_url: str, title: str | Non
     help="TCP port (0 picks a free one).",
 )
 @click.option("--title", help="Podcast title. [default: the sessions' common series]")
-def serve(directory: Path, host: str, port: int, title: str | None) -> None:
+@show_options
+def serve(
+    directory: Path, host: str, port: int, title: str | None, cover: Path | None, owner_email: str
+) -> None:
     """Serve DIRECTORY to phones on the same network: a page to play sessions and a feed.
 
     Prints the address to open and a QR code of the feed: scan it with the phone's camera,
@@ -78,6 +106,8 @@ def serve(directory: Path, host: str, port: int, title: str | None) -> None:
         host=host,
         port=port,
         title=title,
+        cover=cover,
+        owner_email=owner_email,
         on_ready=lambda info: click.echo(ready_message(info)),
     )
     click.echo("Stopped.", err=True)
