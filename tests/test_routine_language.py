@@ -249,3 +249,30 @@ def test_sections_do_not_nest() -> None:
     )
     with pytest.raises(RoutineError, match="sections do not nest"):
         parse_routine(source, "r.yaml")
+
+
+def test_breathing_with_tones_says_nothing_and_stays_exact(tmp_path: Path) -> None:
+    from guidecast.timeline import Sound
+    from render_fixtures import fake_voice, render_routine
+
+    source = (
+        "title: T\nsteps:\n  - pose: Box\n"
+        "    breathe: {pattern: 4-4-4-4, cycles: 3, count: tones}\n"
+    )
+    routine = parse_routine(source, "r.yaml")
+    lay = render_routine(routine, fake_voice(tmp_path / "cache")).layout  # real sound lengths
+    start = next(
+        i.start_ms
+        for i in lay.items
+        if isinstance(i.event, Sound) and i.event.sound.name == "woodblock"
+    )
+    tones = [
+        i.start_ms
+        for i in lay.items
+        if isinstance(i.event, Sound) and i.event.sound.name == "woodblock"
+    ]
+    assert tones == [start + k * 4000 for k in range(12)]  # every phase exactly 4 s
+    breathing = [i for i in lay.items if start <= i.start_ms < start + 48_000]
+    assert not [i for i in breathing if isinstance(i.event, Speak) or i.cues]
+    with pytest.raises(RoutineError, match="count is true"):
+        parse_routine(source.replace("tones", "beeps"), "r.yaml")

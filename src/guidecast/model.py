@@ -146,6 +146,8 @@ class Breathing:
     counted: bool
     """Count each second aloud ("In, two, three, four"), or say only the phase words."""
     loc: Loc
+    tones: bool = False
+    """A soft tone starts each phase instead of words: nothing is said while breathing."""
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -102,6 +102,16 @@ def time_left(node: Node) -> tuple[int, ...]:
     return tuple(sorted({duration(item) for item in items}, reverse=True))
 
 
+def _count(node: Node) -> tuple[bool, bool]:
+    """`count: true` (aloud), `false` (phase words only) or `tones`: (counted, tones)."""
+    if isinstance(node, ScalarNode) and str(node.value).strip().lower() == "tones":
+        return False, True
+    try:
+        return boolean(node), False
+    except Bad:
+        raise Bad("count is true (aloud), false (phase words only) or tones") from None
+
+
 def breath_pattern(node: Node) -> tuple[int, ...]:
     """`4-7-8`, `4-4-4-4` or `[4, 7, 8]`: seconds per phase (in, hold, out, hold)."""
     if isinstance(node, SequenceNode):
@@ -279,7 +289,7 @@ class StepReader(Reader):
         phases = self.field(found, "pattern", breath_pattern)
         cycles = self.field(found, "cycles", integer(1, 500))
         lasting = self.field(found, "for", duration)
-        counted = self.field(found, "count", boolean)
+        count = self.field(found, "count", _count)
         if phases is None:
             raise Reported
         if cycles is not None and lasting is not None:
@@ -289,7 +299,8 @@ class StepReader(Reader):
             if cycles < 1:
                 self.problem(found["for"], "shorter than one breathing cycle")
                 raise Reported
-        return Breathing(phases, cycles or 5, True if counted is None else counted, self.loc(node))
+        counted, tones = count or (True, False)
+        return Breathing(phases, cycles or 5, counted, self.loc(node), tones)
 
     def side_cues(self, node: Node) -> tuple[tuple[str, str], ...]:
         """`side_cues: {right: Step your right foot forward., left: ...}`."""

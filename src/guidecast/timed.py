@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .model import Narration, Step
-from .speech import sentences
-from .timeline import Chapter, Cue, Silence
+from .errors import Loc
+from .model import Narration, SoundRef, Step
+from .speech import NOMINAL_SOUND_MS, sentences
+from .timeline import Chapter, Cue, Silence, Sound
 
 if TYPE_CHECKING:
     from .narrate import Narrator
@@ -26,6 +27,9 @@ TIME_LEFT_CLEAR_MS = 3000
 PHASE_WORDS = {"in": "Breathe in.", "hold": "Hold.", "out": "Breathe out."}
 SHORT_PHASE_WORDS = {"in": "In.", "hold": "Hold.", "out": "Out."}
 FULL_PHASE_CYCLES = 2
+_TONE = SoundRef("woodblock", None, Loc("guidecast"))
+PHASE_TONES = {"in": _TONE, "hold": _TONE, "out": _TONE}
+"""With `count: tones`, the soft knock that starts each phase (0.8 s, inside the phase)."""
 """Breathwork says the whole phase words for the first cycles, then the short ones."""
 
 
@@ -161,6 +165,11 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
         full = cycle < FULL_PHASE_CYCLES and not breathing.counted
         words = PHASE_WORDS if full else SHORT_PHASE_WORDS
         for name, ms in zip(breathing.names, breathing.phases_ms, strict=True):
+            if breathing.tones:
+                # The tone is part of the phase, so the phase still lasts exactly its count.
+                n.events.append(Sound(PHASE_TONES[name]))
+                n.quiet(ms - NOMINAL_SOUND_MS[PHASE_TONES[name].name], "breathe", index)
+                continue
             cues = [Cue(0, n.lang.say(words[name]))]
             if breathing.counted:
                 cues += [Cue(k * 1000, n.lang.countdown(k + 1)) for k in range(1, ms // 1000)]
