@@ -307,3 +307,30 @@ def test_duration_options_are_checked(option: str, value: str, message: str) -> 
     result = CliRunner().invoke(cli, ["plan", str(SPINE), option, value])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def _documented_commands() -> list[str]:
+    """Every `guidecast check` and `guidecast plan` example in the README and in --help."""
+    root = Path(__file__).resolve().parents[1]
+    sources = [root / "README.md", *sorted((root / "src" / "guidecast" / "cli").glob("*.py"))]
+    found: list[str] = []
+    for source in sources:
+        for line in source.read_text(encoding="utf-8").splitlines():
+            line = line.split("#")[0].split("|")[0].strip()
+            if line.startswith(("guidecast check ", "guidecast plan ")):
+                found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("command", _documented_commands())
+def test_documented_examples_run(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import glob
+    import shlex
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    args: list[str] = []
+    for word in shlex.split(command)[1:]:
+        args += sorted(glob.glob(word)) if "*" in word else [word]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, (command, result.output)

@@ -119,7 +119,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     \b
     Examples:
       guidecast check routines/love-your-spine.yaml
-      guidecast plan routines/love-your-spine.yaml --length 30m
+      guidecast plan routines/love-your-spine.yaml --length 45m
       guidecast render routines/love-your-spine.yaml -o output/
       guidecast serve output/
 

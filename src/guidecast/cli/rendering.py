@@ -104,7 +104,7 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
     Examples:
       guidecast render routines/love-your-spine.yaml
       guidecast render routines/*.yaml -o output/ --narration brief
-      guidecast render routines/love-your-spine.yaml -o spine-30.mp3 --length 30m --rate 0.9
+      guidecast render routines/love-your-spine.yaml -o spine-45.mp3 --length 45m --rate 0.9
       guidecast render routines/back-stiffness.yaml --engine gtts --voice co.uk
       guidecast render routines/love-your-spine.yaml --bed ocean --bed-level -22
     """

@@ -77,7 +77,7 @@ def plan(ctx: click.Context, /, file: Path, as_json: bool, **params: Any) -> Non
     \b
     Examples:
       guidecast plan routines/love-your-spine.yaml
-      guidecast plan routines/love-your-spine.yaml --length 30m --narration full
+      guidecast plan routines/love-your-spine.yaml --length 45m --narration full
       guidecast plan routines/back-stiffness.yaml --json | jq .total_ms
     """
     routine = load_routine(file)
