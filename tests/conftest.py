@@ -7,13 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from render_fixtures import block_network
+from guidecast.render import Voice
+from render_fixtures import block_network, piper_voice_for
 
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach beyond loopback: gTTS is mocked, Piper is local."""
     block_network(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def piper_voice(tmp_path_factory: pytest.TempPathFactory) -> Voice:
+    """One real Piper voice and cache for the slow tests: each sentence is synthesized once."""
+    return piper_voice_for(tmp_path_factory.mktemp("piper-cache"))
 
 
 @pytest.fixture(scope="session")

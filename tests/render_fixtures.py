@@ -340,3 +340,23 @@ def ffmetadata(path: Path) -> FfMetadata:
         assert fields["TIMEBASE"] == "1/1000", fields
         chapters.append(FfChapter(fields["title"], int(fields["START"]), int(fields["END"])))
     return FfMetadata(pairs(sections[0][1]), chapters)
+
+
+def ebur128(path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) by ffmpeg's ebur128 filter."""
+    done = subprocess.run(
+        [FFMPEG, "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
+         "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    summary = done.stderr[done.stderr.rindex("Summary:") :]
+    loudness = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))  # type: ignore[union-attr]
+    return loudness, peak
+
+
+def piper_voice_for(cache_dir: Path) -> Voice:
+    """The real Piper voice with a cache of its own (slow tests share one per session)."""
+    from guidecast.tts import PiperEngine
+
+    return Voice(PiperEngine(), ClipCache(cache_dir), rate=1.0, sample_rate=RATE)

@@ -7,8 +7,6 @@ an error and lists the chapters; its EBU R128 filter measures loudness and true 
 
 from __future__ import annotations
 
-import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -22,31 +20,12 @@ from guidecast.model import Narration, SoundRef
 from guidecast.render import AudioFormat, Voice, render, stream_pcm
 from guidecast.routine import load_routine
 from guidecast.timeline import Sound, Speak
-from guidecast.tts import ClipCache, PiperEngine
-from render_fixtures import FFMPEG, RATE, decode, export_to, ffmetadata, holds
+from render_fixtures import RATE, decode, ebur128, export_to, ffmetadata, holds
 from test_mix import integrated, isolated_momentary, spans
 
 ROUTINE = Path(__file__).resolve().parent.parent / "routines" / "back-stiffness.yaml"
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def piper_voice(tmp_path_factory: pytest.TempPathFactory) -> Voice:
-    cache = ClipCache(tmp_path_factory.mktemp("piper-cache"))
-    return Voice(PiperEngine(), cache, rate=1.0, sample_rate=RATE)
-
-
-def _ebur128(path: Path) -> tuple[float, float]:
-    done = subprocess.run(
-        [FFMPEG, "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
-         "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    summary = done.stderr[done.stderr.rindex("Summary:") :]
-    loudness = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
-    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))  # type: ignore[union-attr]
-    return loudness, peak
 
 
 @pytest.mark.parametrize("bed", list(BUILTIN_BEDS))
@@ -68,7 +47,7 @@ def test_seed_routine_with_a_bed_renders_to_standard(
     assert len(chapters) == len(rendered.layout.chapters)
     assert chapters[0].start_ms == 0 and chapters[-1].end_ms == rendered.layout.total_ms
 
-    loudness, peak = _ebur128(mp3)
+    loudness, peak = ebur128(mp3)
     assert abs(loudness - fmt.target_lufs) <= 1.0, loudness
     assert peak <= -1.0, peak
 

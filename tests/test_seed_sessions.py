@@ -8,7 +8,6 @@ the holds planned are digital silence in the decoded audio.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +18,16 @@ from guidecast.model import Narration, Routine
 from guidecast.render import AudioFormat, Rendered, Voice
 from guidecast.routine import load_routine
 from guidecast.timeline import Speak
-from guidecast.tts import ClipCache, PiperEngine
-from render_fixtures import FFMPEG, RATE, decode, export_to, ffmetadata, holds, render_routine
+from guidecast.tts import PiperEngine
+from render_fixtures import (
+    RATE,
+    decode,
+    ebur128,
+    export_to,
+    ffmetadata,
+    holds,
+    render_routine,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
@@ -28,26 +35,6 @@ LEVELS = list(Narration)
 SMEAR_MS = 50
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def piper_voice(tmp_path_factory: pytest.TempPathFactory) -> Voice:
-    """One real Piper voice and cache for the module: each sentence is synthesized once."""
-    cache = ClipCache(tmp_path_factory.mktemp("piper-cache"))
-    return Voice(PiperEngine(), cache, rate=1.0, sample_rate=RATE)
-
-
-def _ebur128(path: Path) -> tuple[float, float]:
-    """Integrated loudness (LUFS) and true peak (dBTP) by ffmpeg's ebur128 filter."""
-    done = subprocess.run(
-        [FFMPEG, "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
-         "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    summary = done.stderr[done.stderr.rindex("Summary:") :]
-    loudness = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
-    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))  # type: ignore[union-attr]
-    return loudness, peak
 
 
 def _expected_chapters(routine: Routine) -> list[str]:
@@ -75,7 +62,7 @@ def test_seed_routine_renders_to_standard(
     assert meta.chapters[0].start_ms == 0
     assert meta.chapters[-1].end_ms == rendered.layout.total_ms
 
-    loudness, peak = _ebur128(mp3)
+    loudness, peak = ebur128(mp3)
     assert abs(loudness - AudioFormat().target_lufs) <= 1.0, loudness
     assert peak <= -1.0, peak
 
