@@ -468,3 +468,6 @@ def test_the_documented_example_says_what_docs_routines_md_says(
         assert not [t for t in said if t in PHRASES["halfway"]]
     docs = (ROOT / "docs" / "routines.md").read_text(encoding="utf-8")
     assert all(text in docs for text in adds)
+    lay = _lay(parse_routine(DOCS_STEP, "t.yaml"), narration=level)
+    settles = [i.ms for i in lay.items if isinstance(i.event, Silence) and i.event.kind == "settle"]
+    assert settles == [BIG_SETTLE_MS] and "*10 s to settle" in docs
