@@ -157,3 +157,28 @@ def test_hundreds_of_half_sent_requests_do_not_stall_another_client(tmp_path: Pa
         finally:
             for conn in stuck:
                 conn.close()
+
+
+@pytest.mark.parametrize(
+    ("ms", "shown"),
+    [(574_600, "9:34"), (40_000, "0:40"), (999, "0:00"), (3_723_900, "1:02:03")],
+)
+def test_page_times_read_like_the_player(ms: int, shown: str) -> None:
+    from guidecast.page import player_clock
+
+    assert player_clock(ms) == shown
+
+
+def test_page_players_have_names_and_the_feed_link_is_a_tap_target(tmp_path: Path) -> None:
+    import urllib.request
+
+    from lxml import html
+
+    make_folder(tmp_path / "out")
+    with running_server(tmp_path / "out") as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        page = html.fromstring(urllib.request.urlopen(url, timeout=5).read())
+    players = page.xpath("//audio")
+    assert players and all(p.get("aria-label", "").startswith("Play ") for p in players)
+    [feed_link] = page.xpath("//a[normalize-space()='View the feed']")
+    assert "button-link" in feed_link.get("class", "")

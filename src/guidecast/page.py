@@ -34,9 +34,14 @@ class PageCue:
 
 
 def player_clock(ms: int) -> str:
-    """Format milliseconds as h:mm:ss."""
-    seconds = round(ms / 1000)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    """Milliseconds the way audio players show them: 9:34 (whole seconds gone by), 1:02:03.
+
+    Players count whole seconds down from the start (a 574.6 s session shows 9:34), and
+    leave out the hours under an hour.
+    """
+    seconds = max(0, ms) // 1000
+    hours, minutes, rest = seconds // 3600, seconds // 60 % 60, seconds % 60
+    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
 
 
 def parse_vtt(text: str) -> list[PageCue]:
@@ -130,7 +135,7 @@ def _session_html(s: Session, index: int, directory: Path) -> str:
     </div>
   </header>
   {f'<p class="desc">{e(s.description)}</p>' if s.description else ""}
-  <audio controls preload="metadata" src="{e(quote(s.mp3))}"
+  <audio controls preload="metadata" src="{e(quote(s.mp3))}" aria-label="Play {e(s.title)}"
     data-duration="{s.duration_ms / 1000:.3f}">Your browser cannot play MP3 audio;
     <a href="{e(quote(s.mp3))}">download the session</a>.</audio>
   {f'<h3>Chapters</h3><ol class="chapters">{chapters}</ol>' if chapters else ""}
@@ -158,7 +163,7 @@ def _transcript_html(s: Session, directory: Path) -> str:
         return ""
     lines = "\n".join(
         f'<p class="cue" data-start="{c.start:.3f}" data-end="{c.end:.3f}">'
-        f'<span class="time">{player_clock(round(c.start * 1000))}</span> {escape(c.text)}</p>'
+        f'<span class="time">{player_clock(int(c.start * 1000))}</span> {escape(c.text)}</p>'
         for c in cues
     )
     return f"""<details class="transcript">
