@@ -360,3 +360,25 @@ def piper_voice_for(cache_dir: Path) -> Voice:
     from guidecast.tts import PiperEngine
 
     return Voice(PiperEngine(), ClipCache(cache_dir), rate=1.0, sample_rate=RATE)
+
+
+def planned(routine: Routine, **options: object) -> Layout:
+    """The routine compiled and laid out with the planning estimate (no audio)."""
+    from guidecast.compiler import compile_routine
+    from guidecast.speech import Estimate
+    from guidecast.timeline import layout
+
+    opts = resolve_options(routine, **options)  # type: ignore[arg-type]
+    estimate = Estimate(opts.rate)
+    return layout(compile_routine(routine, opts, estimate), estimate)
+
+
+def said_in_order(lay: Layout) -> list[tuple[int, int, str]]:
+    """(start, end, text) of everything said, sentences and cues alike, in time order."""
+    out = [
+        (i.start_ms, i.start_ms + i.ms, i.event.text)
+        for i in lay.items
+        if isinstance(i.event, Speak)
+    ]
+    out += [(s, s + ms, c.text) for i in lay.items for s, ms, c in i.cues]
+    return sorted(out)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from guidecast.cli import main
-from guidecast.compiler import compile_routine, crowded_cues, length_bounds, resolve_options
+from guidecast.compiler import compile_routine, crowded_cues, length_bounds
 from guidecast.errors import RoutineError
 from guidecast.guidance import PHRASES, spoken_time
 from guidecast.model import Narration, Routine
@@ -30,6 +30,7 @@ from guidecast.routine import load_routine, parse_routine
 from guidecast.speech import Estimate
 from guidecast.timeline import GUIDE_GAP_MS, Layout, Options, Silence, Speak, layout
 from guidecast.tts import ClipCache, FakeEngine
+from render_fixtures import planned, said_in_order
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
@@ -41,21 +42,8 @@ def routine(request: pytest.FixtureRequest) -> Routine:
     return load_routine(request.param)
 
 
-def _lay(routine: Routine, **options: object) -> Layout:
-    opts = resolve_options(routine, **options)  # type: ignore[arg-type]
-    estimate = Estimate(opts.rate)
-    return layout(compile_routine(routine, opts, estimate), estimate)
-
-
-def _said_in_order(lay: Layout) -> list[tuple[int, int, str]]:
-    """(start, end, text) of everything said, in time order."""
-    out = [
-        (i.start_ms, i.start_ms + i.ms, i.event.text)
-        for i in lay.items
-        if isinstance(i.event, Speak)
-    ]
-    out += [(s, s + ms, c.text) for i in lay.items for s, ms, c in i.cues]
-    return sorted(out)
+_lay = planned
+_said_in_order = said_in_order
 
 
 def _hold_items(lay: Layout, kind: str = "hold") -> list[int]:

@@ -11,24 +11,20 @@ from click.testing import CliRunner
 from guidecast.cli import cli
 from guidecast.compiler import compile_routine, crowded_cues, resolve_options
 from guidecast.errors import RoutineError
-from guidecast.model import Narration, Routine
+from guidecast.model import Narration
 from guidecast.routine import load_routine, parse_routine
-from guidecast.speech import Estimate
-from guidecast.timeline import Layout, Silence, Speak, layout
+from guidecast.timeline import Layout, Silence, Speak
+from render_fixtures import planned, said_in_order
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
-def _lay(routine: Routine, **options: object) -> Layout:
-    opts = resolve_options(routine, **options)  # type: ignore[arg-type]
-    return layout(compile_routine(routine, opts, Estimate(opts.rate)), Estimate(opts.rate))
+_lay = planned
 
 
 def _said(lay: Layout) -> list[tuple[int, str]]:
-    out = [(i.start_ms, i.event.text) for i in lay.items if isinstance(i.event, Speak)]
-    out += [(s, c.text) for i in lay.items for s, _, c in i.cues]
-    return sorted(out)
+    return [(start, text) for start, _, text in said_in_order(lay)]
 
 
 @pytest.mark.parametrize("level", list(Narration), ids=lambda n: n.value)
