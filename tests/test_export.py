@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,7 @@ import guidecast.atomic
 import guidecast.cli.rendering
 import guidecast.export
 import guidecast.session
+import guidecast.splice
 from guidecast.cli import cli
 from guidecast.errors import EngineError, ExportError
 from guidecast.export import export_session, session_files
@@ -375,19 +377,33 @@ def test_failure_inside_the_pcm_stream_keeps_the_previous_session(
     assert snapshot(out) == before
 
 
+@pytest.mark.parametrize("path", ["splice", "full encode"])
 def test_ctrl_c_while_encoding_exits_130_and_keeps_the_previous_session(
     rendered_once: tuple[Path, Path, Path, dict[str, bytes]],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    path: str,
 ) -> None:
     routine, out, cache, before = rendered_once
-    real = guidecast.session.stream_pcm
-    monkeypatch.setattr(
-        guidecast.session,
-        "stream_pcm",
-        lambda *a, **k: _interrupted(real(*a, **k), KeyboardInterrupt(), after=5),
-    )
     args = ["-q", "render", routine, "-o", out, "--engine", "fake", "--cache-dir", cache]
+    if path == "splice":  # the runs of a session without a bed
+        real_run = guidecast.splice._Runs.__call__
+        calls = iter(range(1_000_000))
+
+        def interrupted(self: Any, group: Any) -> Any:
+            if next(calls) == 5:
+                raise KeyboardInterrupt
+            return real_run(self, group)
+
+        monkeypatch.setattr(guidecast.splice._Runs, "__call__", interrupted)
+    else:  # a bed makes the whole session one encoded stream
+        real = guidecast.session.stream_pcm
+        monkeypatch.setattr(
+            guidecast.session,
+            "stream_pcm",
+            lambda *a, **k: _interrupted(real(*a, **k), KeyboardInterrupt(), after=5),
+        )
+        args += ["--bed", "air"]
     code, _, stderr = run_main([*args, "--narration", "brief"], monkeypatch, capsys)
     assert code == 130
     assert "Interrupted." in stderr and "Traceback" not in stderr

@@ -334,11 +334,12 @@ def test_bed_level_ducking_fades_and_no_clicks(tmp_path: Path, bed: str) -> None
 
 
 def _between_cues(layout: Layout, start: int, ms: int, margin: int) -> list[tuple[int, int]]:
-    """The stretches of a hold (in samples) with nothing said in them, `margin` ms clear."""
-    edges = [start - margin]
+    """The stretches of a hold (in samples) with nothing said in them, `margin` ms clear of
+    any sound (a spliced session places a sound up to half an MP3 frame early)."""
+    edges = [start]
     for item in layout.items:
         edges += [x for s, n, _ in item.cues if start <= s < start + ms for x in (s, s + n)]
-    edges.append(start + ms + margin)
+    edges.append(start + ms)
     return [
         ((a + margin) * RATE // 1000, (b - margin) * RATE // 1000)
         for a, b in zip(edges[0::2], edges[1::2], strict=True)

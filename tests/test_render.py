@@ -287,8 +287,11 @@ def test_corrupt_cache_entry_is_resynthesized_with_a_warning(
     entry.write_bytes(CORRUPTIONS[damage](good))
 
     engine = FakeEngine()
+    voice = fake_voice(cache_dir, engine)
     with caplog.at_level(logging.WARNING):
-        second = render_routine(routine, fake_voice(cache_dir, engine))
+        second = render_routine(routine, voice)  # lengths and loudness come from the measures
+        assert engine.calls == []
+        list(stream_pcm(second, voice, AudioFormat()))  # the sound is read, checked, remade
     assert engine.calls == [victim]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert any(entry.name in r.getMessage() for r in warnings), [r.getMessage() for r in warnings]
@@ -306,7 +309,10 @@ def test_a_folder_in_place_of_a_cache_entry_is_made_again(tmp_path: Path) -> Non
     entry.unlink()
     entry.mkdir()
     engine = FakeEngine()
-    assert render_routine(routine, fake_voice(cache_dir, engine)).layout == first.layout
+    voice = fake_voice(cache_dir, engine)
+    second = render_routine(routine, voice)
+    assert second.layout == first.layout
+    list(stream_pcm(second, voice, AudioFormat()))
     assert engine.calls == ["Lift your hips."] and entry.is_file()
 
 

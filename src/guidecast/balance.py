@@ -3,8 +3,10 @@ and the gain that brings the whole (with its bed, if any) to the loudness target
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -13,7 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .audio import load_sound
-from .levels import bell_gain_db, soft_onset, speech_p95
+from .blobs import BlobStore, blob_key
+from .levels import bell_gain_db, soft_onset, speech_p95, stepped
 from .loudness import (
     SUB_PAD,
     LoudnessMeter,
@@ -82,6 +85,20 @@ class Piece:
         gain = levels.bell_gain_db.get(self.key, 0.0)
         return x * np.float32(10 ** (gain / 20)) if gain else x
 
+    def identity(self, voice: Voice, levels: Levels) -> list[object]:
+        """What the piece's sound depends on (JSON-able): the speech cache's key for a
+        sentence; a bell's file, its gain and onset. Keys derived data kept on disk."""
+        if self.text is not None:
+            return ["t", voice.clip_key(self.text)]
+        assert self.sound is not None
+        stamp: list[object] = [self.sound.name, self.sound.path]
+        if self.sound.path is not None:
+            with contextlib.suppress(OSError):
+                st = os.stat(self.sound.path)
+                stamp += [st.st_size, st.st_mtime_ns]
+        gain = levels.bell_gain_db.get(self.key, 0.0)
+        return ["s", stamp, round(gain, 4), levels.bell_onset_ms]
+
     def native(self, voice: Voice, levels: Levels) -> tuple[Float, int]:
         """At the rate it was made at (cheaper to measure: no resampling)."""
         if self.text is not None:
@@ -129,8 +146,12 @@ def measure(lay: Layout, voice: Voice, onset_ms: int) -> dict[str, Measured]:
         first.setdefault(piece.key, piece)
     out: dict[str, Measured] = {}
     for key, piece in first.items():
-        x, rate = piece.native(voice, Levels(bell_onset_ms=onset_ms))
-        out[key] = Measured(piece, counts[key], sub_block_power(x, rate), len(x) / rate)
+        if piece.text is not None:
+            subs, seconds = voice.levelled_subs(piece.text)
+        else:
+            x, rate = piece.native(voice, Levels(bell_onset_ms=onset_ms))
+            subs, seconds = sub_block_power(x, rate), len(x) / rate
+        out[key] = Measured(piece, counts[key], subs, seconds)
     return out
 
 
@@ -140,7 +161,7 @@ def match_bells(measures: dict[str, Measured], mix: Mix) -> Levels:
     gains: dict[str, float] = {}
     for key, m in measures.items():
         if m.piece.sound is not None:
-            gains[key] = bell_gain_db(m.momentary, p95)
+            gains[key] = stepped(bell_gain_db(m.momentary, p95))
             log.info("sound %s: %+.1f dB to sit under loud speech", m.piece.sound.name, gains[key])
     return Levels(gains, mix.bell_onset_ms, p95)
 
@@ -186,20 +207,40 @@ def session_gain(
     if not math.isfinite(source):
         return source, 0.0, 0.0
     target = fmt.target_lufs - fmt.encoder_gain_db
-    gain = target - source
+    # Measured at a stepped gain, so that the limiter's work is kept and reused across
+    # variants; a few hundredths of a dB make no difference to how much it takes off.
+    gain = stepped(target - source)
     keys = list(measures)
     stride = max(1, round(sum(m.seconds for m in measures.values()) / LIMITER_SAMPLE_S))
     plain = LoudnessMeter(fmt.sample_rate, fmt.channels)
     limited = LoudnessMeter(fmt.sample_rate, fmt.channels)
-    scale = 10 ** (gain / 20)
     for key in keys[::stride]:
-        x = measures[key].piece.audio(voice, levels) * scale
-        count = measures[key].count
-        plain.feed_piece(x, count)
-        limited.feed_piece(limit_true_peak(x, fmt.true_peak, fmt.sample_rate), count)
+        before, after = _limited_blocks(measures[key].piece, voice, levels, gain, fmt)
+        plain.feed_blocks(before * fmt.channels, measures[key].count)
+        limited.feed_blocks(after * fmt.channels, measures[key].count)
     loss = plain.integrated() - limited.integrated()
     loss = loss if math.isfinite(loss) else 0.0
     return source, gain + loss, loss
+
+
+def _limited_blocks(
+    piece: Piece, voice: Voice, levels: Levels, gain_db: float, fmt: AudioFormat
+) -> tuple[Float64, Float64]:
+    """A piece's 400 ms block powers at `gain_db`, plain and through the true-peak limiter
+    (mono); kept beside the speech cache, since the limiter is the costly part of a render."""
+    store = BlobStore(voice.cache.root / "measures", b"GCLIMIT1", ".limit")
+    key = blob_key(["limit", piece.identity(voice, levels), gain_db, fmt.true_peak,
+                    fmt.sample_rate])  # fmt: skip
+    body = store.get(key)
+    if body is not None and len(body) % 16 == 0:
+        both = np.frombuffer(body, ">f8").astype(np.float64).reshape(2, -1)
+        return both[0], both[1]
+    x = piece.audio(voice, levels) * np.float32(10 ** (gain_db / 20))
+    rate = fmt.sample_rate
+    plain = blocks_from_subs(sub_block_power(x, rate))
+    limited = blocks_from_subs(sub_block_power(limit_true_peak(x, fmt.true_peak, rate), rate))
+    store.put(key, np.concatenate([plain, limited]).astype(">f8").tobytes())
+    return plain, limited
 
 
 def session_blocks(

@@ -6,10 +6,10 @@ import contextlib
 import datetime as dt
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +40,7 @@ from .cover import cover_jpeg
 from .errors import ExportError
 from .i18n import id3_language
 from .model import Routine
-from .mp3 import encode_mp3
+from .mp3 import EncodeResult, encode_mp3
 from .recover import derived_guid, identity_frames, recover
 from .sessioninfo import ChapterMark, SessionFileError, SessionInfo, read_session_info
 from .sidecars import Caption, captions, chapters_json, srt, transcript_text, vtt
@@ -259,14 +259,18 @@ def prepare_output(files: SessionFiles) -> None:
 def export_session(
     routine: Routine,
     lay: Layout,
-    pcm: Iterable[npt.NDArray[np.int16]],
+    audio: Iterable[npt.NDArray[np.int16]] | Callable[[BinaryIO], EncodeResult],
     *,
     files: SessionFiles,
     fmt: AudioFormat,
     quality: int | None = None,
     narration: str = "standard",
 ) -> ExportResult:
-    """Write the MP3 and its sidecars; nothing replaces an existing file until all are ready."""
+    """Write the MP3 and its sidecars; nothing replaces an existing file until all are ready.
+
+    `audio` is the session as PCM blocks to encode, or a function that writes its MP3 frames
+    (the splice renderer) on the open file after the tag.
+    """
     now = dt.datetime.now(dt.UTC)
     prepare_output(files)
     cover = cover_jpeg(routine.title, routine.series, routine.cover)
@@ -286,7 +290,7 @@ def export_session(
             # Everything the tag says is known before the audio, so it goes first: adding it
             # afterwards would make mutagen move the whole file.
             f.write(_tag_bytes(routine, lay, cover, info))
-            result = encode_mp3(pcm, f, fmt, quality=quality)
+            result = audio(f) if callable(audio) else encode_mp3(audio, f, fmt, quality=quality)
             ready.append((tmp, files.mp3))
             for suffix, data in texts.items():
                 g, side_tmp = stack.enter_context(staged(files.sidecar(suffix)))

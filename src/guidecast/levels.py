@@ -83,3 +83,14 @@ def soft_onset(x: Float, rate: int, ms: int) -> Float:
     out = x.copy()
     out[:n] *= (0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)).astype(np.float32)
     return out
+
+
+GAIN_STEP_DB = 0.1
+"""Session and bell gains are set in steps this fine, so that the encoded runs of one variant
+serve the next (their gains differ by hundredths of a dB); half a step is far inside any
+loudness tolerance."""
+
+
+def stepped(db: float) -> float:
+    """A gain rounded to the nearest `GAIN_STEP_DB` (infinities pass unchanged)."""
+    return db if not math.isfinite(db) else round(round(db / GAIN_STEP_DB) * GAIN_STEP_DB, 6)

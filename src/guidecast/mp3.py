@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from .audioformat import AudioFormat
 
-__all__ = ["EncodeResult", "encode_mp3"]
+__all__ = ["EncodeResult", "encode_mp3", "frame_samples", "info_frame", "split_frames"]
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,24 @@ class _Frames:
         return done
 
 
+def frame_samples(sample_rate: int) -> int:
+    """Samples (per channel) in one MPEG layer III frame at this rate."""
+    return 1152 if sample_rate >= 32000 else 576
+
+
+def split_frames(data: bytes) -> tuple[list[bytes], bytes]:
+    """Whole MPEG frames at the start of `data`, and the partial frame left after them."""
+    frames: list[bytes] = []
+    at = 0
+    while at + 4 <= len(data):
+        size = _Header.parse(data[at : at + 4]).size
+        if at + size > len(data):
+            break
+        frames.append(data[at : at + size])
+        at += size
+    return frames, data[at:]
+
+
 def _crc16(data: bytes) -> int:
     """CRC-16 (polynomial 0x8005, reflected) as LAME computes its tag checksum."""
     crc = 0
@@ -125,7 +143,7 @@ def _crc16(data: bytes) -> int:
     return crc
 
 
-def _info_frame(first: bytes, frames: int, stream_bytes: int, samples: int) -> bytes:
+def info_frame(first: bytes, frames: int, stream_bytes: int, samples: int) -> bytes:
     """A 'Info' frame (the CBR Xing header) with LAME's extension: length, delay and padding."""
     h = _Header.parse(first)
     index = list(_BITRATES[h.version]).index(h.bitrate)
@@ -191,14 +209,14 @@ def encode_mp3(
     samples = written = copied = 0
     silent_run = 0  # zero samples (per channel) the encoder has taken in since the last sound
     placeholder: int | None = None
-    frame_samples = 1152 if sample_rate >= 32000 else 576
+    per_frame = frame_samples(sample_rate)
 
     def emit(data: bytes) -> None:
         nonlocal placeholder, written
         if not data:
             return
         if placeholder is None:
-            placeholder = len(_info_frame(data[:4], 0, 0, 0))
+            placeholder = len(info_frame(data[:4], 0, 0, 0))
             out.write(bytes(placeholder))
         out.write(data)
         written += len(data)
@@ -212,13 +230,13 @@ def encode_mp3(
                 lead = min(left, SETTLE_SAMPLES - silent_run)
                 emit(frames.whole(bytes(encoder.encode(bytes(lead * channels * 2)))))
                 left -= lead
-            whole = left // frame_samples
+            whole = left // per_frame
             if whole and frames.steady:
                 # The copies go in after the last whole frame; the frame LAME has only
                 # partly written follows them, as silent as the frames it now comes after.
                 emit(frames.copies(whole))
                 copied += whole
-                left -= whole * frame_samples
+                left -= whole * per_frame
             if left:
                 emit(frames.whole(bytes(encoder.encode(bytes(left * channels * 2)))))
             silent_run += n
@@ -233,7 +251,7 @@ def encode_mp3(
     assert frames.first is not None
     end = out.tell()
     out.seek(start)
-    out.write(_info_frame(frames.first, frames.frames, written, samples))
+    out.write(info_frame(frames.first, frames.frames, written, samples))
     out.seek(end)
     log.debug("%d of %d frames were silence copied, not encoded", copied, frames.frames)
     return EncodeResult(samples, frames.frames, written + placeholder)

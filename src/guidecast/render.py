@@ -20,6 +20,7 @@ from .audio import INT16_MAX, to_float
 from .audioformat import AudioFormat
 from .balance import (
     Levels,
+    Piece,
     duck_spans,
     match_bells,
     measure,
@@ -30,7 +31,7 @@ from .balance import (
 from .bed import load_bed
 from .compiler import compile_routine
 from .durations import format_clock, format_duration
-from .levels import SPEECH_LUFS
+from .levels import SPEECH_LUFS, stepped
 from .loudness import LoudnessMeter, limit_true_peak
 from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
 from .model import Routine
@@ -41,6 +42,7 @@ from .voice import Progress, Voice
 __all__ = [
     "AudioFormat",
     "Levels",
+    "PieceAudio",
     "Progress",
     "Rendered",
     "Voice",
@@ -114,7 +116,8 @@ def render(
         level = bed_gain_db(loop, SPEECH_LUFS, mix.bed_level)
         bed = plan_bed(loop, mix, level_db=level, spans=spans, total=total)
         bed = replace(bed, blocks=session_blocks(lay, measures, levels, bed))
-    source, gain, loss = session_gain(measures, voice, fmt, levels, bed)
+    source, exact, loss = session_gain(measures, voice, fmt, levels, bed)
+    gain = stepped(exact)
     log.info(
         "speech, bells%s measure %.1f LUFS; gain %+.1f dB to reach %.1f LUFS",
         " and bed" if bed else "",
@@ -154,6 +157,23 @@ class _Processed:
             _, old = self.memo.popitem(last=False)
             self.used -= old.nbytes
         return pcm
+
+
+class PieceAudio:
+    """Each piece of a session as int16 at the session's gain, limited under its ceiling."""
+
+    def __init__(self, rendered: Rendered, voice: Voice, fmt: AudioFormat) -> None:
+        self.rendered = rendered
+        self.voice = voice
+        self.process = _Processed(rendered.gain_db, fmt)
+        levels = rendered.levels
+        self.speech_ceiling = _first(levels.speech_ceiling_db, fmt.true_peak)
+        self.bell_ceiling = _first(levels.bell_ceiling_db, fmt.true_peak)
+
+    def __call__(self, piece: Piece) -> npt.NDArray[np.int16]:
+        load = functools.partial(piece.audio, self.voice, self.rendered.levels)
+        ceiling = self.speech_ceiling if piece.text else self.bell_ceiling
+        return self.process(piece.key, load, ceiling)
 
 
 def stream_pcm(
@@ -201,12 +221,9 @@ def _stream_pieces(
 ) -> Iterator[npt.NDArray[np.int16]]:
     """The speech, bells and silence of the session as int16 blocks (see `stream_pcm`)."""
     sr = fmt.sample_rate
-    levels = rendered.levels
-    speech_ceiling = _first(levels.speech_ceiling_db, fmt.true_peak)
-    bell_ceiling = _first(levels.bell_ceiling_db, fmt.true_peak)
     block = block_ms * sr // 1000
     total = rendered.layout.total_ms * sr // 1000
-    process = _Processed(rendered.gain_db, fmt)
+    audio = PieceAudio(rendered, voice, fmt)
 
     def chunks(pcm: npt.NDArray[np.int16]) -> Iterator[npt.NDArray[np.int16]]:
         for i in range(0, len(pcm), block):
@@ -221,8 +238,7 @@ def _stream_pieces(
     cursor = 0
     for piece in pieces(rendered.layout):
         start = piece.start_ms * sr // 1000
-        load = functools.partial(piece.audio, voice, rendered.levels)
-        pcm = process(piece.key, load, speech_ceiling if piece.text else bell_ceiling)
+        pcm = audio(piece)
         if meter is not None:
             meter.feed_piece(to_float(pcm))
         yield from silence(start - cursor)

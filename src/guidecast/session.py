@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +18,7 @@ from .mix import Mix
 from .model import Routine
 from .render import AudioFormat, Progress, Voice, prefetch, stream_pcm
 from .render import render as render_timeline
+from .splice import run_store, splice_mp3
 from .timeline import Options
 
 __all__ = ["SessionResult", "render_session"]
@@ -48,11 +51,16 @@ def render_session(
     fmt: AudioFormat | None = None,
     mix: Mix | None = None,
     progress: Progress = _no_progress,
+    splice: bool = True,
 ) -> SessionResult:
     """Render a routine to `output` (a folder, or an .mp3 path) with its sidecars.
 
     Nothing replaces the previous session's files until the new ones are complete. `mix`
     sets bells and the optional ambience bed (default: the routine's, see `resolve_mix`).
+
+    Without a bed, the MP3 is spliced from encoded runs kept beside the speech cache (see
+    `splice`), so a re-render at another length copies frames instead of encoding; with a
+    bed, or `splice=False`, the whole session is encoded as one stream.
     """
     fmt = fmt or AudioFormat()
     files = session_files(output, routine.path)
@@ -69,10 +77,18 @@ def render_session(
             progress("encode", min(done, total), total)
             yield block
 
+    spliced = splice and rendered.bed is None
+    if spliced:
+        store = run_store(voice.cache.root)
+        audio: Any = functools.partial(
+            splice_mp3, rendered, voice, fmt, store=store, progress=progress, meter=meter
+        )
+    else:
+        audio = blocks()
     result = export_session(
         routine,
         rendered.layout,
-        blocks(),
+        audio,
         files=files,
         fmt=fmt,
         quality=fmt.quality if rendered.bed is None else fmt.bed_quality,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -13,14 +14,16 @@ import numpy.typing as npt
 from .audio import load_sound, resample, to_float
 from .errors import EngineError
 from .levels import speech_gain_db
-from .loudness import clip_loudness
+from .loudness import SUB_PAD, clip_loudness, sub_block_power
 from .model import Routine, SoundRef
 from .pronounce import Lexicon
 from .tts import Clip, ClipCache, Engine
+from .tts.cache import MAX_RATE, MIN_RATE
 
-__all__ = ["Progress", "Voice"]
+__all__ = ["ClipFacts", "Progress", "Voice"]
 
 Float = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total) while synthesizing and encoding."""
 
@@ -48,6 +51,8 @@ class Voice:
         self.lexicon = lexicon or Lexicon()
         self.identity = engine.identity()
         self._samples: dict[str, int] = {}
+        self._facts: dict[str, ClipFacts] = {}
+        self._keys: dict[str, str] = {}
         self.synthesized = 0
         self._count = threading.Lock()
 
@@ -66,13 +71,19 @@ class Voice:
         """The text as the engine hears it: names respelled or given as phonemes."""
         return self.lexicon.spoken(text, phonemes=self.engine.phonemes)
 
+    def clip_key(self, text: str) -> str:
+        """The speech cache's key for the sentence: engine, voice, rate and what is said."""
+        key = self._keys.get(text)
+        if key is None:
+            key = self._keys[text] = ClipCache.key(self.identity, self.rate, self.spoken(text))
+        return key
+
     def clip(self, text: str) -> Clip:
         """The sentence as the engine made it (from the cache when there), with its loudness."""
-        spoken = self.spoken(text)
-        key = ClipCache.key(self.identity, self.rate, spoken)
+        key = self.clip_key(text)
         clip = self.cache.get(key)
         if clip is None:
-            clip = self.engine.synthesize(spoken, rate=self.rate)
+            clip = self.engine.synthesize(self.spoken(text), rate=self.rate)
             if not len(clip.samples):
                 raise EngineError(
                     f"speech engine '{self.engine.name}' returned no audio for {text!r}"
@@ -85,6 +96,37 @@ class Voice:
             clip = _measured(clip)
             self.cache.put_loudness(key, clip)
         return clip
+
+    def facts(self, text: str) -> ClipFacts:
+        """The sentence's length, rate and loudness, from what the cache keeps beside the clip
+        (the clip itself is read, or made, only when they are not there yet)."""
+        found = self._kept_facts(text)
+        if found is None:
+            clip = self.clip(text)
+            assert clip.loudness is not None
+            subs = sub_block_power(to_float(clip.samples), clip.sample_rate)
+            found = ClipFacts(len(clip.samples), clip.sample_rate, clip.loudness, subs)
+            self.cache.put_facts(self.clip_key(text), found.to_json())
+            self._remember(text, found)
+        return found
+
+    def _kept_facts(self, text: str) -> ClipFacts | None:
+        found = self._facts.get(text)
+        if found is None:
+            found = ClipFacts.parse(self.cache.facts(self.clip_key(text)))
+            if found is not None:
+                self._remember(text, found)
+        return found
+
+    def _remember(self, text: str, facts: ClipFacts) -> None:
+        self._facts[text] = facts
+        self._samples[text] = facts.samples_at(self.sample_rate)
+
+    def levelled_subs(self, text: str) -> tuple[F64, float]:
+        """The levelled sentence's K-weighted power every 100 ms at its own rate (see
+        `sub_block_power`), and its length in seconds."""
+        f = self.facts(text)
+        return f.subs * 10 ** (speech_gain_db(f.lufs) / 10), f.frames / f.rate
 
     def levelled(self, text: str) -> tuple[Float, int]:
         """The sentence at its own rate, levelled to `SPEECH_LUFS` (even speech)."""
@@ -102,15 +144,15 @@ class Voice:
 
         Engines that can (Piper) synthesize several sentences at once, one per core.
         """
-        todo = [t for t in dict.fromkeys(texts) if t not in self._samples]
+        todo = [t for t in dict.fromkeys(texts) if self._kept_facts(t) is None]
         workers = self.engine.workers
         done = len(texts) - len(todo)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for _ in pool.map(self.clip, todo):
+            for _ in pool.map(self.facts, todo):
                 done += 1
                 progress("speech", done, len(texts))
-        for text in todo:
-            self.samples(text)
+        for text in texts:
+            self.facts(text)
         progress("speech", len(texts), len(texts))
 
     def samples(self, text: str) -> Float:
@@ -120,13 +162,58 @@ class Voice:
         self._samples[text] = len(audio)
         return audio
 
-    def speech_ms(self, text: str) -> int:
+    def output_samples(self, text: str) -> int:
+        """The sentence's length in samples at the output rate."""
         if text not in self._samples:
-            self.samples(text)
-        return -(-self._samples[text] * 1000 // self.sample_rate)
+            self.facts(text)
+        return self._samples[text]
+
+    def speech_ms(self, text: str) -> int:
+        return -(-self.output_samples(text) * 1000 // self.sample_rate)
+
+    def sound_samples(self, sound: SoundRef) -> int:
+        return len(load_sound(sound, self.sample_rate))
 
     def sound_ms(self, sound: SoundRef) -> int:
-        return -(-len(load_sound(sound, self.sample_rate)) * 1000 // self.sample_rate)
+        return -(-self.sound_samples(sound) * 1000 // self.sample_rate)
+
+
+@dataclass(frozen=True)
+class ClipFacts:
+    """What is measured once on a clip and kept beside it in the cache."""
+
+    frames: int
+    rate: int
+    lufs: float
+    subs: F64
+    """K-weighted power every 100 ms at the clip's own level (`sub_block_power`)."""
+
+    def samples_at(self, rate: int) -> int:
+        """The clip's length once resampled to `rate` (as `resample` makes it)."""
+        return self.frames if rate == self.rate else round(self.frames * rate / self.rate)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"frames": self.frames, "rate": self.rate, "lufs": self.lufs,
+                "subs": [float(x) for x in self.subs]}  # fmt: skip
+
+    @classmethod
+    def parse(cls, found: dict[str, Any]) -> ClipFacts | None:
+        """The facts in a cache entry's measures; None unless all are there and consistent."""
+        frames, rate, lufs, subs = (found.get(k) for k in ("frames", "rate", "lufs", "subs"))
+        if not (isinstance(frames, int) and isinstance(rate, int) and isinstance(subs, list)):
+            return None
+        if frames <= 0 or not MIN_RATE <= rate <= MAX_RATE or not isinstance(lufs, int | float):
+            return None
+        step = rate // 10
+        if len(subs) != -(-(frames + 2 * SUB_PAD * step) // step):
+            return None
+        try:
+            array = np.array(subs, np.float64)
+        except (TypeError, ValueError):
+            return None
+        if not np.isfinite(array).all() or (array < 0).any():
+            return None
+        return cls(frames, rate, float(lufs), array)
 
 
 def _measured(clip: Clip) -> Clip:

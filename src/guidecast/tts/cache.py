@@ -105,6 +105,16 @@ class ClipCache:
                 else:
                     path.unlink(missing_ok=True)
 
+    def facts(self, key: str) -> dict[str, Any]:
+        """What was measured on a clip, read without the clip itself ({} when nothing is)."""
+        return self._measures(key)
+
+    def put_facts(self, key: str, facts: dict[str, Any]) -> None:
+        """Add measurements beside a whole, checked entry (nothing for any other)."""
+        measures = self._measures(key)
+        if "sha256" in measures:
+            self._write_measures(key, {**measures, **facts})
+
     def put_loudness(self, key: str, clip: Clip) -> None:
         """Store a clip's measured loudness beside its cached WAV (with the WAV's checksum)."""
         if clip.loudness is None:

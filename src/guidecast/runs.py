@@ -1,0 +1,136 @@
+"""Encoded runs: a stretch of sound encoded once into MP3 frames that splice anywhere.
+
+A run is encoded by a fresh LAME encoder from `LEAD_FRAMES` frames of digital silence, through
+its sound, until the encoder's frames settle into repeating digital silence. Its first frame
+points into no earlier frame (a fresh encoder has no bit reservoir), its sound decodes exactly
+as the frames' own samples say, and it ends on the silent frame that repeats after it; so runs
+can follow one another at any frame, with copies of that silent frame between them. The lead-in
+lets the encoder start the sound with the same full bit reservoir it has after any silence.
+
+Runs are kept on disk by the content they were made from (`RunStore`), so a re-render that
+places the same sentences at other times copies their frames instead of encoding again.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import lameenc
+import numpy as np
+import numpy.typing as npt
+
+from .audio import to_float
+from .audioformat import AudioFormat
+from .blobs import BlobStore
+from .loudness import blocks_from_subs, sub_block_power
+from .mp3 import SETTLE_SAMPLES, frame_samples, split_frames
+
+__all__ = ["LEAD_FRAMES", "Run", "RunStore", "encode_run", "frames_needed", "silence_run"]
+
+log = logging.getLogger(__name__)
+F64 = npt.NDArray[np.float64]
+
+LEAD_FRAMES = 2
+"""Frames of silence a run's encoder takes in before the sound (and that the run starts with)."""
+_MAX_TAIL_FRAMES = 64
+"""A run whose encoder has not settled this long after its sound is refused (never seen)."""
+_HEAD = struct.Struct(">III")  # frames, size of the last frame, 400 ms blocks of loudness
+
+
+@dataclass(frozen=True)
+class Run:
+    """Whole MPEG frames from a fresh encoder: a silent lead-in, the sound, settled silence."""
+
+    frames: bytes
+    count: int
+    """Frames in `frames`."""
+    steady: bytes
+    """The run's last frame: the settled silence that may repeat after it, byte for byte."""
+    blocks: F64
+    """K-weighted power of each 400 ms block of the sound (mono, 100 ms apart; see
+    `LoudnessMeter.feed_blocks`): how loud the run is, known without decoding it."""
+
+    def __post_init__(self) -> None:
+        if not self.steady or not self.frames.endswith(self.steady):
+            raise ValueError("a run must end with its steady frame")
+
+
+def _encoder(fmt: AudioFormat, quality: int) -> lameenc.Encoder:
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(fmt.bitrate)
+    encoder.set_in_sample_rate(fmt.sample_rate)
+    encoder.set_channels(fmt.channels)
+    encoder.set_quality(quality)
+    encoder.set_out_sample_rate(fmt.sample_rate)
+    return encoder
+
+
+def frames_needed(samples: int, fmt: AudioFormat) -> int:
+    """An upper estimate of a run's frames after its lead-in, for `samples` of sound."""
+    fs = frame_samples(fmt.sample_rate)
+    return -(-(samples + 576 + 529 + SETTLE_SAMPLES) // fs) + 4
+
+
+def encode_run(
+    pcm: npt.NDArray[np.int16], fmt: AudioFormat, quality: int, *, lead: int = LEAD_FRAMES
+) -> Run:
+    """Encode int16 PCM (interleaved when stereo) as a run, after `lead` frames of silence."""
+    mono = pcm[:: fmt.channels] if len(pcm) else np.zeros(1, np.int16)
+    blocks = blocks_from_subs(sub_block_power(to_float(mono), fmt.sample_rate))
+    fs = frame_samples(fmt.sample_rate)
+    encoder = _encoder(fmt, quality)
+    silent = np.zeros(lead * fs * fmt.channels, np.int16)
+    pending = bytes(encoder.encode(np.concatenate([silent, pcm]).astype("<i2").tobytes()))
+    frames: list[bytes] = []
+    sound = lead * fs + len(pcm) // fmt.channels + SETTLE_SAMPLES
+    silence = bytes(fs * fmt.channels * 2)
+    while True:
+        whole, rest = split_frames(pending)
+        frames += whole
+        pending = rest
+        # Only past the sound and the encoder's settling time can a repeat be the steady one.
+        first = max(1, sound // fs)
+        for j in range(first, len(frames)):
+            if frames[j] == frames[j - 1]:
+                return Run(b"".join(frames[:j]), j, frames[j - 1], blocks)
+        if len(frames) * fs > sound + _MAX_TAIL_FRAMES * fs:
+            raise RuntimeError("the MP3 encoder did not settle into silence")
+        pending += bytes(encoder.encode(silence))
+
+
+def silence_run(fmt: AudioFormat, quality: int) -> Run:
+    """A run with no sound: how a session that starts quietly begins."""
+    return encode_run(np.zeros(0, np.int16), fmt, quality)
+
+
+class RunStore:
+    """Runs kept on disk by key (see `BlobStore`): a damaged one is encoded again."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.blobs = BlobStore(root, b"GCRUN1", ".run")
+        self.hits = 0
+        self.made = 0
+
+    def get(self, key: str) -> Run | None:
+        body = self.blobs.get(key)
+        if body is None:
+            return None
+        try:
+            count, last, blocks = _HEAD.unpack_from(body)
+            at = _HEAD.size + 8 * blocks
+            power = np.frombuffer(body[_HEAD.size : at], ">f8").astype(np.float64)
+            frames = body[at:]
+            run = Run(frames, count, frames[len(frames) - last :], power)
+        except (ValueError, struct.error) as e:
+            self.blobs.discard(key, str(e))
+            return None
+        self.hits += 1
+        return run
+
+    def put(self, key: str, run: Run) -> None:
+        self.made += 1
+        head = _HEAD.pack(run.count, len(run.steady), len(run.blocks))
+        self.blobs.put(key, head + run.blocks.astype(">f8").tobytes() + run.frames)
