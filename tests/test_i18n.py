@@ -397,3 +397,15 @@ def test_wordings_rotate_and_fill() -> None:
 
 def test_a_number_beyond_the_speller_is_read_as_digits() -> None:
     assert ES.number(10**30) == str(10**30)
+
+
+def test_bare_tags_read_without_langcodes_agree_with_it() -> None:
+    import langcodes
+
+    from guidecast.i18n import PLAIN_TAGS, catalog_languages
+
+    assert set(PLAIN_TAGS) == set(catalog_languages())  # every catalog is a fast tag
+    for tag, alpha3 in PLAIN_TAGS.items():
+        parsed = langcodes.Language.get(tag)
+        assert (str(parsed), parsed.language, parsed.to_alpha3()) == (tag, tag, alpha3)
+        assert id3_language(tag) == alpha3

@@ -159,6 +159,17 @@ def _builtin_path(name: str) -> Path:
     return Path(str(resources.files("guidecast").joinpath("data", "sounds", f"{name}.wav")))
 
 
+def sound_stamp(ref: SoundRef) -> list[object]:
+    """What a sound's audio depends on (JSON-able): its name and file, with the file's size
+    and modification time, so that data derived from it is made again when it changes."""
+    path = Path(ref.path) if ref.path else _builtin_path(ref.name)
+    try:
+        st = path.stat()
+    except OSError:
+        return [ref.name, str(path)]
+    return [ref.name, str(path), st.st_size, st.st_mtime_ns]
+
+
 @functools.lru_cache(maxsize=32)
 def load_sound(ref: SoundRef, sample_rate: int) -> Float:
     """A bell as float32 mono at `sample_rate`, whole: it always rings out to its end."""

@@ -3,10 +3,8 @@ and the gain that brings the whole (with its bed, if any) to the loudness target
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -91,13 +89,8 @@ class Piece:
         if self.text is not None:
             return ["t", voice.clip_key(self.text)]
         assert self.sound is not None
-        stamp: list[object] = [self.sound.name, self.sound.path]
-        if self.sound.path is not None:
-            with contextlib.suppress(OSError):
-                st = os.stat(self.sound.path)
-                stamp += [st.st_size, st.st_mtime_ns]
         gain = levels.bell_gain_db.get(self.key, 0.0)
-        return ["s", stamp, round(gain, 4), levels.bell_onset_ms]
+        return ["s", voice.sound_stamp(self.sound), round(gain, 4), levels.bell_onset_ms]
 
     def native(self, voice: Voice, levels: Levels) -> tuple[Float, int]:
         """At the rate it was made at (cheaper to measure: no resampling)."""
@@ -149,8 +142,8 @@ def measure(lay: Layout, voice: Voice, onset_ms: int) -> dict[str, Measured]:
         if piece.text is not None:
             subs, seconds = voice.levelled_subs(piece.text)
         else:
-            x, rate = piece.native(voice, Levels(bell_onset_ms=onset_ms))
-            subs, seconds = sub_block_power(x, rate), len(x) / rate
+            assert piece.sound is not None
+            subs, seconds = voice.sound_subs(piece.sound, onset_ms)
         out[key] = Measured(piece, counts[key], subs, seconds)
     return out
 

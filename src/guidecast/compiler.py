@@ -6,6 +6,7 @@ fit the target and resolves the options.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -57,7 +58,28 @@ def _first(given: T | None, default: T | None, fallback: T) -> T:
     return default if default is not None else fallback
 
 
+_EMITTED: OrderedDict[tuple[int, Options, tuple[int | None, ...]], tuple[Routine, Timeline]] = (
+    OrderedDict()
+)
+"""Recent timelines by routine, options and holds: a render compiles the same ones twice (a
+draft with estimated speech, then with the real clips), and narration does not depend on
+how long speech takes."""
+
+
 def _emit(routine: Routine, options: Options, holds: list[int | None]) -> Timeline:
+    key = (id(routine), options, tuple(holds))
+    found = _EMITTED.get(key)
+    if found is not None and found[0] is routine:
+        _EMITTED.move_to_end(key)
+        return found[1]
+    timeline = _narrated(routine, options, holds)
+    _EMITTED[key] = (routine, timeline)
+    while len(_EMITTED) > 16:
+        _EMITTED.popitem(last=False)
+    return timeline
+
+
+def _narrated(routine: Routine, options: Options, holds: list[int | None]) -> Timeline:
     halfway = routine.halfway
     if halfway == HALFWAY:
         halfway = speaking(routine.language).say(HALFWAY)

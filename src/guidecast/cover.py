@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import textwrap
@@ -10,9 +11,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from . import __version__
+from .blobs import BlobStore, blob_key
 from .errors import ExportError
 
-__all__ = ["COVER_PX", "MAX_COVER_PIXELS", "cover_jpeg", "cover_problem"]
+__all__ = ["COVER_PX", "MAX_COVER_PIXELS", "cover_jpeg", "cover_problem", "kept_cover"]
 
 COVER_PX = 1400
 MAX_COVER_PIXELS = 50_000_000
@@ -91,6 +94,22 @@ def cover_problem(path: Path) -> str | None:
     except (OSError, SyntaxError, EOFError) as e:
         return f"is not a readable JPEG or PNG ({e})"
     return None
+
+
+def kept_cover(store: BlobStore, title: str, subtitle: str = "", image: str | None = None) -> bytes:
+    """`cover_jpeg`, kept in `store` by what it is made from (drawing and compressing a cover
+    takes longer than splicing a whole session)."""
+    stamp: list[object] = [image]
+    if image is not None:
+        with contextlib.suppress(OSError):
+            st = Path(image).stat()
+            stamp += [st.st_size, st.st_mtime_ns]
+    key = blob_key(["cover", __version__, title, subtitle, stamp])
+    found = store.get(key)
+    if found is None:
+        found = cover_jpeg(title, subtitle, image)
+        store.put(key, found)
+    return found
 
 
 def cover_jpeg(title: str, subtitle: str = "", image: str | None = None) -> bytes:

@@ -265,15 +265,17 @@ def export_session(
     fmt: AudioFormat,
     quality: int | None = None,
     narration: str = "standard",
+    cover: bytes | None = None,
 ) -> ExportResult:
     """Write the MP3 and its sidecars; nothing replaces an existing file until all are ready.
 
     `audio` is the session as PCM blocks to encode, or a function that writes its MP3 frames
-    (the splice renderer) on the open file after the tag.
+    (the splice renderer) on the open file after the tag. `cover` is the JPEG (made from the
+    routine when not given).
     """
     now = dt.datetime.now(dt.UTC)
     prepare_output(files)
-    cover = cover_jpeg(routine.title, routine.series, routine.cover)
+    cover = cover or cover_jpeg(routine.title, routine.series, routine.cover)
     caps = captions(lay)
     info = _session_info(routine, lay, files, caps, narration, now)
     texts = {

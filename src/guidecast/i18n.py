@@ -152,12 +152,25 @@ class Language:
 
     def _fill(self, template: str, fields: Mapping[str, object]) -> str:
         """Fill a translated sentence; one that begins with a field begins with a capital."""
-        text = _Filler(self).vformat(template, (), fields)
+        text = _filled(self, template, tuple(fields.items()))
         return text[:1].upper() + text[1:] if template.startswith("{") else text
 
     def _part(self, msgid: str, **fields: object) -> str:
         """A phrase used inside another one: never capitalised."""
-        return _Filler(self).vformat(self.catalog.gettext(msgid), (), fields)
+        return _filled(self, self.catalog.gettext(msgid), tuple(fields.items()))
+
+
+def _filled(language: Language, template: str, fields: tuple[tuple[str, object], ...]) -> str:
+    """A template with its fields filled (remembered: a session fills the same ones often)."""
+    try:
+        return _filled_kept(language, template, fields)
+    except TypeError:  # a field that cannot be a key
+        return _Filler(language).vformat(template, (), dict(fields))
+
+
+@functools.lru_cache(maxsize=4096)
+def _filled_kept(language: Language, template: str, fields: tuple[tuple[str, object], ...]) -> str:
+    return _Filler(language).vformat(template, (), dict(fields))
 
 
 class _Filler(string.Formatter):
@@ -209,8 +222,30 @@ def _agree(code: str, words: str, gender: str, *, ordinal: bool) -> str:
     return words
 
 
+@dataclass(frozen=True)
+class _Plain:
+    """A bare tag of a language with a catalog, known without loading langcodes' registry
+    (a tenth of a second): what almost every routine says."""
+
+    language: str
+    alpha3: str
+
+    def to_alpha3(self) -> str:
+        return self.alpha3
+
+    def __str__(self) -> str:
+        return self.language
+
+
+PLAIN_TAGS = {"en": "eng", "es": "spa", "de": "deu", "fr": "fra"}
+"""Bare tags read without langcodes (a test checks that langcodes reads them the same)."""
+
+
+@functools.lru_cache(maxsize=64)
 def _parse(tag: str) -> Any:
     """The tag as a langcodes Language, or None when it names no real language."""
+    if tag in PLAIN_TAGS:
+        return _Plain(tag, PLAIN_TAGS[tag])
     # langcodes reads BCP 47 the way routines and podcast feeds write it ('es-MX', 'es_MX',
     # even 'spa' or 'ger'), knows the IANA registry and ISO 639-2/3, has no dependencies and is
     # well kept. Babel's locales lack three-letter codes and reject real languages without CLDR

@@ -34,7 +34,10 @@ class Narration(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Narration).index(self)
+        return _RANKS[self]
+
+
+_RANKS = {level: i for i, level in enumerate(Narration)}
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
 from .model import Routine
 from .speech import Estimate
 from .timeline import Layout, Options, Timeline, layout
-from .voice import Progress, Voice
+from .voice import NotKept, Progress, Voice
 
 __all__ = [
     "AudioFormat",
@@ -90,9 +90,12 @@ def render(
     """
     mix = mix or resolve_mix(routine)
     log.info("%s: voice %s, cache %s", routine.path, voice.identity, voice.cache.root)
-    draft = compile_routine(routine, options, Estimate(options.rate))
-    voice.prepare(draft.texts(), progress)
-    timeline = compile_routine(routine, options, voice)
+    try:  # with every sentence kept (a re-render), fit the length with them at once
+        timeline = compile_routine(routine, options, voice.kept())
+    except NotKept:  # else find what is said from estimates, and make it all in one go
+        draft = compile_routine(routine, options, Estimate(options.rate))
+        voice.prepare(draft.texts(), progress)
+        timeline = compile_routine(routine, options, voice)
     voice.prepare(timeline.texts())
     log.info(
         "%d sentences synthesized, %d from the cache",

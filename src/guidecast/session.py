@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .blobs import BlobStore
+from .cover import kept_cover
 from .export import ExportResult, export_session, prepare_output, session_files
 from .loudness import LoudnessMeter
 from .mix import Mix
@@ -93,6 +95,12 @@ def render_session(
         fmt=fmt,
         quality=fmt.quality if rendered.bed is None else fmt.bed_quality,
         narration=options.narration.value,
+        cover=kept_cover(
+            BlobStore(voice.cache.root / "covers", b"GCCOVER1", ".jpg"),
+            routine.title,
+            routine.series,
+            routine.cover,
+        ),
     )
     for cue in rendered.layout.dropped_cues:
         log.warning("%s: no room for %r inside its hold; left out", routine.path, cue.text)

@@ -125,8 +125,8 @@ class _Runs:
         where two pieces overlap, the earlier one plays on and the later one's start is cut."""
         out = np.zeros(group.samples, np.int16)
         cursor = 0
-        for offset, _, piece in group.parts:
-            pcm = self.audio(piece)
+        for offset, length, piece in group.parts:
+            pcm = self.audio(piece)[:length]
             skip = max(0, cursor - offset)
             out[offset + skip : offset + len(pcm)] = pcm[skip:]
             cursor = max(cursor, offset + len(pcm))

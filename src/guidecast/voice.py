@@ -11,16 +11,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .audio import load_sound, resample, to_float
+from .audio import load_sound, resample, sound_stamp, to_float
+from .blobs import BlobStore, blob_key
 from .errors import EngineError
-from .levels import speech_gain_db
+from .levels import soft_onset, speech_gain_db
 from .loudness import SUB_PAD, clip_loudness, sub_block_power
 from .model import Routine, SoundRef
 from .pronounce import Lexicon
 from .tts import Clip, ClipCache, Engine
 from .tts.cache import MAX_RATE, MIN_RATE
 
-__all__ = ["ClipFacts", "Progress", "Voice"]
+__all__ = ["ClipFacts", "Kept", "NotKept", "Progress", "Voice"]
 
 Float = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -53,6 +54,9 @@ class Voice:
         self._samples: dict[str, int] = {}
         self._facts: dict[str, ClipFacts] = {}
         self._keys: dict[str, str] = {}
+        self._sounds: dict[str, tuple[F64, int]] = {}
+        self._stamps: dict[SoundRef, list[object]] = {}
+        self._measures = BlobStore(cache.root / "measures", b"GCSOUND1", ".sound")
         self.synthesized = 0
         self._count = threading.Lock()
 
@@ -128,6 +132,10 @@ class Voice:
         f = self.facts(text)
         return f.subs * 10 ** (speech_gain_db(f.lufs) / 10), f.frames / f.rate
 
+    def kept(self) -> Kept:
+        """This voice's durations for what the cache already holds; `NotKept` for the rest."""
+        return Kept(self)
+
     def levelled(self, text: str) -> tuple[Float, int]:
         """The sentence at its own rate, levelled to `SPEECH_LUFS` (even speech)."""
         clip = self.clip(text)
@@ -171,11 +179,63 @@ class Voice:
     def speech_ms(self, text: str) -> int:
         return -(-self.output_samples(text) * 1000 // self.sample_rate)
 
+    def sound_stamp(self, sound: SoundRef) -> list[object]:
+        """`audio.sound_stamp`, looked up once per voice (a render makes its own voice)."""
+        found = self._stamps.get(sound)
+        if found is None:
+            found = self._stamps[sound] = sound_stamp(sound)
+        return found
+
     def sound_samples(self, sound: SoundRef) -> int:
-        return len(load_sound(sound, self.sample_rate))
+        return self._sound_facts(sound, 0)[1]
+
+    def sound_subs(self, sound: SoundRef, onset_ms: int) -> tuple[F64, float]:
+        """A sound's K-weighted power every 100 ms at the output rate (with its onset), and
+        its length in seconds."""
+        subs, samples = self._sound_facts(sound, onset_ms)
+        return subs, samples / self.sample_rate
+
+    def _sound_facts(self, sound: SoundRef, onset_ms: int) -> tuple[F64, int]:
+        """(subs, samples) of a sound, kept beside the speech cache: a warm render never
+        decodes a bell."""
+        key = blob_key(["sound", self.sound_stamp(sound), self.sample_rate, onset_ms])
+        found = self._sounds.get(key)
+        if found is not None:
+            return found
+        body = self._measures.get(key)
+        if body is not None and len(body) >= 8 and (len(body) - 8) % 8 == 0:
+            samples = int.from_bytes(body[:8], "big")
+            found = np.frombuffer(body[8:], ">f8").astype(np.float64), samples
+        else:
+            x = soft_onset(load_sound(sound, self.sample_rate), self.sample_rate, onset_ms)
+            found = sub_block_power(x, self.sample_rate), len(x)
+            data = found[0].astype(">f8").tobytes()
+            self._measures.put(key, len(x).to_bytes(8, "big") + data)
+        self._sounds[key] = found
+        return found
 
     def sound_ms(self, sound: SoundRef) -> int:
         return -(-self.sound_samples(sound) * 1000 // self.sample_rate)
+
+
+class NotKept(Exception):
+    """A sentence is not in the speech cache yet."""
+
+
+class Kept:
+    """Durations of sentences the cache holds (a `Durations`): compiling against it either
+    succeeds without synthesizing anything or raises `NotKept` at the first new sentence."""
+
+    def __init__(self, voice: Voice) -> None:
+        self.voice = voice
+
+    def speech_ms(self, text: str) -> int:
+        if self.voice._kept_facts(text) is None:
+            raise NotKept(text)
+        return self.voice.speech_ms(text)
+
+    def sound_ms(self, sound: SoundRef) -> int:
+        return self.voice.sound_ms(sound)
 
 
 @dataclass(frozen=True)

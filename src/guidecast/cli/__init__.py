@@ -6,7 +6,6 @@ routines; `rendering` renders them; `publish` the feed and the server; `voices` 
 
 from __future__ import annotations
 
-from . import publish, rendering, routines, voices  # noqa: F401 - register their commands
-from .app import cli, main
+from .app import cli, main  # the group loads each command's module when it is used
 
 __all__ = ["cli", "main"]

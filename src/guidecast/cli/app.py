@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -108,7 +109,33 @@ def _setup_logging(quiet: bool, verbose: int) -> None:
             handler.addFilter(_printable_args)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _LazyGroup(click.Group):
+    """Loads a command's module only when that command runs (or help lists them all), so
+    `guidecast render` never imports the feed, the server or the voice catalog."""
+
+    modules: ClassVar[dict[str, str]] = {
+        "check": "routines",
+        "plan": "routines",
+        "say": "routines",
+        "render": "rendering",
+        "feed": "publish",
+        "serve": "publish",
+        "voices": "voices",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.modules) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.modules:
+            importlib.import_module(f"{__package__}.{self.modules[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="guidecast")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.option("-v", "--verbose", count=True, help="Say more (-vv for debugging detail).")

@@ -1,0 +1,248 @@
+"""The splice renderer: a session assembled from kept runs decodes as a full encode does."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import struct
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3, BitrateMode
+
+from guidecast.compiler import resolve_options
+from guidecast.model import Routine
+from guidecast.mp3 import ENCODER_DELAY, _crc16, _Header, frame_samples
+from guidecast.render import AudioFormat, Voice
+from guidecast.session import SessionResult, render_session
+from guidecast.tts import FakeEngine
+from render_fixtures import (
+    RATE,
+    SMALL,
+    decode,
+    fake_voice,
+    ffmpeg_errors,
+    routine_from,
+    sounding,
+)
+
+Samples = npt.NDArray[np.float64]
+
+# Bells at both ends, a countdown of short sentences close together, and long quiet holds.
+ROUTINE = (
+    SMALL
+    + """\
+  - pose: Child's Pose
+    cue: Sit back on your heels and rest your forehead down.
+    hold: 40s
+sounds:
+  start: bowl
+  transition: chime
+  end: bowl
+"""
+)
+
+
+def _render(
+    folder: Path,
+    routine: Routine,
+    voice: Voice,
+    *,
+    splice: bool,
+    fmt: AudioFormat | None = None,
+    length_ms: int | None = None,
+    name: str = "session",
+) -> tuple[Path, SessionResult]:
+    options = resolve_options(routine, length_ms=length_ms, rate=voice.rate, countdown_ms=3000)
+    out = folder / f"{name}.mp3"
+    done = render_session(routine, options, voice=voice, output=out, fmt=fmt, splice=splice)
+    return out, done
+
+
+def _audio_frames(path: Path) -> bytes:
+    """The MPEG stream after the ID3 tag (the Info frame first)."""
+    data = path.read_bytes()
+    return data[ID3(path).size :]
+
+
+def _onset(x: Samples, threshold: float = 1e-3) -> int | None:
+    loud = np.flatnonzero(np.abs(x) > threshold)
+    return int(loud[0]) if len(loud) else None
+
+
+def _best_lag(a: Samples, b: Samples, most: int) -> tuple[int, float]:
+    """The shift of `a` against `b` (within ±most samples) that matches them best, and the
+    signal-to-difference ratio there in dB."""
+    best = (0, -np.inf)
+    for lag in range(-most, most + 1, 1):
+        x = a[max(0, lag) : len(a) + min(0, lag)]
+        y = b[max(0, -lag) : len(b) + min(0, -lag)]
+        ratio = 10 * np.log10(np.sum(y**2) / max(np.sum((x - y) ** 2), 1e-20))
+        if ratio > best[1]:
+            best = (lag, ratio)
+    return best
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Routine, Path]:
+    """One variant rendered spliced and with the full encode, from one cache."""
+    folder = tmp_path_factory.mktemp("splice")
+    routine = routine_from(folder, ROUTINE)
+    cache = folder / "cache"
+    spliced, _ = _render(folder, routine, fake_voice(cache), splice=True, name="spliced")
+    full, _ = _render(folder, routine, fake_voice(cache), splice=False, name="full")
+    return spliced, full, routine, cache
+
+
+def test_a_spliced_session_decodes_as_the_full_encode_does(
+    both: tuple[Path, Path, Routine, Path],
+) -> None:
+    spliced, full, _, _ = both
+    assert ffmpeg_errors(spliced) == "" and ffmpeg_errors(full) == ""
+    a, b = decode(spliced), decode(full)
+    assert len(a) == len(b)  # the same length to the sample, from the Info header
+    frame = frame_samples(RATE)
+    lay = _layout(both)
+    assert len(lay.chapters) >= 5
+    for chapter in lay.chapters:  # every chapter's first sound, within one frame of the plan
+        start, end = chapter.start_ms * RATE // 1000, chapter.end_ms * RATE // 1000
+        onset_a, onset_b = _onset(a[start:end]), _onset(b[start:end])
+        assert (onset_a is None) == (onset_b is None), chapter.title
+        if onset_a is not None and onset_b is not None:
+            assert abs(onset_a - onset_b) <= frame, chapter.title
+    for start_ms, end_ms in sounding(lay):  # each sound, placed and encoded alike
+        lo = max(0, (start_ms - 30) * RATE // 1000)
+        hi = (end_ms + 30) * RATE // 1000
+        lag, ratio = _best_lag(a[lo:hi], b[lo:hi], frame // 2 + 1)
+        assert abs(lag) <= frame // 2 + 1
+        assert ratio > 20, (start_ms, lag, ratio)
+
+
+def _layout(both: tuple[Path, Path, Routine, Path]):  # type: ignore[no-untyped-def]
+    _, _, routine, cache = both
+    from guidecast.render import render
+
+    voice = fake_voice(cache)
+    options = resolve_options(routine, rate=voice.rate, countdown_ms=3000)
+    return render(routine, options, voice=voice, fmt=AudioFormat()).layout
+
+
+def test_the_holds_of_a_spliced_session_are_exactly_zero(
+    both: tuple[Path, Path, Routine, Path],
+) -> None:
+    spliced = decode(both[0])
+    lay = _layout(both)
+    sounds = sounding(lay)
+    quiet = [(end, start) for (_, end), (start, _) in itertools.pairwise(sounds)]
+    checked = 0
+    for end_ms, start_ms in quiet:
+        lo, hi = (end_ms + 300) * RATE // 1000, (start_ms - 100) * RATE // 1000
+        if hi - lo > RATE:
+            assert not spliced[lo:hi].any(), (end_ms, start_ms)
+            checked += hi - lo
+    assert checked > 40 * RATE  # the long hold at least
+
+
+def test_a_spliced_file_is_a_valid_cbr_stream_with_a_true_info_header(
+    both: tuple[Path, Path, Routine, Path],
+) -> None:
+    path = both[0]
+    stream = _audio_frames(path)
+    info = _Header.parse(stream[:4])
+    at, sizes = info.size, []
+    while at < len(stream):
+        header = _Header.parse(stream[at : at + 4])  # raises on a lost frame sync
+        assert (header.bitrate, header.sample_rate, header.mono) == (64, RATE, True)
+        sizes.append(header.size)
+        at += header.size
+    assert at == len(stream)
+    first = stream[: info.size]
+    xing = first.find(b"Info")
+    assert xing > 0
+    _, frames, total_bytes = struct.unpack(">III", first[xing + 4 : xing + 16])
+    assert frames == len(sizes) and total_bytes == len(stream)
+    lame = xing + 120
+    assert first[lame : lame + 9] == b"LAME3.100"
+    delay_padding = int.from_bytes(first[lame + 21 : lame + 24], "big")
+    delay, padding = delay_padding >> 12, delay_padding & 0xFFF
+    samples = frames * 1152 - delay - padding
+    assert delay == ENCODER_DELAY and samples == len(decode(path))
+    assert struct.unpack(">H", first[lame + 34 : lame + 36])[0] == _crc16(first[: lame + 34])
+    mp3 = MP3(path)  # another reader: CBR from the Info tag, the length from its counts
+    assert mp3.info.bitrate_mode == BitrateMode.CBR
+    assert abs(mp3.info.bitrate - 64000) < 64  # copied silence frames all carry padding
+    assert mp3.info.length == pytest.approx(samples / RATE, abs=0.03)
+
+
+def test_a_re_render_at_another_length_copies_kept_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    routine = routine_from(tmp_path, ROUTINE.replace("hold: 40s", "hold: 30-90s"))
+    cache = tmp_path / "cache"
+    first, _ = _render(tmp_path, routine, fake_voice(cache), splice=True, length_ms=180_000)
+    audio = _audio_frames(first)
+    _render(tmp_path, routine, fake_voice(cache), splice=True, length_ms=225_000)
+    engine = FakeEngine()
+    with caplog.at_level(logging.INFO, logger="guidecast.splice"):
+        again, done = _render(
+            tmp_path, routine, fake_voice(cache, engine), splice=True, length_ms=180_000
+        )
+    assert engine.calls == [] and done.synthesized == 0
+    spliced = [r.getMessage() for r in caplog.records if "spliced" in r.getMessage()]
+    assert spliced and ", 0 encoded)" in spliced[-1], spliced
+    assert _audio_frames(again) == audio  # byte for byte the same sound
+
+
+def test_a_damaged_run_is_encoded_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    routine = routine_from(tmp_path, ROUTINE)
+    cache = tmp_path / "cache"
+    first, _ = _render(tmp_path, routine, fake_voice(cache), splice=True)
+    audio = _audio_frames(first)
+    runs = sorted((cache / "runs").rglob("*.run"))
+    assert runs
+    data = bytearray(runs[0].read_bytes())
+    data[len(data) // 2] ^= 0x5A
+    runs[0].write_bytes(bytes(data))
+    runs[1].write_bytes(b"")
+    with caplog.at_level(logging.WARNING):
+        again, _ = _render(tmp_path, routine, fake_voice(cache), splice=True)
+    damaged = [r for r in caplog.records if "damaged" in r.getMessage()]
+    assert {runs[0].name, runs[1].name} <= {n for r in damaged for n in r.getMessage().split()}
+    assert _audio_frames(again) == audio
+    assert runs[0].read_bytes() != bytes(data)  # remade
+
+
+def test_a_run_store_that_cannot_be_written_is_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "runs").write_text("a file where the folder goes")
+    with caplog.at_level(logging.WARNING):
+        out, _ = _render(tmp_path, routine, fake_voice(cache), splice=True)
+        out2, _ = _render(tmp_path, routine, fake_voice(cache), splice=False, name="full")
+    assert ffmpeg_errors(out) == "" and len(decode(out)) == len(decode(out2))
+    warned = [r for r in caplog.records if "cannot keep" in r.getMessage()]
+    assert len(warned) == 1  # once, not once per run
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [AudioFormat(channels=2), AudioFormat(sample_rate=22050, bitrate=32)],
+    ids=["stereo", "22 kHz"],
+)
+def test_other_formats_splice_to_the_same_length(tmp_path: Path, fmt: AudioFormat) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    voice = fake_voice(tmp_path / "cache", sample_rate=fmt.sample_rate)
+    spliced, _ = _render(tmp_path, routine, voice, splice=True, fmt=fmt, name="s")
+    full, _ = _render(tmp_path, routine, voice, splice=False, fmt=fmt, name="f")
+    assert ffmpeg_errors(spliced) == ""
+    a, b = decode(spliced, fmt.channels), decode(full, fmt.channels)
+    assert a.shape == b.shape
+    assert _onset(a.reshape(len(a), -1)[:, 0]) == pytest.approx(
+        _onset(b.reshape(len(b), -1)[:, 0]), abs=frame_samples(fmt.sample_rate)
+    )
