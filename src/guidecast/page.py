@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape, unescape
@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 import segno
 
 from .feed import Channel, Session
+from .model import Routine
 
 __all__ = ["PageCue", "parse_vtt", "player_clock", "qr_svg", "render_page"]
 
@@ -84,7 +85,12 @@ def qr_svg(url: str) -> str:
 
 
 def render_page(
-    sessions: Sequence[Session], channel: Channel, *, feed_url: str, directory: Path
+    sessions: Sequence[Session],
+    channel: Channel,
+    *,
+    feed_url: str,
+    directory: Path,
+    routines: Mapping[str, Routine] | None = None,
 ) -> str:
     """Render the HTML page listing the sessions found in directory."""
     template = Template((files("guidecast") / "web" / "index.html").read_text("utf-8"))
