@@ -30,12 +30,13 @@ from ..feed import (
     make_channel,
     show_cover,
 )
-from ..page import render_page
+from ..page import COMPACT_FROM, render_page
 from ..sessioninfo import SessionFileError, read_session_info
 from ..tts import default_cache_dir
 from .address import lan_address
 from .files import file_response, not_found, resolve
 from .jobs import Job, Renderer
+from .picker import picker_html
 from .variants import Catalog, Choice, ChoiceError, parse_choice
 
 __all__ = ["VARIANTS", "Studio", "create_app"]
@@ -175,12 +176,13 @@ def create_app(studio: Studio, *, server_name: str, server_port: int) -> Starlet
     def page(request: Request) -> Response:
         def build() -> bytes:
             sessions = studio.sessions()
+            routines = studio.catalog.routines() if studio.catalog else {}
             html = render_page(
                 sessions,
                 studio.channel(sessions),
                 feed_url=base_url(request) + "/feed.xml",
                 directory=studio.root,
-                routines=studio.catalog.routines() if studio.catalog else None,
+                makers=picker_html(routines, expanded=len(routines) < COMPACT_FROM),
             )
             return html.encode("utf-8", "replace")
 

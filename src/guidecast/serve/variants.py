@@ -29,6 +29,7 @@ __all__ = [
     "ChoiceError",
     "allowed_minutes",
     "default_choice",
+    "estimated_lengths",
     "parse_choice",
 ]
 
@@ -127,7 +128,7 @@ def _load(path: Path, mtime_ns: int) -> Routine:
 
 
 @lru_cache(maxsize=512)
-def _bounds(routine: Routine, narration: Narration, rate: float) -> tuple[int, int, int]:
+def estimated_lengths(routine: Routine, narration: Narration, rate: float) -> tuple[int, int, int]:
     """Shortest, longest and as-written lengths at these choices, from estimated speech."""
     options = resolve_options(routine, narration=narration, rate=rate)
     speech = Estimate(rate)
@@ -138,7 +139,7 @@ def _bounds(routine: Routine, narration: Narration, rate: float) -> tuple[int, i
 
 def allowed_minutes(routine: Routine, narration: Narration, rate: float) -> range:
     """The whole-minute lengths the routine can be fitted to; empty when none is."""
-    shortest, longest, _ = _bounds(routine, narration, rate)
+    shortest, longest, _ = estimated_lengths(routine, narration, rate)
     first = max(1, math.ceil((shortest - LENGTH_TOLERANCE_MS) / MINUTE_MS))
     last = math.floor((longest + LENGTH_TOLERANCE_MS) / MINUTE_MS)
     return range(first, max(first, last + 1))
@@ -156,7 +157,7 @@ def default_choice(stem: str, routine: Routine) -> Choice:
     narration = d.narration or Narration.STANDARD
     rate = min(RATES, key=lambda r: abs(r - (d.rate or 1.0)))
     bed = d.bed.name if d.bed is not None and d.bed.name in BUILTIN_BEDS else "none"
-    natural = _bounds(routine, narration, rate)[2]
+    natural = estimated_lengths(routine, narration, rate)[2]
     minutes = _nearest(allowed_minutes(routine, narration, rate), d.length_ms or natural)
     return Choice(stem, minutes, narration, rate, bed)
 
@@ -180,7 +181,7 @@ def parse_choice(routines: Mapping[str, Routine], query: Mapping[str, str]) -> C
     minutes = allowed_minutes(routine, narration, rate)
     text = query.get("length", "").strip().removesuffix("m")
     if not text:
-        natural = _bounds(routine, narration, rate)[2]
+        natural = estimated_lengths(routine, narration, rate)[2]
         chosen = _nearest(minutes, routine.defaults.length_ms or natural)
     elif not text.isascii() or not text.isdigit():
         raise ChoiceError(f"length {_shown(text)} is not a whole number of minutes")
