@@ -60,6 +60,8 @@ class Renderer:
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple[Choice, Routine] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self.renders = 0
+        """Renders started so far (a variant asked for twice is rendered once)."""
 
     def mp3(self, choice: Choice) -> Path:
         return self.folder / f"{choice.name}.mp3"
@@ -113,6 +115,7 @@ class Renderer:
             choice, routine = item
             began = time.monotonic()
             self._set(choice, state="rendering")
+            self.renders += 1
             try:
                 self._render(choice, routine)
             except GuidecastError as e:

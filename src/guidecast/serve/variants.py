@@ -97,6 +97,7 @@ class Catalog:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._reported: set[tuple[Path, int]] = set()
 
     def routines(self) -> dict[str, Routine]:
         """Every routine that loads, by file stem, in name order."""
@@ -106,9 +107,14 @@ class Catalog:
             if path.name.startswith(".") or path.stem in found:
                 continue
             try:
-                found[path.stem] = _load(path, path.stat().st_mtime_ns)
-            except (GuidecastError, OSError) as e:
-                log.warning("%s: left off the page: %s", path, str(e).splitlines()[0])
+                mtime = path.stat().st_mtime_ns
+                found[path.stem] = _load(path, mtime)
+            except OSError as e:
+                log.warning("%s: left off the page: %s", path, e.strerror)
+            except GuidecastError as e:
+                if (path, mtime) not in self._reported:  # once per version of the file
+                    self._reported.add((path, mtime))
+                    log.warning("left off the page: %s", str(e).splitlines()[0])
         return found
 
     def modified_ns(self, stem: str) -> int:
