@@ -230,7 +230,7 @@ def test_choices_left_out_are_the_routine_defaults(tmp_path: Path) -> None:
     routine = load_routine(path)
     choice = parse_choice({"s": routine}, {"routine": "s"})
     assert choice == Choice("s", 4, Narration.FULL, 0.9, "none")
-    with pytest.raises(ChoiceError, match="^unknown routine ''"):
+    with pytest.raises(ChoiceError, match=r"^unknown routine ''"):
         parse_choice({"s": routine}, {})
 
 
