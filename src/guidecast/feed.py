@@ -48,6 +48,9 @@ ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 ATOM = "http://www.w3.org/2005/Atom"
 PSC = "http://podlove.org/simple-chapters"
+PODCAST_LEGACY = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
+"""The Podcasting 2.0 namespace's first URI: gPodder's parser knows `podcast:transcript` only
+under it, so one transcript is repeated there (other apps skip an unknown namespace)."""
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 """The Podcasting 2.0 namespace for `podcast:guid` (a UUIDv5 of the feed URL)."""
 CHANNEL_COVER = "cover.jpg"
@@ -55,7 +58,13 @@ CHANNEL_COVER = "cover.jpg"
 SHOW_COVER = "show.jpg"
 """The show's own artwork: generated from the feed's title, or the image given with --cover."""
 
-for _prefix, _uri in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM), ("psc", PSC)):
+for _prefix, _uri in (
+    ("itunes", ITUNES),
+    ("podcast", PODCAST),
+    ("atom", ATOM),
+    ("psc", PSC),
+    ("podcastgh", PODCAST_LEGACY),
+):
     ET.register_namespace(_prefix, _uri)
 
 
@@ -340,6 +349,12 @@ def _item(channel: ET.Element, s: Session, base_url: str) -> None:
             if rel:
                 attrs["rel"] = rel
             ET.SubElement(item, f"{{{PODCAST}}}transcript", attrs)
+    legacy = next(
+        ((n, m) for n, m in ((s.vtt, "text/vtt"), (s.srt, "application/x-subrip")) if n), None
+    )
+    if legacy is not None:
+        url = file_url(base_url, legacy[0], v)
+        ET.SubElement(item, f"{{{PODCAST_LEGACY}}}transcript", {"url": url, "type": legacy[1]})
     if s.chapters:  # Podlove Simple Chapters, for clients that read no podcast:chapters
         psc = ET.SubElement(item, f"{{{PSC}}}chapters", {"version": "1.2"})
         for mark in s.chapters:

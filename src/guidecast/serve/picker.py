@@ -12,11 +12,7 @@ from .variants import BEDS, PACE_NAMES, RATES, allowed_minutes, default_choice, 
 
 __all__ = ["picker_html"]
 
-_LEVELS = {
-    Narration.BRIEF: "Brief: pose and one cue",
-    Narration.STANDARD: "Standard: with how-to steps",
-    Narration.FULL: "Full: why it helps, reminders",
-}
+_LEVELS = {Narration.BRIEF: "Brief", Narration.STANDARD: "Standard", Narration.FULL: "Full"}
 _BED_NAMES = {"none": "None", "drone": "Drone", "ocean": "Ocean", "rain": "Rain", "air": "Air"}
 
 
