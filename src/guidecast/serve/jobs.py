@@ -14,13 +14,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from ..compiler import compile_routine, length_bounds
+from ..compiler import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
 from ..errors import GuidecastError
 from ..mix import resolve_mix
 from ..model import Routine
-from ..render import AudioFormat, Voice
+from ..render import AudioFormat, Progress, Voice
 from ..session import render_session
 from ..speech import Estimate
+from ..timeline import Options
 from ..tts import ClipCache, make_engine
 from .variants import Choice
 
@@ -129,6 +130,28 @@ class Renderer:
                 log.info("rendered %s in %.2fs", choice.name, seconds)
                 self._set(choice, state="ready", progress=1.0, seconds=seconds)
 
+    @staticmethod
+    def _snapped(
+        routine: Routine, options: Options, voice: Voice, progress: Progress
+    ) -> int | None:
+        """The target length moved into what both the estimate and the real voice allow.
+
+        The choices were offered on estimated speech, and the renderer fits the length on
+        estimated speech first and on the real clips next: a target both accept always
+        renders. None (as written) when they share no length.
+        """
+        assert options.length_ms is not None
+        speech = Estimate(options.rate)
+        draft = compile_routine(routine, replace(options, length_ms=None), speech)
+        voice.prepare(draft.texts(), progress)
+        estimated = length_bounds(routine, options, speech)
+        real = length_bounds(routine, options, voice)
+        low = max(real.shortest_ms, estimated.shortest_ms - LENGTH_TOLERANCE_MS)
+        high = min(real.longest_ms, estimated.longest_ms + LENGTH_TOLERANCE_MS)
+        if low > high:
+            return None
+        return min(max(options.length_ms, low), high)
+
     def _render(self, choice: Choice, routine: Routine) -> None:
         fmt = AudioFormat()
         options = choice.options(routine)
@@ -148,15 +171,7 @@ class Renderer:
             self._set(choice, stage=stage, progress=round(min(share, 1.0), 3))
 
         if options.length_ms is not None:
-            # The choices were made on estimated speech: snap the target into what the real
-            # voice allows, so that a length offered on the page always renders.
-            draft = compile_routine(
-                routine, replace(options, length_ms=None), Estimate(options.rate)
-            )
-            voice.prepare(draft.texts(), progress)
-            bounds = length_bounds(routine, options, voice)
-            snapped = min(max(options.length_ms, bounds.shortest_ms), bounds.longest_ms)
-            options = replace(options, length_ms=snapped)
+            options = replace(options, length_ms=self._snapped(routine, options, voice, progress))
         titled = replace(routine, title=choice.label(routine))
         render_session(
             titled,

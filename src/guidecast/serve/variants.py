@@ -144,8 +144,11 @@ def estimated_lengths(routine: Routine, narration: Narration, rate: float) -> tu
 
 
 def allowed_minutes(routine: Routine, narration: Narration, rate: float) -> range:
-    """The whole-minute lengths the routine can be fitted to; empty when none is."""
+    """The whole-minute lengths the routine can be fitted to; empty when none is, and for a
+    routine without ranges (its length is what its speech takes: it plays as written)."""
     shortest, longest, _ = estimated_lengths(routine, narration, rate)
+    if shortest == longest:
+        return range(0)
     first = max(1, math.ceil((shortest - LENGTH_TOLERANCE_MS) / MINUTE_MS))
     last = math.floor((longest + LENGTH_TOLERANCE_MS) / MINUTE_MS)
     return range(first, max(first, last + 1))
