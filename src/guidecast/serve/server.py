@@ -18,7 +18,6 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..errors import FeedError
-from ..feed import load_sessions
 from .address import lan_address, terminal_qr
 from .app import Studio, create_app
 
@@ -192,7 +191,7 @@ class GuidecastServer:
             page_url=base + "/",
             feed_url=base + "/feed.xml",
             qr=terminal_qr(base + "/feed.xml"),
-            sessions=len(load_sessions(self.root, skip_broken=True)),
+            sessions=len(self.studio.sessions()),
             routines=len(self.studio.catalog.routines()) if self.studio.catalog else 0,
         )
 

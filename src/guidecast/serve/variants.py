@@ -195,14 +195,15 @@ def parse_choice(routines: Mapping[str, Routine], query: Mapping[str, str]) -> C
     elif not text.isascii() or not text.isdigit():
         raise ChoiceError(f"length {_shown(text)} is not a whole number of minutes")
     else:
-        chosen = int(text[:6])
+        chosen = int(text) if len(text) <= 6 else 10**6  # past any session, and int() is cheap
         if chosen not in minutes:
-            raise ChoiceError(_outside(routine, chosen, minutes, narration, rate))
+            shown = text.lstrip("0")[:8] or "0"
+            raise ChoiceError(_outside(routine, shown, minutes, narration, rate))
     return Choice(stem, chosen, narration, rate, bed)
 
 
 def _outside(
-    routine: Routine, chosen: int, minutes: range, narration: Narration, rate: float
+    routine: Routine, chosen: str, minutes: range, narration: Narration, rate: float
 ) -> str:
     at = f"at {narration.value} narration and pace {rate:g}"
     if not minutes:
