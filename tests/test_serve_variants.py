@@ -18,6 +18,7 @@ from feed_fixtures import make_folder, running_server
 from guidecast.compiler import length_bounds, resolve_options
 from guidecast.errors import FeedError
 from guidecast.model import Narration
+from guidecast.render import Voice
 from guidecast.routine import load_routine
 from guidecast.serve import VARIANTS, ChoiceError, GuidecastServer, make_server, parse_choice
 from guidecast.serve.variants import Choice, allowed_minutes
@@ -258,3 +259,29 @@ def test_without_routines_the_variant_endpoints_say_so(tmp_path: Path) -> None:
         site = Site(server, tmp_path, tmp_path, tmp_path)
         status, body = site.request("POST", "/api/variant?routine=x")
     assert status == 400 and "no routines to render" in body
+
+
+@pytest.mark.slow
+def test_the_server_renders_with_the_offline_piper_voice_and_the_shared_cache(
+    tmp_path: Path, piper_voice: Voice
+) -> None:
+    write_routine(tmp_path / "routines", STRETCH, "quick-stretch")
+    cache = piper_voice.cache.root  # the slow tests' own Piper cache: sentences said once
+    with running_server(
+        tmp_path / "out", routines=tmp_path / "routines", cache_dir=cache
+    ) as server:
+        site = Site(server, tmp_path / "out", tmp_path / "routines", cache)
+        began = time.monotonic()
+        cold = site.ready("routine=quick-stretch&length=3&narration=brief")
+        first = time.monotonic() - began
+        began = time.monotonic()
+        warm = site.ready("routine=quick-stretch&length=4&narration=brief")
+        second = time.monotonic() - began
+    print(
+        f"\nPiper on the server: {first:.2f} s for the first variant, "
+        f"{second:.2f} s for another length"
+    )
+    assert abs(cold["session"]["duration_ms"] - 180_000) <= 5000
+    assert abs(warm["session"]["duration_ms"] - 240_000) <= 5000
+    info = json.loads((tmp_path / "out" / VARIANTS / f"{warm['name']}.session.json").read_text())
+    assert info["captions"][0]["text"] == warm["session"]["captions"][0]["text"]
