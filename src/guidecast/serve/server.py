@@ -281,6 +281,25 @@ def make_server(
     return GuidecastServer(_bind(host, port), studio, **limits)
 
 
+def _room_for_connections(connections: int) -> None:
+    """Let this process open a file per connection (often only 1,024 by default).
+
+    Past the limit the event loop cannot accept, and every phone waits.
+    """
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = connections + 256
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    except (OSError, ValueError) as e:
+        log.debug("cannot raise the open-file limit: %s", e)
+
+
 def serve(
     directory: Path,
     *,
@@ -291,6 +310,7 @@ def serve(
 
     `options` are those of make_server.
     """
+    _room_for_connections(options.get("max_connections", MAX_CONNECTIONS))
     with make_server(directory, **options) as server:
         info = server.info
         if on_ready is not None:
