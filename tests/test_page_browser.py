@@ -231,7 +231,7 @@ def test_four_sessions_fit_two_phone_screens_with_big_tap_targets(tmp_path: Path
             play = row.locator("button.play")
             play.click()
             page.wait_for_function(
-                "b => b.getAttribute('aria-pressed') === 'true'", arg=play.element_handle()
+                "b => b.getAttribute('data-playing') === 'true'", arg=play.element_handle()
             )
             assert (play.get_attribute("aria-label") or "").startswith("Pause ")
             assert row.locator(".meta").inner_text().startswith("0:21 · ")

@@ -17,7 +17,15 @@ import segno
 
 from .feed import Channel, Session
 
-__all__ = ["PageCue", "parse_vtt", "player_clock", "qr_svg", "render_page"]
+__all__ = [
+    "CHEVRON",
+    "COMPACT_FROM",
+    "PageCue",
+    "parse_vtt",
+    "player_clock",
+    "qr_svg",
+    "render_page",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +91,8 @@ def qr_svg(url: str) -> str:
     return svg
 
 
+CHEVRON = '<span class="chevron" aria-hidden="true"></span>'
+"""Shows whether a row is open; hidden from screen readers, which hear aria-expanded."""
 COMPACT_FROM = 3
 """With this many sessions or more, each starts as a closed row (title, length, play)."""
 
@@ -150,7 +160,7 @@ def _session_html(s: Session, index: int, directory: Path, expanded: bool) -> st
       <span aria-hidden="true">▶</span></button>
     <div class="what">
       <h2 id="{heading}"><button type="button" class="toggle" aria-controls="{body}"
-        aria-expanded="{"true" if expanded else "false"}">{e(s.title)}</button></h2>
+        aria-expanded="{"true" if expanded else "false"}">{e(s.title)}{CHEVRON}</button></h2>
       <p class="meta">{" · ".join(e(m) for m in meta)}</p>
     </div>
   </div>

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from html import escape
 
 from ..model import Narration, Routine
-from ..page import player_clock
+from ..page import CHEVRON, player_clock
 from .variants import BEDS, PACE_NAMES, RATES, allowed_minutes, default_choice, estimated_lengths
 
 __all__ = ["picker_html"]
@@ -84,7 +84,7 @@ def _routine_html(stem: str, routine: Routine, index: int, *, expanded: bool) ->
       <span aria-hidden="true">▶</span></button>
     <div class="what">
       <h2 id="{heading}"><button type="button" class="toggle" aria-controls="{body}"
-        aria-expanded="{"true" if expanded else "false"}">{title}</button></h2>
+        aria-expanded="{"true" if expanded else "false"}">{title}{CHEVRON}</button></h2>
       <p class="meta">{e(meta)} · made on request</p>
     </div>
   </div>
@@ -100,7 +100,8 @@ def _routine_html(stem: str, routine: Routine, index: int, *, expanded: bool) ->
     <p class="status" role="status" aria-live="polite"></p>
     <progress max="1" value="0" hidden aria-label="Making {title}"></progress>
     <audio controls preload="metadata" aria-label="Play {title}" hidden></audio>
-    <button type="button" class="keep" aria-pressed="false" hidden>Keep in my feed</button>
+    <button type="button" class="keep" aria-pressed="false" hidden>Keep in my feed<span
+      class="tick" aria-hidden="true"> ✓</span></button>
     <div class="variant" hidden>
       <h3>Chapters</h3>
       <ol class="chapters"></ol>
