@@ -111,6 +111,12 @@ SMALL_CONTROLS = """() => [...document.querySelectorAll('button, a, select, inpu
   .filter(([_, r]) => r.width < 44 || r.height < 44)
   .map(([html, r]) => `${Math.round(r.width)}x${Math.round(r.height)} ${html}`)"""
 
+NAMELESS_CONTROLS = """() => [...document.querySelectorAll('button, a, select, input, audio')]
+  .filter(e => e.offsetParent !== null)
+  .filter(e => !(e.getAttribute('aria-label') || e.innerText.trim() ||
+                 (e.labels && e.labels.length)))
+  .map(e => e.outerHTML.slice(0, 80))"""
+
 CLICK_TO_SOUND = """([form, audio]) => new Promise(resolve => {
   const began = performance.now();
   audio.addEventListener('playing', () => resolve(performance.now() - began), {once: true});
@@ -187,6 +193,7 @@ def test_a_listener_makes_a_session_of_a_chosen_length_and_level(tmp_path: Path)
             feed = page.request.get(url + "feed.xml").text()
             assert f"Quick Stretch · {first} min, brief" in feed
             assert page.evaluate(SMALL_CONTROLS) == []
+            assert page.evaluate(NAMELESS_CONTROLS) == []
             form.locator("select[name=length]").evaluate(
                 "s => { s.add(new Option('99 min', '99'), null); s.value = '99'; }"
             )
@@ -225,6 +232,7 @@ def test_four_sessions_fit_two_phone_screens_with_big_tap_targets(tmp_path: Path
             assert row.locator(".cues").is_visible() and row.locator("audio").is_visible()
             assert "Breathe in" in row.locator(".cues").inner_text()
             assert page.evaluate(SMALL_CONTROLS) == []
+            assert page.evaluate(NAMELESS_CONTROLS) == []
             times = row.locator(".chapters .time").all_inner_texts()
             assert times == ["0:00", "0:07", "0:14"]  # the player's own format
             # The row's play button plays that session and says so.
