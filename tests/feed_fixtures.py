@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from mutagen.id3 import CHAP, CTOC, ID3, TALB, TIT2, TPE1, CTOCFlags
 
@@ -186,9 +187,12 @@ def make_folder(folder: Path) -> list[FakeSession]:
 
 
 @contextmanager
-def running_server(folder: Path) -> Iterator[GuidecastServer]:
-    """Run the server for folder on a free local port in a background thread."""
-    server = make_server(folder, host="127.0.0.1", port=0)
+def running_server(folder: Path, **options: Any) -> Iterator[GuidecastServer]:
+    """Run the server for folder on a free local port in a background thread.
+
+    `options` go to make_server (routines, engine, cache_dir, connection limits).
+    """
+    server = make_server(folder, host="127.0.0.1", port=0, **options)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

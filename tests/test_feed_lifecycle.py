@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import feedparser
+import podcastparser  # gPodder's own feed parser
 import pytest
 from click.testing import CliRunner
 from lxml import etree
@@ -364,7 +365,6 @@ def test_each_item_carries_podlove_simple_chapters(tmp_path: Path) -> None:
 
 
 def test_gpodders_parser_reads_the_chapters_and_the_show(tmp_path: Path) -> None:
-    podcastparser = pytest.importorskip("podcastparser")  # gPodder's own feed parser
     folder = tmp_path / "output"
     sessions = make_folder(folder)
     feed_url = "https://example.com/my%20yoga/feed.xml"
@@ -379,6 +379,25 @@ def test_gpodders_parser_reads_the_chapters_and_the_show(tmp_path: Path) -> None
         ]
         (enclosure,) = episode["enclosures"]
         assert "?v=" in enclosure["url"] and enclosure["mime_type"] == "audio/mpeg"
+
+
+def test_gpodders_parser_finds_the_transcript(tmp_path: Path) -> None:
+    folder = tmp_path / "output"
+    sessions = make_folder(folder)
+    path = write_feed(folder, base_url="https://example.com/yoga/")
+    parsed = podcastparser.parse("https://example.com/yoga/feed.xml", io.BytesIO(path.read_bytes()))
+    for episode, session in zip(parsed["episodes"], reversed(sessions), strict=True):
+        vtt = "https://example.com/yoga/" + quote(session.file(".vtt"))
+        version = content_version(folder / session.file(".mp3"))
+        assert episode["transcript_url"] == f"{vtt}?v={version}"
+    # The Podcasting 2.0 elements stay as they were: VTT and SRT under the current URI.
+    item = channel_of(path).find("item")
+    assert [t.get("type") for t in item.findall("podcast:transcript", NS)] == [
+        "text/vtt",
+        "application/x-subrip",
+    ]
+    feed = feedparser.parse(path.read_bytes())
+    assert not feed.bozo and len(feed.entries) == 2
 
 
 # -- the command line ------------------------------------------------------------------------

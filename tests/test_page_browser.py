@@ -1,13 +1,18 @@
-"""The page in a real headless Chromium: the player knows the duration and chapters seek it."""
+"""The page in a real headless Chromium: the player knows the duration and chapters seek it;
+a listener makes a session of a chosen length and level and hears it; every control is a
+tap target of 44 px and four sessions fit in about two phone screens."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from feed_fixtures import FakeSession, make_folder, running_server
+from feed_fixtures import FakeSession, make_folder, make_session, running_server
+from render_fixtures import write_routine
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -19,7 +24,9 @@ ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
 ]
+PHONE = {"width": 390, "height": 844}
 
 pytestmark = pytest.mark.browser
 
@@ -31,17 +38,20 @@ def page_url(tmp_path: Path) -> Iterator[tuple[str, list[FakeSession]]]:
         yield f"http://127.0.0.1:{server.server_port}/", sessions
 
 
-def test_chapter_buttons_seek_the_player(page_url: tuple[str, list[FakeSession]]) -> None:
+def _playwright() -> Any:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.fail("playwright is missing: install the test extras with `pip install -e .[test]`")
+    return sync_playwright()
 
+
+def test_chapter_buttons_seek_the_player(page_url: tuple[str, list[FakeSession]]) -> None:
     url, sessions = page_url
     newest = sessions[1]  # listed first: the page, like the feed, is newest first
-    with sync_playwright() as playwright:
+    with _playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page()
@@ -79,5 +89,159 @@ def test_chapter_buttons_seek_the_player(page_url: tuple[str, list[FakeSession]]
             page.wait_for_function("img => img.complete", arg=cover.element_handle())
             assert cover.evaluate("img => img.naturalWidth") == 1400
             assert not outside, f"the page fetched from elsewhere: {outside}"
+        finally:
+            browser.close()
+
+
+STRETCH = """\
+title: Quick Stretch
+description: Two poses with room to stretch.
+steps:
+  - pose: Mountain
+    cue: Stand tall and breathe.
+    hold: 30s-2m
+  - pose: Forward Fold
+    cue: Fold forward and let your head hang.
+    hold: 30s-3m
+"""
+
+SMALL_CONTROLS = """() => [...document.querySelectorAll('button, a, select, input, audio, summary')]
+  .filter(e => e.offsetParent !== null)
+  .map(e => [e.outerHTML.slice(0, 80), e.getBoundingClientRect()])
+  .filter(([_, r]) => r.width < 44 || r.height < 44)
+  .map(([html, r]) => `${Math.round(r.width)}x${Math.round(r.height)} ${html}`)"""
+
+NAMELESS_CONTROLS = """() => [...document.querySelectorAll('button, a, select, input, audio')]
+  .filter(e => e.offsetParent !== null)
+  .filter(e => !(e.getAttribute('aria-label') || e.innerText.trim() ||
+                 (e.labels && e.labels.length)))
+  .map(e => e.outerHTML.slice(0, 80))"""
+
+CLICK_TO_SOUND = """([form, audio]) => new Promise(resolve => {
+  const began = performance.now();
+  audio.addEventListener('playing', () => resolve(performance.now() - began), {once: true});
+  form.querySelector('button[type=submit]').click();
+})"""
+
+
+def _started_ms(page: Any, form: Any, audio: Any) -> float:
+    took: float = page.evaluate(CLICK_TO_SOUND, [form.element_handle(), audio.element_handle()])
+    return took
+
+
+def test_a_listener_makes_a_session_of_a_chosen_length_and_level(tmp_path: Path) -> None:
+    routines = tmp_path / "routines"
+    write_routine(routines, STRETCH, "quick-stretch")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    with (
+        running_server(out, routines=routines, engine="fake", cache_dir=cache) as server,
+        _playwright() as playwright,
+    ):
+        url = f"http://127.0.0.1:{server.server_port}/"
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport=PHONE)
+            page.goto(url)
+            article = page.locator("article.routine").first
+            form = article.locator("form.choose")
+            audio = article.locator("audio")
+            form.locator("select[name=narration]").select_option("brief")
+            lengths = form.locator("select[name=length] option").evaluate_all(
+                "os => os.map(o => o.value)"
+            )
+            assert len(lengths) >= 3, lengths
+            first, second = lengths[1], lengths[-1]
+            form.locator("select[name=length]").select_option(first)
+            cold = _started_ms(page, form, audio)
+            duration = audio.evaluate("a => a.duration")
+            assert abs(duration - int(first) * 60) < 6, (first, duration)
+            # Another length with the speech cached, then the same variant again (kept file).
+            form.locator("select[name=length]").select_option(second)
+            warm = _started_ms(page, form, audio)
+            page.wait_for_function(
+                "([a, want]) => Math.abs(a.duration - want) < 6",
+                arg=[audio.element_handle(), int(second) * 60],
+            )
+            form.locator("select[name=length]").select_option(first)
+            kept = _started_ms(page, form, audio)
+            print(
+                f"\nclick to sound: {cold:.0f} ms cold, {warm:.0f} ms at another length "
+                f"(speech cached), {kept:.0f} ms for a variant already made"
+            )
+            page.wait_for_function(
+                "([a, want]) => Math.abs(a.duration - want) < 6",
+                arg=[audio.element_handle(), int(first) * 60],
+            )
+            chapters = article.locator(".chapters button")
+            assert chapters.count() >= 2
+            last = chapters.nth(chapters.count() - 1)
+            start = float(last.get_attribute("data-start") or "nan")
+            assert start > 30
+            last.click()
+            page.wait_for_function(
+                "([a, want]) => a.readyState >= 1 && !a.seeking && "
+                "Math.abs(a.currentTime - want) < 0.5",
+                arg=[audio.element_handle(), start],
+                timeout=10_000,
+            )
+            assert "Stand tall" in article.locator(".cues").inner_text()
+            article.locator("button.keep").click()
+            page.wait_for_function(
+                "b => b.getAttribute('aria-pressed') === 'true'",
+                arg=article.locator("button.keep").element_handle(),
+            )
+            feed = page.request.get(url + "feed.xml").text()
+            assert f"Quick Stretch · {first} min, brief" in feed
+            assert page.evaluate(SMALL_CONTROLS) == []
+            assert page.evaluate(NAMELESS_CONTROLS) == []
+            form.locator("select[name=length]").evaluate(
+                "s => { s.add(new Option('99 min', '99'), null); s.value = '99'; }"
+            )
+            form.locator("button[type=submit]").click()
+            status = article.locator(".status.error")
+            status.wait_for()
+            assert status.inner_text().startswith("length 99 min is outside what Quick Stretch")
+        finally:
+            browser.close()
+
+
+def test_four_sessions_fit_two_phone_screens_with_big_tap_targets(tmp_path: Path) -> None:
+    make_folder(tmp_path)
+    for day, name in ((26, "hip-opener"), (27, "evening-calm")):
+        make_session(
+            tmp_path,
+            name,
+            title=name.replace("-", " ").title(),
+            first_rendered=datetime(2026, 11, day, 8, 0, tzinfo=UTC),
+        )
+    with running_server(tmp_path) as server, _playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport=PHONE)
+            page.goto(f"http://127.0.0.1:{server.server_port}/")
+            rows = page.locator("article.session")
+            assert rows.count() == 4
+            height = page.evaluate("document.documentElement.scrollHeight")
+            print(f"\npage height with 4 sessions: {height} px ({height / 844:.2f} screens)")
+            assert height <= 2 * PHONE["height"]
+            assert page.evaluate(SMALL_CONTROLS) == []
+            # One tap opens a session on its player, chapters and transcript.
+            row = rows.nth(2)  # newest first: the 21-second session of make_folder
+            row.locator("button.toggle").click()
+            assert row.locator("button.toggle").get_attribute("aria-expanded") == "true"
+            assert row.locator(".cues").is_visible() and row.locator("audio").is_visible()
+            assert "Breathe in" in row.locator(".cues").inner_text()
+            assert page.evaluate(SMALL_CONTROLS) == []
+            assert page.evaluate(NAMELESS_CONTROLS) == []
+            times = row.locator(".chapters .time").all_inner_texts()
+            assert times == ["0:00", "0:07", "0:14"]  # the player's own format
+            # The row's play button plays that session and says so.
+            play = row.locator("button.play")
+            play.click()
+            page.wait_for_function(
+                "b => b.getAttribute('data-playing') === 'true'", arg=play.element_handle()
+            )
+            assert (play.get_attribute("aria-label") or "").startswith("Pause ")
+            assert row.locator(".meta").inner_text().startswith("0:21 · ")
         finally:
             browser.close()

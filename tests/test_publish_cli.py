@@ -6,11 +6,13 @@ the feed URL the server printed and downloads every enclosure in full and by ran
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,3 +118,52 @@ def test_a_phone_subscribes_to_the_printed_feed_url(
     assert proc.stderr is not None
     stderr = proc.stderr.read()
     assert "Stopped." in stderr and "Traceback" not in stderr
+
+
+def test_serve_with_routines_says_so_and_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+    done = _guidecast("serve", tmp_path / "out", "--routines", tmp_path / "nowhere", "--port", "0")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[0] == (
+        f"error: {tmp_path / 'nowhere'}: no such folder of routines"
+    )
+    assert not (tmp_path / "out").exists()  # nothing made for a server that cannot start
+    done = _guidecast("serve", "--help")
+    assert (
+        done.returncode == 0
+        and "--routines" in done.stdout
+        and "GUIDECAST_CACHE_DIR" in done.stdout
+    )
+
+
+def test_serve_renders_a_routine_on_request_into_the_cache_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    routines = tmp_path / "routines"
+    write_routine(routines, SMALL, "small-flow")
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "guidecast", "serve", str(tmp_path / "out"), "--port", "0",
+         "--host", "127.0.0.1", "--routines", str(routines), "--engine", "fake"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "GUIDECAST_CACHE_DIR": str(cache)},
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("Serving 0 sessions and 1 routine on demand from ")
+        page = re.search(r"(http://\S+/)", proc.stdout.readline())
+        assert page is not None
+        url = page.group(1) + "api/variant?routine=small-flow&narration=brief"
+        answer: dict[str, object] = {"state": "new"}
+        for _ in range(200):
+            method = "POST" if answer["state"] == "new" else "GET"
+            with urllib.request.urlopen(urllib.request.Request(url, method=method)) as reply:
+                answer = json.loads(reply.read())
+            if answer["state"] in ("ready", "failed"):
+                break
+            time.sleep(0.1)
+        assert answer["state"] == "ready", answer
+        assert any(cache.rglob("*")) and (tmp_path / "out" / "variants").is_dir()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0

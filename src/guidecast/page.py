@@ -17,7 +17,15 @@ import segno
 
 from .feed import Channel, Session
 
-__all__ = ["PageCue", "parse_vtt", "player_clock", "qr_svg", "render_page"]
+__all__ = [
+    "CHEVRON",
+    "COMPACT_FROM",
+    "PageCue",
+    "parse_vtt",
+    "player_clock",
+    "qr_svg",
+    "render_page",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,23 +91,41 @@ def qr_svg(url: str) -> str:
     return svg
 
 
+CHEVRON = '<span class="chevron" aria-hidden="true"></span>'
+"""Shows whether a row is open; hidden from screen readers, which hear aria-expanded."""
+COMPACT_FROM = 3
+"""With this many sessions or more, each starts as a closed row (title, length, play)."""
+
+
 def render_page(
-    sessions: Sequence[Session], channel: Channel, *, feed_url: str, directory: Path
+    sessions: Sequence[Session],
+    channel: Channel,
+    *,
+    feed_url: str,
+    directory: Path,
+    makers: str = "",
 ) -> str:
-    """Render the HTML page listing the sessions found in directory."""
+    """Render the HTML page listing the sessions found in directory.
+
+    `makers` is the HTML of the routines listeners can render on demand, shown first.
+    """
     template = Template((files("guidecast") / "web" / "index.html").read_text("utf-8"))
-    items = "\n".join(_session_html(s, i, directory) for i, s in enumerate(sessions))
-    if not items:
+    expanded = len(sessions) < COMPACT_FROM
+    items = "\n".join(_session_html(s, i, directory, expanded) for i, s in enumerate(sessions))
+    if not items and not makers:
         items = (
             '<p class="empty">No sessions here yet. Render one with '
             "<code>guidecast render ROUTINE -o FOLDER</code>, then reload this page.</p>"
         )
+    if items and makers:
+        items = f'<h2 class="section">Your sessions</h2>\n{items}'
     parts = urlsplit(feed_url)
     podcast_url = f"podcast://{parts.netloc}{parts.path}"
     return template.substitute(
         lang=escape(channel.language),
         title=escape(channel.title),
         description=escape(channel.description),
+        makers=makers,
         sessions=items,
         qr=qr_svg(feed_url),
         feed_url=escape(feed_url),
@@ -107,15 +133,15 @@ def render_page(
     )
 
 
-def _session_html(s: Session, index: int, directory: Path) -> str:
-    """Render one session as an article."""
+def _session_html(s: Session, index: int, directory: Path, expanded: bool) -> str:
+    """Render one session as a row (play, title, length) that opens on its player."""
     e = escape
-    heading = f"session-{index}"
+    heading, body = f"session-{index}", f"session-body-{index}"
     cover = (
         f'<img class="cover" src="{e(quote(s.cover))}" alt="Cover of {e(s.title)}" '
         'width="1400" height="1400" loading="lazy">'
         if s.cover
-        else '<div class="cover blank" aria-hidden="true"></div>'
+        else ""
     )
     meta = [player_clock(s.duration_ms)]
     meta += [part for part in (s.series, s.narration and f"{s.narration} narration") if part]
@@ -126,20 +152,26 @@ def _session_html(s: Session, index: int, directory: Path) -> str:
         f'<span class="name">{e(c.title)}</span></button></li>'
         for c in s.chapters
     )
+    desc = f'<p class="desc">{e(s.description)}</p>' if s.description else ""
+    src = e(quote(s.mp3) + (f"?v={s.version}" if s.version else ""))
     return f"""<article class="session" aria-labelledby="{heading}">
-  <header class="head">
-    {cover}
-    <div>
-      <h2 id="{heading}">{e(s.title)}</h2>
+  <div class="row">
+    <button type="button" class="play" data-action="play" aria-label="Play {e(s.title)}">
+      <span aria-hidden="true">▶</span></button>
+    <div class="what">
+      <h2 id="{heading}"><button type="button" class="toggle" aria-controls="{body}"
+        aria-expanded="{"true" if expanded else "false"}">{e(s.title)}{CHEVRON}</button></h2>
       <p class="meta">{" · ".join(e(m) for m in meta)}</p>
     </div>
-  </header>
-  {f'<p class="desc">{e(s.description)}</p>' if s.description else ""}
-  <audio controls preload="metadata" src="{e(quote(s.mp3))}" aria-label="Play {e(s.title)}"
-    data-duration="{s.duration_ms / 1000:.3f}">Your browser cannot play MP3 audio;
-    <a href="{e(quote(s.mp3))}">download the session</a>.</audio>
-  {f'<h3>Chapters</h3><ol class="chapters">{chapters}</ol>' if chapters else ""}
-  {_transcript_html(s, directory)}
+  </div>
+  <div class="body" id="{body}"{"" if expanded else " hidden"}>
+    <div class="head">{cover}{desc}</div>
+    <audio controls preload="metadata" src="{src}" aria-label="Play {e(s.title)}"
+      data-duration="{s.duration_ms / 1000:.3f}">Your browser cannot play MP3 audio;
+      <a href="{src}">download the session</a>.</audio>
+    {f'<h3>Chapters</h3><ol class="chapters">{chapters}</ol>' if chapters else ""}
+    {_transcript_html(s, directory)}
+  </div>
 </article>"""
 
 
@@ -157,7 +189,7 @@ def _cues(s: Session, directory: Path) -> list[PageCue]:
 
 
 def _transcript_html(s: Session, directory: Path) -> str:
-    """Render the transcript of a session, or nothing."""
+    """Render the transcript of a session, or nothing: open, in a box that scrolls."""
     cues = _cues(s, directory)
     if not cues:
         return ""
@@ -166,7 +198,6 @@ def _transcript_html(s: Session, directory: Path) -> str:
         f'<span class="time">{player_clock(int(c.start * 1000))}</span> {escape(c.text)}</p>'
         for c in cues
     )
-    return f"""<details class="transcript">
-    <summary>Transcript</summary>
-    <div class="cues">{lines}</div>
-  </details>"""
+    title = escape(s.title)
+    return f"""<h3>Transcript</h3>
+    <div class="cues" tabindex="0" aria-label="Transcript of {title}">{lines}</div>"""

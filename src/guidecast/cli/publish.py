@@ -10,6 +10,7 @@ import click
 from ..feed import write_feed
 from ..serve import ready_message
 from ..serve import serve as serve_directory
+from ..tts import ENGINES, make_engine
 from .app import F, cli
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,41 @@ def feed(
     help="TCP port (0 picks a free one).",
 )
 @click.option("--title", help="Podcast title. [default: the sessions' common series]")
+@click.option(
+    "--routines",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Also offer the routines (*.yaml) of this folder: a listener picks the length, "
+    "narration, pace and sound on the page, and the server renders that session into "
+    "DIRECTORY/variants/.",
+)
+@click.option(
+    "--engine",
+    "-e",
+    type=click.Choice(ENGINES),
+    default="piper",
+    show_default=True,
+    help="Speech engine for sessions made on request (piper is offline).",
+)
+@click.option("--voice", help="Engine voice for them. [default: each routine's, else Piper's]")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    envvar="GUIDECAST_CACHE_DIR",
+    help="Where synthesized clips are kept. [default: the user cache folder; "
+    "env GUIDECAST_CACHE_DIR]",
+)
 @show_options
 def serve(
-    directory: Path, host: str, port: int, title: str | None, cover: Path | None, owner_email: str
+    directory: Path,
+    host: str,
+    port: int,
+    title: str | None,
+    routines: Path | None,
+    engine: str,
+    voice: str | None,
+    cache_dir: Path | None,
+    cover: Path | None,
+    owner_email: str,
 ) -> None:
     """Serve DIRECTORY to phones on the same network: a page to play sessions and a feed.
 
@@ -95,12 +128,22 @@ def serve(
     or paste the feed URL into a podcast app ("add by URL"). The page plays each session
     with its chapters and transcript. Press Ctrl-C to stop.
 
+    With --routines, the page also lists those routines: pick a length (only those the
+    routine allows), narration, pace and sound, and press play; the first time, the server
+    renders it while the page shows its progress, then it plays at once. "Keep in my feed"
+    adds that session to the podcast feed.
+
     \b
     Examples:
       guidecast serve output/
+      guidecast serve output/ --routines routines/
       guidecast serve output/ --port 8080
       guidecast serve output/ --host 127.0.0.1
     """
+    try:
+        make_engine(engine, voice)  # an unknown voice fails now, not on the phone
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
     serve_directory(
         directory,
         host=host,
@@ -108,6 +151,10 @@ def serve(
         title=title,
         cover=cover,
         owner_email=owner_email,
+        routines=routines,
+        engine=engine,
+        voice=voice,
+        cache_dir=cache_dir,
         on_ready=lambda info: click.echo(ready_message(info)),
     )
     click.echo("Stopped.", err=True)

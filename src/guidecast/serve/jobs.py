@@ -1,0 +1,184 @@
+"""Render variants on the server: one worker thread, each variant rendered once, progress kept.
+
+A request for a variant that is being rendered joins that render; one already rendered
+(and newer than its routine file) is served as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from ..compiler import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
+from ..errors import GuidecastError
+from ..mix import resolve_mix
+from ..model import Routine
+from ..render import AudioFormat, Progress, Voice
+from ..session import render_session
+from ..speech import Estimate
+from ..timeline import Options
+from ..tts import ClipCache, make_engine
+from .variants import Choice
+
+__all__ = ["Job", "Renderer"]
+
+log = logging.getLogger(__name__)
+
+State = Literal["queued", "rendering", "ready", "failed"]
+SPEECH_SHARE = 0.5
+"""The part of the progress bar given to speech; encoding fills the rest."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """Where a variant's render stands."""
+
+    choice: Choice
+    state: State
+    progress: float = 0.0
+    """From 0 to 1."""
+    stage: str = ""
+    """What the render is doing: speech or encode."""
+    error: str = ""
+    seconds: float = 0.0
+    """How long the render took, once ready."""
+
+
+class Renderer:
+    """Renders variants into a folder, one at a time, in a worker thread."""
+
+    def __init__(self, folder: Path, *, engine: str, voice: str | None, cache_dir: Path) -> None:
+        self.folder = folder
+        self.engine = engine
+        self.voice = voice
+        self.cache_dir = cache_dir
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[tuple[Choice, Routine] | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self.renders = 0
+        """Renders started so far (a variant asked for twice is rendered once)."""
+
+    def mp3(self, choice: Choice) -> Path:
+        return self.folder / f"{choice.name}.mp3"
+
+    def status(self, choice: Choice, modified_ns: int) -> Job | None:
+        """The variant's job, a ready one when its files are there and fresh, else None."""
+        with self._lock:
+            job = self._jobs.get(choice.name)
+        if job is not None and job.state in ("queued", "rendering"):
+            return job
+        if self._fresh(choice, modified_ns):
+            return job if job is not None and job.state == "ready" else Job(choice, "ready", 1.0)
+        return job if job is not None and job.state == "failed" else None
+
+    def request(self, choice: Choice, routine: Routine, modified_ns: int) -> Job:
+        """Start rendering the variant unless it is ready or on its way; return its job."""
+        with self._lock:
+            job = self._jobs.get(choice.name)
+            if job is not None and job.state in ("queued", "rendering"):
+                return job
+            if self._fresh(choice, modified_ns):
+                return (
+                    job if job is not None and job.state == "ready" else Job(choice, "ready", 1.0)
+                )
+            job = Job(choice, "queued")
+            self._jobs[choice.name] = job
+            self._queue.put((choice, routine))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="render", daemon=True)
+                self._worker.start()
+        return job
+
+    def close(self) -> None:
+        """Let the worker finish its render and stop."""
+        self._queue.put(None)
+
+    def _fresh(self, choice: Choice, modified_ns: int) -> bool:
+        mp3 = self.mp3(choice)
+        info = mp3.with_name(mp3.stem + ".session.json")
+        try:
+            return info.is_file() and mp3.stat().st_mtime_ns >= modified_ns
+        except OSError:
+            return False
+
+    def _set(self, choice: Choice, **changes: object) -> None:
+        with self._lock:
+            self._jobs[choice.name] = replace(self._jobs[choice.name], **changes)  # type: ignore[arg-type]
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            choice, routine = item
+            began = time.monotonic()
+            self._set(choice, state="rendering")
+            self.renders += 1
+            try:
+                self._render(choice, routine)
+            except GuidecastError as e:
+                log.error("%s: %s", choice.name, e)
+                self._set(choice, state="failed", error=str(e).splitlines()[0])
+            except Exception:  # a bug must fail one render, not the worker
+                log.exception("cannot render %s", choice.name)
+                self._set(choice, state="failed", error="internal error; see the server's log")
+            else:
+                seconds = time.monotonic() - began
+                log.info("rendered %s in %.2fs", choice.name, seconds)
+                self._set(choice, state="ready", progress=1.0, seconds=seconds)
+
+    @staticmethod
+    def _snapped(
+        routine: Routine, options: Options, voice: Voice, progress: Progress
+    ) -> int | None:
+        """The target length moved into what both the estimate and the real voice allow.
+
+        The choices were offered on estimated speech, and the renderer fits the length on
+        estimated speech first and on the real clips next: a target both accept always
+        renders. None (as written) when they share no length.
+        """
+        assert options.length_ms is not None
+        speech = Estimate(options.rate)
+        draft = compile_routine(routine, replace(options, length_ms=None), speech)
+        voice.prepare(draft.texts(), progress)
+        estimated = length_bounds(routine, options, speech)
+        real = length_bounds(routine, options, voice)
+        low = max(real.shortest_ms, estimated.shortest_ms - LENGTH_TOLERANCE_MS)
+        high = min(real.longest_ms, estimated.longest_ms + LENGTH_TOLERANCE_MS)
+        if low > high:
+            return None
+        return min(max(options.length_ms, low), high)
+
+    def _render(self, choice: Choice, routine: Routine) -> None:
+        fmt = AudioFormat()
+        options = choice.options(routine)
+        engine = make_engine(self.engine, self.voice or routine.voice, routine.language)
+        voice = Voice(
+            engine, ClipCache(self.cache_dir), rate=options.rate, sample_rate=fmt.sample_rate
+        )
+        voice = voice.for_routine(routine)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            part = done / total if total else 1.0
+            share = (
+                part * SPEECH_SHARE
+                if stage == "speech"
+                else SPEECH_SHARE + part * (1 - SPEECH_SHARE)
+            )
+            self._set(choice, stage=stage, progress=round(min(share, 1.0), 3))
+
+        if options.length_ms is not None:
+            options = replace(options, length_ms=self._snapped(routine, options, voice, progress))
+        titled = replace(routine, title=choice.label(routine))
+        render_session(
+            titled,
+            options,
+            voice=voice,
+            output=self.mp3(choice),
+            fmt=fmt,
+            mix=resolve_mix(routine, bed=choice.bed),
+            progress=progress,
+        )
