@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -272,12 +273,25 @@ def test_every_routine_plans_at_every_level(path: Path, level: str) -> None:
 # -- help -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", cli.list_commands(click.Context(cli)))
 def test_every_command_help_teaches_by_example(name: str) -> None:
     result = run(name, "--help")
     assert result.exit_code == 0
     assert "Example" in result.output
     assert f"guidecast {name}" in result.output
+
+
+def test_commands_load_only_when_used() -> None:
+    """`guidecast render` loads neither the server nor the feed (a second of a re-render)."""
+    code = (
+        "import sys; from guidecast.cli import cli; import click;"
+        "cli.get_command(click.Context(cli), 'render');"
+        "print(sorted(m for m in sys.modules if m.startswith(('guidecast.serve', "
+        "'guidecast.feed', 'starlette', 'uvicorn'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    assert set(cli.list_commands(click.Context(cli))) >= {"check", "plan", "render", "serve"}
 
 
 def test_top_level_help_lists_commands_and_typical_use() -> None:
