@@ -12,24 +12,30 @@ import numpy.typing as npt
 import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
+from scipy.signal import correlate
 
+from guidecast.balance import pieces
 from guidecast.compiler import resolve_options
 from guidecast.model import Routine
 from guidecast.mp3 import ENCODER_DELAY, _crc16, _Header, frame_samples
-from guidecast.render import AudioFormat, Voice
+from guidecast.render import AudioFormat, PieceAudio, Voice, render
+from guidecast.routine import load_routine
 from guidecast.session import SessionResult, render_session
 from guidecast.tts import FakeEngine
 from render_fixtures import (
     RATE,
     SMALL,
     decode,
+    ebur128,
     fake_voice,
+    ffmetadata,
     ffmpeg_errors,
     routine_from,
     sounding,
 )
 
 Samples = npt.NDArray[np.float64]
+ROOT = Path(__file__).resolve().parent.parent
 
 # Bells at both ends, a countdown of short sentences close together, and long quiet holds.
 ROUTINE = (
@@ -74,16 +80,17 @@ def _onset(x: Samples, threshold: float = 1e-3) -> int | None:
 
 
 def _best_lag(a: Samples, b: Samples, most: int) -> tuple[int, float]:
-    """The shift of `a` against `b` (within ±most samples) that matches them best, and the
-    signal-to-difference ratio there in dB."""
-    best = (0, -np.inf)
-    for lag in range(-most, most + 1, 1):
-        x = a[max(0, lag) : len(a) + min(0, lag)]
-        y = b[max(0, -lag) : len(b) + min(0, -lag)]
-        ratio = 10 * np.log10(np.sum(y**2) / max(np.sum((x - y) ** 2), 1e-20))
-        if ratio > best[1]:
-            best = (lag, ratio)
-    return best
+    """The shift of `a` against `b` (within ±most samples) that matches them best (by FFT
+    cross-correlation), and the signal-to-difference ratio there in dB."""
+    corr = correlate(a, b, mode="full", method="fft")
+    middle = len(b) - 1  # zero shift
+    window = corr[middle - most : middle + most + 1]
+    lag = int(np.argmax(window)) - most
+    x = a[max(0, lag) : len(a) + min(0, lag)]
+    y = b[max(0, -lag) : len(b) + min(0, -lag)]
+    n = min(len(x), len(y))
+    ratio = 10 * np.log10(np.sum(y[:n] ** 2) / max(np.sum((x[:n] - y[:n]) ** 2), 1e-20))
+    return lag, float(ratio)
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +130,6 @@ def test_a_spliced_session_decodes_as_the_full_encode_does(
 
 def _layout(both: tuple[Path, Path, Routine, Path]):  # type: ignore[no-untyped-def]
     _, _, routine, cache = both
-    from guidecast.render import render
-
     voice = fake_voice(cache)
     options = resolve_options(routine, rate=voice.rate, countdown_ms=3000)
     return render(routine, options, voice=voice, fmt=AudioFormat()).layout
@@ -246,3 +251,40 @@ def test_other_formats_splice_to_the_same_length(tmp_path: Path, fmt: AudioForma
     assert _onset(a.reshape(len(a), -1)[:, 0]) == pytest.approx(
         _onset(b.reshape(len(b), -1)[:, 0]), abs=frame_samples(fmt.sample_rate)
     )
+
+
+@pytest.mark.slow
+def test_a_spliced_seed_session_matches_its_full_encode_with_the_real_voice(
+    piper_voice: Voice, tmp_path: Path
+) -> None:
+    routine = load_routine(ROOT / "routines" / "back-stiffness.yaml")
+    options = resolve_options(routine, rate=piper_voice.rate)
+    spliced = render_session(routine, options, voice=piper_voice, output=tmp_path / "s.mp3")
+    full = render_session(
+        routine, options, voice=piper_voice, output=tmp_path / "f.mp3", splice=False
+    )
+    a, b = decode(tmp_path / "s.mp3"), decode(tmp_path / "f.mp3")
+    assert len(a) == len(b) == spliced.export.duration_ms * RATE // 1000
+    assert ffmetadata(tmp_path / "s.mp3").chapters == ffmetadata(tmp_path / "f.mp3").chapters
+    assert ebur128(tmp_path / "s.mp3")[0] == pytest.approx(ebur128(tmp_path / "f.mp3")[0], abs=0.1)
+    assert spliced.lufs == pytest.approx(full.lufs, abs=0.05)
+    rendered = render(routine, options, voice=piper_voice, fmt=AudioFormat())
+    source = PieceAudio(rendered, piper_voice, AudioFormat())
+    frame = frame_samples(RATE)
+    worst = np.inf
+    for piece in pieces(rendered.layout):  # each sentence and bell: in place, as well encoded
+        pcm = source(piece) / 32768
+        start = piece.start_ms * RATE // 1000
+        quality = []
+        for decoded in (a, b):
+            lag, _ = _best_lag(decoded[start : start + len(pcm)], pcm, frame)
+            x = decoded[start + lag : start + lag + len(pcm)]
+            quality.append(10 * np.log10(np.sum(pcm**2) / np.sum((x - pcm[: len(x)]) ** 2)))
+            assert abs(lag) <= frame // 2 + 1 or decoded is b
+        worst = min(worst, quality[0] - quality[1])
+        assert quality[0] > quality[1] - 1.5, (piece.start_ms, quality)
+    print(f"spliced against full encode, worst piece: {worst:+.2f} dB signal-to-noise")
+    sounds = sounding(rendered.layout)
+    for (_, end_ms), (start_ms, _) in itertools.pairwise(sounds):  # digital silence between
+        lo, hi = (end_ms + 300) * RATE // 1000, (start_ms - 100) * RATE // 1000
+        assert not a[lo:hi].any(), (end_ms, start_ms)
