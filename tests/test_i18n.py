@@ -409,3 +409,11 @@ def test_bare_tags_read_without_langcodes_agree_with_it() -> None:
         parsed = langcodes.Language.get(tag)
         assert (str(parsed), parsed.language, parsed.to_alpha3()) == (tag, tag, alpha3)
         assert id3_language(tag) == alpha3
+
+
+def test_english_counts_are_spelled_as_num2words_spells_them() -> None:
+    from num2words import num2words  # type: ignore[import-untyped]
+
+    from guidecast.speech import number_words
+
+    assert [number_words(n) for n in range(1000)] == [num2words(n, lang="en") for n in range(1000)]
