@@ -196,6 +196,16 @@ def narration_options(f: F) -> F:
     return f
 
 
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    envvar="GUIDECAST_CACHE_DIR",
+    help="Where synthesized speech and what is made from it are kept. [default: the user "
+    "cache folder; env GUIDECAST_CACHE_DIR]",
+)
+"""The speech cache's folder, for every command that renders."""
+
+
 def options_for(routine: Routine, params: dict[str, Any]) -> Options:
     """Resolve command-line narration options against the routine's defaults."""
     narration = params.get("narration")

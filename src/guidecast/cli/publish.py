@@ -11,7 +11,7 @@ from ..feed import write_feed
 from ..serve import ready_message
 from ..serve import serve as serve_directory
 from ..tts import ENGINES, make_engine
-from .app import F, cli
+from .app import F, cache_dir_option, cli
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +102,7 @@ def feed(
     help="Speech engine for sessions made on request (piper is offline).",
 )
 @click.option("--voice", help="Engine voice for them. [default: each routine's, else Piper's]")
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
-    envvar="GUIDECAST_CACHE_DIR",
-    help="Where synthesized clips are kept. [default: the user cache folder; "
-    "env GUIDECAST_CACHE_DIR]",
-)
+@cache_dir_option
 @show_options
 def serve(
     directory: Path,

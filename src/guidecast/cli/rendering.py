@@ -24,7 +24,7 @@ from ..tts import (
     default_cache_dir,
     make_engine,
 )
-from .app import BED, FiniteRange, _bar, cli, narration_options, options_for
+from .app import BED, FiniteRange, _bar, cache_dir_option, cli, narration_options, options_for
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +83,7 @@ log = logging.getLogger(__name__)
     help="Bed loudness in LU relative to the speech, e.g. -25 for a faint bed. [default: -20]",
 )
 @click.option("--soft-bells", is_flag=True, help="Let bells swell in instead of striking.")
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
-    envvar="GUIDECAST_CACHE_DIR",
-    help="Where synthesized clips are kept. [default: the user cache folder; "
-    "env GUIDECAST_CACHE_DIR]",
-)
+@cache_dir_option
 @click.option("--no-cache", is_flag=True, help="Synthesize everything afresh and keep nothing.")
 @click.pass_context
 def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **params: Any) -> None:
