@@ -91,8 +91,9 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
 
     Writes NAME.mp3 (CBR, ID3v2.3 tags, one chapter per pose and side, cover art, transcript)
     and beside it NAME.chapters.json, NAME.vtt, NAME.srt, NAME.jpg and NAME.session.json
-    (for `guidecast feed`). Speech is cached, so a second render with another --length or
-    --narration only synthesizes new sentences. Files are replaced only when complete.
+    (for `guidecast feed`). Speech and its encoded sound are cached, so a second render with
+    another --length or --narration only makes what it has not said before: without a bed it
+    takes well under a second. Files are replaced only when complete.
 
     \b
     Examples:
