@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from lxml import etree, html
 
+import guidecast.serve.jobs
 from feed_fixtures import make_folder, running_server
 from guidecast.compiler import length_bounds, resolve_options
 from guidecast.errors import FeedError
@@ -285,3 +286,21 @@ def test_the_server_renders_with_the_offline_piper_voice_and_the_shared_cache(
     assert abs(warm["session"]["duration_ms"] - 240_000) <= 5000
     info = json.loads((tmp_path / "out" / VARIANTS / f"{warm['name']}.session.json").read_text())
     assert info["captions"][0]["text"] == warm["session"]["captions"][0]["text"]
+
+
+def test_unkept_variants_beyond_the_limit_are_removed_and_kept_ones_stay(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(guidecast.serve.jobs, "UNKEPT_LIMIT", 2)
+    first = "routine=quick-stretch&length=3&narration=brief"
+    site.ready(first)
+    assert site.json("POST", f"/api/keep?{first}")["kept"] is True
+    for level in ("brief", "standard", "full"):
+        site.ready(f"routine=quick-stretch&length=4&narration={level}")
+    names = sorted(p.name for p in (site.folder / VARIANTS).glob("*.mp3"))
+    assert len(names) == 3  # the kept one and the two newest
+    assert any("3m-brief" in n for n in names)
+    assert not any("4m-brief" in n for n in names)  # the oldest unkept went, sidecars too
+    assert not [p for p in (site.folder / VARIANTS).iterdir() if "4m-brief" in p.name]
+    again = site.ready("routine=quick-stretch&length=4&narration=brief")  # made again on request
+    assert again["session"]["duration_ms"] > 0

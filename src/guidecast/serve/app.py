@@ -96,7 +96,9 @@ class Studio:
         if routines is not None:
             studio.catalog = Catalog(routines.resolve())
             cache = cache_dir or _env_cache() or default_cache_dir()
-            studio.renderer = Renderer(root / VARIANTS, engine=engine, voice=voice, cache_dir=cache)
+            studio.renderer = Renderer(
+                root / VARIANTS, engine=engine, voice=voice, cache_dir=cache, kept=studio.kept
+            )
         return studio
 
     def sessions(self) -> list[Session]:

@@ -6,16 +6,19 @@ A request for a variant that is being rendered joins that render; one already re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from ..compiler import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
 from ..errors import GuidecastError
+from ..export import SessionFiles
 from ..mix import resolve_mix
 from ..model import Routine
 from ..render import AudioFormat, Progress, Voice
@@ -25,11 +28,14 @@ from ..timeline import Options
 from ..tts import ClipCache, make_engine
 from .variants import Choice
 
-__all__ = ["Job", "Renderer"]
+__all__ = ["UNKEPT_LIMIT", "Job", "Renderer"]
 
 log = logging.getLogger(__name__)
 
 State = Literal["queued", "rendering", "ready", "failed"]
+UNKEPT_LIMIT = 12
+"""Variants nobody kept in the feed that stay on disk (the most recently made); older ones
+are removed when a new one is made, so that trying lengths on a phone never fills the disk."""
 SPEECH_SHARE = 0.5
 """The part of the progress bar given to speech; encoding fills the rest."""
 
@@ -52,8 +58,18 @@ class Job:
 class Renderer:
     """Renders variants into a folder, one at a time, in a worker thread."""
 
-    def __init__(self, folder: Path, *, engine: str, voice: str | None, cache_dir: Path) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        engine: str,
+        voice: str | None,
+        cache_dir: Path,
+        kept: Callable[[], set[str]] = set,
+    ) -> None:
         self.folder = folder
+        self.kept = kept
+        """The names of the variants kept in the feed, which are never removed."""
         self.engine = engine
         self.voice = voice
         self.cache_dir = cache_dir
@@ -128,7 +144,29 @@ class Renderer:
             else:
                 seconds = time.monotonic() - began
                 log.info("rendered %s in %.2fs", choice.name, seconds)
+                self._prune(keep=choice.name)
                 self._set(choice, state="ready", progress=1.0, seconds=seconds)
+
+    def _prune(self, *, keep: str) -> None:
+        """Remove the files of unkept variants beyond the newest `UNKEPT_LIMIT`."""
+        kept = self.kept()
+        with self._lock:
+            busy = {n for n, job in self._jobs.items() if job.state in ("queued", "rendering")}
+        made = []
+        for mp3 in self.folder.glob("*.mp3"):
+            if mp3.stem not in kept:
+                with contextlib.suppress(OSError):
+                    made.append((mp3.stat().st_mtime_ns, mp3))
+        made.sort(reverse=True)
+        for _, mp3 in made[UNKEPT_LIMIT:]:
+            if mp3.stem == keep or mp3.stem in busy:
+                continue
+            for path in SessionFiles(mp3).all:
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+            with self._lock:
+                self._jobs.pop(mp3.stem, None)
+            log.info("removed %s: not kept, and %d newer variants are", mp3.name, UNKEPT_LIMIT)
 
     @staticmethod
     def _snapped(
