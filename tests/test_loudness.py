@@ -150,7 +150,7 @@ def lowpassed(x: Array, rate: int, hz: float) -> Array:
 # oversampling meter may read above the limiter's own (BS.1770-style, 48-tap) meter. Two 4x
 # meters agree closely on content below ~10 kHz, which is what the limiter sees in a session
 # (Piper speaks at 22.05 kHz); near Nyquist they differ by a few tenths of a dB (4x
-# oversampling can under-read there), which the render's -1.5 dBTP ceiling leaves room for.
+# oversampling can under-read there), which the render's -2 dBTP ceiling leaves room for.
 LIMITER_SIGNALS = {
     "speech band": (lambda rate: lowpassed(speechlike(5, rate), rate, 8000) * 40, 0.05),
     "3 kHz tone": (lambda rate: faded(tone(2, rate, hz=3000, dbfs=0), rate), 0.05),

@@ -235,11 +235,16 @@ def test_a_run_store_that_cannot_be_written_is_skipped(
     assert len(warned) == 1  # once, not once per run
 
 
+FORMATS = [AudioFormat(channels=2)] + [
+    AudioFormat(sample_rate=rate, bitrate=bitrate)
+    for rate in (22050, 44100, 48000)
+    for bitrate in (32, 48, 64, 96, 128)
+]
+
+
 @pytest.mark.parametrize(
-    "fmt",
-    [AudioFormat(channels=2), AudioFormat(sample_rate=22050, bitrate=32)],
-    ids=["stereo", "22 kHz"],
-)
+    "fmt", FORMATS, ids=lambda f: f"{f.sample_rate}-{f.bitrate}-{f.channels}ch"
+)  # every format `render` offers
 def test_other_formats_splice_to_the_same_length(tmp_path: Path, fmt: AudioFormat) -> None:
     routine = routine_from(tmp_path, SMALL)
     voice = fake_voice(tmp_path / "cache", sample_rate=fmt.sample_rate)
@@ -288,3 +293,26 @@ def test_a_spliced_seed_session_matches_its_full_encode_with_the_real_voice(
     for (_, end_ms), (start_ms, _) in itertools.pairwise(sounds):  # digital silence between
         lo, hi = (end_ms + 300) * RATE // 1000, (start_ms - 100) * RATE // 1000
         assert not a[lo:hi].any(), (end_ms, start_ms)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"true_peak": -6.0}, {"loudness": -23.0}, {"bitrate": 96}, {"bitrate": 32}],
+    ids=["ceiling", "loudness", "96 kbit/s", "32 kbit/s"],
+)
+def test_a_run_is_used_only_for_what_it_was_made_with(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, change: dict[str, float]
+) -> None:
+    routine = routine_from(tmp_path, SMALL)
+    cache = tmp_path / "cache"
+    with caplog.at_level(logging.INFO, logger="guidecast.splice"):
+        _render(tmp_path, routine, fake_voice(cache), splice=True)
+        out, _ = _render(
+            tmp_path, routine, fake_voice(cache), splice=True, fmt=AudioFormat(**change)
+        )
+    first, second = [r.getMessage() for r in caplog.records if "spliced" in r.getMessage()]
+    # The second render keeps only what it made itself (a run it says twice), as the first did.
+    assert second.split("(")[1].split(" kept")[0] == first.split("(")[1].split(" kept")[0]
+    assert ffmpeg_errors(out) == ""
+    if "true_peak" in change:
+        assert ebur128(out)[1] <= -6.0 + 0.5  # the sound follows the new ceiling

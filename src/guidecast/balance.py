@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from . import __version__
 from .audio import load_sound
 from .blobs import BlobStore, blob_key
-from .levels import bell_gain_db, soft_onset, speech_p95, stepped
+from .levels import SPEECH_LUFS, bell_gain_db, soft_onset, speech_p95, stepped
 from .loudness import (
     SUB_PAD,
     LoudnessMeter,
@@ -222,8 +223,8 @@ def _limited_blocks(
     """A piece's 400 ms block powers at `gain_db`, plain and through the true-peak limiter
     (mono); kept beside the speech cache, since the limiter is the costly part of a render."""
     store = BlobStore(voice.cache.root / "measures", b"GCLIMIT1", ".limit")
-    key = blob_key(["limit", piece.identity(voice, levels), gain_db, fmt.true_peak,
-                    fmt.sample_rate])  # fmt: skip
+    key = blob_key(["limit", __version__, SPEECH_LUFS, piece.identity(voice, levels), gain_db,
+                    fmt.true_peak, fmt.sample_rate])  # fmt: skip
     body = store.get(key)
     if body is not None and len(body) % 16 == 0:
         both = np.frombuffer(body, ">f8").astype(np.float64).reshape(2, -1)

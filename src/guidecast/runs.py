@@ -37,7 +37,7 @@ LEAD_FRAMES = 2
 """Frames of silence a run's encoder takes in before the sound (and that the run starts with)."""
 _MAX_TAIL_FRAMES = 64
 """A run whose encoder has not settled this long after its sound is refused (never seen)."""
-_HEAD = struct.Struct(">III")  # frames, size of the last frame, 400 ms blocks of loudness
+_HEAD = struct.Struct(">IIIII")  # frames, frames in the cycle, their sizes, 400 ms blocks
 
 
 @dataclass(frozen=True)
@@ -47,15 +47,21 @@ class Run:
     frames: bytes
     count: int
     """Frames in `frames`."""
-    steady: bytes
-    """The run's last frame: the settled silence that may repeat after it, byte for byte."""
+    cycle: tuple[bytes, ...]
+    """The run's last frames: settled silence that repeats after it, byte for byte (one frame,
+    or two where the frame size alternates with the padding bit, as at 96 kbit/s)."""
     blocks: F64
     """K-weighted power of each 400 ms block of the sound (mono, 100 ms apart; see
     `LoudnessMeter.feed_blocks`): how loud the run is, known without decoding it."""
 
     def __post_init__(self) -> None:
-        if not self.steady or not self.frames.endswith(self.steady):
-            raise ValueError("a run must end with its steady frame")
+        if not 1 <= len(self.cycle) <= 2 or not self.frames.endswith(b"".join(self.cycle)):
+            raise ValueError("a run must end with its repeating frames")
+
+    def silence(self, frames: int) -> bytes:
+        """`frames` frames of the settled silence that follows the run."""
+        period = len(self.cycle)
+        return b"".join(self.cycle) * (frames // period) + b"".join(self.cycle[: frames % period])
 
 
 def _encoder(fmt: AudioFormat, quality: int) -> lameenc.Encoder:
@@ -91,11 +97,13 @@ def encode_run(
         whole, rest = split_frames(pending)
         frames += whole
         pending = rest
-        # Only past the sound and the encoder's settling time can a repeat be the steady one.
-        first = max(1, sound // fs)
+        # Only past the sound and the encoder's settling time can a repeat be settled silence.
+        first = max(2, sound // fs)
         for j in range(first, len(frames)):
             if frames[j] == frames[j - 1]:
-                return Run(b"".join(frames[:j]), j, frames[j - 1], blocks)
+                return Run(b"".join(frames[:j]), j, (frames[j - 1],), blocks)
+            if j + 1 < len(frames) and frames[j : j + 2] == frames[j - 2 : j]:
+                return Run(b"".join(frames[:j]), j, (frames[j - 2], frames[j - 1]), blocks)
         if len(frames) * fs > sound + _MAX_TAIL_FRAMES * fs:
             raise RuntimeError("the MP3 encoder did not settle into silence")
         pending += bytes(encoder.encode(silence))
@@ -110,7 +118,7 @@ class RunStore:
     """Runs kept on disk by key (see `BlobStore`): a damaged one is encoded again."""
 
     def __init__(self, root: Path | None) -> None:
-        self.blobs = BlobStore(root, b"GCRUN1", ".run")
+        self.blobs = BlobStore(root, b"GCRUN2", ".run")
         self.hits = 0
         self.made = 0
 
@@ -119,11 +127,13 @@ class RunStore:
         if body is None:
             return None
         try:
-            count, last, blocks = _HEAD.unpack_from(body)
+            count, period, first, second, blocks = _HEAD.unpack_from(body)
             at = _HEAD.size + 8 * blocks
             power = np.frombuffer(body[_HEAD.size : at], ">f8").astype(np.float64)
             frames = body[at:]
-            run = Run(frames, count, frames[len(frames) - last :], power)
+            end = len(frames) - (second if period == 2 else 0)
+            cycle = (frames[end - first : end],) + ((frames[end:],) if period == 2 else ())
+            run = Run(frames, count, cycle, power)
         except (ValueError, struct.error) as e:
             self.blobs.discard(key, str(e))
             return None
@@ -132,5 +142,6 @@ class RunStore:
 
     def put(self, key: str, run: Run) -> None:
         self.made += 1
-        head = _HEAD.pack(run.count, len(run.steady), len(run.blocks))
+        sizes = [len(f) for f in run.cycle] + [0]
+        head = _HEAD.pack(run.count, len(run.cycle), sizes[0], sizes[1], len(run.blocks))
         self.blobs.put(key, head + run.blocks.astype(">f8").tobytes() + run.frames)

@@ -22,9 +22,11 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from . import __version__
 from .audioformat import AudioFormat
 from .balance import Piece, pieces
 from .blobs import blob_key
+from .levels import SPEECH_LUFS
 from .loudness import LoudnessMeter
 from .mp3 import EncodeResult, frame_samples, info_frame, split_frames
 from .render import PieceAudio, Rendered
@@ -101,9 +103,11 @@ class _Runs:
             [
                 "run",
                 _VERSION,
+                __version__,
+                SPEECH_LUFS,
                 [f.sample_rate, f.channels, f.bitrate, self.quality],
                 round(self.rendered.gain_db, 4),
-                [levels.speech_ceiling_db, levels.bell_ceiling_db],
+                [self.audio.speech_ceiling, self.audio.bell_ceiling],
                 group.lead,
                 [
                     [offset, length, p.identity(self.voice, levels)]
@@ -173,17 +177,17 @@ def splice_mp3(
     start = out.tell()
     out.write(bytes(len(info_frame(head.frames[:4], 0, 0, 0))))
     written = cursor = 0
-    steady: bytes | None = None
+    before: Run | None = None
 
     def fill(frames: int) -> None:
         nonlocal written, cursor
         if frames <= 0:
             return
-        if steady is None:  # the session starts quietly: a fresh encoder's silence
+        if before is None:  # the session starts quietly: a fresh encoder's silence
             lead = b"".join(head_frames[:frames])
-            data = lead + head.steady * (frames - min(frames, len(head_frames)))
+            data = lead + head.silence(frames - min(frames, len(head_frames)))
         else:
-            data = steady * frames
+            data = before.silence(frames)
         out.write(data)
         written += len(data)
         cursor += frames
@@ -205,7 +209,7 @@ def splice_mp3(
         out.write(data)
         written += len(data)
         cursor += take
-        steady = run.steady
+        before = run
         if meter is not None:
             meter.feed_blocks(run.blocks * fmt.channels)
         i += 1
