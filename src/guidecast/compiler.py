@@ -16,11 +16,12 @@ from .model import Narration, Routine, Step
 from .narrate import narrate, speaking
 from .routine import HALFWAY
 from .speech import Estimate
-from .timeline import Durations, Options, Timeline
+from .timeline import Durations, Layout, Options, Timeline
 from .timeline import layout as layout_events
 
 __all__ = [
     "LENGTH_TOLERANCE_MS",
+    "compile_and_lay_out",
     "compile_routine",
     "crowded_cues",
     "length_bounds",
@@ -114,8 +115,12 @@ def length_bounds(routine: Routine, options: Options, durations: Durations) -> B
     return Bounds(low, high)
 
 
-def _fit(routine: Routine, options: Options, durations: Durations, target: int) -> list[int | None]:
-    """Share the slack between ranges in proportion to their spans, then trim rounding."""
+def _fit(
+    routine: Routine, options: Options, durations: Durations, target: int
+) -> tuple[list[int | None], Layout | None]:
+    """Share the slack between ranges in proportion to their spans, then trim rounding.
+
+    Returns the holds, and the layout they make when the last step of the fit laid it out."""
     bounds = length_bounds(routine, options, durations)
     if (
         not bounds.shortest_ms - LENGTH_TOLERANCE_MS
@@ -134,9 +139,10 @@ def _fit(routine: Routine, options: Options, durations: Durations, target: int) 
     ranged = [i for i, s in enumerate(routine.steps) if s.hold is not None and s.hold.is_range]
     ranged.sort(key=lambda i: -_repeats(routine.steps[i]))
     for _ in range(3):
-        error = target - layout_events(_emit(routine, options, holds), durations).total_ms
+        laid = layout_events(_emit(routine, options, holds), durations)
+        error = target - laid.total_ms
         if abs(error) < 1000:
-            break
+            return holds, laid
         for i in ranged:
             step, hold = routine.steps[i], holds[i]
             assert step.hold is not None and hold is not None
@@ -144,7 +150,7 @@ def _fit(routine: Routine, options: Options, durations: Durations, target: int) 
             new = min(step.hold.max_ms, max(step.hold.min_ms, hold + seconds * 1000))
             error -= (new - hold) * _repeats(step)
             holds[i] = new
-    return holds
+    return holds, None
 
 
 def _repeats(step: Step) -> int:
@@ -158,13 +164,28 @@ def compile_routine(
 
     `durations` measures speech for the fit; by default it is estimated from word counts.
     """
-    options = options or Options()
+    return _compiled(routine, options or Options(), durations)[0]
+
+
+def compile_and_lay_out(
+    routine: Routine, options: Options, durations: Durations
+) -> tuple[Timeline, Layout]:
+    """`compile_routine`, and the timeline laid out with `durations` (the length's fit has
+    usually laid it out already)."""
+    timeline, laid = _compiled(routine, options, durations)
+    return timeline, laid if laid is not None else layout_events(timeline, durations)
+
+
+def _compiled(
+    routine: Routine, options: Options, durations: Durations | None
+) -> tuple[Timeline, Layout | None]:
     durations = durations or Estimate(options.rate)
+    laid = None
     if options.length_ms is None:
         holds = _holds_at(routine, 0.5)
     else:
-        holds = _fit(routine, options, durations, options.length_ms)
-    return _emit(routine, options, holds)
+        holds, laid = _fit(routine, options, durations, options.length_ms)
+    return _emit(routine, options, holds), laid
 
 
 def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[Problem]:

@@ -29,7 +29,7 @@ from .balance import (
     session_gain,
 )
 from .bed import load_bed
-from .compiler import compile_routine
+from .compiler import compile_and_lay_out, compile_routine
 from .durations import format_clock, format_duration
 from .levels import SPEECH_LUFS, stepped
 from .loudness import LoudnessMeter, limit_true_peak
@@ -91,18 +91,18 @@ def render(
     mix = mix or resolve_mix(routine)
     log.info("%s: voice %s, cache %s", routine.path, voice.identity, voice.cache.root)
     try:  # with every sentence kept (a re-render), fit the length with them at once
-        timeline = compile_routine(routine, options, voice.kept())
+        timeline, lay = compile_and_lay_out(routine, options, voice.kept())
     except NotKept:  # else find what is said from estimates, and make it all in one go
         draft = compile_routine(routine, options, Estimate(options.rate))
         voice.prepare(draft.texts(), progress)
         timeline = compile_routine(routine, options, voice)
-    voice.prepare(timeline.texts())
+        voice.prepare(timeline.texts())
+        lay = layout(timeline, voice)
     log.info(
         "%d sentences synthesized, %d from the cache",
         voice.synthesized,
         voice.sentences - voice.synthesized,
     )
-    lay = layout(timeline, voice)
     log.info(
         "laid out %s in %d chapters; holds %s",
         format_clock(lay.total_ms),

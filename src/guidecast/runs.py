@@ -122,7 +122,8 @@ class RunStore:
         self.hits = 0
         self.made = 0
 
-    def get(self, key: str) -> Run | None:
+    def get(self, key: str, *, counted: bool = True) -> Run | None:
+        """The run kept under `key` (None when there is none, or it is damaged)."""
         body = self.blobs.get(key)
         if body is None:
             return None
@@ -137,11 +138,11 @@ class RunStore:
         except (ValueError, struct.error) as e:
             self.blobs.discard(key, str(e))
             return None
-        self.hits += 1
+        self.hits += counted
         return run
 
-    def put(self, key: str, run: Run) -> None:
-        self.made += 1
+    def put(self, key: str, run: Run, *, counted: bool = True) -> None:
+        self.made += counted
         sizes = [len(f) for f in run.cycle] + [0]
         head = _HEAD.pack(run.count, len(run.cycle), sizes[0], sizes[1], len(run.blocks))
         self.blobs.put(key, head + run.blocks.astype(">f8").tobytes() + run.frames)

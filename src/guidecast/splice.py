@@ -116,6 +116,16 @@ class _Runs:
             ]
         )
 
+    def silence(self) -> Run:
+        """A fresh encoder's digital silence: how a session that starts quietly begins."""
+        f = self.fmt
+        key = blob_key(["silence", _VERSION, [f.sample_rate, f.channels, f.bitrate, self.quality]])
+        run = self.store.get(key, counted=False)
+        if run is None:
+            run = silence_run(f, self.quality)
+            self.store.put(key, run, counted=False)
+        return run
+
     def __call__(self, group: Group) -> Run:
         key = self.key(group)
         run = self.store.get(key)
@@ -172,7 +182,7 @@ def splice_mp3(
     total = rendered.layout.total_ms * fmt.sample_rate // 1000
     frames_total = -(-(total + 576 + 529) // fs)
     runs = _Runs(rendered, voice, fmt, store, quality)
-    head = silence_run(fmt, quality)
+    head = runs.silence()
     head_frames, _ = split_frames(head.frames)
     start = out.tell()
     out.write(bytes(len(info_frame(head.frames[:4], 0, 0, 0))))
