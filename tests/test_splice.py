@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
+import shutil
 import struct
 from pathlib import Path
 
@@ -16,11 +18,12 @@ from scipy.signal import correlate
 
 from guidecast.balance import pieces
 from guidecast.compiler import resolve_options
-from guidecast.model import Routine
+from guidecast.model import Narration, Routine
 from guidecast.mp3 import ENCODER_DELAY, _crc16, _Header, frame_samples
 from guidecast.render import AudioFormat, PieceAudio, Voice, render
 from guidecast.routine import load_routine
 from guidecast.session import SessionResult, render_session
+from guidecast.splice import REUSE_DB, run_store
 from guidecast.tts import FakeEngine
 from render_fixtures import (
     RATE,
@@ -264,6 +267,8 @@ def test_a_spliced_seed_session_matches_its_full_encode_with_the_real_voice(
 ) -> None:
     routine = load_routine(ROOT / "routines" / "back-stiffness.yaml")
     options = resolve_options(routine, rate=piper_voice.rate)
+    # Runs other tests kept could lend a gain a little off this variant's own (`kept_gain`).
+    shutil.rmtree(run_store(piper_voice.cache.root).blobs.root or "", ignore_errors=True)
     spliced = render_session(routine, options, voice=piper_voice, output=tmp_path / "s.mp3")
     full = render_session(
         routine, options, voice=piper_voice, output=tmp_path / "f.mp3", splice=False
@@ -316,3 +321,27 @@ def test_a_run_is_used_only_for_what_it_was_made_with(
     assert ffmpeg_errors(out) == ""
     if "true_peak" in change:
         assert ebur128(out)[1] <= -6.0 + 0.5  # the sound follows the new ceiling
+
+
+def test_another_narration_level_takes_the_gain_of_kept_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    routine = routine_from(tmp_path, ROUTINE)
+    cache = tmp_path / "cache"
+    target = AudioFormat().target_lufs
+    with caplog.at_level(logging.INFO, logger="guidecast"):
+        first, one = _render(tmp_path, routine, fake_voice(cache), splice=True, name="a")
+        voice = fake_voice(cache)
+        options = resolve_options(routine, narration=Narration.FULL, countdown_ms=3000)
+        exact = render(routine, options, voice=voice, fmt=AudioFormat()).gain_db
+        out = tmp_path / "b.mp3"
+        two = render_session(routine, options, voice=voice, output=out)
+    spliced = [r.getMessage() for r in caplog.records if "spliced" in r.getMessage()]
+    kept, encoded = (int(x) for x in re.findall(r"\((\d+) kept, (\d+) encoded", spliced[-1])[0])
+    assert kept > encoded  # what both levels say is copied, not encoded again
+    reused = [r.getMessage() for r in caplog.records if "of kept runs" in r.getMessage()]
+    if reused:  # the level measured a little off the first: within REUSE_DB of its own gain
+        taken = float(reused[-1].split()[1])
+        assert taken != exact and abs(taken - exact) <= REUSE_DB + 1e-9
+    assert abs(ebur128(out)[0] - target) <= 0.5 and abs(ebur128(first)[0] - target) <= 0.5
+    assert abs(two.lufs - one.lufs) <= REUSE_DB + 0.2

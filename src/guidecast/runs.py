@@ -122,6 +122,11 @@ class RunStore:
         self.hits = 0
         self.made = 0
 
+    def has(self, key: str) -> bool:
+        """Whether a run is kept under `key` (not checked until it is read)."""
+        path = self.blobs.path(key)
+        return path is not None and path.is_file()
+
     def get(self, key: str, *, counted: bool = True) -> Run | None:
         """The run kept under `key` (None when there is none, or it is damaged)."""
         body = self.blobs.get(key)

@@ -15,7 +15,7 @@ counts, the encoder delay and the end padding, so decoders trim it to the planne
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,7 +26,7 @@ from . import __version__
 from .audioformat import AudioFormat
 from .balance import Piece, pieces
 from .blobs import blob_key
-from .levels import SPEECH_LUFS
+from .levels import GAIN_STEP_DB, SPEECH_LUFS
 from .loudness import LoudnessMeter
 from .mp3 import EncodeResult, frame_samples, info_frame, split_frames
 from .render import PieceAudio, Rendered
@@ -181,6 +181,11 @@ def splice_mp3(
     fs = frame_samples(fmt.sample_rate)
     total = rendered.layout.total_ms * fmt.sample_rate // 1000
     frames_total = -(-(total + 576 + 529) // fs)
+    groups = plan_groups(placed_pieces(rendered, voice, fmt), fmt)
+    gain = kept_gain(rendered, groups, voice, fmt, store, quality)
+    if gain != rendered.gain_db:
+        log.info("gain %+.1f dB, of kept runs, for %+.1f dB", gain, rendered.gain_db)
+        rendered = replace(rendered, gain_db=gain)
     runs = _Runs(rendered, voice, fmt, store, quality)
     head = runs.silence()
     head_frames, _ = split_frames(head.frames)
@@ -202,7 +207,6 @@ def splice_mp3(
         written += len(data)
         cursor += frames
 
-    groups = plan_groups(placed_pieces(rendered, voice, fmt), fmt)
     i = 0
     while i < len(groups):
         group = groups[i]
@@ -238,6 +242,37 @@ def splice_mp3(
         cursor,
     )
     return EncodeResult(total, cursor, end - start)
+
+
+REUSE_DB = 0.3
+"""How far from its own gain (dB) a variant may take the gain of runs already kept."""
+
+
+def kept_gain(
+    rendered: Rendered,
+    groups: list[Group],
+    voice: Voice,
+    fmt: AudioFormat,
+    store: RunStore,
+    quality: int,
+) -> float:
+    """The session gain to splice at: its own, or the nearest within `REUSE_DB` at which
+    most of its runs are kept already.
+
+    Every sentence is levelled alike, yet a variant at another narration level or countdown
+    measures a few hundredths to tenths of a dB louder or softer than the one before, which
+    would make every run anew; a loudness within a third of a dB of the target is kept instead.
+    """
+    sample = groups[:: max(1, len(groups) // 8)]
+    if not sample or store.blobs.root is None:
+        return rendered.gain_db
+    steps = round(REUSE_DB / GAIN_STEP_DB)
+    for k in sorted(range(-steps, steps + 1), key=lambda k: (abs(k), k)):
+        gain = round(rendered.gain_db + k * GAIN_STEP_DB, 6)
+        runs = _Runs(replace(rendered, gain_db=gain), voice, fmt, store, quality)
+        if 2 * sum(store.has(runs.key(group)) for group in sample) >= len(sample):
+            return gain
+    return rendered.gain_db
 
 
 def run_store(cache_root: Path) -> RunStore:
