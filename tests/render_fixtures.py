@@ -65,6 +65,19 @@ steps:
 """
 
 
+# A routine of two ranged holds: many lengths to choose from (sessions made on request).
+STRETCH = """\
+title: Quick Stretch
+description: Two poses with room to stretch.
+steps:
+  - pose: Mountain
+    cue: Stand tall and breathe.
+    hold: 30s-2m
+  - pose: Forward Fold
+    cue: Fold forward and let your head hang.
+    hold: 30s-3m
+"""
+
 # -- no network -------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from feed_fixtures import FakeSession, make_folder, make_session, running_server
-from render_fixtures import write_routine
+from render_fixtures import STRETCH, write_routine
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -92,18 +92,6 @@ def test_chapter_buttons_seek_the_player(page_url: tuple[str, list[FakeSession]]
         finally:
             browser.close()
 
-
-STRETCH = """\
-title: Quick Stretch
-description: Two poses with room to stretch.
-steps:
-  - pose: Mountain
-    cue: Stand tall and breathe.
-    hold: 30s-2m
-  - pose: Forward Fold
-    cue: Fold forward and let your head hang.
-    hold: 30s-3m
-"""
 
 SMALL_CONTROLS = """() => [...document.querySelectorAll('button, a, select, input, audio, summary')]
   .filter(e => e.offsetParent !== null)

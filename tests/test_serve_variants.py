@@ -24,19 +24,8 @@ from guidecast.routine import load_routine
 from guidecast.serve import VARIANTS, ChoiceError, GuidecastServer, make_server, parse_choice
 from guidecast.serve.variants import Choice, allowed_minutes
 from guidecast.speech import Estimate
-from render_fixtures import snapshot, write_routine
+from render_fixtures import STRETCH, snapshot, write_routine
 
-STRETCH = """\
-title: Quick Stretch
-description: Two poses with room to stretch.
-steps:
-  - pose: Mountain
-    cue: Stand tall and breathe.
-    hold: 30s-2m
-  - pose: Forward Fold
-    cue: Fold forward and let your head hang.
-    hold: 30s-3m
-"""
 FIXED = """\
 title: Fixed Minute
 steps:
