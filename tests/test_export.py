@@ -23,7 +23,7 @@ from mutagen.id3 import ID3, CTOCFlags, PictureType
 from mutagen.mp3 import MP3, BitrateMode
 from PIL import Image
 
-import guidecast.atomic
+import guidecast.store.atomic
 import guidecast.cli.rendering
 import guidecast.export
 import guidecast.session
@@ -459,7 +459,7 @@ def test_unwritable_output_folder_is_a_clean_error(
                 raise PermissionError(errno.EACCES, "Permission denied")
             return real(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
 
-        monkeypatch.setattr(guidecast.atomic.tempfile, "mkstemp", mkstemp)
+        monkeypatch.setattr(guidecast.store.atomic.tempfile, "mkstemp", mkstemp)
     else:
         out.chmod(0o500)
     try:

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 import guidecast.__main__
-import guidecast.atomic
+import guidecast.store.atomic
 import guidecast.cli.rendering
-from guidecast.atomic import (
+from guidecast.store.atomic import (
     LEGACY_STALE_S,
     STALE_AFTER_S,
     replace_all,
@@ -96,7 +96,7 @@ def test_a_rename_failing_half_way_puts_the_previous_session_back(
                 raise PermissionError(13, "Permission denied")
         real(src, dst)
 
-    monkeypatch.setattr(guidecast.atomic.os, "replace", replace)
+    monkeypatch.setattr(guidecast.store.atomic.os, "replace", replace)
     code, _, stderr = _render(routine, out, cache, monkeypatch, capsys, "--narration", "full")
     assert code == 1
     culprit = calls[-1]
@@ -114,7 +114,7 @@ def test_replace_all_without_previous_files_removes_the_new_ones_on_failure(
             f.write(b"new")
         pairs.append((tmp, target))
     (tmp_path / "c.txt").mkdir()
-    with pytest.raises(guidecast.atomic.SwapError) as info:
+    with pytest.raises(guidecast.store.atomic.SwapError) as info:
         replace_all(pairs)
     assert info.value.target == tmp_path / "c.txt"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]

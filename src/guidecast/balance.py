@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from . import __version__
 from .audio import load_sound
-from .blobs import BlobStore, blob_key
+from .store.blobs import BlobStore, blob_key
 from .levels import SPEECH_LUFS, bell_gain_db, soft_onset, speech_p95, stepped
 from .loudness import (
     SUB_PAD,

@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from . import __version__
-from .blobs import BlobStore, blob_key
+from .store.blobs import BlobStore, blob_key
 from .errors import ExportError
 
 __all__ = ["COVER_PX", "MAX_COVER_PIXELS", "cover_jpeg", "cover_problem", "kept_cover"]

@@ -34,7 +34,7 @@ from mutagen.id3 import (
 from mutagen.id3._tags import save_frame
 
 from . import __version__
-from .atomic import SwapError, replace_all, staged, sweep_stale
+from .store.atomic import SwapError, replace_all, staged, sweep_stale
 from .audioformat import AudioFormat
 from .cover import cover_jpeg
 from .errors import ExportError

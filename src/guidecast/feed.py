@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .atomic import sweep_stale, write_atomic
+from .store.atomic import sweep_stale, write_atomic
 from .cover import cover_jpeg
 from .episodes import Session, content_version, load_sessions
 from .errors import ExportError, FeedError

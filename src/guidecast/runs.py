@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from .audio import to_float
 from .audioformat import AudioFormat
-from .blobs import BlobStore
+from .store.blobs import BlobStore
 from .loudness import blocks_from_subs, sub_block_power
 from .mp3 import SETTLE_SAMPLES, frame_samples, split_frames
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .blobs import BlobStore
+from .store.blobs import BlobStore
 from .cover import kept_cover
 from .export import ExportResult, export_session, prepare_output, session_files
 from .loudness import LoudnessMeter

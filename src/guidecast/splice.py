@@ -25,7 +25,7 @@ import numpy.typing as npt
 from . import __version__
 from .audioformat import AudioFormat
 from .balance import Piece, pieces
-from .blobs import blob_key
+from .store.blobs import blob_key
 from .levels import GAIN_STEP_DB, SPEECH_LUFS
 from .loudness import LoudnessMeter
 from .mp3 import EncodeResult, frame_samples, info_frame, split_frames

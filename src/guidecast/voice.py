@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .audio import load_sound, resample, sound_stamp, to_float
-from .blobs import BlobStore, blob_key
+from .store.blobs import BlobStore, blob_key
 from .errors import EngineError
 from .levels import soft_onset, speech_gain_db
 from .loudness import SUB_PAD, clip_loudness, sub_block_power

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ..atomic import sweep_temporary_folders, temporary_folder
+from ..store.atomic import sweep_temporary_folders, temporary_folder
 from ..durations import format_clock
 from ..errors import GuidecastError, RoutineError, printable
 from ..mix import resolve_mix

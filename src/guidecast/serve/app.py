@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ..atomic import write_atomic
+from ..store.atomic import write_atomic
 from ..errors import FeedError
 from ..feed import (
     SHOW_COVER,

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import platformdirs
 
-from ..atomic import atomic_file
+from ..store.atomic import atomic_file
 from .base import Clip
 
 __all__ = ["ClipCache", "default_cache_dir", "write_wav"]

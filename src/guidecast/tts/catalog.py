@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..atomic import staged, write_atomic
+from ..store.atomic import staged, write_atomic
 from ..errors import GuidecastError
 from .voices import (
     CATALOG_COPY,

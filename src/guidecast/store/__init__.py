@@ -1,0 +1,1 @@
+"""Storage: atomic file writes and content-addressed blobs with checksums."""
