@@ -15,7 +15,7 @@ of digital silence; it starts with a 5 ms fade-in, has its DC offset removed and
 no randomness, so the bytes are the same on every run (``--check`` verifies the committed files).
 
 The ambience beds (``drone``, ``ocean``, ``rain``, ``air``) are not stored: guidecast makes them
-at render time, deterministically, in ``guidecast.bed``; ``--beds DIR`` writes one loop of each
+at render time, deterministically, in ``guidecast.media.beds``; ``--beds DIR`` writes one loop of each
 as a WAV file at 44100 Hz to listen to (or to edit and use as a bed file).
 
 Usage: ``python scripts/make_sounds.py [--out DIR] [--check] [--beds DIR]``
@@ -192,7 +192,7 @@ def render_all() -> dict[str, bytes]:
 
 def write_beds(folder: Path) -> None:
     """Write one loop of every built-in bed as 16-bit mono WAV (from guidecast itself)."""
-    from guidecast.bed import BUILTIN_BEDS, make_builtin_bed
+    from guidecast.media.beds import BUILTIN_BEDS, make_builtin_bed
 
     folder.mkdir(parents=True, exist_ok=True)
     for name in BUILTIN_BEDS:

@@ -23,11 +23,11 @@ from mutagen.id3 import ID3, CTOCFlags, PictureType
 from mutagen.mp3 import MP3, BitrateMode
 from PIL import Image
 
-import guidecast.store.atomic
 import guidecast.cli.rendering
 import guidecast.export
 import guidecast.session
 import guidecast.splice
+import guidecast.store.atomic
 from guidecast.cli import cli
 from guidecast.errors import EngineError, ExportError
 from guidecast.export import export_session, session_files

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import guidecast.__main__
-import guidecast.store.atomic
 import guidecast.cli.rendering
+import guidecast.store.atomic
 from guidecast.store.atomic import (
     LEGACY_STALE_S,
     STALE_AFTER_S,

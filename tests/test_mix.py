@@ -19,9 +19,9 @@ import pyloudnorm
 import pytest
 from scipy.signal import lfilter
 
-from guidecast.bed import BUILTIN_BEDS, LOOP_S, crossfade_loop, load_bed, make_builtin_bed
 from guidecast.compiler import resolve_options
 from guidecast.errors import AudioError, Loc
+from guidecast.media.beds import BUILTIN_BEDS, LOOP_S, crossfade_loop, load_bed, make_builtin_bed
 from guidecast.mix import Mix, resolve_mix
 from guidecast.model import SoundRef
 from guidecast.render import AudioFormat, Rendered, Voice, render, stream_pcm

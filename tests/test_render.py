@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from guidecast.audio import load_sound
 from guidecast.compiler import compile_routine, resolve_options
 from guidecast.errors import AudioError, Loc
 from guidecast.guidance import PHRASES
+from guidecast.media.decode import load_sound
 from guidecast.model import Narration, SoundRef
 from guidecast.narrate import END_MS, ITEM_GAP_MS, PAUSE_AFTER_MS, SETTLE_MS, SWITCH_SETTLE_MS
 from guidecast.render import AudioFormat, stream_pcm

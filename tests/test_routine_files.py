@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from guidecast.audio import load_sound
 from guidecast.errors import AudioError, Loc, RoutineError
+from guidecast.media.decode import load_sound
 from guidecast.model import SoundRef
 from guidecast.routine import load_routine
 from render_fixtures import run_main

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from guidecast.bed import BUILTIN_BEDS
 from guidecast.compiler import length_bounds, resolve_options
 from guidecast.errors import Loc
+from guidecast.media.beds import BUILTIN_BEDS
 from guidecast.mix import resolve_mix
 from guidecast.model import Narration, SoundRef
 from guidecast.render import AudioFormat, Voice, render, stream_pcm

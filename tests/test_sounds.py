@@ -109,7 +109,7 @@ def test_planning_lengths_match_the_sound_files() -> None:
 def test_beds_are_written_as_the_loops_guidecast_plays(
     make_sounds: ModuleType, tmp_path: Path
 ) -> None:
-    from guidecast.bed import BUILTIN_BEDS, LOOP_S
+    from guidecast.media.beds import BUILTIN_BEDS, LOOP_S
 
     make_sounds.write_beds(tmp_path)
     for name in BUILTIN_BEDS:

@@ -13,10 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import __version__
-from .audio import load_sound
-from .store.blobs import BlobStore, blob_key
 from .levels import SPEECH_LUFS, bell_gain_db, soft_onset, speech_p95, stepped
-from .loudness import (
+from .media.decode import load_sound
+from .media.loudness import (
     SUB_PAD,
     LoudnessMeter,
     blocks_from_subs,
@@ -25,11 +24,12 @@ from .loudness import (
 )
 from .mix import BedPlan, Mix
 from .model import SoundRef
+from .store.blobs import BlobStore, blob_key
 from .timeline import Layout, Sound, Speak
 from .voice import Voice
 
 if TYPE_CHECKING:
-    from .audioformat import AudioFormat
+    from .media.format import AudioFormat
 
 __all__ = [
     "LIMITER_SAMPLE_S",

@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .store.atomic import sweep_stale, write_atomic
-from .cover import cover_jpeg
 from .episodes import Session, content_version, load_sessions
 from .errors import ExportError, FeedError
+from .media.cover import cover_jpeg
 from .sessioninfo import (
     SESSION_FORMAT,
     ChapterMark,
     SessionInfo,
 )
+from .store.atomic import sweep_stale, write_atomic
 
 __all__ = [
     "SESSION_FORMAT",

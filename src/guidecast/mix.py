@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .audio import INT16_MAX
-from .bed import BedLoop, bed_ref
+from .media.beds import BedLoop, bed_ref
+from .media.decode import INT16_MAX
 from .model import Routine, SoundRef
 
 __all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]

@@ -16,8 +16,6 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from .audio import INT16_MAX, to_float
-from .audioformat import AudioFormat
 from .balance import (
     Levels,
     Piece,
@@ -28,11 +26,13 @@ from .balance import (
     session_blocks,
     session_gain,
 )
-from .bed import load_bed
 from .compiler import compile_and_lay_out, compile_routine
 from .durations import format_clock, format_duration
 from .levels import SPEECH_LUFS, stepped
-from .loudness import LoudnessMeter, limit_true_peak
+from .media.beds import load_bed
+from .media.decode import INT16_MAX, to_float
+from .media.format import AudioFormat
+from .media.loudness import LoudnessMeter, limit_true_peak
 from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
 from .model import Routine
 from .speech import Estimate

@@ -96,7 +96,9 @@ class _RoutineReader(StepReader):
                 raise Bad(f"bed file '{name}' must be one of: {', '.join(SOUND_SUFFIXES)}")
             if not path.is_file():
                 raise Bad(f"bed file '{name}' not found (looked at {path})")
-            from .bed import probe_bed_file  # decoding needs numpy: only for routines with beds
+            from .media.beds import (
+                probe_bed_file,  # decoding needs numpy: only for routines with beds
+            )
 
             problem = probe_bed_file(path)
             if problem:
@@ -222,7 +224,7 @@ class _RoutineReader(StepReader):
             raise Bad(f"cover image '{name}' not found (looked at {path})")
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
             raise Bad(f"cover image '{name}' must be a JPEG or PNG file")
-        from .cover import cover_problem  # Pillow loads only for routines with a cover
+        from .media.cover import cover_problem  # Pillow loads only for routines with a cover
 
         problem = cover_problem(path)
         if problem:

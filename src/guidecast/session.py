@@ -12,15 +12,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .store.blobs import BlobStore
-from .cover import kept_cover
 from .export import ExportResult, export_session, prepare_output, session_files
-from .loudness import LoudnessMeter
+from .media.cover import kept_cover
+from .media.loudness import LoudnessMeter
 from .mix import Mix
 from .model import Routine
 from .render import AudioFormat, Progress, Voice, prefetch, stream_pcm
 from .render import render as render_timeline
 from .splice import run_store, splice_mp3
+from .store.blobs import BlobStore
 from .timeline import Options
 
 __all__ = ["SessionResult", "render_session"]

@@ -338,7 +338,9 @@ class StepReader(Reader):
                 raise Bad(f"sound file '{name}' must be one of: {', '.join(SOUND_SUFFIXES)}")
             if not path.is_file():
                 raise Bad(f"sound file '{name}' not found (looked at {path})")
-            from .audio import sound_file_problem  # numpy loads only for routines with sounds
+            from .media.decode import (
+                sound_file_problem,  # numpy loads only for routines with sounds
+            )
 
             problem = sound_file_problem(path)
             if problem:

@@ -13,10 +13,10 @@ from typing import Any, ClassVar, TypeVar
 import click
 
 from .. import __version__
-from ..bed import bed_ref
 from ..compiler import resolve_options
 from ..durations import MAX_SESSION_MS, format_duration, parse_duration
 from ..errors import AudioError, GuidecastError, RoutineError, printable
+from ..media.beds import bed_ref
 from ..model import Narration, Routine, SoundRef
 from ..render import Progress
 from ..routine import MAX_COUNTDOWN_MS

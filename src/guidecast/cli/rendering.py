@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 
-from ..store.atomic import sweep_temporary_folders, temporary_folder
 from ..durations import format_clock
 from ..errors import GuidecastError, RoutineError, printable
 from ..mix import resolve_mix
@@ -17,6 +16,7 @@ from ..model import Routine
 from ..render import AudioFormat, Voice
 from ..routine import BED_LEVELS, load_routine
 from ..session import render_session
+from ..store.atomic import sweep_temporary_folders, temporary_folder
 from ..tts import (
     ENGINES,
     ClipCache,

@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ..store.atomic import write_atomic
 from ..errors import FeedError
 from ..feed import (
     SHOW_COVER,
@@ -32,6 +31,7 @@ from ..feed import (
 )
 from ..page import COMPACT_FROM, render_page
 from ..sessioninfo import SessionFileError, read_session_info
+from ..store.atomic import write_atomic
 from ..tts import default_cache_dir
 from .address import lan_address
 from .files import file_response, not_found, resolve

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..bed import BUILTIN_BEDS
 from ..compiler import LENGTH_TOLERANCE_MS, compile_routine, length_bounds, resolve_options
 from ..errors import GuidecastError
+from ..media.beds import BUILTIN_BEDS
 from ..model import Narration, Routine
 from ..routine import load_routine
 from ..speech import Estimate

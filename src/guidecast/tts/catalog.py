@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..store.atomic import staged, write_atomic
 from ..errors import GuidecastError
+from ..store.atomic import staged, write_atomic
 from .voices import (
     CATALOG_COPY,
     VOICE_NAME,

@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from ..audio import INT16_MAX
+from ..media.decode import INT16_MAX
 from .base import Clip
 
 __all__ = ["FakeEngine"]

@@ -7,8 +7,8 @@ import logging
 
 import numpy as np
 
-from ..audio import decode_audio
 from ..errors import EngineError
+from ..media.decode import decode_audio
 from .base import Clip
 
 __all__ = ["GttsEngine"]

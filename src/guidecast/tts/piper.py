@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..audio import INT16_MAX
 from ..errors import EngineError
+from ..media.decode import INT16_MAX
 from .base import Clip
 from .piper_pace import proportional_model
 from .voices import DEFAULT_VOICE, bundled_voices, resolve_voice

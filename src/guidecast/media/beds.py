@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from .audio import decode_file, resample, to_float
-from .errors import AudioError, Loc
+from ..errors import AudioError, Loc
+from ..model import SoundRef
+from .decode import decode_file, resample, to_float
 from .loudness import loop_power_loudness, loop_power_sums
-from .model import SoundRef
 
 __all__ = [
     "BUILTIN_BEDS",

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from . import __version__
-from .store.blobs import BlobStore, blob_key
-from .errors import ExportError
+from .. import __version__
+from ..errors import ExportError
+from ..store.blobs import BlobStore, blob_key
 
 __all__ = ["COVER_PX", "MAX_COVER_PIXELS", "cover_jpeg", "cover_problem", "kept_cover"]
 

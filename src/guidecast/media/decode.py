@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import AudioError
+from ..model import SoundRef
 from .dsp import fft_resample
-from .errors import AudioError
-from .model import SoundRef
 
 __all__ = [
     "INT16_MAX",

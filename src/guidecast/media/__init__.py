@@ -1,0 +1,1 @@
+"""Sound and images: decoding, signal helpers, loudness, output format, beds, covers."""
