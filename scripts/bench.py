@@ -26,7 +26,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from guidecast.speech import number_words
+from guidecast.lang.speech import number_words
 
 
 def routine_yaml(steps: int) -> str:

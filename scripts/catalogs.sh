@@ -1,6 +1,6 @@
 #!/bin/sh
 # Bring guidecast's message catalogs up to date after a phrase changes in
-# src/guidecast/messages.py: extract the English message ids into the template, merge them into
+# src/guidecast/lang/messages.py: extract the English message ids into the template, merge them into
 # each language's .po (new ones untranslated, changed ones fuzzy), and compile the .mo files the
 # package ships. Translate what the statistics report as untranslated or fuzzy, then run it again.
 #   scripts/catalogs.sh            update and compile every catalog

@@ -378,7 +378,7 @@ def piper_voice_for(cache_dir: Path) -> Voice:
 def planned(routine: Routine, **options: object) -> Layout:
     """The routine compiled and laid out with the planning estimate (no audio)."""
     from guidecast.compiler import compile_routine
-    from guidecast.speech import Estimate
+    from guidecast.lang.speech import Estimate
     from guidecast.timeline import layout
 
     opts = resolve_options(routine, **options)  # type: ignore[arg-type]

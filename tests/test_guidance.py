@@ -16,6 +16,7 @@ from guidecast.cli import main
 from guidecast.compiler import compile_routine, crowded_cues, length_bounds
 from guidecast.errors import RoutineError
 from guidecast.guidance import PHRASES, spoken_time
+from guidecast.lang.speech import Estimate
 from guidecast.model import Narration, Routine
 from guidecast.narrate import (
     BIG_SETTLE_MS,
@@ -27,7 +28,6 @@ from guidecast.narrate import (
 from guidecast.pronounce import Lexicon, builtin_lexicon, phoneme_symbols
 from guidecast.render import Voice
 from guidecast.routine import load_routine, parse_routine
-from guidecast.speech import Estimate
 from guidecast.timeline import GUIDE_GAP_MS, Layout, Options, Silence, Speak, layout
 from guidecast.tts import ClipCache, FakeEngine
 from render_fixtures import planned, said_in_order

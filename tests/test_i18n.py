@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 
 from guidecast import guidance
 from guidecast.errors import GuidecastError
-from guidecast.i18n import (
+from guidecast.lang.i18n import (
     Language,
     LanguageError,
     catalog_languages,
@@ -27,7 +27,7 @@ from guidecast.i18n import (
     language_for,
     language_problem,
 )
-from guidecast.messages import MESSAGES, WORDINGS
+from guidecast.lang.messages import MESSAGES, WORDINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "guidecast"
@@ -116,7 +116,7 @@ def test_catalogs_load_from_a_built_wheel(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("guidecast-*.whl")
     code = (
-        "import guidecast.i18n as i; "
+        "import guidecast.lang.i18n as i; "
         "assert '.whl' in i.__file__, i.__file__; "
         "print(i.language_for('de').say('Breathe in.'), i.catalog_languages())"
     )
@@ -402,7 +402,7 @@ def test_a_number_beyond_the_speller_is_read_as_digits() -> None:
 def test_bare_tags_read_without_langcodes_agree_with_it() -> None:
     import langcodes
 
-    from guidecast.i18n import PLAIN_TAGS, catalog_languages
+    from guidecast.lang.i18n import PLAIN_TAGS, catalog_languages
 
     assert set(PLAIN_TAGS) == set(catalog_languages())  # every catalog is a fast tag
     for tag, alpha3 in PLAIN_TAGS.items():
@@ -414,6 +414,6 @@ def test_bare_tags_read_without_langcodes_agree_with_it() -> None:
 def test_english_counts_are_spelled_as_num2words_spells_them() -> None:
     from num2words import num2words  # type: ignore[import-untyped]
 
-    from guidecast.speech import number_words
+    from guidecast.lang.speech import number_words
 
     assert [number_words(n) for n in range(1000)] == [num2words(n, lang="en") for n in range(1000)]

@@ -173,7 +173,7 @@ def test_check_warns_about_a_sentence_split_at_a_comma(tmp_path: Path) -> None:
 
 
 def test_a_spanish_session_says_every_added_phrase_in_spanish() -> None:
-    from guidecast.messages import MESSAGES
+    from guidecast.lang.messages import MESSAGES
 
     routine = load_routine(EXAMPLES / "espalda-suave.yaml")
     for level in Narration:

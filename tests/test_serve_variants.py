@@ -18,12 +18,12 @@ import guidecast.serve.jobs
 from feed_fixtures import make_folder, running_server
 from guidecast.compiler import length_bounds, resolve_options
 from guidecast.errors import FeedError
+from guidecast.lang.speech import Estimate
 from guidecast.model import Narration
 from guidecast.render import Voice
 from guidecast.routine import load_routine
 from guidecast.serve import VARIANTS, ChoiceError, GuidecastServer, make_server, parse_choice
 from guidecast.serve.variants import Choice, allowed_minutes
-from guidecast.speech import Estimate
 from render_fixtures import STRETCH, snapshot, write_routine
 
 FIXED = """\

@@ -99,7 +99,7 @@ def test_sound_format_and_levels(name: str) -> None:
 
 
 def test_planning_lengths_match_the_sound_files() -> None:
-    from guidecast.speech import NOMINAL_SOUND_MS
+    from guidecast.lang.speech import NOMINAL_SOUND_MS
 
     for name in ("bowl", "chime", "gong", "woodblock"):
         with wave.open(str(SOUNDS_DIR / f"{name}.wav"), "rb") as w:

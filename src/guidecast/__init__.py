@@ -49,7 +49,7 @@ _EXPORTS = {
     "RoutineError": "errors",
     "install_voice": "tts",
     "installed_voices": "tts",
-    "language_for": "i18n",
+    "language_for": "lang.i18n",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -12,10 +12,10 @@ from typing import TypeVar
 
 from .durations import format_clock, format_duration
 from .errors import LengthError, Loc, Problem
+from .lang.speech import Estimate
 from .model import Narration, Routine, Step
 from .narrate import narrate, speaking
 from .routine import HALFWAY
-from .speech import Estimate
 from .timeline import Durations, Layout, Options, Timeline
 from .timeline import layout as layout_events
 

@@ -35,7 +35,7 @@ from mutagen.id3._tags import save_frame
 
 from . import __version__
 from .errors import ExportError
-from .i18n import id3_language
+from .lang.i18n import id3_language
 from .media.cover import cover_jpeg
 from .media.format import AudioFormat
 from .model import Routine

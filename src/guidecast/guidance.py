@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .i18n import Language, language_for
-from .messages import WORDINGS
+from .lang.i18n import Language, language_for
+from .lang.messages import WORDINGS
 from .model import Guidance, Narration
 from .timeline import Cue
 

@@ -12,9 +12,9 @@ import re
 
 from . import timed
 from .guidance import HoldPlan, Phrases, guide_cues, wanted
-from .i18n import Language, LanguageError, language_for
+from .lang.i18n import Language, LanguageError, language_for
+from .lang.speech import sentences
 from .model import Flow, Guidance, Narration, Routine, SoundRef, Step
-from .speech import sentences
 from .timeline import Chapter, Cue, Event, Options, Silence, SilenceKind, Sound, Speak
 
 __all__ = [

@@ -28,6 +28,7 @@ from .balance import (
 )
 from .compiler import compile_and_lay_out, compile_routine
 from .durations import format_clock, format_duration
+from .lang.speech import Estimate
 from .levels import SPEECH_LUFS, stepped
 from .media.beds import load_bed
 from .media.decode import INT16_MAX, to_float
@@ -35,7 +36,6 @@ from .media.format import AudioFormat
 from .media.loudness import LoudnessMeter, limit_true_peak
 from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
 from .model import Routine
-from .speech import Estimate
 from .timeline import Layout, Options, Timeline, layout
 from .voice import NotKept, Progress, Voice
 

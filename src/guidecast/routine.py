@@ -11,7 +11,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .durations import MAX_SESSION_MS, format_duration
 from .errors import Loc, Problem, RoutineError
-from .i18n import known_language, language_problem
+from .lang.i18n import known_language, language_problem
 from .model import (
     Defaults,
     Guidance,

@@ -11,10 +11,10 @@ import click
 
 from ..compiler import compile_routine, crowded_cues
 from ..errors import RoutineError, printable
+from ..lang.speech import Estimate
 from ..plan import plan_json, plan_table
 from ..pronounce import Lexicon
 from ..routine import load_routine
-from ..speech import Estimate
 from ..timeline import layout
 from ..tts import (
     ENGINES,

@@ -19,11 +19,11 @@ from typing import Literal
 from ..compiler import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
 from ..errors import GuidecastError
 from ..export import SessionFiles
+from ..lang.speech import Estimate
 from ..mix import resolve_mix
 from ..model import Routine
 from ..render import AudioFormat, Progress, Voice
 from ..session import render_session
-from ..speech import Estimate
 from ..timeline import Options
 from ..tts import ClipCache, make_engine
 from .variants import Choice

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from ..compiler import LENGTH_TOLERANCE_MS, compile_routine, length_bounds, resolve_options
 from ..errors import GuidecastError
+from ..lang.speech import Estimate
 from ..media.beds import BUILTIN_BEDS
 from ..model import Narration, Routine
 from ..routine import load_routine
-from ..speech import Estimate
 from ..timeline import Options, layout
 
 __all__ = [

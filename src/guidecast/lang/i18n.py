@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from .errors import GuidecastError
+from ..errors import GuidecastError
 from .messages import MESSAGES, WORDINGS
 from .speech import number_words
 
@@ -279,7 +279,7 @@ def known_language(tag: str) -> bool:
 @functools.cache
 def catalog_languages() -> tuple[str, ...]:
     """The languages guidecast speaks: English and every shipped catalog."""
-    root = resources.files(__package__) / "locale"
+    root = resources.files("guidecast") / "locale"
     found = {
         entry.name
         for entry in (root.iterdir() if root.is_dir() else ())
@@ -316,7 +316,7 @@ def _language(tag: str, code: str) -> Language:
 def _catalog(code: str) -> gettext.NullTranslations:
     if code == SOURCE_LANGUAGE:
         return gettext.NullTranslations()  # English is the message id
-    mo = resources.files(__package__) / "locale" / code / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    mo = resources.files("guidecast") / "locale" / code / "LC_MESSAGES" / f"{DOMAIN}.mo"
     # Read through importlib.resources (not gettext.translation's folder search) so catalogs
     # load from any installed form of the package, a zipped wheel included.
     with mo.open("rb") as stream:

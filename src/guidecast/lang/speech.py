@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .model import SoundRef
+from ..model import SoundRef
 
 __all__ = ["Estimate", "join_words", "number_words", "sentences"]
 

@@ -1,0 +1,1 @@
+"""Language: the phrases guidecast says, their catalogs, and speech-length estimates."""
