@@ -28,7 +28,7 @@ from guidecast.errors import EngineError
 from guidecast.export import ExportResult, export_session, session_files
 from guidecast.model import Narration, Routine
 from guidecast.render import AudioFormat, Rendered, Voice, render, stream_pcm
-from guidecast.routine import load_routine
+from guidecast.routine.load import load_routine
 from guidecast.serve import lan_address
 from guidecast.timeline import Layout, Silence, Sound, Speak
 from guidecast.tts import Clip, ClipCache, FakeEngine

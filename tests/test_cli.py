@@ -20,9 +20,9 @@ from click.testing import CliRunner, Result
 
 from guidecast.cli import cli
 from guidecast.compiler import LENGTH_TOLERANCE_MS, length_bounds
-from guidecast.durations import format_clock
 from guidecast.lang.speech import Estimate
-from guidecast.routine import load_routine
+from guidecast.routine.durations import format_clock
+from guidecast.routine.load import load_routine
 from guidecast.timeline import Options
 from render_fixtures import run_main
 

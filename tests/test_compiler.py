@@ -23,13 +23,13 @@ from guidecast.compiler import (
     length_bounds,
     resolve_options,
 )
-from guidecast.durations import format_clock, format_duration, parse_duration
 from guidecast.errors import LengthError
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration, Routine, SoundRef
 from guidecast.narrate import SWITCH_SETTLE_MS
 from guidecast.plan import plan_table
-from guidecast.routine import load_routine
+from guidecast.routine.durations import format_clock, format_duration, parse_duration
+from guidecast.routine.load import load_routine
 from guidecast.timeline import Layout, Options, Silence, Speak, Timeline, layout
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guidecast.durations import (
+from guidecast.routine.durations import (
     MAX_SESSION_MS,
     format_clock,
     format_duration,

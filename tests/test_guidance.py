@@ -25,9 +25,9 @@ from guidecast.narrate import (
     SETTLE_MS,
     SWITCH_SETTLE_MS,
 )
-from guidecast.pronounce import Lexicon, builtin_lexicon, phoneme_symbols
 from guidecast.render import Voice
-from guidecast.routine import load_routine, parse_routine
+from guidecast.routine.load import load_routine, parse_routine
+from guidecast.routine.pronounce import Lexicon, builtin_lexicon, phoneme_symbols
 from guidecast.timeline import GUIDE_GAP_MS, Layout, Options, Silence, Speak, layout
 from guidecast.tts import ClipCache, FakeEngine
 from render_fixtures import planned, said_in_order

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from guidecast.cli import cli
-from guidecast.durations import parse_duration, parse_range
 from guidecast.errors import RoutineError
-from guidecast.routine import MAX_ROUTINE_BYTES, load_routine, parse_routine
+from guidecast.routine.durations import parse_duration, parse_range
+from guidecast.routine.load import MAX_ROUTINE_BYTES, load_routine, parse_routine
 
 GOOD_STEP = "steps:\n  - pose: A\n    hold: 1m\n"
 

@@ -25,7 +25,7 @@ from guidecast.media.beds import BUILTIN_BEDS, LOOP_S, crossfade_loop, load_bed,
 from guidecast.mix import Mix, resolve_mix
 from guidecast.model import SoundRef
 from guidecast.render import AudioFormat, Rendered, Voice, render, stream_pcm
-from guidecast.routine import BUILTIN_BEDS as ROUTINE_BEDS
+from guidecast.routine.load import BUILTIN_BEDS as ROUTINE_BEDS
 from guidecast.timeline import Layout, Sound, Speak
 from guidecast.tts import Clip, ClipCache, FakeEngine
 from render_fixtures import (

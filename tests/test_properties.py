@@ -10,11 +10,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guidecast.durations import MAX_SESSION_MS, format_duration, parse_duration, parse_range
 from guidecast.errors import RoutineError, printable
 from guidecast.model import Routine
-from guidecast.routine import DEFAULT_KEYS, ROUTINE_KEYS, parse_routine
-from guidecast.stepreader import (
+from guidecast.routine.durations import MAX_SESSION_MS, format_duration, parse_duration, parse_range
+from guidecast.routine.load import DEFAULT_KEYS, ROUTINE_KEYS, parse_routine
+from guidecast.routine.steps import (
     BLOCK_KEYS,
     BREATHE_KEYS,
     FLOW_KEYS,

@@ -14,7 +14,7 @@ from PIL import Image
 
 from guidecast.errors import Loc, RoutineError
 from guidecast.model import Defaults, Flow, Hold, Narration, Routine, SoundRef, Sounds, Step
-from guidecast.routine import load_routine, parse_routine
+from guidecast.routine.load import load_routine, parse_routine
 
 ROOT = Path(__file__).resolve().parents[1]
 BOWL = ROOT / "assets" / "sounds" / "bowl.wav"

@@ -19,7 +19,7 @@ from PIL import Image
 from guidecast.errors import AudioError, Loc, RoutineError
 from guidecast.media.decode import load_sound
 from guidecast.model import SoundRef
-from guidecast.routine import load_routine
+from guidecast.routine.load import load_routine
 from render_fixtures import run_main
 
 STEPS = "steps:\n  - pose: A\n    hold: 1m\n"
@@ -98,7 +98,7 @@ def test_checking_a_decompression_bomb_takes_little_memory(tmp_path: Path) -> No
     script = textwrap.dedent(f"""
         import resource
         from guidecast.errors import RoutineError
-        from guidecast.routine import load_routine
+        from guidecast.routine.load import load_routine
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         try:
             load_routine({str(routine)!r})

@@ -12,7 +12,7 @@ from guidecast.cli import cli
 from guidecast.compiler import compile_routine, crowded_cues, resolve_options
 from guidecast.errors import RoutineError
 from guidecast.model import Narration
-from guidecast.routine import load_routine, parse_routine
+from guidecast.routine.load import load_routine, parse_routine
 from guidecast.timeline import Layout, Silence, Speak
 from render_fixtures import planned, said_in_order
 

@@ -20,10 +20,10 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from guidecast.durations import MAX_SESSION_MS, parse_duration, parse_range
 from guidecast.errors import RoutineError
 from guidecast.model import Narration
-from guidecast.routine import (
+from guidecast.routine.durations import MAX_SESSION_MS, parse_duration, parse_range
+from guidecast.routine.load import (
     DEFAULT_KEYS,
     ROUTINE_ENGINES,
     ROUTINE_KEYS,
@@ -31,7 +31,7 @@ from guidecast.routine import (
     load_routine,
     parse_routine,
 )
-from guidecast.stepreader import BUILTIN_SOUNDS, FLOW_KEYS, STEP_KEYS
+from guidecast.routine.steps import BUILTIN_SOUNDS, FLOW_KEYS, STEP_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "schema" / "routine.schema.json"

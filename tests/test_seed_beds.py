@@ -18,7 +18,7 @@ from guidecast.media.beds import BUILTIN_BEDS
 from guidecast.mix import resolve_mix
 from guidecast.model import Narration, SoundRef
 from guidecast.render import AudioFormat, Voice, render, stream_pcm
-from guidecast.routine import load_routine
+from guidecast.routine.load import load_routine
 from guidecast.timeline import Sound, Speak
 from render_fixtures import RATE, decode, ebur128, export_to, ffmetadata, holds
 from test_mix import integrated, isolated_momentary, spans

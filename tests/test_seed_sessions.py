@@ -16,7 +16,7 @@ import pytest
 from guidecast.export import ExportResult
 from guidecast.model import Narration, Routine
 from guidecast.render import AudioFormat, Rendered, Voice
-from guidecast.routine import load_routine
+from guidecast.routine.load import load_routine
 from guidecast.timeline import Speak
 from guidecast.tts import PiperEngine
 from render_fixtures import (

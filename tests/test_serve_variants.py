@@ -21,7 +21,7 @@ from guidecast.errors import FeedError
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration
 from guidecast.render import Voice
-from guidecast.routine import load_routine
+from guidecast.routine.load import load_routine
 from guidecast.serve import VARIANTS, ChoiceError, GuidecastServer, make_server, parse_choice
 from guidecast.serve.variants import Choice, allowed_minutes
 from render_fixtures import STRETCH, snapshot, write_routine

@@ -21,7 +21,7 @@ from guidecast.compiler import resolve_options
 from guidecast.model import Narration, Routine
 from guidecast.mp3 import ENCODER_DELAY, _crc16, _Header, frame_samples
 from guidecast.render import AudioFormat, PieceAudio, Voice, render
-from guidecast.routine import load_routine
+from guidecast.routine.load import load_routine
 from guidecast.session import SessionResult, render_session
 from guidecast.splice import REUSE_DB, run_store
 from guidecast.tts import FakeEngine

@@ -23,8 +23,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_routine": "routine",
-    "parse_routine": "routine",
+    "load_routine": "routine.load",
+    "parse_routine": "routine.load",
     "compile_routine": "compiler",
     "resolve_options": "compiler",
     "length_bounds": "compiler",

@@ -16,7 +16,7 @@ from .levels import soft_onset, speech_gain_db
 from .media.decode import load_sound, resample, sound_stamp, to_float
 from .media.loudness import SUB_PAD, clip_loudness, sub_block_power
 from .model import Routine, SoundRef
-from .pronounce import Lexicon
+from .routine.pronounce import Lexicon
 from .store.blobs import BlobStore, blob_key
 from .tts import Clip, ClipCache, Engine
 from .tts.cache import MAX_RATE, MIN_RATE

@@ -14,12 +14,12 @@ import click
 
 from .. import __version__
 from ..compiler import resolve_options
-from ..durations import MAX_SESSION_MS, format_duration, parse_duration
 from ..errors import AudioError, GuidecastError, RoutineError, printable
 from ..media.beds import bed_ref
 from ..model import Narration, Routine, SoundRef
 from ..render import Progress
-from ..routine import MAX_COUNTDOWN_MS
+from ..routine.durations import MAX_SESSION_MS, format_duration, parse_duration
+from ..routine.load import MAX_COUNTDOWN_MS
 from ..timeline import Options
 
 log = logging.getLogger(__name__)

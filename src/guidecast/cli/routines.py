@@ -13,8 +13,8 @@ from ..compiler import compile_routine, crowded_cues
 from ..errors import RoutineError, printable
 from ..lang.speech import Estimate
 from ..plan import plan_json, plan_table
-from ..pronounce import Lexicon
-from ..routine import load_routine
+from ..routine.load import load_routine
+from ..routine.pronounce import Lexicon
 from ..timeline import layout
 from ..tts import (
     ENGINES,

@@ -18,7 +18,7 @@ from ..errors import GuidecastError
 from ..lang.speech import Estimate
 from ..media.beds import BUILTIN_BEDS
 from ..model import Narration, Routine
-from ..routine import load_routine
+from ..routine.load import load_routine
 from ..timeline import Options, layout
 
 __all__ = [

@@ -16,8 +16,8 @@ from typing import TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ..errors import Loc, Problem
 from .durations import MAX_SESSION_MS, parse_duration
-from .errors import Loc, Problem
 
 __all__ = [
     "Bad", "Reader", "Reported", "boolean", "check_span", "choice", "duration",

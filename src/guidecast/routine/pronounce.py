@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from .errors import Loc
-from .model import Pronunciation
+from ..errors import Loc
+from ..model import Pronunciation
 
 __all__ = ["Lexicon", "builtin_lexicon", "check_pronunciation", "check_word", "phoneme_symbols"]
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .durations import MAX_SESSION_MS, format_duration
-from .errors import Loc, Problem, RoutineError
-from .lang.i18n import known_language, language_problem
-from .model import (
+from ..errors import Loc, Problem, RoutineError
+from ..lang.i18n import known_language, language_problem
+from ..model import (
     Defaults,
     Guidance,
     Narration,
@@ -22,18 +21,8 @@ from .model import (
     Sounds,
     Step,
 )
-from .pronounce import check_pronunciation, check_word
-from .stepreader import (
-    BUILTIN_SOUNDS,
-    SOUND_SUFFIXES,
-    TIMINGS,
-    StepReader,
-    announce_next,
-    guidance,
-    pause,
-    settle,
-)
-from .yamlfields import (
+from .durations import MAX_SESSION_MS, format_duration
+from .fields import (
     Bad,
     Reader,
     boolean,
@@ -45,6 +34,17 @@ from .yamlfields import (
     text,
     text_list,
     unknown,
+)
+from .pronounce import check_pronunciation, check_word
+from .steps import (
+    BUILTIN_SOUNDS,
+    SOUND_SUFFIXES,
+    TIMINGS,
+    StepReader,
+    announce_next,
+    guidance,
+    pause,
+    settle,
 )
 
 __all__ = ["BUILTIN_BEDS", "BUILTIN_SOUNDS", "load_routine", "parse_routine"]
@@ -96,7 +96,7 @@ class _RoutineReader(StepReader):
                 raise Bad(f"bed file '{name}' must be one of: {', '.join(SOUND_SUFFIXES)}")
             if not path.is_file():
                 raise Bad(f"bed file '{name}' not found (looked at {path})")
-            from .media.beds import (
+            from ..media.beds import (
                 probe_bed_file,  # decoding needs numpy: only for routines with beds
             )
 
@@ -224,7 +224,7 @@ class _RoutineReader(StepReader):
             raise Bad(f"cover image '{name}' not found (looked at {path})")
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
             raise Bad(f"cover image '{name}' must be a JPEG or PNG file")
-        from .media.cover import cover_problem  # Pillow loads only for routines with a cover
+        from ..media.cover import cover_problem  # Pillow loads only for routines with a cover
 
         problem = cover_problem(path)
         if problem:

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .durations import format_duration, parse_range
-from .errors import Loc
-from .model import (
+from ..errors import Loc
+from ..model import (
     GUIDANCE_MOMENTS,
     Breathing,
     Flow,
@@ -24,7 +23,8 @@ from .model import (
     SoundRef,
     Step,
 )
-from .yamlfields import (
+from .durations import format_duration, parse_range
+from .fields import (
     Bad,
     Reader,
     Reported,
@@ -338,7 +338,7 @@ class StepReader(Reader):
                 raise Bad(f"sound file '{name}' must be one of: {', '.join(SOUND_SUFFIXES)}")
             if not path.is_file():
                 raise Bad(f"sound file '{name}' not found (looked at {path})")
-            from .media.decode import (
+            from ..media.decode import (
                 sound_file_problem,  # numpy loads only for routines with sounds
             )
 

@@ -1,0 +1,1 @@
+"""Load: routine files to a validated `Routine`, every problem located."""
