@@ -23,14 +23,14 @@ import pytest
 from scipy.signal import resample_poly
 
 from guidecast.cli import main
-from guidecast.compiler import resolve_options
+from guidecast.compiler.fit import resolve_options
+from guidecast.compiler.timeline import Layout, Silence, Sound, Speak
 from guidecast.errors import EngineError
 from guidecast.export import ExportResult, export_session, session_files
 from guidecast.model import Narration, Routine
 from guidecast.render import AudioFormat, Rendered, Voice, render, stream_pcm
 from guidecast.routine.load import load_routine
 from guidecast.serve import lan_address
-from guidecast.timeline import Layout, Silence, Sound, Speak
 from guidecast.tts import Clip, ClipCache, FakeEngine
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -377,9 +377,9 @@ def piper_voice_for(cache_dir: Path) -> Voice:
 
 def planned(routine: Routine, **options: object) -> Layout:
     """The routine compiled and laid out with the planning estimate (no audio)."""
-    from guidecast.compiler import compile_routine
+    from guidecast.compiler.fit import compile_routine
+    from guidecast.compiler.timeline import layout
     from guidecast.lang.speech import Estimate
-    from guidecast.timeline import layout
 
     opts = resolve_options(routine, **options)  # type: ignore[arg-type]
     estimate = Estimate(opts.rate)

@@ -19,11 +19,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from guidecast.cli import cli
-from guidecast.compiler import LENGTH_TOLERANCE_MS, length_bounds
+from guidecast.compiler.fit import LENGTH_TOLERANCE_MS, length_bounds
+from guidecast.compiler.timeline import Options
 from guidecast.lang.speech import Estimate
 from guidecast.routine.durations import format_clock
 from guidecast.routine.load import load_routine
-from guidecast.timeline import Options
 from render_fixtures import run_main
 
 ROOT = Path(__file__).resolve().parents[1]

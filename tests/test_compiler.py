@@ -17,20 +17,20 @@ from typing import Any
 
 import pytest
 
-from guidecast.compiler import (
+from guidecast.compiler.fit import (
     LENGTH_TOLERANCE_MS,
     compile_routine,
     length_bounds,
     resolve_options,
 )
+from guidecast.compiler.narrate import SWITCH_SETTLE_MS
+from guidecast.compiler.plan import plan_table
+from guidecast.compiler.timeline import Layout, Options, Silence, Speak, Timeline, layout
 from guidecast.errors import LengthError
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration, Routine, SoundRef
-from guidecast.narrate import SWITCH_SETTLE_MS
-from guidecast.plan import plan_table
 from guidecast.routine.durations import format_clock, format_duration, parse_duration
 from guidecast.routine.load import load_routine
-from guidecast.timeline import Layout, Options, Silence, Speak, Timeline, layout
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "cases"

@@ -29,12 +29,12 @@ import guidecast.session
 import guidecast.splice
 import guidecast.store.atomic
 from guidecast.cli import cli
+from guidecast.compiler.timeline import Layout, Speak
 from guidecast.errors import EngineError, ExportError
 from guidecast.export import export_session, session_files
 from guidecast.model import Narration, Routine
 from guidecast.render import AudioFormat, stream_pcm
 from guidecast.routine.load import load_routine
-from guidecast.timeline import Layout, Speak
 from guidecast.tts import FakeEngine
 from render_fixtures import (
     RATE,

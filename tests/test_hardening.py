@@ -105,7 +105,7 @@ def test_suggestions_never_change_a_keys_meaning(key: str, suggested: str | None
 
 @pytest.mark.parametrize("title", ["Get ready!", "Rest.", "Why not?"])
 def test_a_title_with_its_own_end_mark_gets_no_second_one(title: str) -> None:
-    from guidecast.compiler import compile_routine
+    from guidecast.compiler.fit import compile_routine
 
     routine = parse_routine(f"title: T\nsteps:\n  - pose: {title}\n    hold: 10s\n", "r.yaml")
     assert title in compile_routine(routine).texts()

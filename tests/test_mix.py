@@ -19,14 +19,14 @@ import pyloudnorm
 import pytest
 from scipy.signal import lfilter
 
-from guidecast.compiler import resolve_options
+from guidecast.compiler.fit import resolve_options
+from guidecast.compiler.timeline import Layout, Sound, Speak
 from guidecast.errors import AudioError, Loc
 from guidecast.media.beds import BUILTIN_BEDS, LOOP_S, crossfade_loop, load_bed, make_builtin_bed
 from guidecast.mix import Mix, resolve_mix
 from guidecast.model import SoundRef
 from guidecast.render import AudioFormat, Rendered, Voice, render, stream_pcm
 from guidecast.routine.load import BUILTIN_BEDS as ROUTINE_BEDS
-from guidecast.timeline import Layout, Sound, Speak
 from guidecast.tts import Clip, ClipCache, FakeEngine
 from render_fixtures import (
     RATE,

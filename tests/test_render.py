@@ -17,15 +17,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from guidecast.compiler import compile_routine, resolve_options
+from guidecast.compiler.fit import compile_routine, resolve_options
+from guidecast.compiler.guidance import PHRASES
+from guidecast.compiler.narrate import (
+    END_MS,
+    ITEM_GAP_MS,
+    PAUSE_AFTER_MS,
+    SETTLE_MS,
+    SWITCH_SETTLE_MS,
+)
+from guidecast.compiler.timeline import Silence, Sound, Speak, layout
 from guidecast.errors import AudioError, Loc
-from guidecast.guidance import PHRASES
 from guidecast.lang.speech import Estimate
 from guidecast.media.decode import load_sound
 from guidecast.model import Narration, SoundRef
-from guidecast.narrate import END_MS, ITEM_GAP_MS, PAUSE_AFTER_MS, SETTLE_MS, SWITCH_SETTLE_MS
 from guidecast.render import AudioFormat, stream_pcm
-from guidecast.timeline import Silence, Sound, Speak, layout
 from guidecast.tts import ClipCache, FakeEngine
 from render_fixtures import (
     RATE,

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from guidecast.cli import cli
-from guidecast.compiler import compile_routine, crowded_cues, resolve_options
+from guidecast.compiler.fit import compile_routine, crowded_cues, resolve_options
+from guidecast.compiler.timeline import Layout, Silence, Speak
 from guidecast.errors import RoutineError
 from guidecast.model import Narration
 from guidecast.routine.load import load_routine, parse_routine
-from guidecast.timeline import Layout, Silence, Speak
 from render_fixtures import planned, said_in_order
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -248,7 +248,7 @@ def test_sections_do_not_nest() -> None:
 
 
 def test_breathing_with_tones_says_nothing_and_stays_exact(tmp_path: Path) -> None:
-    from guidecast.timeline import Sound
+    from guidecast.compiler.timeline import Sound
     from render_fixtures import fake_voice, render_routine
 
     source = (

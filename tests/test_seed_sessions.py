@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from guidecast.compiler.timeline import Speak
 from guidecast.export import ExportResult
 from guidecast.model import Narration, Routine
 from guidecast.render import AudioFormat, Rendered, Voice
 from guidecast.routine.load import load_routine
-from guidecast.timeline import Speak
 from guidecast.tts import PiperEngine
 from render_fixtures import (
     RATE,

@@ -17,7 +17,7 @@ from mutagen.mp3 import MP3, BitrateMode
 from scipy.signal import correlate
 
 from guidecast.balance import pieces
-from guidecast.compiler import resolve_options
+from guidecast.compiler.fit import resolve_options
 from guidecast.model import Narration, Routine
 from guidecast.mp3 import ENCODER_DELAY, _crc16, _Header, frame_samples
 from guidecast.render import AudioFormat, PieceAudio, Voice, render

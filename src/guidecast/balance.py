@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import __version__
+from .compiler.timeline import Layout, Sound, Speak
 from .levels import SPEECH_LUFS, bell_gain_db, soft_onset, speech_p95, stepped
 from .media.decode import load_sound
 from .media.loudness import (
@@ -25,7 +26,6 @@ from .media.loudness import (
 from .mix import BedPlan, Mix
 from .model import SoundRef
 from .store.blobs import BlobStore, blob_key
-from .timeline import Layout, Sound, Speak
 from .voice import Voice
 
 if TYPE_CHECKING:

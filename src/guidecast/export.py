@@ -34,6 +34,7 @@ from mutagen.id3 import (
 from mutagen.id3._tags import save_frame
 
 from . import __version__
+from .compiler.timeline import Layout
 from .errors import ExportError
 from .lang.i18n import id3_language
 from .media.cover import cover_jpeg
@@ -44,7 +45,6 @@ from .recover import derived_guid, identity_frames, recover
 from .sessioninfo import ChapterMark, SessionFileError, SessionInfo, read_session_info
 from .sidecars import Caption, captions, chapters_json, srt, transcript_text, vtt
 from .store.atomic import SwapError, replace_all, staged, sweep_stale
-from .timeline import Layout
 
 __all__ = ["ExportResult", "SessionFiles", "export_session", "prepare_output", "session_files"]
 

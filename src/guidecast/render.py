@@ -26,7 +26,8 @@ from .balance import (
     session_blocks,
     session_gain,
 )
-from .compiler import compile_and_lay_out, compile_routine
+from .compiler.fit import compile_and_lay_out, compile_routine
+from .compiler.timeline import Layout, Options, Timeline, layout
 from .lang.speech import Estimate
 from .levels import SPEECH_LUFS, stepped
 from .media.beds import load_bed
@@ -36,7 +37,6 @@ from .media.loudness import LoudnessMeter, limit_true_peak
 from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
 from .model import Routine
 from .routine.durations import format_clock, format_duration
-from .timeline import Layout, Options, Timeline, layout
 from .voice import NotKept, Progress, Voice
 
 __all__ = [

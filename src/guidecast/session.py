@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .compiler.timeline import Options
 from .export import ExportResult, export_session, prepare_output, session_files
 from .media.cover import kept_cover
 from .media.loudness import LoudnessMeter
@@ -21,7 +22,6 @@ from .render import AudioFormat, Progress, Voice, prefetch, stream_pcm
 from .render import render as render_timeline
 from .splice import run_store, splice_mp3
 from .store.blobs import BlobStore
-from .timeline import Options
 
 __all__ = ["SessionResult", "render_session"]
 

@@ -13,14 +13,14 @@ from typing import Any, ClassVar, TypeVar
 import click
 
 from .. import __version__
-from ..compiler import resolve_options
+from ..compiler.fit import resolve_options
+from ..compiler.timeline import Options
 from ..errors import AudioError, GuidecastError, RoutineError, printable
 from ..media.beds import bed_ref
 from ..model import Narration, Routine, SoundRef
 from ..render import Progress
 from ..routine.durations import MAX_SESSION_MS, format_duration, parse_duration
 from ..routine.load import MAX_COUNTDOWN_MS
-from ..timeline import Options
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])

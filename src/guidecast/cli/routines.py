@@ -9,13 +9,13 @@ from typing import Any
 
 import click
 
-from ..compiler import compile_routine, crowded_cues
+from ..compiler.fit import compile_routine, crowded_cues
+from ..compiler.plan import plan_json, plan_table
+from ..compiler.timeline import layout
 from ..errors import RoutineError, printable
 from ..lang.speech import Estimate
-from ..plan import plan_json, plan_table
 from ..routine.load import load_routine
 from ..routine.pronounce import Lexicon
-from ..timeline import layout
 from ..tts import (
     ENGINES,
     PiperEngine,

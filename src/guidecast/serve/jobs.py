@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from ..compiler import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
+from ..compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
+from ..compiler.timeline import Options
 from ..errors import GuidecastError
 from ..export import SessionFiles
 from ..lang.speech import Estimate
@@ -24,7 +25,6 @@ from ..mix import resolve_mix
 from ..model import Routine
 from ..render import AudioFormat, Progress, Voice
 from ..session import render_session
-from ..timeline import Options
 from ..tts import ClipCache, make_engine
 from .variants import Choice
 

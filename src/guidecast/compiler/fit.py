@@ -10,12 +10,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .errors import LengthError, Loc, Problem
-from .lang.speech import Estimate
-from .model import Narration, Routine, Step
+from ..errors import LengthError, Loc, Problem
+from ..lang.speech import Estimate
+from ..model import Narration, Routine, Step
+from ..routine.durations import format_clock, format_duration
+from ..routine.load import HALFWAY
 from .narrate import narrate, speaking
-from .routine.durations import format_clock, format_duration
-from .routine.load import HALFWAY
 from .timeline import Durations, Layout, Options, Timeline
 from .timeline import layout as layout_events
 

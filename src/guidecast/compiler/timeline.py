@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from .model import Narration, Routine, SoundRef
+from ..model import Narration, Routine, SoundRef
 
 __all__ = [
     "Chapter",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import Loc
-from .lang.speech import NOMINAL_SOUND_MS, sentences
-from .model import Narration, SoundRef, Step
+from ..errors import Loc
+from ..lang.speech import NOMINAL_SOUND_MS, sentences
+from ..model import Narration, SoundRef, Step
 from .timeline import Chapter, Cue, Silence, Sound
 
 if TYPE_CHECKING:

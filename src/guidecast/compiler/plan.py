@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .routine.durations import format_clock, format_duration
+from ..routine.durations import format_clock, format_duration
 from .timeline import Layout, Silence, Sound, Speak, Timeline
 
 __all__ = ["plan_json", "plan_table"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .lang.i18n import Language, language_for
-from .lang.messages import WORDINGS
-from .model import Guidance, Narration
+from ..lang.i18n import Language, language_for
+from ..lang.messages import WORDINGS
+from ..model import Guidance, Narration
 from .timeline import Cue
 
 __all__ = ["GUIDE_FROM_MS", "Phrases", "guide_cues", "spoken_time"]

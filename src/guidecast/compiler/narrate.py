@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 import re
 
+from ..lang.i18n import Language, LanguageError, language_for
+from ..lang.speech import sentences
+from ..model import Flow, Guidance, Narration, Routine, SoundRef, Step
 from . import timed
 from .guidance import HoldPlan, Phrases, guide_cues, wanted
-from .lang.i18n import Language, LanguageError, language_for
-from .lang.speech import sentences
-from .model import Flow, Guidance, Narration, Routine, SoundRef, Step
 from .timeline import Chapter, Cue, Event, Options, Silence, SilenceKind, Sound, Speak
 
 __all__ = [
