@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from guidecast.render import Voice
+from guidecast.sound.render import Voice
 from render_fixtures import block_network, piper_voice_for
 
 

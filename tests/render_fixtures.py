@@ -28,9 +28,9 @@ from guidecast.compiler.timeline import Layout, Silence, Sound, Speak
 from guidecast.errors import EngineError
 from guidecast.export import ExportResult, export_session, session_files
 from guidecast.model import Narration, Routine
-from guidecast.render import AudioFormat, Rendered, Voice, render, stream_pcm
 from guidecast.routine.load import load_routine
 from guidecast.serve import lan_address
+from guidecast.sound.render import AudioFormat, Rendered, Voice, render, stream_pcm
 from guidecast.tts import Clip, ClipCache, FakeEngine
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()

@@ -33,8 +33,8 @@ from guidecast.compiler.timeline import Layout, Speak
 from guidecast.errors import EngineError, ExportError
 from guidecast.export import export_session, session_files
 from guidecast.model import Narration, Routine
-from guidecast.render import AudioFormat, stream_pcm
 from guidecast.routine.load import load_routine
+from guidecast.sound.render import AudioFormat, stream_pcm
 from guidecast.tts import FakeEngine
 from render_fixtures import (
     RATE,

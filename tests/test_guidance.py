@@ -26,9 +26,9 @@ from guidecast.compiler.timeline import GUIDE_GAP_MS, Layout, Options, Silence, 
 from guidecast.errors import RoutineError
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration, Routine
-from guidecast.render import Voice
 from guidecast.routine.load import load_routine, parse_routine
 from guidecast.routine.pronounce import Lexicon, builtin_lexicon, phoneme_symbols
+from guidecast.sound.render import Voice
 from guidecast.tts import ClipCache, FakeEngine
 from render_fixtures import planned, said_in_order
 

@@ -13,7 +13,7 @@ from mutagen.mp3 import MP3
 from scipy.signal import butter, lfilter, sosfilt
 
 from guidecast.media.loudness import LoudnessMeter, limit_true_peak, true_peak_db
-from guidecast.render import AudioFormat
+from guidecast.sound.render import AudioFormat
 from render_fixtures import (
     SMALL,
     decode,

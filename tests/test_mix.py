@@ -23,10 +23,10 @@ from guidecast.compiler.fit import resolve_options
 from guidecast.compiler.timeline import Layout, Sound, Speak
 from guidecast.errors import AudioError, Loc
 from guidecast.media.beds import BUILTIN_BEDS, LOOP_S, crossfade_loop, load_bed, make_builtin_bed
-from guidecast.mix import Mix, resolve_mix
 from guidecast.model import SoundRef
-from guidecast.render import AudioFormat, Rendered, Voice, render, stream_pcm
 from guidecast.routine.load import BUILTIN_BEDS as ROUTINE_BEDS
+from guidecast.sound.mix import Mix, resolve_mix
+from guidecast.sound.render import AudioFormat, Rendered, Voice, render, stream_pcm
 from guidecast.tts import Clip, ClipCache, FakeEngine
 from render_fixtures import (
     RATE,
@@ -181,7 +181,7 @@ def test_clip_loudness_is_measured_once_and_cached_beside_the_clip(
     assert stored["frames"] == len(voice.clip(text).samples)
     assert cache.get(key) is not None and cache.get(key).loudness == stored["lufs"]  # type: ignore[union-attr]
 
-    import guidecast.voice as voice_module
+    import guidecast.sound.voice as voice_module
 
     calls: list[int] = []
     real = voice_module.clip_loudness

@@ -31,7 +31,7 @@ from guidecast.errors import AudioError, Loc
 from guidecast.lang.speech import Estimate
 from guidecast.media.decode import load_sound
 from guidecast.model import Narration, SoundRef
-from guidecast.render import AudioFormat, stream_pcm
+from guidecast.sound.render import AudioFormat, stream_pcm
 from guidecast.tts import ClipCache, FakeEngine
 from render_fixtures import (
     RATE,

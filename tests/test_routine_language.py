@@ -189,7 +189,7 @@ def test_a_spanish_session_says_every_added_phrase_in_spanish() -> None:
 
 
 def test_the_builtin_lexicon_is_for_english_voices_only(tmp_path: Path) -> None:
-    from guidecast.render import Voice
+    from guidecast.sound.render import Voice
     from guidecast.tts import ClipCache, FakeEngine
 
     engine = FakeEngine()

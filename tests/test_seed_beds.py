@@ -16,10 +16,10 @@ from guidecast.compiler.fit import length_bounds, resolve_options
 from guidecast.compiler.timeline import Sound, Speak
 from guidecast.errors import Loc
 from guidecast.media.beds import BUILTIN_BEDS
-from guidecast.mix import resolve_mix
 from guidecast.model import Narration, SoundRef
-from guidecast.render import AudioFormat, Voice, render, stream_pcm
 from guidecast.routine.load import load_routine
+from guidecast.sound.mix import resolve_mix
+from guidecast.sound.render import AudioFormat, Voice, render, stream_pcm
 from render_fixtures import RATE, decode, ebur128, export_to, ffmetadata, holds
 from test_mix import integrated, isolated_momentary, spans
 

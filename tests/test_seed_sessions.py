@@ -16,8 +16,8 @@ import pytest
 from guidecast.compiler.timeline import Speak
 from guidecast.export import ExportResult
 from guidecast.model import Narration, Routine
-from guidecast.render import AudioFormat, Rendered, Voice
 from guidecast.routine.load import load_routine
+from guidecast.sound.render import AudioFormat, Rendered, Voice
 from guidecast.tts import PiperEngine
 from render_fixtures import (
     RATE,

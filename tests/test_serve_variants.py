@@ -20,10 +20,10 @@ from guidecast.compiler.fit import length_bounds, resolve_options
 from guidecast.errors import FeedError
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration
-from guidecast.render import Voice
 from guidecast.routine.load import load_routine
 from guidecast.serve import VARIANTS, ChoiceError, GuidecastServer, make_server, parse_choice
 from guidecast.serve.variants import Choice, allowed_minutes
+from guidecast.sound.render import Voice
 from render_fixtures import STRETCH, snapshot, write_routine
 
 FIXED = """\

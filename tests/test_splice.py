@@ -16,13 +16,13 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
 from scipy.signal import correlate
 
-from guidecast.balance import pieces
 from guidecast.compiler.fit import resolve_options
 from guidecast.model import Narration, Routine
 from guidecast.mp3 import ENCODER_DELAY, _crc16, _Header, frame_samples
-from guidecast.render import AudioFormat, PieceAudio, Voice, render
 from guidecast.routine.load import load_routine
 from guidecast.session import SessionResult, render_session
+from guidecast.sound.balance import pieces
+from guidecast.sound.render import AudioFormat, PieceAudio, Voice, render
 from guidecast.splice import REUSE_DB, run_store
 from guidecast.tts import FakeEngine
 from render_fixtures import (

@@ -16,10 +16,10 @@ from .compiler.timeline import Options
 from .export import ExportResult, export_session, prepare_output, session_files
 from .media.cover import kept_cover
 from .media.loudness import LoudnessMeter
-from .mix import Mix
 from .model import Routine
-from .render import AudioFormat, Progress, Voice, prefetch, stream_pcm
-from .render import render as render_timeline
+from .sound.mix import Mix
+from .sound.render import AudioFormat, Progress, Voice, prefetch, stream_pcm
+from .sound.render import render as render_timeline
 from .splice import run_store, splice_mp3
 from .store.blobs import BlobStore
 

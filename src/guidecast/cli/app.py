@@ -18,9 +18,9 @@ from ..compiler.timeline import Options
 from ..errors import AudioError, GuidecastError, RoutineError, printable
 from ..media.beds import bed_ref
 from ..model import Narration, Routine, SoundRef
-from ..render import Progress
 from ..routine.durations import MAX_SESSION_MS, format_duration, parse_duration
 from ..routine.load import MAX_COUNTDOWN_MS
+from ..sound.render import Progress
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])

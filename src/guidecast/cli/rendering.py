@@ -10,12 +10,12 @@ from typing import Any
 import click
 
 from ..errors import GuidecastError, RoutineError, printable
-from ..mix import resolve_mix
 from ..model import Routine
-from ..render import AudioFormat, Voice
 from ..routine.durations import format_clock
 from ..routine.load import BED_LEVELS, load_routine
 from ..session import render_session
+from ..sound.mix import resolve_mix
+from ..sound.render import AudioFormat, Voice
 from ..store.atomic import sweep_temporary_folders, temporary_folder
 from ..tts import (
     ENGINES,

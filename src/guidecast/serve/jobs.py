@@ -21,10 +21,10 @@ from ..compiler.timeline import Options
 from ..errors import GuidecastError
 from ..export import SessionFiles
 from ..lang.speech import Estimate
-from ..mix import resolve_mix
 from ..model import Routine
-from ..render import AudioFormat, Progress, Voice
 from ..session import render_session
+from ..sound.mix import resolve_mix
+from ..sound.render import AudioFormat, Progress, Voice
 from ..tts import ClipCache, make_engine
 from .variants import Choice
 

@@ -11,15 +11,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import EngineError
+from ..errors import EngineError
+from ..media.decode import load_sound, resample, sound_stamp, to_float
+from ..media.loudness import SUB_PAD, clip_loudness, sub_block_power
+from ..model import Routine, SoundRef
+from ..routine.pronounce import Lexicon
+from ..store.blobs import BlobStore, blob_key
+from ..tts import Clip, ClipCache, Engine
+from ..tts.cache import MAX_RATE, MIN_RATE
 from .levels import soft_onset, speech_gain_db
-from .media.decode import load_sound, resample, sound_stamp, to_float
-from .media.loudness import SUB_PAD, clip_loudness, sub_block_power
-from .model import Routine, SoundRef
-from .routine.pronounce import Lexicon
-from .store.blobs import BlobStore, blob_key
-from .tts import Clip, ClipCache, Engine
-from .tts.cache import MAX_RATE, MIN_RATE
 
 __all__ = ["ClipFacts", "Kept", "NotKept", "Progress", "Voice"]
 

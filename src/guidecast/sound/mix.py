@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .media.beds import BedLoop, bed_ref
-from .media.decode import INT16_MAX
-from .model import Routine, SoundRef
+from ..media.beds import BedLoop, bed_ref
+from ..media.decode import INT16_MAX
+from ..model import Routine, SoundRef
 
 __all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]
 

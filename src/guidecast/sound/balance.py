@@ -12,24 +12,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from . import __version__
-from .compiler.timeline import Layout, Sound, Speak
-from .levels import SPEECH_LUFS, bell_gain_db, soft_onset, speech_p95, stepped
-from .media.decode import load_sound
-from .media.loudness import (
+from .. import __version__
+from ..compiler.timeline import Layout, Sound, Speak
+from ..media.decode import load_sound
+from ..media.loudness import (
     SUB_PAD,
     LoudnessMeter,
     blocks_from_subs,
     limit_true_peak,
     sub_block_power,
 )
+from ..model import SoundRef
+from ..store.blobs import BlobStore, blob_key
+from .levels import SPEECH_LUFS, bell_gain_db, soft_onset, speech_p95, stepped
 from .mix import BedPlan, Mix
-from .model import SoundRef
-from .store.blobs import BlobStore, blob_key
 from .voice import Voice
 
 if TYPE_CHECKING:
-    from .media.format import AudioFormat
+    from ..media.format import AudioFormat
 
 __all__ = [
     "LIMITER_SAMPLE_S",

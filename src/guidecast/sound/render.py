@@ -16,6 +16,15 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ..compiler.fit import compile_and_lay_out, compile_routine
+from ..compiler.timeline import Layout, Options, Timeline, layout
+from ..lang.speech import Estimate
+from ..media.beds import load_bed
+from ..media.decode import INT16_MAX, to_float
+from ..media.format import AudioFormat
+from ..media.loudness import LoudnessMeter, limit_true_peak
+from ..model import Routine
+from ..routine.durations import format_clock, format_duration
 from .balance import (
     Levels,
     Piece,
@@ -26,17 +35,8 @@ from .balance import (
     session_blocks,
     session_gain,
 )
-from .compiler.fit import compile_and_lay_out, compile_routine
-from .compiler.timeline import Layout, Options, Timeline, layout
-from .lang.speech import Estimate
 from .levels import SPEECH_LUFS, stepped
-from .media.beds import load_bed
-from .media.decode import INT16_MAX, to_float
-from .media.format import AudioFormat
-from .media.loudness import LoudnessMeter, limit_true_peak
 from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
-from .model import Routine
-from .routine.durations import format_clock, format_duration
 from .voice import NotKept, Progress, Voice
 
 __all__ = [

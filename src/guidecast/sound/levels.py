@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from .media.loudness import weighted_percentile
+from ..media.loudness import weighted_percentile
 
 __all__ = [
     "BELL_MARGIN_LU",
