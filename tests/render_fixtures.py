@@ -26,8 +26,8 @@ from guidecast.cli import main
 from guidecast.compiler.fit import resolve_options
 from guidecast.compiler.timeline import Layout, Silence, Sound, Speak
 from guidecast.errors import EngineError
-from guidecast.export import ExportResult, export_session, session_files
 from guidecast.model import Narration, Routine
+from guidecast.mp3.export import ExportResult, export_session, session_files
 from guidecast.routine.load import load_routine
 from guidecast.serve import lan_address
 from guidecast.sound.render import AudioFormat, Rendered, Voice, render, stream_pcm

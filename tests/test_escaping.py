@@ -12,8 +12,8 @@ import pytest
 from guidecast.cli.app import _printable_args
 from guidecast.errors import Loc, Problem, RoutineError, printable
 from guidecast.feed import ChapterMark, Session, build_feed, make_channel
+from guidecast.mp3.sidecars import Caption, srt, vtt
 from guidecast.page import parse_vtt
-from guidecast.sidecars import Caption, srt, vtt
 from render_fixtures import run_main
 
 TRICKY = "Knees --> chest <b>& hold</b>\n\nthen 2 & 3 <v Narrator>"

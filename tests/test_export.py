@@ -24,15 +24,15 @@ from mutagen.mp3 import MP3, BitrateMode
 from PIL import Image
 
 import guidecast.cli.rendering
-import guidecast.export
+import guidecast.mp3.export
+import guidecast.mp3.splice
 import guidecast.session
-import guidecast.splice
 import guidecast.store.atomic
 from guidecast.cli import cli
 from guidecast.compiler.timeline import Layout, Speak
 from guidecast.errors import EngineError, ExportError
-from guidecast.export import export_session, session_files
 from guidecast.model import Narration, Routine
+from guidecast.mp3.export import export_session, session_files
 from guidecast.routine.load import load_routine
 from guidecast.sound.render import AudioFormat, stream_pcm
 from guidecast.tts import FakeEngine
@@ -387,7 +387,7 @@ def test_ctrl_c_while_encoding_exits_130_and_keeps_the_previous_session(
     routine, out, cache, before = rendered_once
     args = ["-q", "render", routine, "-o", out, "--engine", "fake", "--cache-dir", cache]
     if path == "splice":  # the runs of a session without a bed
-        real_run = guidecast.splice._Runs.__call__
+        real_run = guidecast.mp3.splice._Runs.__call__
         calls = iter(range(1_000_000))
 
         def interrupted(self: Any, group: Any) -> Any:
@@ -395,7 +395,7 @@ def test_ctrl_c_while_encoding_exits_130_and_keeps_the_previous_session(
                 raise KeyboardInterrupt
             return real_run(self, group)
 
-        monkeypatch.setattr(guidecast.splice._Runs, "__call__", interrupted)
+        monkeypatch.setattr(guidecast.mp3.splice._Runs, "__call__", interrupted)
     else:  # a bed makes the whole session one encoded stream
         real = guidecast.session.stream_pcm
         monkeypatch.setattr(

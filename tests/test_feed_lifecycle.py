@@ -25,8 +25,8 @@ from feed_fixtures import FakeSession, make_folder, make_session, running_server
 from guidecast.cli import cli
 from guidecast.errors import FeedError
 from guidecast.feed import content_version, podcast_guid, write_feed
-from guidecast.recover import FIRST_RENDERED, GUID, derived_guid
-from guidecast.sessioninfo import read_session_info
+from guidecast.mp3.recover import FIRST_RENDERED, GUID, derived_guid
+from guidecast.mp3.sessioninfo import read_session_info
 from render_fixtures import SMALL, block_network, run_main, write_routine
 
 BASE = "https://example.com/yoga"

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from guidecast.compiler.timeline import Speak
-from guidecast.export import ExportResult
 from guidecast.model import Narration, Routine
+from guidecast.mp3.export import ExportResult
 from guidecast.routine.load import load_routine
 from guidecast.sound.render import AudioFormat, Rendered, Voice
 from guidecast.tts import PiperEngine

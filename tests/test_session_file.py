@@ -14,14 +14,14 @@ from click.testing import CliRunner
 
 from guidecast.cli import cli
 from guidecast.feed import load_sessions, make_channel
-from guidecast.page import render_page
-from guidecast.sessioninfo import (
+from guidecast.mp3.sessioninfo import (
     ChapterMark,
     SessionFileError,
     SessionInfo,
     read_session_info,
 )
-from guidecast.sidecars import Caption
+from guidecast.mp3.sidecars import Caption
+from guidecast.page import render_page
 from render_fixtures import SMALL, block_network, run_main, write_routine
 
 NAME = "small-flow"

@@ -18,12 +18,12 @@ from scipy.signal import correlate
 
 from guidecast.compiler.fit import resolve_options
 from guidecast.model import Narration, Routine
-from guidecast.mp3 import ENCODER_DELAY, _crc16, _Header, frame_samples
+from guidecast.mp3.frames import ENCODER_DELAY, _crc16, _Header, frame_samples
+from guidecast.mp3.splice import REUSE_DB, run_store
 from guidecast.routine.load import load_routine
 from guidecast.session import SessionResult, render_session
 from guidecast.sound.balance import pieces
 from guidecast.sound.render import AudioFormat, PieceAudio, Voice, render
-from guidecast.splice import REUSE_DB, run_store
 from guidecast.tts import FakeEngine
 from render_fixtures import (
     RATE,
@@ -194,7 +194,7 @@ def test_a_re_render_at_another_length_copies_kept_runs(
     audio = _audio_frames(first)
     _render(tmp_path, routine, fake_voice(cache), splice=True, length_ms=225_000)
     engine = FakeEngine()
-    with caplog.at_level(logging.INFO, logger="guidecast.splice"):
+    with caplog.at_level(logging.INFO, logger="guidecast.mp3.splice"):
         again, done = _render(
             tmp_path, routine, fake_voice(cache, engine), splice=True, length_ms=180_000
         )
@@ -310,7 +310,7 @@ def test_a_run_is_used_only_for_what_it_was_made_with(
 ) -> None:
     routine = routine_from(tmp_path, SMALL)
     cache = tmp_path / "cache"
-    with caplog.at_level(logging.INFO, logger="guidecast.splice"):
+    with caplog.at_level(logging.INFO, logger="guidecast.mp3.splice"):
         _render(tmp_path, routine, fake_voice(cache), splice=True)
         out, _ = _render(
             tmp_path, routine, fake_voice(cache), splice=True, fmt=AudioFormat(**change)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .errors import FeedError
-from .recover import recover
-from .sessioninfo import SessionFileError, SessionInfo, read_session_info
+from .mp3.recover import recover
+from .mp3.sessioninfo import SessionFileError, SessionInfo, read_session_info
 
 __all__ = ["Session", "content_version", "load_sessions"]
 

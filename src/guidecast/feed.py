@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from .episodes import Session, content_version, load_sessions
 from .errors import ExportError, FeedError
 from .media.cover import cover_jpeg
-from .sessioninfo import (
+from .mp3.sessioninfo import (
     SESSION_FORMAT,
     ChapterMark,
     SessionInfo,

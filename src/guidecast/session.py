@@ -13,14 +13,14 @@ import numpy as np
 import numpy.typing as npt
 
 from .compiler.timeline import Options
-from .export import ExportResult, export_session, prepare_output, session_files
 from .media.cover import kept_cover
 from .media.loudness import LoudnessMeter
 from .model import Routine
+from .mp3.export import ExportResult, export_session, prepare_output, session_files
+from .mp3.splice import run_store, splice_mp3
 from .sound.mix import Mix
 from .sound.render import AudioFormat, Progress, Voice, prefetch, stream_pcm
 from .sound.render import render as render_timeline
-from .splice import run_store, splice_mp3
 from .store.blobs import BlobStore
 
 __all__ = ["SessionResult", "render_session"]

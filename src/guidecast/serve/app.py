@@ -29,8 +29,8 @@ from ..feed import (
     make_channel,
     show_cover,
 )
+from ..mp3.sessioninfo import SessionFileError, read_session_info
 from ..page import COMPACT_FROM, render_page
-from ..sessioninfo import SessionFileError, read_session_info
 from ..store.atomic import write_atomic
 from ..tts import default_cache_dir
 from .address import lan_address

@@ -19,9 +19,9 @@ from typing import Literal
 from ..compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
 from ..compiler.timeline import Options
 from ..errors import GuidecastError
-from ..export import SessionFiles
 from ..lang.speech import Estimate
 from ..model import Routine
+from ..mp3.export import SessionFiles
 from ..session import render_session
 from ..sound.mix import resolve_mix
 from ..sound.render import AudioFormat, Progress, Voice

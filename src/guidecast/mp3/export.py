@@ -33,18 +33,18 @@ from mutagen.id3 import (
 )
 from mutagen.id3._tags import save_frame
 
-from . import __version__
-from .compiler.timeline import Layout
-from .errors import ExportError
-from .lang.i18n import id3_language
-from .media.cover import cover_jpeg
-from .media.format import AudioFormat
-from .model import Routine
-from .mp3 import EncodeResult, encode_mp3
+from .. import __version__
+from ..compiler.timeline import Layout
+from ..errors import ExportError
+from ..lang.i18n import id3_language
+from ..media.cover import cover_jpeg
+from ..media.format import AudioFormat
+from ..model import Routine
+from ..store.atomic import SwapError, replace_all, staged, sweep_stale
+from .frames import EncodeResult, encode_mp3
 from .recover import derived_guid, identity_frames, recover
 from .sessioninfo import ChapterMark, SessionFileError, SessionInfo, read_session_info
 from .sidecars import Caption, captions, chapters_json, srt, transcript_text, vtt
-from .store.atomic import SwapError, replace_all, staged, sweep_stale
 
 __all__ = ["ExportResult", "SessionFiles", "export_session", "prepare_output", "session_files"]
 

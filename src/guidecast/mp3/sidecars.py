@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .compiler.timeline import Layout, PlacedChapter, Speak
+from ..compiler.timeline import Layout, PlacedChapter, Speak
 
 __all__ = [
     "Caption",

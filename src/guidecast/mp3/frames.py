@@ -12,7 +12,7 @@ import lameenc
 import numpy as np
 import numpy.typing as npt
 
-from .media.format import AudioFormat
+from ..media.format import AudioFormat
 
 __all__ = ["EncodeResult", "encode_mp3", "frame_samples", "info_frame", "split_frames"]
 

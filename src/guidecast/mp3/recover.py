@@ -15,7 +15,7 @@ from mutagen import MutagenError
 from mutagen.id3 import ID3, TXXX, CTOCFlags, Frame
 from mutagen.mp3 import MP3
 
-from .lang.i18n import known_language
+from ..lang.i18n import known_language
 from .sessioninfo import MAX_DURATION_MS, ChapterMark, SessionFileError, SessionInfo
 
 __all__ = ["FIRST_RENDERED", "GUID", "LANGUAGE", "derived_guid", "identity_frames", "recover"]

@@ -22,11 +22,11 @@ import lameenc
 import numpy as np
 import numpy.typing as npt
 
-from .media.decode import to_float
-from .media.format import AudioFormat
-from .media.loudness import blocks_from_subs, sub_block_power
-from .mp3 import SETTLE_SAMPLES, frame_samples, split_frames
-from .store.blobs import BlobStore
+from ..media.decode import to_float
+from ..media.format import AudioFormat
+from ..media.loudness import blocks_from_subs, sub_block_power
+from ..store.blobs import BlobStore
+from .frames import SETTLE_SAMPLES, frame_samples, split_frames
 
 __all__ = ["LEAD_FRAMES", "Run", "RunStore", "encode_run", "frames_needed", "silence_run"]
 

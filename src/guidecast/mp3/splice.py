@@ -22,16 +22,16 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from . import __version__
-from .media.format import AudioFormat
-from .media.loudness import LoudnessMeter
-from .mp3 import EncodeResult, frame_samples, info_frame, split_frames
+from .. import __version__
+from ..media.format import AudioFormat
+from ..media.loudness import LoudnessMeter
+from ..sound.balance import Piece, pieces
+from ..sound.levels import GAIN_STEP_DB, SPEECH_LUFS
+from ..sound.render import PieceAudio, Rendered
+from ..sound.voice import Progress, Voice
+from ..store.blobs import blob_key
+from .frames import EncodeResult, frame_samples, info_frame, split_frames
 from .runs import LEAD_FRAMES, Run, RunStore, encode_run, frames_needed, silence_run
-from .sound.balance import Piece, pieces
-from .sound.levels import GAIN_STEP_DB, SPEECH_LUFS
-from .sound.render import PieceAudio, Rendered
-from .sound.voice import Progress, Voice
-from .store.blobs import blob_key
 
 __all__ = ["Group", "placed_pieces", "plan_groups", "run_store", "splice_mp3"]
 
