@@ -15,7 +15,7 @@ from typing import Any
 
 from mutagen.id3 import CHAP, CTOC, ID3, TALB, TIT2, TPE1, CTOCFlags
 
-from guidecast.serve import GuidecastServer, make_server
+from guidecast.publish.serve import GuidecastServer, make_server
 from render_fixtures import tone_mp3
 
 RATE = 44_100

@@ -28,8 +28,8 @@ from guidecast.compiler.timeline import Layout, Silence, Sound, Speak
 from guidecast.errors import EngineError
 from guidecast.model import Narration, Routine
 from guidecast.mp3.export import ExportResult, export_session, session_files
+from guidecast.publish.serve import lan_address
 from guidecast.routine.load import load_routine
-from guidecast.serve import lan_address
 from guidecast.sound.render import AudioFormat, Rendered, Voice, render, stream_pcm
 from guidecast.tts import Clip, ClipCache, FakeEngine
 

@@ -286,8 +286,8 @@ def test_commands_load_only_when_used() -> None:
     code = (
         "import sys; from guidecast.cli import cli; import click;"
         "cli.get_command(click.Context(cli), 'render');"
-        "print(sorted(m for m in sys.modules if m.startswith(('guidecast.serve', "
-        "'guidecast.feed', 'starlette', 'uvicorn'))))"
+        "print(sorted(m for m in sys.modules if m.startswith(('guidecast.publish.serve', "
+        "'guidecast.publish.feed', 'starlette', 'uvicorn'))))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

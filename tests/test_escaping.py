@@ -11,9 +11,9 @@ import pytest
 
 from guidecast.cli.app import _printable_args
 from guidecast.errors import Loc, Problem, RoutineError, printable
-from guidecast.feed import ChapterMark, Session, build_feed, make_channel
 from guidecast.mp3.sidecars import Caption, srt, vtt
-from guidecast.page import parse_vtt
+from guidecast.publish.feed import ChapterMark, Session, build_feed, make_channel
+from guidecast.publish.page import parse_vtt
 from render_fixtures import run_main
 
 TRICKY = "Knees --> chest <b>& hold</b>\n\nthen 2 & 3 <v Narrator>"

@@ -14,7 +14,13 @@ from lxml import etree
 
 from feed_fixtures import FakeSession, make_folder, make_session
 from guidecast.errors import FeedError, GuidecastError
-from guidecast.feed import build_feed, content_version, load_sessions, make_channel, write_feed
+from guidecast.publish.feed import (
+    build_feed,
+    content_version,
+    load_sessions,
+    make_channel,
+    write_feed,
+)
 
 BASE = "https://example.com/yoga"
 NS = {

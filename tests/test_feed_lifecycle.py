@@ -24,9 +24,9 @@ from PIL import Image
 from feed_fixtures import FakeSession, make_folder, make_session, running_server, write_mp3
 from guidecast.cli import cli
 from guidecast.errors import FeedError
-from guidecast.feed import content_version, podcast_guid, write_feed
 from guidecast.mp3.recover import FIRST_RENDERED, GUID, derived_guid
 from guidecast.mp3.sessioninfo import read_session_info
+from guidecast.publish.feed import content_version, podcast_guid, write_feed
 from render_fixtures import SMALL, block_network, run_main, write_routine
 
 BASE = "https://example.com/yoga"

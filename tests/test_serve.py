@@ -22,7 +22,7 @@ from lxml import etree
 
 from feed_fixtures import FakeSession, make_folder, running_server
 from guidecast.errors import FeedError
-from guidecast.serve import (
+from guidecast.publish.serve import (
     GuidecastServer,
     RangeNotSatisfiable,
     ServerInfo,

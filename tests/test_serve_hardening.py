@@ -14,8 +14,8 @@ from urllib.parse import quote
 import pytest
 
 from feed_fixtures import make_folder, running_server
-from guidecast.page import qr_svg
-from guidecast.serve import RangeNotSatisfiable, parse_byte_range
+from guidecast.publish.page import qr_svg
+from guidecast.publish.serve import RangeNotSatisfiable, parse_byte_range
 
 
 def _raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -170,7 +170,7 @@ def test_hundreds_of_half_sent_requests_do_not_stall_another_client(tmp_path: Pa
     [(574_600, "9:34"), (40_000, "0:40"), (999, "0:00"), (3_723_900, "1:02:03")],
 )
 def test_page_times_read_like_the_player(ms: int, shown: str) -> None:
-    from guidecast.page import player_clock
+    from guidecast.publish.page import player_clock
 
     assert player_clock(ms) == shown
 

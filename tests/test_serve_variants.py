@@ -14,15 +14,21 @@ from typing import Any
 import pytest
 from lxml import etree, html
 
-import guidecast.serve.jobs
+import guidecast.publish.serve.jobs
 from feed_fixtures import make_folder, running_server
 from guidecast.compiler.fit import length_bounds, resolve_options
 from guidecast.errors import FeedError
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration
+from guidecast.publish.serve import (
+    VARIANTS,
+    ChoiceError,
+    GuidecastServer,
+    make_server,
+    parse_choice,
+)
+from guidecast.publish.serve.variants import Choice, allowed_minutes
 from guidecast.routine.load import load_routine
-from guidecast.serve import VARIANTS, ChoiceError, GuidecastServer, make_server, parse_choice
-from guidecast.serve.variants import Choice, allowed_minutes
 from guidecast.sound.render import Voice
 from render_fixtures import STRETCH, snapshot, write_routine
 
@@ -280,7 +286,7 @@ def test_the_server_renders_with_the_offline_piper_voice_and_the_shared_cache(
 def test_unkept_variants_beyond_the_limit_are_removed_and_kept_ones_stay(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(guidecast.serve.jobs, "UNKEPT_LIMIT", 2)
+    monkeypatch.setattr(guidecast.publish.serve.jobs, "UNKEPT_LIMIT", 2)
     first = "routine=quick-stretch&length=3&narration=brief"
     site.ready(first)
     assert site.json("POST", f"/api/keep?{first}")["kept"] is True

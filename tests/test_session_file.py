@@ -13,7 +13,6 @@ import pytest
 from click.testing import CliRunner
 
 from guidecast.cli import cli
-from guidecast.feed import load_sessions, make_channel
 from guidecast.mp3.sessioninfo import (
     ChapterMark,
     SessionFileError,
@@ -21,7 +20,8 @@ from guidecast.mp3.sessioninfo import (
     read_session_info,
 )
 from guidecast.mp3.sidecars import Caption
-from guidecast.page import render_page
+from guidecast.publish.feed import load_sessions, make_channel
+from guidecast.publish.page import render_page
 from render_fixtures import SMALL, block_network, run_main, write_routine
 
 NAME = "small-flow"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..feed import write_feed
-from ..serve import ready_message
-from ..serve import serve as serve_directory
+from ..publish.feed import write_feed
+from ..publish.serve import ready_message
+from ..publish.serve import serve as serve_directory
 from ..tts import ENGINES, make_engine
 from .app import F, cache_dir_option, cli
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds, resolve_options
-from ..compiler.timeline import Options, layout
-from ..errors import GuidecastError
-from ..lang.speech import Estimate
-from ..media.beds import BUILTIN_BEDS
-from ..model import Narration, Routine
-from ..routine.load import load_routine
+from ...compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds, resolve_options
+from ...compiler.timeline import Options, layout
+from ...errors import GuidecastError
+from ...lang.speech import Estimate
+from ...media.beds import BUILTIN_BEDS
+from ...model import Narration, Routine
+from ...routine.load import load_routine
 
 __all__ = [
     "BEDS",

@@ -17,7 +17,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ..errors import FeedError
+from ...errors import FeedError
 from .address import lan_address, terminal_qr
 from .app import Studio, create_app
 

@@ -16,16 +16,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from ..compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
-from ..compiler.timeline import Options
-from ..errors import GuidecastError
-from ..lang.speech import Estimate
-from ..model import Routine
-from ..mp3.export import SessionFiles
-from ..session import render_session
-from ..sound.mix import resolve_mix
-from ..sound.render import AudioFormat, Progress, Voice
-from ..tts import ClipCache, make_engine
+from ...compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
+from ...compiler.timeline import Options
+from ...errors import GuidecastError
+from ...lang.speech import Estimate
+from ...model import Routine
+from ...mp3.export import SessionFiles
+from ...session import render_session
+from ...sound.mix import resolve_mix
+from ...sound.render import AudioFormat, Progress, Voice
+from ...tts import ClipCache, make_engine
 from .variants import Choice
 
 __all__ = ["UNKEPT_LIMIT", "Job", "Renderer"]

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from html import escape
 
-from ..model import Narration, Routine
+from ...model import Narration, Routine
 from ..page import CHEVRON, player_clock
 from .variants import BEDS, PACE_NAMES, RATES, allowed_minutes, default_choice, estimated_lengths
 

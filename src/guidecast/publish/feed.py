@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .episodes import Session, content_version, load_sessions
-from .errors import ExportError, FeedError
-from .media.cover import cover_jpeg
-from .mp3.sessioninfo import (
+from ..errors import ExportError, FeedError
+from ..media.cover import cover_jpeg
+from ..mp3.sessioninfo import (
     SESSION_FORMAT,
     ChapterMark,
     SessionInfo,
 )
-from .store.atomic import sweep_stale, write_atomic
+from ..store.atomic import sweep_stale, write_atomic
+from .episodes import Session, content_version, load_sessions
 
 __all__ = [
     "SESSION_FORMAT",

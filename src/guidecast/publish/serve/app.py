@@ -18,7 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ..errors import FeedError
+from ...errors import FeedError
+from ...mp3.sessioninfo import SessionFileError, read_session_info
+from ...store.atomic import write_atomic
+from ...tts import default_cache_dir
 from ..feed import (
     SHOW_COVER,
     Channel,
@@ -29,10 +32,7 @@ from ..feed import (
     make_channel,
     show_cover,
 )
-from ..mp3.sessioninfo import SessionFileError, read_session_info
 from ..page import COMPACT_FROM, render_page
-from ..store.atomic import write_atomic
-from ..tts import default_cache_dir
 from .address import lan_address
 from .files import file_response, not_found, resolve
 from .jobs import Job, Renderer

@@ -7,9 +7,9 @@ import logging
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .errors import FeedError
-from .mp3.recover import recover
-from .mp3.sessioninfo import SessionFileError, SessionInfo, read_session_info
+from ..errors import FeedError
+from ..mp3.recover import recover
+from ..mp3.sessioninfo import SessionFileError, SessionInfo, read_session_info
 
 __all__ = ["Session", "content_version", "load_sessions"]
 
