@@ -14,9 +14,9 @@ of digital silence; it starts with a 5 ms fade-in, has its DC offset removed and
 -3 dBFS. Output is 16-bit PCM mono WAV at 44100 Hz, written with the ``wave`` module. There is
 no randomness, so the bytes are the same on every run (``--check`` verifies the committed files).
 
-The ambience beds (``drone``, ``ocean``, ``rain``, ``air``) are not stored: guidecast makes them
-at render time, deterministically, in ``guidecast.media.beds``; ``--beds DIR`` writes one loop of each
-as a WAV file at 44100 Hz to listen to (or to edit and use as a bed file).
+The ambience beds (``drone``, ``ocean``, ``rain``, ``air``) are not stored: guidecast makes
+them at render time, deterministically, in ``guidecast.media.beds``; ``--beds DIR`` writes one
+loop of each as a WAV file at 44100 Hz to listen to (or to edit and use as a bed file).
 
 Usage: ``python scripts/make_sounds.py [--out DIR] [--check] [--beds DIR]``
 """
