@@ -7,16 +7,13 @@ so a 20 s work period lasts exactly 20 s; `check` reports a period too short for
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import Loc
+from ..lang.i18n import Language
 from ..lang.speech import NOMINAL_SOUND_MS, sentences
-from ..model import Narration, SoundRef, Step
-from .timeline import Chapter, Cue, Silence, Sound
-
-if TYPE_CHECKING:
-    from .narrate import Narrator
-
+from ..model import Narration, Routine, SoundRef, Step
+from .timeline import Chapter, Cue, Event, Options, Silence, SilenceKind, Sound
 
 __all__ = ["get_ready", "narrate_step", "rest", "time_left"]
 
@@ -31,6 +28,37 @@ _TONE = SoundRef("woodblock", None, Loc("guidecast"))
 PHASE_TONES = {"in": _TONE, "hold": _TONE, "out": _TONE}
 """With `count: tones`, the soft knock that starts each phase (0.8 s, inside the phase)."""
 """Breathwork says the whole phase words for the first cycles, then the short ones."""
+
+
+class Narrator(Protocol):
+    """What clock-timed narration uses of `narrate.Narrator` (which calls it, so this module
+    cannot import it back)."""
+
+    routine: Routine
+    options: Options
+    holds: list[int | None]
+    events: list[Event]
+    lang: Language
+
+    def at(self, level: Narration) -> bool: ...
+    def say(self, text: str | None, step: int | None = None) -> None: ...
+    def quiet(self, ms: int, kind: SilenceKind = "pause", step: int | None = None) -> None: ...
+    def cues(self, silence: Silence) -> None: ...
+    def sound(self, ref: SoundRef | None) -> None: ...
+    def setting(self, name: str, fallback: int, step: Step | None = None) -> int: ...
+    def settle(self, step: Step) -> int: ...
+    def chapter(self, title: str, index: int, step: Step) -> None: ...
+    def chapter_title(self, step: Step, side: str | None = None) -> str: ...
+    def pause_after(self, step: Step) -> int: ...
+    def round_line(self, step: Step) -> str | None: ...
+    def switch_line(self, step: Step, side: str | None) -> str: ...
+    def side_cue(self, step: Step, side: str | None) -> str | None: ...
+    def first_line(self, side: str | None, step: Step) -> str | None: ...
+    def introduce(self, index: int, step: Step) -> None: ...
+    def rep_line(self, rep: int, reps: int) -> str: ...
+    def hold_cues(
+        self, index: int, step: Step, hold_ms: int, *, first: bool
+    ) -> tuple[Cue, ...]: ...
 
 
 def narrate_step(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
