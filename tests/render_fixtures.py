@@ -23,7 +23,7 @@ import pytest
 from scipy.signal import resample_poly
 
 from guidecast.cli import main
-from guidecast.compiler.fit import resolve_options
+from guidecast.compiler.options import resolve_options
 from guidecast.compiler.timeline import Layout, Silence, Sound, Speak
 from guidecast.errors import EngineError
 from guidecast.model import Narration, Routine

@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from guidecast.cli import cli
 from guidecast.compiler.fit import LENGTH_TOLERANCE_MS, length_bounds
-from guidecast.compiler.timeline import Options
+from guidecast.compiler.options import Options
 from guidecast.lang.speech import Estimate
 from guidecast.routine.durations import format_clock
 from guidecast.routine.load import load_routine

@@ -17,15 +17,11 @@ from typing import Any
 
 import pytest
 
-from guidecast.compiler.fit import (
-    LENGTH_TOLERANCE_MS,
-    compile_routine,
-    length_bounds,
-    resolve_options,
-)
+from guidecast.compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
 from guidecast.compiler.narrate import SWITCH_SETTLE_MS
+from guidecast.compiler.options import Options, resolve_options
 from guidecast.compiler.plan import plan_table
-from guidecast.compiler.timeline import Layout, Options, Silence, Speak, Timeline, layout
+from guidecast.compiler.timeline import Layout, Silence, Speak, Timeline, layout
 from guidecast.errors import LengthError
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration, Routine, SoundRef

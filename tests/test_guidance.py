@@ -22,7 +22,8 @@ from guidecast.compiler.narrate import (
     SETTLE_MS,
     SWITCH_SETTLE_MS,
 )
-from guidecast.compiler.timeline import GUIDE_GAP_MS, Layout, Options, Silence, Speak, layout
+from guidecast.compiler.options import Options
+from guidecast.compiler.timeline import GUIDE_GAP_MS, Layout, Silence, Speak, layout
 from guidecast.errors import RoutineError
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration, Routine

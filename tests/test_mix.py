@@ -19,7 +19,7 @@ import pyloudnorm
 import pytest
 from scipy.signal import lfilter
 
-from guidecast.compiler.fit import resolve_options
+from guidecast.compiler.options import resolve_options
 from guidecast.compiler.timeline import Layout, Sound, Speak
 from guidecast.errors import AudioError, Loc
 from guidecast.media.beds import BUILTIN_BEDS, LOOP_S, crossfade_loop, load_bed, make_builtin_bed

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from guidecast.compiler.fit import compile_routine, resolve_options
+from guidecast.compiler.fit import compile_routine
 from guidecast.compiler.guidance import PHRASES
 from guidecast.compiler.narrate import (
     END_MS,
@@ -26,6 +26,7 @@ from guidecast.compiler.narrate import (
     SETTLE_MS,
     SWITCH_SETTLE_MS,
 )
+from guidecast.compiler.options import resolve_options
 from guidecast.compiler.timeline import Silence, Sound, Speak, layout
 from guidecast.errors import AudioError, Loc
 from guidecast.lang.speech import Estimate

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from guidecast.cli import cli
-from guidecast.compiler.fit import compile_routine, crowded_cues, resolve_options
+from guidecast.compiler.fit import compile_routine, crowded_cues
+from guidecast.compiler.options import resolve_options
 from guidecast.compiler.timeline import Layout, Silence, Speak
 from guidecast.errors import RoutineError
 from guidecast.model import Narration

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from guidecast.compiler.fit import length_bounds, resolve_options
+from guidecast.compiler.fit import length_bounds
+from guidecast.compiler.options import resolve_options
 from guidecast.compiler.timeline import Sound, Speak
 from guidecast.errors import Loc
 from guidecast.media.beds import BUILTIN_BEDS

@@ -16,7 +16,8 @@ from lxml import etree, html
 
 import guidecast.publish.serve.jobs
 from feed_fixtures import make_folder, running_server
-from guidecast.compiler.fit import length_bounds, resolve_options
+from guidecast.compiler.fit import length_bounds
+from guidecast.compiler.options import resolve_options
 from guidecast.errors import FeedError
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration

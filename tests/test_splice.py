@@ -16,7 +16,7 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
 from scipy.signal import correlate
 
-from guidecast.compiler.fit import resolve_options
+from guidecast.compiler.options import resolve_options
 from guidecast.model import Narration, Routine
 from guidecast.mp3.frames import ENCODER_DELAY, _crc16, _Header, frame_samples
 from guidecast.mp3.splice import REUSE_DB, run_store

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .compiler.timeline import Options
+from .compiler.options import Options
 from .media.cover import kept_cover
 from .media.loudness import LoudnessMeter
 from .model import Routine

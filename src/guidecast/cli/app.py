@@ -13,8 +13,7 @@ from typing import Any, ClassVar, TypeVar
 import click
 
 from .. import __version__
-from ..compiler.fit import resolve_options
-from ..compiler.timeline import Options
+from ..compiler.options import Options, resolve_options
 from ..errors import AudioError, GuidecastError, RoutineError, printable
 from ..media.beds import bed_ref
 from ..model import Narration, Routine, SoundRef

@@ -1,14 +1,13 @@
 """Compile a `Routine` and `Options` into a `Timeline`: pure, deterministic, no audio.
 
 `narrate.py` says what happens for given hold lengths; this module chooses the lengths that
-fit the target and resolves the options.
+fit the target (`options.py` resolves the knobs).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TypeVar
 
 from ..errors import LengthError, Loc, Problem
 from ..lang.speech import Estimate
@@ -16,7 +15,8 @@ from ..model import Narration, Routine, Step
 from ..routine.durations import format_clock, format_duration
 from ..routine.load import HALFWAY
 from .narrate import narrate, speaking
-from .timeline import Durations, Layout, Options, Timeline
+from .options import Options, resolve_options
+from .timeline import Durations, Layout, Timeline
 from .timeline import layout as layout_events
 
 __all__ = [
@@ -25,38 +25,9 @@ __all__ = [
     "compile_routine",
     "crowded_cues",
     "length_bounds",
-    "resolve_options",
 ]
 
-T = TypeVar("T")
 LENGTH_TOLERANCE_MS = 5000
-
-
-def resolve_options(
-    routine: Routine,
-    *,
-    narration: Narration | None = None,
-    length_ms: int | None = None,
-    rate: float | None = None,
-    countdown_ms: int | None = None,
-    breath_cues: bool | None = None,
-) -> Options:
-    """Combine command-line choices with the routine's defaults (the command line wins)."""
-    d = routine.defaults
-    return Options(
-        narration=_first(narration, d.narration, Narration.STANDARD),
-        length_ms=length_ms if length_ms is not None else d.length_ms,
-        rate=_first(rate, d.rate, 1.0),
-        countdown_ms=_first(countdown_ms, d.countdown_ms, 0),
-        breath_cues=_first(breath_cues, d.breath_cues, False),
-    )
-
-
-def _first(given: T | None, default: T | None, fallback: T) -> T:
-    """The command line's value, else the routine's default, else guidecast's."""
-    if given is not None:
-        return given
-    return default if default is not None else fallback
 
 
 _EMITTED: OrderedDict[tuple[int, Options, tuple[int | None, ...]], tuple[Routine, Timeline]] = (

@@ -15,7 +15,8 @@ from ..lang.speech import sentences
 from ..model import Flow, Guidance, Narration, Routine, SoundRef, Step
 from . import timed
 from .guidance import HoldPlan, Phrases, guide_cues, wanted
-from .timeline import Chapter, Cue, Event, Options, Silence, SilenceKind, Sound, Speak
+from .options import Options
+from .timeline import Chapter, Cue, Event, Silence, SilenceKind, Sound, Speak
 
 __all__ = [
     "BELL_GAP_MS",

@@ -13,7 +13,8 @@ from ..errors import Loc
 from ..lang.i18n import Language
 from ..lang.speech import NOMINAL_SOUND_MS, sentences
 from ..model import Narration, Routine, SoundRef, Step
-from .timeline import Chapter, Cue, Event, Options, Silence, SilenceKind, Sound
+from .options import Options
+from .timeline import Chapter, Cue, Event, Silence, SilenceKind, Sound
 
 __all__ = ["get_ready", "narrate_step", "rest", "time_left"]
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from ..model import Narration, Routine, SoundRef
+from ..model import Routine, SoundRef
+from .options import Options
 
 __all__ = [
     "Chapter",
@@ -15,7 +16,6 @@ __all__ = [
     "Durations",
     "Event",
     "Layout",
-    "Options",
     "Placed",
     "PlacedChapter",
     "Silence",
@@ -26,21 +26,6 @@ __all__ = [
 ]
 
 SilenceKind = Literal["pause", "settle", "hold", "move", "rest", "breath", "breathe"]
-
-
-@dataclass(frozen=True)
-class Options:
-    """How to compile: the three narration knobs and their extras."""
-
-    narration: Narration = Narration.STANDARD
-    length_ms: int | None = None
-    """Target session length; None keeps each range at its midpoint."""
-    rate: float = 1.0
-    """Speaking rate: 1.0 is the voice's natural pace, 0.8 slower, 1.2 faster."""
-    countdown_ms: int = 0
-    """Count down the last seconds of every hold (0 = off)."""
-    breath_cues: bool = False
-    """Guide the first breaths of every long hold."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..compiler.fit import compile_and_lay_out, compile_routine
-from ..compiler.timeline import Layout, Options, Timeline, layout
+from ..compiler.options import Options
+from ..compiler.timeline import Layout, Timeline, layout
 from ..lang.speech import Estimate
 from ..media.beds import load_bed
 from ..media.decode import INT16_MAX, to_float

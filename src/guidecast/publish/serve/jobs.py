@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from ...compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
-from ...compiler.timeline import Options
+from ...compiler.options import Options
 from ...errors import GuidecastError
 from ...lang.speech import Estimate
 from ...model import Routine

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ...compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds, resolve_options
-from ...compiler.timeline import Options, layout
+from ...compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
+from ...compiler.options import Options, resolve_options
+from ...compiler.timeline import layout
 from ...errors import GuidecastError
 from ...lang.speech import Estimate
 from ...media.beds import BUILTIN_BEDS
