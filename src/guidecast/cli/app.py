@@ -120,6 +120,7 @@ class _LazyGroup(click.Group):
         "feed": "publish",
         "serve": "publish",
         "voices": "voices",
+        "build": "build",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -229,13 +230,15 @@ def _bar(ctx: click.Context) -> Progress:
         if state.get("stage") != stage:
             if "bar" in state:
                 state["bar"].render_finish()
-            label = {"speech": "speech  ", "encode": "encoding"}.get(stage, stage)
+            label = {"speech": "speech  ", "encode": "encoding", "variants": "sessions"}.get(
+                stage, stage
+            )
             state.update(stage=stage, done=0)
             state["bar"] = click.progressbar(
                 length=total,
                 label=label,
                 file=sys.stderr,
-                show_pos=stage == "speech",
+                show_pos=stage in ("speech", "variants"),
                 show_eta=True,
             )
         bar = state["bar"]

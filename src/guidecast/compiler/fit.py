@@ -14,6 +14,7 @@ from ..lang.speech import Estimate
 from ..model import Narration, Routine, Step
 from ..routine.durations import format_clock, format_duration
 from ..routine.load import HALFWAY
+from .guidance import GUIDE_FROM_MS
 from .narrate import narrate, speaking
 from .options import Options, resolve_options
 from .timeline import Durations, Layout, Timeline
@@ -24,6 +25,7 @@ __all__ = [
     "compile_and_lay_out",
     "compile_routine",
     "crowded_cues",
+    "every_text",
     "length_bounds",
 ]
 
@@ -194,3 +196,37 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
                 )
             found.setdefault((d.step, d.text), Problem(loc, message))
     return sorted(found.values())
+
+
+def every_text(routine: Routine, options: Options) -> list[str]:
+    """Every sentence a session of this routine can say at these options, whatever `--length`.
+
+    What a session says depends on its length only through its holds ("Stay here for about two
+    and a half minutes", whether a hold is long enough for a halfway cue). Each ranged hold is
+    tried at every length that is said differently, and at the edges of every guidance moment,
+    with the other holds at their middle; so once these are synthesized, a session of any
+    length the routine allows is a splice of kept speech, with no voice to load.
+    """
+    lang = speaking(routine.language)
+    middle = _holds_at(routine, 0.5)
+    tried = [_holds_at(routine, 0.0), middle, _holds_at(routine, 1.0)]
+    edges = {ms for moment in GUIDE_FROM_MS.values() for ms in moment.values() if ms}
+    for i, step in enumerate(routine.steps):
+        if step.hold is None or not step.hold.is_range:
+            continue
+        low, high = step.hold.min_ms, step.hold.max_ms
+        said: dict[str, int] = {}
+        for ms in range(low, high + 1, 1000):
+            said.setdefault(lang.spoken_time(ms), ms)
+        lengths = set(said.values()) | {
+            ms for e in edges for ms in (e - 1000, e) if low <= ms <= high
+        }
+        for ms in sorted(lengths):
+            tried.append([*middle[:i], ms, *middle[i + 1 :]])
+    texts: dict[str, None] = {}
+    options = Options(
+        options.narration, None, options.rate, options.countdown_ms, options.breath_cues
+    )
+    for holds in tried:
+        texts.update(dict.fromkeys(_emit(routine, options, holds).texts()))
+    return list(texts)

@@ -114,6 +114,10 @@ class Voice:
             self._remember(text, found)
         return found
 
+    def missing(self, texts: list[str]) -> list[str]:
+        """The texts the cache does not hold yet (each once, in order)."""
+        return [t for t in dict.fromkeys(texts) if self._kept_facts(t) is None]
+
     def _kept_facts(self, text: str) -> ClipFacts | None:
         found = self._facts.get(text)
         if found is None:
@@ -152,7 +156,7 @@ class Voice:
 
         Engines that can (Piper) synthesize several sentences at once, one per core.
         """
-        todo = [t for t in dict.fromkeys(texts) if self._kept_facts(t) is None]
+        todo = self.missing(texts)
         workers = self.engine.workers
         done = len(texts) - len(todo)
         with ThreadPoolExecutor(max_workers=workers) as pool:
