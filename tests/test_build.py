@@ -91,7 +91,11 @@ def test_the_matrix_expands_into_one_variant_per_combination_named_by_its_values
 @pytest.mark.parametrize(
     ("text", "where", "message"),
     [
-        ("title: T\nroutines: [r/*.yaml]\nvariant:\n  rate: [1]\n", (3, 1), "did you mean 'variants'"),
+        (
+            "title: T\nroutines: [r/*.yaml]\nvariant:\n  rate: [1]\n",
+            (3, 1),
+            "did you mean 'variants'",
+        ),
         ("title: T\nroutines: [nothing/*.yaml]\n", (2, 12), "matches no routine file"),
         ("title: T\nroutines: [r/*.yaml]\nvariants:\n  length: [20x]\n", (4, 12), "20x"),
         ("title: T\nroutines: [r/*.yaml]\nvariants:\n  narration: [lots]\n", (4, 15), "narration"),
@@ -129,7 +133,9 @@ def test_a_build_makes_every_variant_feeds_per_language_a_page_and_a_manifest(
     site = tmp_path / "site"
     assert report.failed == []
     skipped = sorted(name for name, _ in report.skipped)
-    assert skipped == [f"{s}_{level}_90m" for s in ("estiramiento", "stretch") for level in ("brief", "standard")]
+    assert skipped == [
+        f"{s}_{level}_90m" for s in ("estiramiento", "stretch") for level in ("brief", "standard")
+    ]
     assert all("cannot make a 1:30:00 session" in reason for _, reason in report.skipped)
     assert len(report.built) == 4
     manifest = json.loads((site / "manifest.json").read_text())
