@@ -4,6 +4,10 @@ tap target of 44 px and four sessions fit in about two phone screens."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +16,8 @@ from typing import Any
 import pytest
 
 from feed_fixtures import FakeSession, make_folder, make_session, running_server
+from guidecast.build.catalog import build_catalog
+from guidecast.build.project import load_project
 from render_fixtures import STRETCH, write_routine
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -231,5 +237,65 @@ def test_four_sessions_fit_two_phone_screens_with_big_tap_targets(tmp_path: Path
             )
             assert (play.get_attribute("aria-label") or "").startswith("Pause ")
             assert row.locator(".meta").inner_text().startswith("0:21 · ")
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def static_host(folder: Path) -> Iterator[str]:
+    """The folder on a plain static web server, as a catalog is published."""
+    handler = functools.partial(_QuietFiles, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def test_a_built_catalog_page_plays_the_chosen_session_with_no_server(tmp_path: Path) -> None:
+    write_routine(tmp_path / "routines", STRETCH, "quick-stretch")
+    (tmp_path / "guidecast.yaml").write_text(
+        "title: Catalog\nengine: fake\nbase_url: https://example.org/c/\n"
+        "routines: [routines/*.yaml]\n"
+        "variants:\n  narration: [brief, standard]\n  length: [2m, 4m]\n"
+    )
+    build_catalog(load_project(tmp_path / "guidecast.yaml"), cache_dir=tmp_path / "cache", jobs=1)
+    site = tmp_path / "site"
+    with static_host(site) as url, _playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport=PHONE)
+            page.goto(url)
+            article = page.locator("article.routine").first
+            form = article.locator("form.choose")
+            audio = article.locator("audio")
+            assert form.locator("select[name=length] option").evaluate_all(
+                "os => os.map(o => o.value)"
+            ) == ["2", "4"]
+            for level, minutes in (("standard", 4), ("brief", 2)):
+                form.locator("select[name=narration]").select_option(level)
+                form.locator("select[name=length]").select_option(str(minutes))
+                form.locator("button[type=submit]").click()
+                page.wait_for_function(
+                    "([a, want]) => a.readyState >= 1 && Math.abs(a.duration - want) < 6",
+                    arg=[audio.element_handle(), minutes * 60],
+                    timeout=15_000,
+                )
+                src = audio.get_attribute("src") or ""
+                assert src.endswith(f"quick-stretch_{level}_{minutes}m.mp3"), src
+            assert "Stand tall" in article.locator(".cues").inner_text()
+            assert article.locator("button.keep").is_hidden()  # nothing to keep: no server
+            chapters = article.locator(".chapters button")
+            assert chapters.count() >= 2
+            assert page.evaluate(SMALL_CONTROLS) == []
+            assert page.evaluate(NAMELESS_CONTROLS) == []
         finally:
             browser.close()
