@@ -311,3 +311,33 @@ def test_dry_run_and_explain_say_what_would_be_built_and_why(
     os.utime(tmp_path / "routines" / "stretch.yaml")  # a touch changes nothing it is made of
     code, out, err = run_main(["build", str(tmp_path), "--dry-run", *cache], monkeypatch, capsys)
     assert "would build 0 of 4 variants" in err
+
+
+def test_shortest_and_longest_make_each_routine_at_its_edges(tmp_path: Path) -> None:
+    path = project_at(tmp_path, PROJECT.replace("[natural, 3m]", "[shortest, natural, longest]"))
+    report = build(path, tmp_path / "cache")
+    assert report.skipped == [] and len(report.built) == 6
+    routine = load_routine(tmp_path / "routines" / "stretch.yaml")
+    for level in ("brief", "standard"):
+        voice = fake_voice(tmp_path / "cache")
+        bounds = length_bounds(routine, resolve_options(routine, narration=Narration(level)), voice)
+        lengths = {
+            b.name.rsplit("_", 1)[1]: b.duration_ms for b in report.built if f"_{level}_" in b.name
+        }
+        assert abs(lengths["shortest"] - bounds.shortest_ms) < 1000
+        assert abs(lengths["longest"] - bounds.longest_ms) < 1000
+        assert lengths["shortest"] < lengths["natural"] < lengths["longest"]
+    titles = {
+        b.name: json.loads((tmp_path / "site" / f"{b.name}.session.json").read_text())["title"]
+        for b in report.built
+    }
+    assert titles["stretch_brief_shortest"] == "Quick Stretch (short · brief)"
+
+
+def test_the_example_catalog_expands_as_its_comment_says(tmp_path: Path) -> None:
+    example = Path(__file__).parent.parent / "examples" / "catalog" / "guidecast.yaml"
+    project = load_project(example)
+    planned, _, _ = plan_catalog(project, cache_dir=tmp_path / "cache")
+    assert len(project.routines) == 4
+    assert len(planned) == 4 * 2 * 2  # routines x narration levels x lengths
+    assert project.output == example.parent / "site"
