@@ -28,7 +28,7 @@ from guidecast.publish.serve import (
     make_server,
     parse_choice,
 )
-from guidecast.publish.serve.variants import Choice, allowed_minutes
+from guidecast.publish.serve.variants import RATES, Choice, allowed_minutes
 from guidecast.routine.load import load_routine
 from guidecast.sound.render import Voice
 from render_fixtures import STRETCH, snapshot, write_routine
@@ -300,3 +300,49 @@ def test_unkept_variants_beyond_the_limit_are_removed_and_kept_ones_stay(
     assert not [p for p in (site.folder / VARIANTS).iterdir() if "4m-brief" in p.name]
     again = site.ready("routine=quick-stretch&length=4&narration=brief")  # made again on request
     assert again["session"]["duration_ms"] > 0
+
+
+def test_after_the_first_length_every_other_length_needs_no_voice(site: Site) -> None:
+    site.ready("routine=quick-stretch&length=2&narration=standard")
+    renderer = site.server.studio.renderer
+    assert renderer is not None
+    (engine,) = renderer._engines.values()
+    spoken = len(engine.calls)  # type: ignore[attr-defined]
+    assert spoken > 0
+    routine = load_routine(site.routines / "quick-stretch.yaml")
+    minutes = allowed_minutes(routine, Narration.STANDARD, 1.0)
+    for m in minutes:
+        site.ready(f"routine=quick-stretch&length={m}&narration=standard")
+    assert len(engine.calls) == spoken  # type: ignore[attr-defined]
+    assert renderer.renders == len(set(minutes) | {2})
+
+
+def test_renders_run_side_by_side_and_a_full_queue_refuses_more(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(guidecast.publish.serve.jobs, "WORKERS", 2)
+    monkeypatch.setattr(guidecast.publish.serve.jobs, "QUEUE_LIMIT", 3)
+    renderer = site.server.studio.renderer
+    assert renderer is not None
+    started = threading.Event()
+    running: list[str] = []
+    release = threading.Event()
+
+    def slow(choice: Choice, routine: Any) -> None:
+        running.append(choice.name)
+        if len(running) == 2:
+            started.set()
+        release.wait(timeout=30)
+
+    monkeypatch.setattr(renderer, "_render", slow)
+    queries = [f"routine=quick-stretch&length=3&narration=brief&rate={r}" for r in RATES]
+    for query in queries[:2]:
+        site.json("POST", f"/api/variant?{query}")
+    assert started.wait(timeout=10)  # two renders at once
+    for query in queries[2:]:
+        site.json("POST", f"/api/variant?{query}")  # three wait
+    status, body = site.request(
+        "POST", "/api/variant?routine=quick-stretch&length=3&narration=standard&bed=rain"
+    )
+    assert status == 503 and "try again" in body
+    release.set()

@@ -35,7 +35,7 @@ from ..feed import (
 from ..page import COMPACT_FROM, render_page
 from .address import lan_address
 from .files import file_response, not_found, resolve
-from .jobs import Job, Renderer
+from .jobs import Busy, Job, Renderer
 from .picker import picker_html
 from .variants import Catalog, Choice, ChoiceError, parse_choice
 
@@ -254,7 +254,11 @@ def _variant_routes(studio: Studio) -> list[Route]:
         assert studio.catalog is not None and studio.renderer is not None
         modified = studio.catalog.modified_ns(choice.routine)
         if request.method == "POST":
-            return answer(choice, studio.renderer.request(choice, routine, modified))
+            try:
+                job = studio.renderer.request(choice, routine, modified)
+            except Busy as e:
+                return PlainTextResponse(f"{e}\n", 503, headers={"Retry-After": "30"})
+            return answer(choice, job)
         return answer(choice, studio.renderer.status(choice, modified))
 
     def keep(request: Request) -> Response:

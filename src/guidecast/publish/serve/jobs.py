@@ -1,13 +1,17 @@
-"""Render variants on the server: one worker thread, each variant rendered once, progress kept.
+"""Render variants on the server: a few worker threads, each variant rendered once, progress kept.
 
 A request for a variant that is being rendered joins that render; one already rendered
-(and newer than its routine file) is served as it is.
+(and newer than its routine file) is served as it is. The workers share one engine per voice,
+so a voice loads once per server, and the first render of a routine synthesizes everything any
+of its lengths can say: every later length is a splice of kept speech. At most `QUEUE_LIMIT`
+renders wait; past that a request is refused (`Busy`) rather than making every listener wait.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -16,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from ...compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
+from ...compiler.fit import LENGTH_TOLERANCE_MS, every_text, length_bounds
 from ...compiler.options import Options
 from ...errors import GuidecastError
 from ...lang.speech import Estimate
@@ -25,10 +29,10 @@ from ...mp3.export import SessionFiles
 from ...session import render_session
 from ...sound.mix import resolve_mix
 from ...sound.render import AudioFormat, Progress, Voice
-from ...tts import ClipCache, make_engine
+from ...tts import ClipCache, Engine, make_engine
 from .variants import Choice
 
-__all__ = ["UNKEPT_LIMIT", "Job", "Renderer"]
+__all__ = ["QUEUE_LIMIT", "UNKEPT_LIMIT", "WORKERS", "Busy", "Job", "Renderer"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,10 @@ State = Literal["queued", "rendering", "ready", "failed"]
 UNKEPT_LIMIT = 12
 """Variants nobody kept in the feed that stay on disk (the most recently made); older ones
 are removed when a new one is made, so that trying lengths on a phone never fills the disk."""
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+"""Variants rendered at once (one core each)."""
+QUEUE_LIMIT = 16
+"""Renders that may wait for a worker; more requests are refused until some are done."""
 SPEECH_SHARE = 0.5
 """The part of the progress bar given to speech; encoding fills the rest."""
 
@@ -55,8 +63,12 @@ class Job:
     """How long the render took, once ready."""
 
 
+class Busy(GuidecastError):
+    """Too many renders are waiting: the request is refused, to be tried again later."""
+
+
 class Renderer:
-    """Renders variants into a folder, one at a time, in a worker thread."""
+    """Renders variants into a folder, `WORKERS` at a time, in worker threads."""
 
     def __init__(
         self,
@@ -76,7 +88,8 @@ class Renderer:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple[Choice, Routine] | None] = queue.Queue()
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
+        self._engines: dict[tuple[str, str | None, str], Engine] = {}
         self.renders = 0
         """Renders started so far (a variant asked for twice is rendered once)."""
 
@@ -103,17 +116,34 @@ class Renderer:
                 return (
                     job if job is not None and job.state == "ready" else Job(choice, "ready", 1.0)
                 )
+            waiting = sum(j.state == "queued" for j in self._jobs.values())
+            if waiting >= QUEUE_LIMIT:
+                raise Busy(
+                    f"the server is already making {waiting + len(self._workers)} sessions; "
+                    "try again in a minute"
+                )
             job = Job(choice, "queued")
             self._jobs[choice.name] = job
             self._queue.put((choice, routine))
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._work, name="render", daemon=True)
-                self._worker.start()
+            if len(self._workers) < WORKERS:
+                worker = threading.Thread(target=self._work, name="render", daemon=True)
+                self._workers.append(worker)
+                worker.start()
         return job
 
     def close(self) -> None:
-        """Let the worker finish its render and stop."""
-        self._queue.put(None)
+        """Let the workers finish their renders and stop."""
+        for _ in self._workers:
+            self._queue.put(None)
+
+    def _engine(self, name: str, voice: str | None, language: str) -> Engine:
+        """One engine per voice for the whole server: a Piper voice loads once."""
+        key = (name, voice, language)
+        with self._lock:
+            engine = self._engines.get(key)
+            if engine is None:
+                engine = self._engines[key] = make_engine(name, voice, language)
+        return engine
 
     def _fresh(self, choice: Choice, modified_ns: int) -> bool:
         mp3 = self.mp3(choice)
@@ -176,12 +206,12 @@ class Renderer:
 
         The choices were offered on estimated speech, and the renderer fits the length on
         estimated speech first and on the real clips next: a target both accept always
-        renders. None (as written) when they share no length.
+        renders. None (as written) when they share no length. Everything any length can say
+        is synthesized here (once per routine), so the next length needs no voice.
         """
         assert options.length_ms is not None
         speech = Estimate(options.rate)
-        draft = compile_routine(routine, replace(options, length_ms=None), speech)
-        voice.prepare(draft.texts(), progress)
+        voice.prepare(every_text(routine, options), progress)
         estimated = length_bounds(routine, options, speech)
         real = length_bounds(routine, options, voice)
         low = max(real.shortest_ms, estimated.shortest_ms - LENGTH_TOLERANCE_MS)
@@ -193,7 +223,7 @@ class Renderer:
     def _render(self, choice: Choice, routine: Routine) -> None:
         fmt = AudioFormat()
         options = choice.options(routine)
-        engine = make_engine(self.engine, self.voice or routine.voice, routine.language)
+        engine = self._engine(self.engine, self.voice or routine.voice, routine.language)
         voice = Voice(
             engine, ClipCache(self.cache_dir), rate=options.rate, sample_rate=fmt.sample_rate
         )
