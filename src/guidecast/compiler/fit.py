@@ -13,7 +13,7 @@ from ..errors import LengthError, Loc, Problem
 from ..lang.speech import Estimate
 from ..model import Narration, Routine, Step
 from ..routine.durations import format_clock, format_duration
-from ..routine.load import HALFWAY
+from ..routine.values import HALFWAY
 from .narrate import narrate, speaking
 from .options import Options, resolve_options
 from .timeline import Durations, Layout, Timeline
