@@ -15,7 +15,7 @@ from ..compiler.plan import plan_json, plan_table
 from ..compiler.timeline import layout
 from ..errors import Problem, RoutineError, printable
 from ..lang.speech import Estimate
-from ..routine.keys import RATE_RANGE
+from ..routine.keys import DEFAULT_RATE, RATE_RANGE
 from ..routine.load import load_routine
 from ..routine.pronounce import Lexicon
 from ..routine.schema import schema_text
@@ -143,7 +143,9 @@ def plan(ctx: click.Context, /, file: Path, as_json: bool, **params: Any) -> Non
 )
 @click.option("--engine", "-e", type=click.Choice(ENGINES), help="Speech engine. [default: piper]")
 @click.option("--voice", help="Engine voice (see `guidecast voices`).")
-@click.option("--rate", "-r", type=FiniteRange(*RATE_RANGE), default=1.0, show_default=True)
+@click.option(
+    "--rate", "-r", type=FiniteRange(*RATE_RANGE), default=DEFAULT_RATE, show_default=True
+)
 @click.pass_context
 def say(
     ctx: click.Context,

@@ -12,9 +12,10 @@ import re
 from typing import Any
 
 from ..errors import RULES
-from .keys import DEFAULTS, GUIDANCE_TABLE, ROUTINE, SOUNDS, Key, Table, describe, written
+from .keys import DEFAULTS, GUIDANCE_TABLE, ROUTINE, SOUNDS
 from .kinds import DEFS, Schema, ref
 from .step_keys import BREATHE, ENTRIES, FLOW
+from .table import Key, Table, describe, written
 
 __all__ = ["TABLES", "docs_tables", "routine_schema", "schema_text", "update_docs"]
 

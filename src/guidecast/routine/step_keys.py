@@ -4,8 +4,9 @@ rests, blocks and sections; the other half of the field table begun in `keys`.""
 from __future__ import annotations
 
 from . import kinds
-from .keys import GUIDANCE, MAX_PAUSE_MS, PAUSE_AFTER, SETTLE, SWITCH_SETTLE, TIMINGS, Table, key
+from .keys import GUIDANCE, MAX_PAUSE_MS, PAUSE_AFTER, SETTLE, SWITCH_SETTLE, TIMINGS
 from .kinds import DURATION, TEXT, TEXT_LIST, integer, mapping, up_to
+from .table import Table, key
 
 __all__ = ["BLOCK", "ENTRIES", "FLOW", "PAUSE_STEP", "REST_STEP", "SAY_STEP", "SECTION", "STEP"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -19,7 +18,8 @@ from ..errors import Loc
 from ..model import Breathing, Flow, Guidance, Hold, Step
 from . import step_keys as sk
 from .fields import Reader, Reported, misspelt
-from .keys import GUIDANCE, PAUSE_AFTER, SETTLE, SWITCH_SETTLE, Key, Table
+from .keys import GUIDANCE, PAUSE_AFTER, SETTLE, SWITCH_SETTLE
+from .table import Key, Table
 
 __all__ = ["StepReader", "announce_next"]
 
@@ -41,9 +41,6 @@ NEEDS = {
 
 class StepReader(Reader):
     """Reads step entries by their tables; a routine reader adds the top level."""
-
-    def __init__(self, path: str, base: Path) -> None:
-        super().__init__(path, base)
 
     def table(self, node: Node, what: str, table: Table) -> Found | None:
         """A mapping's value nodes by key, as `table` knows them (see `Reader.mapping`)."""
