@@ -16,7 +16,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from guidecast.compiler.fit import guidance
+from guidecast.compiler import guidance
 from guidecast.errors import GuidecastError
 from guidecast.lang.i18n import (
     Language,
