@@ -14,7 +14,8 @@ import pytest
 from mutagen.mp3 import MP3
 
 import guidecast.build.catalog
-from guidecast.build.catalog import build_catalog, plan_catalog
+from guidecast.build.catalog import build_catalog
+from guidecast.build.plan import plan_catalog
 from guidecast.build.project import load_project
 from guidecast.build.tasks import Assembly, Built
 from guidecast.compiler.fit import length_bounds

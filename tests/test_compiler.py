@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from guidecast.compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
-from guidecast.compiler.narrate import SWITCH_SETTLE_MS
 from guidecast.compiler.options import Options, resolve_options
 from guidecast.compiler.plan import plan_table
 from guidecast.compiler.timeline import Layout, Silence, Speak, Timeline, layout
@@ -26,6 +25,7 @@ from guidecast.errors import LengthError
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration, Routine, SoundRef
 from guidecast.routine.durations import format_clock, format_duration, parse_duration
+from guidecast.routine.keys import SWITCH_SETTLE_MS
 from guidecast.routine.load import load_routine
 
 ROOT = Path(__file__).resolve().parents[1]

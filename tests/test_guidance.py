@@ -15,18 +15,13 @@ import pytest
 from guidecast.cli import main
 from guidecast.compiler.fit import compile_routine, crowded_cues, length_bounds
 from guidecast.compiler.guidance import PHRASES, spoken_time
-from guidecast.compiler.narrate import (
-    BIG_SETTLE_MS,
-    ITEM_GAP_MS,
-    SENTENCE_GAP_MS,
-    SETTLE_MS,
-    SWITCH_SETTLE_MS,
-)
+from guidecast.compiler.narrate import BIG_SETTLE_MS, ITEM_GAP_MS, SENTENCE_GAP_MS
 from guidecast.compiler.options import Options
 from guidecast.compiler.timeline import GUIDE_GAP_MS, Layout, Silence, Speak, layout
 from guidecast.errors import RoutineError
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration, Routine
+from guidecast.routine.keys import SETTLE_MS, SWITCH_SETTLE_MS
 from guidecast.routine.load import load_routine, parse_routine
 from guidecast.routine.pronounce import Lexicon, builtin_lexicon, phoneme_symbols
 from guidecast.sound.render import Voice

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from guidecast.errors import RoutineError, printable
 from guidecast.model import Routine
 from guidecast.routine.durations import MAX_SESSION_MS, format_duration, parse_duration, parse_range
-from guidecast.routine.load import DEFAULT_KEYS, ROUTINE_KEYS, parse_routine
-from guidecast.routine.steps import (
+from guidecast.routine.keys import DEFAULT_KEYS, ROUTINE_KEYS
+from guidecast.routine.load import parse_routine
+from guidecast.routine.step_keys import (
     BLOCK_KEYS,
     BREATHE_KEYS,
     FLOW_KEYS,

@@ -19,19 +19,14 @@ import pytest
 
 from guidecast.compiler.fit import compile_routine
 from guidecast.compiler.guidance import PHRASES
-from guidecast.compiler.narrate import (
-    END_MS,
-    ITEM_GAP_MS,
-    PAUSE_AFTER_MS,
-    SETTLE_MS,
-    SWITCH_SETTLE_MS,
-)
+from guidecast.compiler.narrate import END_MS, ITEM_GAP_MS
 from guidecast.compiler.options import resolve_options
 from guidecast.compiler.timeline import Silence, Sound, Speak, layout
 from guidecast.errors import AudioError, Loc
 from guidecast.lang.speech import Estimate
 from guidecast.media.decode import load_sound
 from guidecast.model import Narration, SoundRef
+from guidecast.routine.keys import PAUSE_AFTER_MS, SETTLE_MS, SWITCH_SETTLE_MS
 from guidecast.sound.render import AudioFormat, stream_pcm
 from guidecast.tts import ClipCache, FakeEngine
 from render_fixtures import (

@@ -23,15 +23,10 @@ from jsonschema import Draft202012Validator
 from guidecast.errors import RoutineError
 from guidecast.model import Narration
 from guidecast.routine.durations import MAX_SESSION_MS, parse_duration, parse_range
-from guidecast.routine.load import (
-    DEFAULT_KEYS,
-    ROUTINE_ENGINES,
-    ROUTINE_KEYS,
-    SOUND_KEYS,
-    load_routine,
-    parse_routine,
-)
-from guidecast.routine.steps import BUILTIN_SOUNDS, FLOW_KEYS, STEP_KEYS
+from guidecast.routine.keys import DEFAULT_KEYS, ROUTINE_ENGINES, ROUTINE_KEYS, SOUND_KEYS
+from guidecast.routine.load import load_routine, parse_routine
+from guidecast.routine.sounds import BUILTIN_SOUNDS
+from guidecast.routine.step_keys import FLOW_KEYS, STEP_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "schema" / "routine.schema.json"

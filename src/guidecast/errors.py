@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 __all__ = [
+    "RULES",
     "AudioError",
     "EngineError",
     "ExportError",
@@ -17,6 +19,7 @@ __all__ = [
     "Loc",
     "Problem",
     "RoutineError",
+    "Rule",
     "printable",
 ]
 
@@ -70,15 +73,65 @@ class Loc:
         return f"{self.path}:{self.line}:{self.col}"
 
 
+Rule = Literal[
+    "yaml-syntax", "bad-character", "bad-encoding", "unreadable", "empty-file",
+    "multiple-documents", "unknown-key", "duplicate-key", "missing-key", "bad-key",
+    "wrong-type", "empty-value", "yaml-boolean", "yaml-sexagesimal", "bad-duration",
+    "out-of-range", "unknown-value", "bad-file", "conflicting-keys", "bad-value", "bad-nesting",
+    "bad-pronunciation", "session-too-long", "period-too-short", "unsupported-language",
+    "split-sentence", "no-room", "",
+]  # fmt: skip
+"""The short id of the kind of mistake a problem is (like yamllint's and ruff's rule ids);
+`guidecast check` shows it in brackets, docs/routines.md says what each one means."""
+
+RULES: dict[Rule, str] = {
+    "yaml-syntax": "the file is not valid YAML (indentation, quotes, colons)",
+    "bad-character": "a character YAML does not allow, or one that cannot be said",
+    "bad-encoding": "the file is not UTF-8 text",
+    "unreadable": "the file is missing, a folder, unreadable or too large",
+    "empty-file": "the file holds no routine",
+    "multiple-documents": "a second `---` document: one routine per file",
+    "unknown-key": "a key guidecast does not know here (often a misspelling)",
+    "duplicate-key": "a key given twice in one mapping",
+    "missing-key": "a required key is missing",
+    "bad-key": "a key that is not a plain name",
+    "wrong-type": "a list where text is expected, text where a number is, and so on",
+    "empty-value": "a key with nothing after it, or an empty list",
+    "yaml-boolean": "`yes`, `no`, `on` or `off` where `true` or `false` is expected",
+    "yaml-sexagesimal": "`1:30`, which YAML 1.1 reads as the number 90",
+    "bad-duration": "not a duration or a range, zero, negative, or running backwards",
+    "out-of-range": "a number or a duration outside its limits",
+    "unknown-value": "a name that is not one of the choices (a level, a sound, a language...)",
+    "bad-file": "a sound, bed or cover file that is missing or cannot be used",
+    "conflicting-keys": "keys that do not go together, or one that needs another",
+    "bad-value": "a value guidecast cannot use (sides, breathing pattern, cue texts...)",
+    "bad-nesting": "blocks nested too deep, or sections inside sections",
+    "bad-pronunciation": "a `pronounce:` entry the voice cannot use",
+    "session-too-long": "the steps could run over 12 hours",
+    "period-too-short": "a clock-timed period too short for what it must say",
+    "unsupported-language": "warning: guidecast has no phrases in this language yet",
+    "split-sentence": "warning: a comma in a flow list split one sentence in two",
+    "no-room": "warning: a cue finds no room inside its hold and is left out",
+}
+"""What each rule id means, for the docs."""
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One located mistake in a routine, shown as `path:line:col: message`."""
 
     loc: Loc
     message: str
+    rule: Rule = field(default="", compare=False)
+    """What kind of mistake it is, e.g. `unknown-key`; empty when unknown."""
 
     def __str__(self) -> str:
         return printable(f"{self.loc}: {self.message}")
+
+    @property
+    def shown(self) -> str:
+        """`path:line:col: message [rule]`, as `guidecast check` prints it."""
+        return f"{self} [{self.rule}]" if self.rule else str(self)
 
 
 class RoutineError(GuidecastError):
@@ -91,9 +144,9 @@ class RoutineError(GuidecastError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod
-    def at(cls, loc: Loc, message: str) -> RoutineError:
+    def at(cls, loc: Loc, message: str, rule: Rule = "") -> RoutineError:
         """Build an error with a single problem."""
-        return cls([Problem(loc, message)])
+        return cls([Problem(loc, message, rule)])
 
 
 class LengthError(GuidecastError):

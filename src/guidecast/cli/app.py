@@ -15,10 +15,10 @@ import click
 from .. import __version__
 from ..compiler.options import Options, resolve_options
 from ..errors import AudioError, GuidecastError, RoutineError, printable
-from ..media.beds import bed_ref
 from ..model import Narration, Routine, SoundRef
 from ..routine.durations import MAX_SESSION_MS, format_duration, parse_duration
-from ..routine.load import MAX_COUNTDOWN_MS
+from ..routine.keys import MAX_COUNTDOWN_MS, RATE_RANGE
+from ..routine.sounds import bed_ref
 from ..sound.render import Progress
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,8 @@ def _printable_args(record: logging.LogRecord) -> bool:
 
 
 class BedType(click.ParamType):
-    """A built-in bed name, `none`, or a sound file that decodes to some sound."""
+    """A built-in bed name, `none`, or a sound file that decodes to some sound: what a
+    routine's `bed:` takes, read by the same resolver (files relative to the current folder)."""
 
     name = "NAME|FILE"
 
@@ -121,6 +122,7 @@ class _LazyGroup(click.Group):
         "serve": "publish",
         "voices": "voices",
         "build": "build",
+        "schema": "routines",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -177,7 +179,7 @@ def narration_options(f: F) -> F:
         click.option(
             "--rate",
             "-r",
-            type=FiniteRange(0.5, 2.0),
+            type=FiniteRange(*RATE_RANGE),
             help="Speaking rate: 1.0 is the voice's natural pace, 0.8 slower, 1.2 faster.",
         ),
         click.option(

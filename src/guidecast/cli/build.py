@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..build.catalog import build_catalog, explain, plan_catalog
+from ..build.catalog import build_catalog
+from ..build.plan import explain, plan_catalog
 from ..build.project import find_project, load_project
 from ..errors import printable
 from ..routine.durations import format_clock

@@ -12,7 +12,8 @@ import click
 from ..errors import GuidecastError, RoutineError, printable
 from ..model import Routine
 from ..routine.durations import format_clock
-from ..routine.load import BED_LEVELS, load_routine
+from ..routine.keys import BED_LEVEL, BED_LEVELS
+from ..routine.load import load_routine
 from ..session import render_session
 from ..sound.mix import resolve_mix
 from ..sound.render import AudioFormat, Voice
@@ -80,7 +81,8 @@ log = logging.getLogger(__name__)
 @click.option(
     "--bed-level",
     type=click.FloatRange(*BED_LEVELS),
-    help="Bed loudness in LU relative to the speech, e.g. -25 for a faint bed. [default: -20]",
+    help="Bed loudness in LU relative to the speech, e.g. -25 for a faint bed. "
+    f"[default: {BED_LEVEL:g}]",
 )
 @click.option("--soft-bells", is_flag=True, help="Let bells swell in instead of striking.")
 @cache_dir_option

@@ -1,4 +1,5 @@
-"""`guidecast check`, `plan` and `say`: routines read, checked, planned and previewed."""
+"""`guidecast check`, `plan`, `say` and `schema`: routines checked, planned, previewed and
+described for editors."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import click
 from ..compiler.fit import compile_routine, crowded_cues
 from ..compiler.plan import plan_json, plan_table
 from ..compiler.timeline import layout
-from ..errors import RoutineError, printable
+from ..errors import Problem, RoutineError, printable
 from ..lang.speech import Estimate
+from ..routine.keys import DEFAULT_RATE, RATE_RANGE
 from ..routine.load import load_routine
 from ..routine.pronounce import Lexicon
+from ..routine.schema import schema_text
+from ..store.atomic import write_atomic
 from ..tts import (
     ENGINES,
     PiperEngine,
@@ -29,14 +33,26 @@ log = logging.getLogger(__name__)
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: file:line:col: message [rule], one a line; json: a list of problems.",
+)
 @click.pass_context
-def check(ctx: click.Context, files: tuple[Path, ...]) -> None:
-    """Check routine files and report every mistake as file:line:col: message.
+def check(ctx: click.Context, files: tuple[Path, ...], form: str) -> None:
+    """Check routine files and report every mistake as file:line:col: message [rule].
+
+    The rule in brackets names the kind of mistake (unknown-key, bad-duration, yaml-boolean...;
+    docs/routines.md lists them all).
 
     \b
     Examples:
       guidecast check routines/love-your-spine.yaml
       guidecast check routines/*.yaml
+      guidecast check routines/*.yaml --format json | jq '.[].rule'
 
     Warnings (a cue with no room inside its hold, at some narration level) are printed
     as file:line:col: warning: message and do not change the exit code.
@@ -44,24 +60,41 @@ def check(ctx: click.Context, files: tuple[Path, ...]) -> None:
     Exits 0 when every file is clean and 2 when any file has problems.
     """
     failed = False
+    found: list[Problem] = []
     for path in files:
         try:
             routine = load_routine(path)
         except RoutineError as e:
             failed = True
-            click.echo(str(e), err=False)
+            problems = list(e.problems)
         else:
-            crowded = [*routine.warnings, *crowded_cues(routine)]
-            for problem in crowded:
-                click.echo(str(problem), err=False)
-            warnings = [p for p in crowded if p.message.startswith("warning:")]
-            if len(warnings) < len(crowded):
+            problems = [*routine.warnings, *crowded_cues(routine)]
+            warnings = [p for p in problems if p.message.startswith("warning:")]
+            if len(warnings) < len(problems):
                 failed = True
             elif not ctx.obj["quiet"]:
                 note = f" ({len(warnings)} warnings)" if warnings else ""
                 click.echo(f"{printable(str(path))}: ok{note}", err=True)
+        found += problems
+        if form == "text":
+            for problem in problems:
+                click.echo(problem.shown)
+    if form == "json":
+        click.echo(json.dumps([_as_json(p) for p in found], indent=2, ensure_ascii=False))
     if failed:
         ctx.exit(2)
+
+
+def _as_json(problem: Problem) -> dict[str, Any]:
+    warning = problem.message.startswith("warning: ")
+    return {
+        "path": problem.loc.path,
+        "line": problem.loc.line,
+        "column": problem.loc.col,
+        "severity": "warning" if warning else "error",
+        "rule": problem.rule,
+        "message": problem.message.removeprefix("warning: "),
+    }
 
 
 @cli.command()
@@ -110,7 +143,9 @@ def plan(ctx: click.Context, /, file: Path, as_json: bool, **params: Any) -> Non
 )
 @click.option("--engine", "-e", type=click.Choice(ENGINES), help="Speech engine. [default: piper]")
 @click.option("--voice", help="Engine voice (see `guidecast voices`).")
-@click.option("--rate", "-r", type=FiniteRange(0.5, 2.0), default=1.0, show_default=True)
+@click.option(
+    "--rate", "-r", type=FiniteRange(*RATE_RANGE), default=DEFAULT_RATE, show_default=True
+)
 @click.pass_context
 def say(
     ctx: click.Context,
@@ -151,3 +186,34 @@ def say(
     write_wav(output, clip)
     if not ctx.obj["quiet"]:
         click.echo(f"wrote {output} ({clip.ms / 1000:.1f}s)", err=True)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to this file instead of printing it.",
+)
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of routine files, for editors and validators.
+
+    Made from the same table of keys the loader reads routines with: every key with what it
+    means, its default, its limits and examples, so an editor with yaml-language-server
+    completes keys and shows their docs. schema/routine.schema.json is its output.
+
+    \b
+    Examples:
+      guidecast schema > routine.schema.json
+      guidecast schema -o schema/routine.schema.json
+    And as the first line of a routine file:
+      # yaml-language-server: $schema=../schema/routine.schema.json
+    """
+    text = schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            write_atomic(output, text.encode("utf-8"))
+        except OSError as e:
+            raise click.FileError(str(output), e.strerror) from e

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from ..errors import LengthError, Loc, Problem
+from ..errors import LengthError, Loc, Problem, Rule
 from ..lang.speech import Estimate
 from ..model import Narration, Routine, Step
 from ..routine.durations import format_clock, format_duration
-from ..routine.load import HALFWAY
+from ..routine.values import HALFWAY
 from .guidance import GUIDE_FROM_MS
 from .narrate import narrate, speaking
 from .options import Options, resolve_options
@@ -183,6 +183,7 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
             if step is not None and d.step is not None:
                 where = f"step {d.step + 1} ({step.pose or step.kind})"
             room = format_duration(d.silence_ms)
+            rule: Rule = "period-too-short" if d.cue.required else "no-room"
             if d.cue.required:
                 message = (
                     f"{where}: its {room} period is too short to say “{d.text}” at "
@@ -194,7 +195,7 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
                     f"{level.value} narration; it is left out (lengthen the hold or shorten "
                     "the cue)"
                 )
-            found.setdefault((d.step, d.text), Problem(loc, message))
+            found.setdefault((d.step, d.text), Problem(loc, message, rule))
     return sorted(found.values())
 
 

@@ -13,22 +13,13 @@ import re
 from ..lang.i18n import Language, LanguageError, language_for
 from ..lang.speech import sentences
 from ..model import Flow, Guidance, Narration, Routine, SoundRef, Step
+from ..routine.keys import PAUSE_AFTER_MS, SETTLE_MS, SWITCH_SETTLE_MS
 from . import timed
 from .guidance import HoldPlan, Phrases, guide_cues, wanted
-from .options import Options
+from .options import Options, first
 from .timeline import Chapter, Cue, Event, Silence, SilenceKind, Sound, Speak
 
-__all__ = [
-    "BELL_GAP_MS",
-    "BIG_SETTLE_MS",
-    "END_MS",
-    "ITEM_GAP_MS",
-    "PAUSE_AFTER_MS",
-    "SENTENCE_GAP_MS",
-    "SETTLE_MS",
-    "SWITCH_SETTLE_MS",
-    "narrate",
-]
+__all__ = ["BELL_GAP_MS", "BIG_SETTLE_MS", "END_MS", "ITEM_GAP_MS", "SENTENCE_GAP_MS", "narrate"]
 
 SENTENCE_GAP_MS = 700
 """Quiet between two sentences of one instruction."""
@@ -36,8 +27,6 @@ ITEM_GAP_MS = 1200
 """Quiet between two instructions (a cue, each how-to line), so each can land."""
 BELL_GAP_MS = 1200
 """Quiet after a bell before the voice comes in."""
-SETTLE_MS = 5000
-"""Time to move into a pose after its instructions, before the hold starts."""
 BIG_SETTLE_MS = 10_000
 """... or this long when the instructions move the body to another level: down to the floor,
 onto the back or belly, onto hands and knees, up to standing."""
@@ -47,10 +36,6 @@ _BIG_MOVE = re.compile(
     r"|roll (onto|over)|come (up )?to sit|sit down)\b",
     re.IGNORECASE,
 )
-SWITCH_SETTLE_MS = 4000
-"""Time to change sides, or to start the next repetition, before the hold."""
-PAUSE_AFTER_MS = 2000
-"""Quiet after a step, before the next one begins."""
 END_MS = 3000
 """Quiet after the final bell, so the session does not stop abruptly."""
 REMINDER_EVERY_MS = 45_000
@@ -135,7 +120,7 @@ class Narrator:
             )
         self.say(r.safety)
         if opening:
-            self.quiet(self.setting("pause_after_ms", PAUSE_AFTER_MS))
+            self.quiet(self.pause_after(None))
         if r.get_ready_ms:
             timed.get_ready(self)
         for index, step in enumerate(r.steps):
@@ -150,21 +135,26 @@ class Narrator:
             self.quiet(END_MS)  # a clock-timed session ends when its last period does
         return tuple(self.events)
 
-    def setting(self, name: str, fallback: int, step: Step | None = None) -> int:
-        """A step's own timing, else the routine's default, else guidecast's."""
-        for source in (step, self.routine.defaults):
-            value = getattr(source, name, None) if source is not None else None
-            if value is not None:
-                return int(value)
-        return fallback
+    # Each timing is the step's own, else the routine's default, else guidecast's.
 
     def settle(self, step: Step) -> int:
         """Time to move into the pose: the step's own, else longer for a big transition."""
         if step.settle_ms is not None:
             return step.settle_ms
-        usual = self.setting("settle_ms", SETTLE_MS)
+        usual = first(self.routine.defaults.settle_ms, SETTLE_MS)
         said = " ".join(filter(None, (step.cue, *step.how)))
         return max(usual, BIG_SETTLE_MS) if _BIG_MOVE.search(said) else usual
+
+    def switch_settle(self, step: Step) -> int:
+        """Time to change sides, or to start the next repetition."""
+        return first(
+            step.switch_settle_ms, self.routine.defaults.switch_settle_ms, SWITCH_SETTLE_MS
+        )
+
+    def pause_after(self, step: Step | None, *, usual: int = PAUSE_AFTER_MS) -> int:
+        """Quiet after a step (None: after the introduction); `usual` when no one sets it."""
+        own = step.pause_after_ms if step is not None else None
+        return first(own, self.routine.defaults.pause_after_ms, usual)
 
     def guidance(self, step: Step) -> Guidance:
         chosen = step.guidance.over(self.routine.defaults.guidance)
@@ -191,9 +181,7 @@ class Narrator:
             else:
                 self.say(self.switch_line(step, side), index)
                 self.say(self.side_cue(step, side), index)
-                self.quiet(
-                    self.setting("switch_settle_ms", SWITCH_SETTLE_MS, step), "settle", index
-                )
+                self.quiet(self.switch_settle(step), "settle", index)
             self.body(index, step, first=side_no == 0)
             if step.side_rest_ms and side_no < len(sides) - 1:
                 timed.rest(self, index, step.side_rest_ms)
@@ -216,9 +204,6 @@ class Narrator:
         """'Pigeon (right side)', 'Burpees (round 2)', 'Lunge (round 2, left side)'."""
         round_no = step.round[0] if step.round else None
         return self.lang.chapter_title(step.pose, side=side, round_no=round_no)
-
-    def pause_after(self, step: Step) -> int:
-        return self.setting("pause_after_ms", PAUSE_AFTER_MS, step)
 
     def round_line(self, step: Step) -> str | None:
         """'Round two of four.' at the start of each round of a block."""
@@ -283,9 +268,7 @@ class Narrator:
                     self.say(self.lang.say("Release and rest."), index)
                     timed.rest(self, index, step.rest_ms, said=False)
                 self.say(self.rep_line(rep, step.reps), index)
-                self.quiet(
-                    self.setting("switch_settle_ms", SWITCH_SETTLE_MS, step), "settle", index
-                )
+                self.quiet(self.switch_settle(step), "settle", index)
             cues = self.hold_cues(index, step, hold_ms, first=first and rep == 0)
             self.cues(Silence(hold_ms, "hold", index, cues))
 

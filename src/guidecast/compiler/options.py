@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..model import Narration, Routine
+from ..routine.keys import BREATH_CUES, COUNTDOWN, NARRATION, RATE
 
-__all__ = ["Options", "resolve_options"]
+__all__ = ["Options", "first", "resolve_options"]
 
 T = TypeVar("T")
 
@@ -17,14 +18,14 @@ T = TypeVar("T")
 class Options:
     """How to compile: the three narration knobs and their extras."""
 
-    narration: Narration = Narration.STANDARD
+    narration: Narration = NARRATION.fallback
     length_ms: int | None = None
     """Target session length; None keeps each range at its midpoint."""
-    rate: float = 1.0
+    rate: float = RATE.fallback
     """Speaking rate: 1.0 is the voice's natural pace, 0.8 slower, 1.2 faster."""
-    countdown_ms: int = 0
+    countdown_ms: int = COUNTDOWN.fallback
     """Count down the last seconds of every hold (0 = off)."""
-    breath_cues: bool = False
+    breath_cues: bool = BREATH_CUES.fallback
     """Guide the first breaths of every long hold."""
 
 
@@ -40,16 +41,17 @@ def resolve_options(
     """Combine command-line choices with the routine's defaults (the command line wins)."""
     d = routine.defaults
     return Options(
-        narration=_first(narration, d.narration, Narration.STANDARD),
+        narration=first(narration, d.narration, Options.narration),
         length_ms=length_ms if length_ms is not None else d.length_ms,
-        rate=_first(rate, d.rate, 1.0),
-        countdown_ms=_first(countdown_ms, d.countdown_ms, 0),
-        breath_cues=_first(breath_cues, d.breath_cues, False),
+        rate=first(rate, d.rate, Options.rate),
+        countdown_ms=first(countdown_ms, d.countdown_ms, Options.countdown_ms),
+        breath_cues=first(breath_cues, d.breath_cues, Options.breath_cues),
     )
 
 
-def _first(given: T | None, default: T | None, fallback: T) -> T:
-    """The command line's value, else the routine's default, else guidecast's."""
-    if given is not None:
-        return given
-    return default if default is not None else fallback
+def first(*chosen: T | None) -> T:
+    """The first choice made: the command line's (or a step's), else the routine's default,
+    else guidecast's (the last, never None)."""
+    value = next((c for c in chosen if c is not None), None)
+    assert value is not None, "guidecast's own default is missing"
+    return value

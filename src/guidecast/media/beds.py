@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import AudioError, Loc
+from ..errors import AudioError
 from ..model import SoundRef
 from .decode import decode_file, resample, to_float
 from .loudness import loop_power_loudness, loop_power_sums
@@ -27,7 +27,6 @@ from .loudness import loop_power_loudness, loop_power_sums
 __all__ = [
     "BUILTIN_BEDS",
     "BedLoop",
-    "bed_ref",
     "crossfade_loop",
     "load_bed",
     "make_builtin_bed",
@@ -283,22 +282,3 @@ def probe_bed_file(path: Path) -> str | None:
     except AudioError as e:
         return str(e)
     return None
-
-
-def bed_ref(text: str, *, base: Path | None = None, loc: Loc | None = None) -> SoundRef:
-    """A bed named by a person: a built-in name, `none`, or a sound file (relative to `base`)
-    that decodes to some sound; AudioError says what is wrong with the file."""
-    name = text.strip()
-    loc = loc or Loc("<command line>")
-    if name.lower() == "none":
-        return SoundRef("", None, loc)
-    if name in BUILTIN_BEDS:
-        return SoundRef(name, None, loc)
-    path = ((base or Path.cwd()) / Path(name).expanduser()).resolve()
-    if not path.is_file():
-        choices = ", ".join((*BUILTIN_BEDS, "none"))
-        raise AudioError(f"'{name}' is neither a built-in bed ({choices}) nor a file")
-    problem = probe_bed_file(path)
-    if problem:
-        raise AudioError(problem)
-    return SoundRef(name, str(path), loc)

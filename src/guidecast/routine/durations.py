@@ -5,10 +5,22 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["MAX_SESSION_MS", "format_clock", "format_duration", "parse_duration", "parse_range"]
+__all__ = [
+    "MAX_SESSION_MS",
+    "TooLong",
+    "format_clock",
+    "format_duration",
+    "parse_duration",
+    "parse_range",
+]
 
 MAX_SESSION_MS = 12 * 3600 * 1000
 """Longest session guidecast will make; longer values are almost certainly typos."""
+
+
+class TooLong(ValueError):
+    """A duration over `MAX_SESSION_MS`: well written, but almost certainly a typo."""
+
 
 _UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
 _NUMBER = r"\d+(?:\.\d+)?"
@@ -43,7 +55,7 @@ def _whole_ms(ms: float, text: str) -> int:
     """Milliseconds as a whole number; absurdly long values are refused, not overflowed."""
     if not math.isfinite(ms) or ms > 1000 * MAX_SESSION_MS:
         shown = text if len(text) <= 40 else text[:40] + "…"
-        raise ValueError(f"'{shown}' is longer than 12 hours; guidecast refuses sessions that long")
+        raise TooLong(f"'{shown}' is longer than 12 hours; guidecast refuses sessions that long")
     return round(ms)
 
 

@@ -1,154 +1,61 @@
 """Read the steps of a routine: poses, plain speech, pauses, breathwork, and blocks of rounds.
 
 Blocks are unrolled here, so the rest of guidecast sees a flat list of steps: each copy knows
-its round, and the rests between rounds and between exercises are steps of their own.
+its round, and the rests between rounds and between exercises are steps of their own. Every
+mapping is read by its table in `step_keys`.
 """
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
+from typing import TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Loc
-from ..model import (
-    GUIDANCE_MOMENTS,
-    Breathing,
-    Flow,
-    Guidance,
-    Hold,
-    SoundRef,
-    Step,
-)
-from .durations import format_duration, parse_range
-from .fields import (
-    Bad,
-    Reader,
-    Reported,
-    boolean,
-    check_span,
-    choice,
-    duration,
-    duration_or_zero,
-    duration_text,
-    integer,
-    misspelt,
-    text,
-    text_list,
-    unknown,
-)
+from ..model import Breathing, Flow, Guidance, Hold, Step
+from . import step_keys as sk
+from .fields import Reader, Reported, misspelt
+from .keys import GUIDANCE, PAUSE_AFTER, SETTLE, SWITCH_SETTLE
+from .table import Key, Table
 
-__all__ = ["BUILTIN_SOUNDS", "MAX_BLOCK_DEPTH", "StepReader"]
+__all__ = ["StepReader", "announce_next"]
 
-BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock")
-SOUND_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".m4a", ".aiff", ".aif")
-DEFAULT_SIDES = ("right", "left")
-DEFAULT_BREATH_MS = 6000
-"""One whole breath of a flow when the routine gives none."""
-MAX_SETTLE_MS = 120_000
-MAX_PAUSE_MS = 600_000
-MAX_BLOCK_DEPTH = 3
-"""Blocks inside blocks inside blocks, and no deeper: a deeper routine is almost surely a slip."""
-TIMINGS = ("paced", "clock")
+T = TypeVar("T")
+Found = dict[str, Node]
 
-
-def _at_most(most_ms: int, what: str) -> Callable[[Node], int]:
-    def parse(node: Node) -> int:
-        ms = duration_or_zero(node)
-        if ms > most_ms:
-            raise Bad(
-                f"{what} of {format_duration(ms)} is too long: at most {format_duration(most_ms)}"
-            )
-        return ms
-
-    return parse
-
-
-settle = _at_most(MAX_SETTLE_MS, "a settle time")
-pause = _at_most(MAX_PAUSE_MS, "a pause")
-
-
-def guidance(node: Node) -> Guidance:
-    """`{length: false, release: Slowly roll to your side.}`: each moment true, false or a text."""
-    if not isinstance(node, MappingNode):
-        raise Bad("guidance must be a mapping, e.g. {halfway: false, release: Roll to your side.}")
-    found: dict[str, bool | str] = {}
-    for key_node, value_node in node.value:
-        key = key_node.value if isinstance(key_node, ScalarNode) else ""
-        if key not in GUIDANCE_MOMENTS:
-            raise Bad(unknown(f"guidance moment '{key}'", str(key), GUIDANCE_MOMENTS))
-        if key in found:
-            raise Bad(f"duplicate guidance moment '{key}'")
-        if isinstance(value_node, ScalarNode) and value_node.tag.endswith(":bool"):
-            found[key] = boolean(value_node)
-            continue
-        said = text(value_node)
-        holes = set(re.findall(r"{([^{}]*)}", said))
-        if holes - {"time"} or (holes and key != "length") or said.count("{") != len(holes):
-            raise Bad(
-                f"guidance '{key}' text may not contain braces"
-                + (" other than {time}" if key == "length" else "")
-            )
-        found[key] = said
-    return Guidance(**found)
-
-
-def time_left(node: Node) -> tuple[int, ...]:
-    """`time_left: [1m, 10s]`: say how much is left at these times before a hold ends."""
-    items = node.value if isinstance(node, SequenceNode) else [node]
-    return tuple(sorted({duration(item) for item in items}, reverse=True))
-
-
-def _count(node: Node) -> tuple[bool, bool]:
-    """`count: true` (aloud), `false` (phase words only) or `tones`: (counted, tones)."""
-    if isinstance(node, ScalarNode) and str(node.value).strip().lower() == "tones":
-        return False, True
-    try:
-        return boolean(node), False
-    except Bad:
-        raise Bad("count is true (aloud), false (phase words only) or tones") from None
-
-
-def breath_pattern(node: Node) -> tuple[int, ...]:
-    """`4-7-8`, `4-4-4-4` or `[4, 7, 8]`: seconds per phase (in, hold, out, hold)."""
-    if isinstance(node, SequenceNode):
-        raw = [str(scalar.value) for scalar in node.value if isinstance(scalar, ScalarNode)]
-    else:
-        raw = str(text(node)).split("-")
-    if not 2 <= len(raw) <= 4 or not all(re.fullmatch(r"\d{1,2}", r.strip()) for r in raw):
-        raise Bad(
-            "a breathing pattern is 2 to 4 whole seconds: in-out (4-6), in-hold-out (4-7-8) "
-            "or in-hold-out-hold (4-4-4-4)"
-        )
-    seconds = [int(r) for r in raw]
-    if any(not 1 <= n <= 30 for n in seconds):
-        raise Bad("each breathing phase lasts 1 to 30 seconds")
-    return tuple(n * 1000 for n in seconds)
-
-
-STEP_KEYS = (
-    "pose", "sanskrit", "cue", "how", "why", "props", "reminders", "hold", "move", "sides",
-    "switch", "reps", "rest", "flow", "breathe", "sound", "settle", "switch_settle",
-    "pause_after", "guidance", "time_left", "side_rest", "side_cues",
-)  # fmt: skip
-FLOW_KEYS = ("breaths", "cues", "breath", "short")
-SAY_KEYS = ("say", "chapter", "hold", "pause_after", "sound")
-PAUSE_KEYS = ("pause", "chapter")
-BREATHE_KEYS = ("pattern", "cycles", "for", "count")
-BLOCK_KEYS = ("block", "rounds", "rest", "between", "timing", "steps")
-SECTION_KEYS = ("section", "steps")
-ENTRY_KINDS = ("block", "say", "pause")
+ONLY_FOR_HOLDS = {
+    "flow": "'{key}' applies to holds; a flow sets 'breaths' instead",
+    "move": "'{key}' applies to holds, not to free movement",
+    "breathe": "'{key}' applies to holds, not to breathwork",
+}
+"""What a key that `STEP.excludes` beside a kind of step says."""
+NEEDS = {
+    "rest": "'rest' only applies between repetitions; add reps: 2 or more",
+    "side_rest": "'side_rest' needs 'sides'",
+}
+"""What a key says when the key it needs (`STEP.needs`) is missing."""
 
 
 class StepReader(Reader):
-    """Reads step entries; a routine reader adds the top level."""
+    """Reads step entries by their tables; a routine reader adds the top level."""
 
-    def __init__(self, path: str, base: Path) -> None:
-        super().__init__(path)
-        self.base = base
+    def table(self, node: Node, what: str, table: Table) -> Found | None:
+        """A mapping's value nodes by key, as `table` knows them (see `Reader.mapping`)."""
+        return self.mapping(node, what, table.names, table.required)
+
+    def value(
+        self, found: Found, key: Key[T], parse: Callable[[Node], T] | None = None
+    ) -> T | None:
+        """One optional value, read by its key's kind (or by `parse`, for a mapping of its
+        own); a problem is recorded and leaves it None."""
+        if parse is None:
+            read = key.kind.parse
+            assert read is not None, f"'{key.name}' is a mapping its reader reads"
+            parse = functools.partial(read, self)
+        return self.field(found, key.name, parse)
 
     # -- entries: steps and blocks ------------------------------------------------------------
 
@@ -157,22 +64,22 @@ class StepReader(Reader):
     ) -> list[Step]:
         """The steps of a `steps:` list, blocks unrolled; `numbered`: steps read before."""
         if not node.value:
-            self.problem(node, "'steps' is empty: add at least one step")
+            self.problem(node, "'steps' is empty: add at least one step", "empty-value")
         steps: list[Step] = []
         for item in node.value:
             index = numbered + len(steps) + 1
             keys = _keys(item)
-            if "block" in keys:
+            if sk.BLOCK_NAME.name in keys:
                 steps += self.block(item, clock=clock, depth=depth + 1, numbered=index - 1)
                 continue
-            if "section" in keys:
+            if sk.SECTION_NAME.name in keys:
                 steps += self.section(item, clock=clock, depth=depth, numbered=index - 1)
                 continue
-            if "say" in keys:
+            if sk.SAY.name in keys:
                 step = self.say_step(item, index)
-            elif "pause" in keys and "pose" not in keys:
+            elif sk.PAUSE.name in keys and sk.POSE.name not in keys:
                 step = self.pause_step(item, index)
-            elif "rest" in keys and "pose" not in keys:
+            elif sk.REST_ALONE.name in keys and sk.POSE.name not in keys:
                 step = self.rest_step(item, index)
             else:
                 step = self.pose_step(item, index)
@@ -182,22 +89,22 @@ class StepReader(Reader):
 
     def block(self, node: Node, *, clock: bool, depth: int, numbered: int) -> list[Step]:
         """A block of steps repeated `rounds` times, rests between rounds and between steps."""
-        found = self.mapping(node, "block", BLOCK_KEYS, required=("steps",))
+        found = self.table(node, "block", sk.BLOCK)
         if found is None:
             return []
-        if depth > MAX_BLOCK_DEPTH:
-            self.problem(node, f"blocks nest at most {MAX_BLOCK_DEPTH} deep")
+        if depth > sk.MAX_BLOCK_DEPTH:
+            self.problem(node, f"blocks nest at most {sk.MAX_BLOCK_DEPTH} deep", "bad-nesting")
             return []
-        self.field(found, "block", text)  # the name is for the reader of the routine
-        rounds = self.field(found, "rounds", integer(1, 100)) or 1
-        rest_ms = self.field(found, "rest", duration) or 0
-        between_ms = self.field(found, "between", duration) or 0
-        timing = self.field(found, "timing", choice("timing", TIMINGS))
+        self.value(found, sk.BLOCK_NAME)  # the name is for the reader of the routine
+        rounds = sk.ROUNDS.or_default(self.value(found, sk.ROUNDS))
+        rest_ms = self.value(found, sk.ROUND_REST) or 0
+        between_ms = self.value(found, sk.BETWEEN) or 0
+        timing = self.value(found, sk.BLOCK_TIMING)
         clock = clock if timing is None else timing == "clock"
-        steps_node = found.get("steps")
+        steps_node = found.get(sk.BLOCK_STEPS.name)
         if not isinstance(steps_node, SequenceNode):
             if steps_node is not None:
-                self.problem(steps_node, "a block's 'steps' must be a list of steps")
+                self.problem(steps_node, "a block's 'steps' must be a list of steps", "wrong-type")
             return []
         body = self.entries(steps_node, clock=clock, depth=depth, numbered=numbered)
         if not body:
@@ -219,61 +126,65 @@ class StepReader(Reader):
 
     def section(self, node: Node, *, clock: bool, depth: int, numbered: int) -> list[Step]:
         """`{section: Warm-up, steps: [...]}`: steps grouped under a name in the chapters."""
-        found = self.mapping(node, "section", SECTION_KEYS, required=("section", "steps"))
+        found = self.table(node, "section", sk.SECTION)
         if found is None:
             return []
-        name = self.field(found, "section", text)
-        steps_node = found.get("steps")
+        name = self.value(found, sk.SECTION_NAME)
+        steps_node = found.get(sk.SECTION_STEPS.name)
         if name is None or not isinstance(steps_node, SequenceNode):
             if steps_node is not None and not isinstance(steps_node, SequenceNode):
-                self.problem(steps_node, "a section's 'steps' must be a list of steps")
+                self.problem(
+                    steps_node, "a section's 'steps' must be a list of steps", "wrong-type"
+                )
             return []
         body = self.entries(steps_node, clock=clock, depth=depth, numbered=numbered)
         inner = [s for s in body if s.section is not None]
         if inner:
-            self.problem(node, "sections do not nest: a section holds steps and blocks")
+            self.problem(
+                node, "sections do not nest: a section holds steps and blocks", "bad-nesting"
+            )
         return [replace(step, section=name) for step in body]
 
     def say_step(self, node: Node, index: int) -> Step | None:
         """Plain speech, for meditation: said as written, with an optional unspoken title."""
-        found = self.mapping(node, f"step {index}", SAY_KEYS)
+        found = self.table(node, f"step {index}", sk.SAY_STEP)
         if found is None:
             return None
         before = len(self.problems)
-        said = self.field(found, "say", text_list) or ()
-        title = self.field(found, "chapter", text)
+        said = self.value(found, sk.SAY) or ()
+        title = self.value(found, sk.CHAPTER)
         step = Step(
             pose=title or "",
             loc=self.loc(node),
             kind="say",
             say=said,
             chapter=title is not None,
-            hold=self.field(found, "hold", self.hold),
-            pause_after_ms=self.field(found, "pause_after", pause),
-            sound=self.field(found, "sound", self.sound),
+            hold=self.value(found, sk.SAY_HOLD),
+            pause_after_ms=self.value(found, sk.SAY_PAUSE_AFTER),
+            sound=self.value(found, sk.SAY_SOUND),
         )
         return step if len(self.problems) == before else None
 
     def pause_step(self, node: Node, index: int) -> Step | None:
         """A quiet pause, with an optional chapter title."""
-        found = self.mapping(node, f"step {index}", PAUSE_KEYS)
+        found = self.table(node, f"step {index}", sk.PAUSE_STEP)
         if found is None:
             return None
         before = len(self.problems)
-        title = self.field(found, "chapter", text)
+        title = self.value(found, sk.CHAPTER)
         step = Step(
             pose=title or "",
             loc=self.loc(node),
             kind="pause",
             chapter=title is not None,
-            hold=self.field(found, "pause", self.hold),
+            hold=self.value(found, sk.PAUSE),
         )
         return step if len(self.problems) == before and step.hold else None
 
     def rest_step(self, node: Node, index: int) -> Step | None:
         """`- rest: 10s`: a rest between exercises; it announces what comes next."""
-        found = self.mapping(node, f"step {index}", ("rest",))
-        rest_ms = self.field(found or {}, "rest", duration)
+        found = self.table(node, f"step {index}", sk.REST_STEP)
+        rest_ms = self.value(found or {}, sk.REST_ALONE)
         if rest_ms is None:
             return None
         loc = self.loc(node)
@@ -283,167 +194,121 @@ class StepReader(Reader):
 
     def breathe(self, node: Node) -> Breathing:
         """`breathe: {pattern: 4-7-8, cycles: 8}` or `{pattern: 4-4-4-4, for: 2m}`."""
-        found = self.mapping(node, "breathe", BREATHE_KEYS, required=("pattern",))
+        found = self.table(node, "breathe", sk.BREATHE)
         if found is None:
             raise Reported
-        phases = self.field(found, "pattern", breath_pattern)
-        cycles = self.field(found, "cycles", integer(1, 500))
-        lasting = self.field(found, "for", duration)
-        count = self.field(found, "count", _count)
+        phases = self.value(found, sk.PATTERN)
+        cycles = self.value(found, sk.CYCLES)
+        lasting = self.value(found, sk.FOR)
+        counted, tones = sk.COUNT.or_default(self.value(found, sk.COUNT))
         if phases is None:
             raise Reported
         if cycles is not None and lasting is not None:
-            self.problem(found["for"], "give 'cycles' or 'for', not both")
+            self.problem(found[sk.FOR.name], "give 'cycles' or 'for', not both", "conflicting-keys")
         if lasting is not None:
             cycles = lasting // sum(phases)
             if cycles < 1:
-                self.problem(found["for"], "shorter than one breathing cycle")
+                self.problem(found[sk.FOR.name], "shorter than one breathing cycle", "bad-value")
                 raise Reported
-        counted, tones = count or (True, False)
-        return Breathing(phases, cycles or 5, counted, self.loc(node), tones)
-
-    def side_cues(self, node: Node) -> tuple[tuple[str, str], ...]:
-        """`side_cues: {right: Step your right foot forward., left: ...}`."""
-        if not isinstance(node, MappingNode):
-            raise Bad("side_cues must map each side to what to say, e.g. {right: ..., left: ...}")
-        return tuple((text(k), text(v)) for k, v in node.value)
-
-    def hold(self, node: Node) -> Hold:
-        raw = duration_text(node)
-        try:
-            low, high = parse_range(raw)
-        except ValueError as e:
-            raise Bad(str(e)) from e
-        if low <= 0 and "-" in raw:
-            raise Bad(f"the shortest hold in '{raw}' is zero: a range must start above 0")
-        check_span(low, raw)
-        check_span(high, raw)
-        if low > high:
-            raise Bad(
-                f"range '{raw}' runs backwards: {format_duration(low)} is more than "
-                f"{format_duration(high)}"
-            )
-        return Hold(low, high, self.loc(node))
-
-    def sound(self, node: Node) -> SoundRef:
-        name = text(node)
-        loc = self.loc(node)
-        if name.lower() == "none":
-            return SoundRef("", None, loc)
-        if name in BUILTIN_SOUNDS:
-            return SoundRef(name, None, loc)
-        if "/" in name or "\\" in name or name.lower().endswith(SOUND_SUFFIXES):
-            path = (self.base / name).resolve()
-            if not name.lower().endswith(SOUND_SUFFIXES):
-                raise Bad(f"sound file '{name}' must be one of: {', '.join(SOUND_SUFFIXES)}")
-            if not path.is_file():
-                raise Bad(f"sound file '{name}' not found (looked at {path})")
-            from ..media.decode import (
-                sound_file_problem,  # numpy loads only for routines with sounds
-            )
-
-            problem = sound_file_problem(path)
-            if problem:
-                raise Bad(f"sound file '{name}' {problem}")
-            return SoundRef(name, str(path), loc)
-        raise Bad(unknown(f"sound '{name}'", name, (*BUILTIN_SOUNDS, "none")))
-
-    def sides(self, node: Node) -> tuple[str, ...]:
-        if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
-            return DEFAULT_SIDES if boolean(node) else ()
-        names = text_list(node)
-        if len(names) != 2 or names[0].lower() == names[1].lower():
-            raise Bad("sides must be true or a list of two different sides, e.g. [right, left]")
-        return names
+        cycles = sk.CYCLES.or_default(cycles)
+        return Breathing(phases, cycles, counted, self.loc(node), tones)
 
     def flow(self, node: Node) -> Flow:
-        found = self.mapping(node, "flow", FLOW_KEYS, required=("breaths", "cues"))
+        found = self.table(node, "flow", sk.FLOW)
         if found is None:
             raise Reported
-        breaths = self.field(found, "breaths", integer(1, 100))
-        cues = self.field(found, "cues", text_list)
-        breath_ms = self.field(found, "breath", duration) or DEFAULT_BREATH_MS
+        breaths = self.value(found, sk.BREATHS)
+        cues = self.value(found, sk.CUES)
+        breath_ms = sk.BREATH.or_default(self.value(found, sk.BREATH))
         if breaths is None or cues is None:
             raise Reported
         if breath_ms < 1000 * len(cues):
-            self.problem(found["breath"], "a breath this short leaves under 1s for each cue")
-        short = self.field(found, "short", text_list) or ()
+            self.problem(
+                found[sk.BREATH.name],
+                "a breath this short leaves under 1s for each cue",
+                "bad-value",
+            )
+        short = self.value(found, sk.SHORT) or ()
         if short and len(short) != len(cues):
             self.problem(
-                found["short"],
+                found[sk.SHORT.name],
                 f"'short' needs one cue per phase: {len(cues)} like 'cues', found {len(short)}",
+                "bad-value",
             )
         return Flow(breaths, cues, breath_ms, self.loc(node), short)
 
     def pose_step(self, node: Node, index: int) -> Step | None:
         what = f"step {index}"
-        found = self.mapping(node, what, STEP_KEYS, required=("pose",))
+        table = sk.STEP
+        found = self.table(node, what, table)
         if found is None:
             return None
         before = len(self.problems)
-        pose = self.field(found, "pose", text)
-        hold = self.field(found, "hold", self.hold)
-        move = self.field(found, "move", self.hold)
-        flow = self.field(found, "flow", self.flow)
-        breathing = self.field(found, "breathe", self.breathe)
-        reps = self.field(found, "reps", integer(1, 100)) or 1
-        rest_ms = self.field(found, "rest", duration) or 0
-        kinds = [k for k in ("hold", "flow", "move", "breathe") if k in found]
+        pose = self.value(found, sk.POSE)
+        hold = self.value(found, sk.HOLD)
+        move = self.value(found, sk.MOVE)
+        flow = self.value(found, sk.FLOW_KEY, self.flow)
+        breathing = self.value(found, sk.BREATHE_KEY, self.breathe)
+        kinds = [k for k in table.one_of if k in found]
         if len(kinds) > 1:
             self.problem(
-                found[kinds[1]], f"{what} has both '{kinds[0]}' and '{kinds[1]}'; keep one"
+                found[kinds[1]],
+                f"{what} has both '{kinds[0]}' and '{kinds[1]}'; keep one",
+                "conflicting-keys",
             )
-        elif not kinds and not any(
-            misspelt(node, k, STEP_KEYS) for k in ("hold", "flow", "move", "breathe")
-        ):
+        elif not kinds and not any(misspelt(node, k, table.names) for k in table.one_of):
             self.problem(
                 node,
                 f"{what} needs a 'hold' (e.g. hold: 1m), a 'flow', a 'move' (free movement) "
                 "or 'breathe' (a breathing pattern)",
+                "missing-key",
             )
-        for key in ("reps", "sides"):
-            for kind, what_it_is in (("move", "free movement"), ("breathe", "breathwork")):
-                if kind in found and key in found:
-                    self.problem(found[key], f"'{key}' applies to holds, not to {what_it_is}")
-        if "rest" in found and reps == 1 and "reps" not in found:
-            self.problem(
-                found["rest"], "'rest' only applies between repetitions; add reps: 2 or more"
-            )
-        if "flow" in found and "reps" in found:
-            self.problem(found["reps"], "'reps' applies to holds; a flow sets 'breaths' instead")
         step = Step(
             pose=pose or "",
             loc=self.loc(node),
-            sanskrit=self.field(found, "sanskrit", text),
-            cue=self.field(found, "cue", text),
-            how=self.field(found, "how", text_list) or (),
-            why=self.field(found, "why", text),
-            props=self.field(found, "props", text_list) or (),
-            reminders=self.field(found, "reminders", text_list) or (),
+            sanskrit=self.value(found, sk.SANSKRIT),
+            cue=self.value(found, sk.CUE),
+            how=self.value(found, sk.HOW) or (),
+            why=self.value(found, sk.WHY),
+            props=self.value(found, sk.PROPS) or (),
+            reminders=self.value(found, sk.REMINDERS) or (),
             hold=hold or move,
             move=move is not None,
-            sides=self.field(found, "sides", self.sides) or (),
-            switch=self.field(found, "switch", text),
-            reps=reps,
-            rest_ms=rest_ms,
+            sides=self.value(found, sk.SIDES) or (),
+            switch=self.value(found, sk.SWITCH),
+            reps=sk.REPS.or_default(self.value(found, sk.REPS)),
+            rest_ms=self.value(found, sk.REST) or 0,
             flow=flow,
             breathing=breathing,
             kind="breathe" if breathing is not None else "pose",
-            sound=self.field(found, "sound", self.sound),
-            settle_ms=self.field(found, "settle", settle),
-            switch_settle_ms=self.field(found, "switch_settle", settle),
-            pause_after_ms=self.field(found, "pause_after", pause),
-            guidance=self.field(found, "guidance", guidance) or Guidance(),
-            time_left_ms=self.field(found, "time_left", time_left) or (),
-            side_rest_ms=self.field(found, "side_rest", duration) or 0,
-            side_cues=self.field(found, "side_cues", self.side_cues) or (),
+            sound=self.value(found, sk.SOUND),
+            settle_ms=self.value(found, SETTLE),
+            switch_settle_ms=self.value(found, SWITCH_SETTLE),
+            pause_after_ms=self.value(found, PAUSE_AFTER),
+            guidance=self.value(found, GUIDANCE) or Guidance(),
+            time_left_ms=self.value(found, sk.TIME_LEFT) or (),
+            side_rest_ms=self.value(found, sk.SIDE_REST) or 0,
+            side_cues=self.value(found, sk.SIDE_CUES) or (),
         )
+        self.across(table, found, given=set(found) - ({sk.SIDES.name} if not step.sides else set()))
         if step.side_cues and {s for s, _ in step.side_cues} != set(step.sides):
             sides = ", ".join(step.sides) or "none"
-            self.problem(found["side_cues"], f"'side_cues' must name each side ({sides})")
-        if "side_rest" in found and not step.sides:
-            self.problem(found["side_rest"], "'side_rest' needs 'sides'")
+            self.problem(
+                found[sk.SIDE_CUES.name], f"'side_cues' must name each side ({sides})", "bad-value"
+            )
         return step if len(self.problems) == before else None
+
+    def across(self, table: Table, found: Found, *, given: set[str]) -> None:
+        """The table's rules across keys: a key beside a kind it does not apply to, or
+        without the key it needs (`given`: the keys present with a value that counts)."""
+        for kind, excluded in table.excludes:
+            for name in excluded:
+                if kind in found and name in found:
+                    message = ONLY_FOR_HOLDS[kind].format(key=name)
+                    self.problem(found[name], message, "conflicting-keys")
+        for name, needed in table.needs:
+            if name in found and needed not in given:
+                self.problem(found[name], NEEDS[name], "conflicting-keys")
 
 
 def _keys(node: Node) -> set[str]:

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..media.beds import BedLoop, bed_ref
+from ..media.beds import BedLoop
 from ..media.decode import INT16_MAX
 from ..model import Routine, SoundRef
+from ..routine.keys import BED_LEVEL
+from ..routine.sounds import bed_ref
 
 __all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]
 
@@ -27,8 +29,6 @@ Float = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 Pcm = npt.NDArray[np.int16]
 
-BED_LEVEL = -20.0
-"""Default bed loudness in LU relative to the speech."""
 SOFT_ONSET_MS = 120
 """Fade-in of a bell with a soft onset."""
 
@@ -70,7 +70,8 @@ def resolve_mix(
     """Combine command-line choices with the routine's defaults (the command line wins).
 
     `bed` is a built-in name (`"ocean"`), a sound file, or `none` to turn off the bed the
-    routine asks for; a file is checked here (AudioError names what is wrong with it).
+    routine asks for, read as a routine's `bed:` is (`routine.sounds.bed_ref`, files relative
+    to the current folder); AudioError says what is wrong with it.
     """
     d = routine.defaults
     chosen = bed_ref(bed) if isinstance(bed, str) else bed or d.bed

@@ -1,0 +1,323 @@
+"""The keys of what a `steps:` list holds: poses (with `flow:` and `breathe:`), speech, pauses,
+rests, blocks and sections; the other half of the field table begun in `keys`."""
+
+from __future__ import annotations
+
+from . import kinds
+from .keys import GUIDANCE, MAX_PAUSE_MS, PAUSE_AFTER, SETTLE, SWITCH_SETTLE, TIMINGS
+from .kinds import DURATION, TEXT, TEXT_LIST, integer, mapping, up_to
+from .table import Table, key
+
+__all__ = ["BLOCK", "ENTRIES", "FLOW", "PAUSE_STEP", "REST_STEP", "SAY_STEP", "SECTION", "STEP"]
+
+DEFAULT_BREATH_MS = 6000
+"""One whole breath of a flow when the routine gives none."""
+DEFAULT_CYCLES = 5
+MAX_BLOCK_DEPTH = 3
+"""Blocks inside blocks inside blocks, and no deeper: a deeper routine is almost surely a slip."""
+STEP_KINDS = ("hold", "flow", "move", "breathe")
+"""A pose step has exactly one of these."""
+
+# -- flow: and breathe: -------------------------------------------------------------------------
+
+BREATHS = key("breaths", integer(1, 100), "How many whole breaths.", 6, required=True)
+CUES = key(
+    "cues",
+    TEXT_LIST,
+    "Said in turn on each breath: one cue per phase (usually an inhale cue, then an exhale cue).",
+    ["Inhale and arch.", "Exhale and round."],
+    required=True,
+)
+BREATH = key(
+    "breath",
+    DURATION,
+    "Length of one whole breath (all phases), at least 1s per cue.",
+    "6s",
+    "8s",
+    default=DEFAULT_BREATH_MS,
+)
+SHORT = key(
+    "short",
+    TEXT_LIST,
+    "Shorter cues for the middle rounds, one per phase like `cues`; later rounds are left quiet.",
+    ["Inhale.", "Exhale."],
+    default_doc="the first sentence of each cue that has several",
+)
+FLOW = Table(
+    "flow",
+    "Breath-paced movement (cat-cow style): for each breath, the cues are said on successive "
+    "phases of that breath.",
+    ({"breaths": 6, "cues": ["Inhale, lift your chest.", "Exhale, round your back."]},),
+    (BREATHS, CUES, BREATH, SHORT),
+)
+
+PATTERN = key(
+    "pattern",
+    kinds.BREATH_PATTERN,
+    "Seconds per phase, 1-30 each: in-out (4-6), in-hold-out (4-7-8), in-hold-out-hold "
+    "(4-4-4-4), or a list.",
+    "4-7-8",
+    [4, 4, 4, 4],
+    required=True,
+)
+CYCLES = key("cycles", integer(1, 500), "How many cycles.", 8, default=DEFAULT_CYCLES)
+FOR = key("for", DURATION, "Instead of `cycles`: as many whole cycles as fit this long.", "2m")
+COUNT = key(
+    "count",
+    kinds.BREATH_COUNT,
+    "true: count every second aloud; false: say only the phase words; tones: a soft knock "
+    "starts each phase and nothing is said.",
+    False,
+    "tones",
+    default=(True, False),
+)
+BREATHE = Table(
+    "breathe",
+    "A breathing pattern, each phase exact to the clock: in-out, in-hold-out or "
+    "in-hold-out-hold seconds.",
+    ({"pattern": "4-7-8", "cycles": 4}, {"pattern": "4-4-4-4", "for": "2m"}),
+    (PATTERN, CYCLES, FOR, COUNT),
+)
+
+# -- a pose or exercise -------------------------------------------------------------------------
+
+POSE = key(
+    "pose",
+    TEXT,
+    "Pose or exercise name: spoken at every level, and the chapter title.",
+    "Child's Pose",
+    "Reclined Twist",
+    required=True,
+)
+SANSKRIT = key(
+    "sanskrit", TEXT, 'Sanskrit name, spoken at full narration ("In Sanskrit, ...").', "Balasana"
+)
+CUE = key(
+    "cue",
+    TEXT,
+    "The one key instruction, spoken at every narration level.",
+    "Sink your hips toward your heels.",
+)
+HOW = key(
+    "how",
+    TEXT_LIST,
+    "How to get into the pose, one line each: spoken at standard and full.",
+    ["Kneel and bring your big toes together.", "Fold forward."],
+)
+WHY = key(
+    "why",
+    TEXT,
+    "Why the pose helps: spoken at full.",
+    "It gently lengthens the muscles along your spine.",
+)
+PROPS = key(
+    "props",
+    TEXT_LIST,
+    'Props for this step, announced at standard and full ("For this pose, use ..."), unless '
+    "the step before used the same.",
+    ["a block"],
+)
+REMINDERS = key(
+    "reminders",
+    TEXT_LIST,
+    "Said during holds of 60s or more at full narration, at most one per 45s, never one that "
+    "repeats the cue; replaces the routine's reminders for this step.",
+    ["Let your forehead rest.", "Breathe into your back."],
+)
+HOLD = key(
+    "hold",
+    kinds.HOLD,
+    "Time in the pose, counted from the end of the settle time after the instructions: a "
+    "duration, or a range that --length fits.",
+    "1m",
+    "45s",
+    "2-4m",
+    "1m30s",
+)
+MOVE = key(
+    "move",
+    kinds.HOLD,
+    "Free movement instead of a hold: the `cue` invites, then the listener moves as they like "
+    "for this long, with no scripted cues.",
+    "1m",
+    "30-60s",
+)
+SIDES = key(
+    "sides",
+    kinds.SIDES,
+    "Repeat the hold on each side, each side its own chapter: true for [right, left], or two "
+    "different side names in order.",
+    True,
+    ["left", "right"],
+    default_doc="false",
+)
+SWITCH = key(
+    "switch",
+    TEXT,
+    "Said before the second side.",
+    "Come back to center, then twist the other way.",
+    default_doc='"Gently release, and switch to the left side." (with the second side\'s name)',
+)
+REPS = key("reps", integer(1, 100), "Repetitions of the hold (per side).", 3, default=1)
+REST = key("rest", DURATION, "Rest between repetitions (needs reps).", "10s")
+FLOW_KEY = key("flow", mapping("flow"), "Breath-paced movement instead of a hold.", *FLOW.examples)
+BREATHE_KEY = key(
+    "breathe",
+    mapping("breathe"),
+    "Breathwork instead of a hold: every phase lasts exactly its count.",
+    *BREATHE.examples,
+)
+SOUND = key(
+    "sound",
+    kinds.SOUND,
+    "The sound that leads into this step (not played before a first step that has no "
+    "introduction before it: the start sound leads in).",
+    "gong",
+    "sounds/drum.wav",
+    "none",
+    default_doc="the routine's transition sound",
+)
+TIME_LEFT = key(
+    "time_left",
+    kinds.TIME_LEFT,
+    'Say how much is left at these times before each hold ends ("One minute left.").',
+    ["1m", "10s"],
+    "30s",
+)
+SIDE_REST = key(
+    "side_rest", DURATION, 'A rest between the two sides ("Rest.", then the switch).', "10s"
+)
+SIDE_CUES = key(
+    "side_cues",
+    kinds.SIDE_CUES,
+    "Text said for each side after it is announced.",
+    {"right": "Step your right foot forward.", "left": "Step your left foot forward."},
+)
+STEP = Table(
+    "step",
+    "One pose or exercise: a `hold` (time in the pose), a `flow` (breath-paced movement), a "
+    "`move` (free movement) or `breathe` (a breathing pattern).",
+    ({"pose": "Child's Pose", "cue": "Sink your hips toward your heels.", "hold": "1-2m"},),
+    (POSE, SANSKRIT, CUE, HOW, WHY, PROPS, REMINDERS, HOLD, MOVE, SIDES, SWITCH, REPS, REST,
+     FLOW_KEY, BREATHE_KEY, SOUND, SETTLE, SWITCH_SETTLE, PAUSE_AFTER, GUIDANCE, TIME_LEFT,
+     SIDE_REST, SIDE_CUES),
+    one_of=STEP_KINDS,
+    excludes=(("flow", ("reps",)), ("move", ("reps", "sides")), ("breathe", ("reps", "sides"))),
+    needs=(("rest", "reps"), ("side_rest", "sides")),
+    snippets=(
+        {"label": "hold", "description": "A pose held for a time",
+         "body": {"pose": "$1", "cue": "$2", "hold": "${3:1m}"}},
+        {"label": "flow", "description": "A breath-paced movement",
+         "body": {"pose": "$1", "flow": {"breaths": 6, "cues": ["$2", "$3"]}}},
+    ),
+)  # fmt: skip
+
+# -- other kinds of step ------------------------------------------------------------------------
+
+CHAPTER = key(
+    "chapter",
+    TEXT,
+    "A chapter title, not spoken; without it the step continues the chapter before.",
+    "Silence",
+)
+SAY = key("say", TEXT_LIST, "What is said, as written.", ["Let your breath settle."], required=True)
+SAY_HOLD = key("hold", kinds.HOLD, "Quiet after the speech (a range fits --length).", "30s", "1-2m")
+SAY_PAUSE_AFTER = key(
+    "pause_after",
+    up_to(MAX_PAUSE_MS, "a pause"),
+    "More quiet before the next step.",
+    "5s",
+    default_doc="the routine's `defaults.pause_after`, else none",
+)
+SAY_SOUND = key("sound", kinds.SOUND, "A sound before the speech.", "bowl", default_doc="none")
+SAY_STEP = Table(
+    "sayStep",
+    "Plain speech, for meditation: said as written; `chapter` titles it without being spoken; "
+    "`hold` is quiet after it.",
+    ({"chapter": "Feet", "say": ["Bring your attention to your feet."], "hold": "30s"},),
+    (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND),
+)
+PAUSE = key(
+    "pause",
+    kinds.HOLD,
+    "How long the quiet lasts (a range fits --length).",
+    "1m",
+    "2-3m",
+    required=True,
+)
+PAUSE_STEP = Table(
+    "pauseStep",
+    "A quiet pause, with an optional chapter title.",
+    ({"pause": "1m", "chapter": "Silence"},),
+    (PAUSE, CHAPTER),
+)
+REST_ALONE = key("rest", DURATION, "How long the rest lasts.", "10s", required=True)
+REST_STEP = Table(
+    "restStep",
+    'A rest between exercises: "Rest.", then what comes next, counted down on the clock.',
+    ({"rest": "10s"},),
+    (REST_ALONE,),
+)
+
+_SQUATS = [{"pose": "Squats", "hold": "30s"}]
+BLOCK_NAME = key(
+    "block", TEXT, "The block's name, for whoever reads the routine.", "Circuit", required=True
+)
+ROUNDS = key(
+    "rounds",
+    integer(1, 100),
+    'How many times the steps repeat ("Round two of four.").',
+    4,
+    default=1,
+)
+ROUND_REST = key(
+    "rest",
+    DURATION,
+    "Rest between rounds (none after the last; add a `rest:` step for one).",
+    "60s",
+)
+BETWEEN = key(
+    "between", DURATION, "Rest between the steps of a round, announcing the next one.", "10s"
+)
+BLOCK_TIMING = key(
+    "timing",
+    kinds.choice("timing", TIMINGS),
+    "clock: every period exact, instructions said inside it.",
+    "clock",
+    default_doc="the routine's",
+)
+BLOCK_STEPS = key("steps", kinds.STEPS, "The steps of one round.", _SQUATS, required=True)
+BLOCK = Table(
+    "block",
+    "Steps repeated in rounds, with rests between rounds and between steps; blocks nest up to "
+    f"{MAX_BLOCK_DEPTH} deep.",
+    ({"block": "Circuit", "rounds": 4, "rest": "60s", "between": "10s", "steps": _SQUATS},),
+    (BLOCK_NAME, ROUNDS, ROUND_REST, BETWEEN, BLOCK_TIMING, BLOCK_STEPS),
+)
+
+_CAT_COW = [{"pose": "Cat-Cow", "hold": "1m"}]
+SECTION_NAME = key("section", TEXT, "The section's name.", "Warm-up", required=True)
+SECTION_STEPS = key(
+    "steps",
+    kinds.STEPS,
+    "The section's steps (blocks allowed; sections do not nest).",
+    _CAT_COW,
+    required=True,
+)
+SECTION = Table(
+    "section",
+    "Steps grouped under a name (warm-up, main, cool-down...): the first chapter says it, and "
+    "the ID3 table of contents groups the section's chapters.",
+    ({"section": "Warm-up", "steps": _CAT_COW},),
+    (SECTION_NAME, SECTION_STEPS),
+)
+
+ENTRIES = (STEP, SAY_STEP, PAUSE_STEP, REST_STEP, BLOCK, SECTION)
+"""What a `steps:` list holds, told apart by their keys (`say`, `pause`, `block`...)."""
+
+STEP_KEYS = STEP.names
+FLOW_KEYS = FLOW.names
+BREATHE_KEYS = BREATHE.names
+SAY_KEYS = SAY_STEP.names
+PAUSE_KEYS = PAUSE_STEP.names
+BLOCK_KEYS = BLOCK.names
