@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import AudioError
 from ..model import SoundRef
+from .arrays import Float, Pcm
 from .dsp import fft_resample
 
 __all__ = [
@@ -39,8 +39,7 @@ INT16_RANGE = 32768.0
 """16-bit PCM read back as floats: x / INT16_RANGE, so -32768 maps to exactly -1."""
 
 
-Float = npt.NDArray[np.float32]
-Decoded = tuple[npt.NDArray[np.int16], int]
+Decoded = tuple[Pcm, int]
 """Mono 16-bit samples and their sample rate."""
 
 MAX_SOUND_BYTES = 64 * 1024 * 1024
@@ -110,7 +109,7 @@ def _wav_header_problem(head: bytes) -> str | None:
     return "is not a WAV file (no format chunk at its start)"
 
 
-def to_float(samples: npt.NDArray[np.int16]) -> Float:
+def to_float(samples: Pcm) -> Float:
     """int16 PCM to float32 in [-1, 1)."""
     return samples.astype(np.float32) / INT16_RANGE
 

@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
-import numpy.typing as npt
-
 from .. import __version__
 from ..compiler.timeline import Layout
 from ..errors import ExportError
 from ..lang.i18n import id3_language
+from ..media.arrays import Pcm
 from ..media.cover import cover_jpeg
 from ..media.format import AudioFormat
 from ..model import Routine
@@ -186,7 +184,7 @@ def prepare_output(files: SessionFiles) -> None:
 def export_session(
     routine: Routine,
     lay: Layout,
-    audio: Iterable[npt.NDArray[np.int16]] | Callable[[BinaryIO], EncodeResult],
+    audio: Iterable[Pcm] | Callable[[BinaryIO], EncodeResult],
     *,
     files: SessionFiles,
     fmt: AudioFormat,

@@ -15,17 +15,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from ..media.arrays import F64, Float, Pcm
 from ..media.beds import BedLoop, bed_ref
 from ..media.decode import INT16_MAX
 from ..model import Routine, SoundRef
 
 __all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]
 
-Float = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
-Pcm = npt.NDArray[np.int16]
 
 BED_LEVEL = -20.0
 """Default bed loudness in LU relative to the speech."""
