@@ -23,6 +23,7 @@ from ..tts import (
     write_wav,
 )
 from .app import FiniteRange, cli, narration_options, options_for
+from .report import Report
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,12 @@ def check(ctx: click.Context, files: tuple[Path, ...]) -> None:
 
     Exits 0 when every file is clean and 2 when any file has problems.
     """
-    failed = False
+    report = Report(noun="files", verb="checked")
     for path in files:
         try:
             routine = load_routine(path)
         except RoutineError as e:
-            failed = True
+            report.failed(str(path), e)
             click.echo(str(e), err=False)
         else:
             crowded = [*routine.warnings, *crowded_cues(routine)]
@@ -56,12 +57,14 @@ def check(ctx: click.Context, files: tuple[Path, ...]) -> None:
                 click.echo(str(problem), err=False)
             warnings = [p for p in crowded if p.message.startswith("warning:")]
             if len(warnings) < len(crowded):
-                failed = True
-            elif not ctx.obj["quiet"]:
-                note = f" ({len(warnings)} warnings)" if warnings else ""
-                click.echo(f"{printable(str(path))}: ok{note}", err=True)
-    if failed:
-        ctx.exit(2)
+                report.failed(str(path), RoutineError(crowded))
+            else:
+                report.done(str(path))
+                if not ctx.obj["quiet"]:
+                    note = f" ({len(warnings)} warnings)" if warnings else ""
+                    click.echo(f"{printable(str(path))}: ok{note}", err=True)
+    if report.failure_count:
+        ctx.exit(report.return_code)
 
 
 @cli.command()
