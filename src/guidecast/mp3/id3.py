@@ -108,7 +108,7 @@ def tag_bytes(tags: Tags, *, padding: int = 1024) -> bytes:
 
 def _frames(tags: Tags) -> list[Frame]:
     """The tag's frames in the order they are written: text, tables of contents, chapters,
-    and the picture last (a reader after the title need not skip it)."""
+    and the picture last (the largest frame: a reader that wants the text stops before it)."""
     frames: list[Frame] = [
         TIT2(encoding=UTF8, text=[tags.title]),
         TPE1(encoding=UTF8, text=[tags.artist]),
