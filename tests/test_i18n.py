@@ -166,6 +166,10 @@ def test_english_numbers_and_lists_are_as_before() -> None:
     assert EN.join(("a", "b", "c")) == "a, b and c"
 
 
+def test_english_wordings_are_the_message_ids() -> None:
+    assert all(EN.wordings(moment) == bank for moment, bank in WORDINGS.items())
+
+
 @pytest.mark.parametrize(
     ("ms", "said"),
     [
