@@ -15,7 +15,7 @@ from typing import Any
 
 from mutagen.id3 import CHAP, CTOC, ID3, TALB, TIT2, TPE1, CTOCFlags
 
-from guidecast.publish.serve import GuidecastServer, make_server
+from guidecast.publish.serve import GuidecastServer, ServeConfig, make_server
 from render_fixtures import tone_mp3
 
 RATE = 44_100
@@ -190,9 +190,9 @@ def make_folder(folder: Path) -> list[FakeSession]:
 def running_server(folder: Path, **options: Any) -> Iterator[GuidecastServer]:
     """Run the server for folder on a free local port in a background thread.
 
-    `options` go to make_server (routines, engine, cache_dir, connection limits).
+    `options` go to ServeConfig (routines, engine, cache_dir, connection limits).
     """
-    server = make_server(folder, host="127.0.0.1", port=0, **options)
+    server = make_server(ServeConfig(folder, host="127.0.0.1", port=0, **options))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

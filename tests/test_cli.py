@@ -348,3 +348,25 @@ def test_documented_examples_run(command: str, monkeypatch: pytest.MonkeyPatch) 
         args += sorted(glob.glob(word)) if "*" in word else [word]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, (command, result.output)
+
+
+def test_report_sums_up_the_outcomes_and_exits_with_the_worst_code() -> None:
+    from guidecast.cli.report import FAILED, MISTAKE, OK, Report
+    from guidecast.errors import EngineError, Loc, RoutineError
+
+    report = Report()
+    assert (report.failure_count, report.return_code, str(report)) == (
+        0,
+        OK,
+        "0 of 0 sessions rendered",
+    )
+    report.done("good.yaml")
+    report.failed("offline.yaml", EngineError("no internet"))
+    assert report.return_code == FAILED
+    report.failed("bad\x1b[2J.yaml", RoutineError.at(Loc("bad.yaml"), "unknown key"))
+    assert report.return_code == MISTAKE  # a mistake in a routine outranks a failure
+    assert report.failure_count == 2
+    assert str(report) == "1 of 3 sessions rendered; failed: offline.yaml, bad\\x1b[2J.yaml"
+    checked = Report(noun="files", verb="checked")
+    checked.done("a.yaml")
+    assert str(checked) == "1 of 1 files checked" and checked.return_code == OK

@@ -14,11 +14,12 @@ import pytest
 
 from guidecast.cli import main
 from guidecast.compiler.fit import compile_routine, crowded_cues, length_bounds
-from guidecast.compiler.guidance import PHRASES, spoken_time
 from guidecast.compiler.narrate import BIG_SETTLE_MS, ITEM_GAP_MS, SENTENCE_GAP_MS
 from guidecast.compiler.options import Options
 from guidecast.compiler.timeline import GUIDE_GAP_MS, Layout, Silence, Speak, layout
 from guidecast.errors import RoutineError
+from guidecast.lang.i18n import language_for
+from guidecast.lang.messages import WORDINGS
 from guidecast.lang.speech import Estimate
 from guidecast.model import Narration, Routine
 from guidecast.routine.keys import SETTLE_MS, SWITCH_SETTLE_MS
@@ -123,7 +124,7 @@ def test_sentences_have_room_between_them(routine: Routine, level: Narration) ->
 
 def test_every_long_hold_is_guided_at_standard(routine: Routine) -> None:
     lay = _lay(routine, narration=Narration.STANDARD)
-    endings = set(PHRASES["ending"])
+    endings = set(WORDINGS["ending"])
     checked = 0
     for k in _hold_items(lay):
         item = lay.items[k]
@@ -150,9 +151,9 @@ def test_guidance_says_how_long_and_comes_out_gently() -> None:
     assert "Stay here for two minutes." in said
     assert "Rest in this shape for two and a half minutes." in said
     assert said.count("Slowly and gently, come out of the pose.") == 1
-    halfway = [t for t in said if t in PHRASES["halfway"]]
+    halfway = [t for t in said if t in WORDINGS["halfway"]]
     assert len(halfway) == 2 and halfway[0] != halfway[1]
-    release = [t for t in said if t in PHRASES["release"]]
+    release = [t for t in said if t in WORDINGS["release"]]
     assert len(release) == 3 and len(set(release)) == 3
 
 
@@ -170,7 +171,7 @@ def test_guidance_says_how_long_and_comes_out_gently() -> None:
     ],
 )
 def test_spoken_time(ms: int, said: str) -> None:
-    assert spoken_time(ms) == said
+    assert language_for("en").spoken_time(ms) == said
 
 
 def test_a_routine_turns_guidance_off_or_says_its_own() -> None:
@@ -182,10 +183,10 @@ def test_a_routine_turns_guidance_off_or_says_its_own() -> None:
         "t.yaml",
     )
     said = [t for _, _, t in _said_in_order(_lay(routine, narration=Narration.FULL))]
-    assert not [t for t in said if t in PHRASES["halfway"]]
+    assert not [t for t in said if t in WORDINGS["halfway"]]
     assert "Rest here for three minutes, or less." in said
     assert "Roll onto your right side." in said
-    assert len([t for t in said if t in PHRASES["ending"]]) == 1
+    assert len([t for t in said if t in WORDINGS["ending"]]) == 1
     assert not [t for t in said if t.startswith(("Stay here for", "Rest in this shape for"))][1:]
 
 
@@ -272,7 +273,7 @@ def test_a_free_movement_step_invites_and_then_leaves_room() -> None:
     assert move.ms == 90_000
     texts = [c.text for _, _, c in move.cues]
     assert len(texts) == 2 and all(t.endswith(".") for t in texts)
-    assert texts[0] in {p.format(time="a minute and a half") for p in PHRASES["move_length"]}
+    assert texts[0] in {p.format(time="a minute and a half") for p in WORDINGS["move_length"]}
     assert "Move however feels good." in [t for _, _, t in _said_in_order(lay)]
 
 
@@ -449,7 +450,7 @@ def test_the_documented_example_says_what_docs_routines_md_says(
         assert text in said, (level, text, said)
     if level is Narration.BRIEF:
         assert "Kneel and bring your big toes together." not in said
-        assert not [t for t in said if t in PHRASES["halfway"]]
+        assert not [t for t in said if t in WORDINGS["halfway"]]
     docs = (ROOT / "docs" / "routines.md").read_text(encoding="utf-8")
     assert all(text in docs for text in adds)
     lay = _lay(parse_routine(DOCS_STEP, "t.yaml"), narration=level)

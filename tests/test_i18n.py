@@ -16,7 +16,6 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from guidecast.compiler import guidance
 from guidecast.errors import GuidecastError
 from guidecast.lang.i18n import (
     Language,
@@ -167,19 +166,7 @@ def test_english_numbers_and_lists_are_as_before() -> None:
     assert EN.join(("a", "b", "c")) == "a, b and c"
 
 
-def test_english_times_are_guidance_spoken_time_word_for_word() -> None:
-    reference = getattr(guidance, "spoken_time", None)
-    if reference is None:
-        pytest.skip("guidance.spoken_time is gone: the language layer is the reference now")
-    for ms in range(0, 2 * 3_600_000, 500):
-        assert EN.spoken_time(ms) == reference(ms), ms
-
-
-def test_english_wordings_are_the_guidance_phrases() -> None:
-    phrases = getattr(guidance, "PHRASES", None)
-    if phrases is None:
-        pytest.skip("guidance.PHRASES is gone: messages.WORDINGS is the source now")
-    assert phrases == WORDINGS
+def test_english_wordings_are_the_message_ids() -> None:
     assert all(EN.wordings(moment) == bank for moment, bank in WORDINGS.items())
 
 

@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 
 from guidecast.compiler.fit import compile_routine
-from guidecast.compiler.guidance import PHRASES
 from guidecast.compiler.narrate import END_MS, ITEM_GAP_MS
 from guidecast.compiler.options import resolve_options
 from guidecast.compiler.timeline import Silence, Sound, Speak, layout
 from guidecast.errors import AudioError, Loc
+from guidecast.lang.messages import WORDINGS
 from guidecast.lang.speech import Estimate
 from guidecast.media.decode import load_sound
 from guidecast.model import Narration, SoundRef
@@ -73,14 +73,14 @@ def test_holds_and_chapters_are_exact_milliseconds(tmp_path: Path) -> None:
 
     mountain_hold = said("Mountain.") + ITEM_GAP_MS + said("Stand tall.") + SETTLE_MS
     mountain_end = mountain_hold + 30_000
-    mountain_out = mountain_end + said(PHRASES["release"][0]) + PAUSE_AFTER_MS
+    mountain_out = mountain_end + said(WORDINGS["release"][0]) + PAUSE_AFTER_MS
     right_hold = mountain_out + said("Warrior.") + ITEM_GAP_MS + said("Begin on the right side.")
     right_hold += SETTLE_MS
     right_end = right_hold + 20_000
     left_hold = right_end + said("Gently release, and switch to the left side.")
     left_hold += SWITCH_SETTLE_MS
     left_end = left_hold + 20_000
-    total = left_end + said(PHRASES["release"][1]) + PAUSE_AFTER_MS + END_MS
+    total = left_end + said(WORDINGS["release"][1]) + PAUSE_AFTER_MS + END_MS
 
     assert [(start, ms) for start, ms, _ in holds(lay)] == [
         (mountain_hold, 30_000),
@@ -239,7 +239,7 @@ def test_cache_another_length_or_narration_synthesizes_only_new_text(tmp_path: P
     # Only guidance changes with the length: how long a hold lasts, and which holds are long
     # enough for a halfway or last-breaths cue (wordings are used in turn).
     new = set(second.timeline.texts()) - set(first.timeline.texts())
-    wordings = {text for bank in PHRASES.values() for text in bank}
+    wordings = {text for bank in WORDINGS.values() for text in bank}
     # What was synthesized anew (the fit's draft included) is guidance, nothing else.
     assert all(t in wordings or re.search(r"\b(seconds|minutes?)\b", t) for t in longer.calls)
     assert all(t in wordings or re.search(r"\b(seconds|minutes?)\b", t) for t in new), new

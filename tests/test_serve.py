@@ -25,6 +25,7 @@ from guidecast.errors import FeedError
 from guidecast.publish.serve import (
     GuidecastServer,
     RangeNotSatisfiable,
+    ServeConfig,
     ServerInfo,
     lan_address,
     make_server,
@@ -314,7 +315,7 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         seen.append(info)
         threading.Timer(0.3, _thread.interrupt_main).start()
 
-    serve(tmp_path, host="127.0.0.1", port=0, on_ready=ready)  # returns instead of raising
+    serve(ServeConfig(tmp_path, host="127.0.0.1", port=0), on_ready=ready)  # returns, no raise
     (info,) = seen
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", info.port), timeout=2).close()
@@ -322,7 +323,7 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
 
 def test_busy_port_and_missing_folder_are_clear_errors(site: Site, tmp_path: Path) -> None:
     with pytest.raises(FeedError, match="already in use") as busy:
-        make_server(site.folder, host="127.0.0.1", port=site.port)
+        make_server(ServeConfig(site.folder, host="127.0.0.1", port=site.port))
     assert busy.value.hint == "port"
     with pytest.raises(FeedError, match="no such folder"):
-        make_server(tmp_path / "missing", host="127.0.0.1", port=0)
+        make_server(ServeConfig(tmp_path / "missing", host="127.0.0.1", port=0))

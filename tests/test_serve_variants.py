@@ -25,6 +25,7 @@ from guidecast.publish.serve import (
     VARIANTS,
     ChoiceError,
     GuidecastServer,
+    ServeConfig,
     make_server,
     parse_choice,
 )
@@ -247,7 +248,7 @@ def test_the_speech_cache_folder_comes_from_the_environment(
 
 def test_a_missing_routines_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FeedError, match="no such folder of routines"):
-        make_server(tmp_path, host="127.0.0.1", port=0, routines=tmp_path / "missing")
+        make_server(ServeConfig(tmp_path, host="127.0.0.1", port=0, routines=tmp_path / "missing"))
 
 
 def test_without_routines_the_variant_endpoints_say_so(tmp_path: Path) -> None:

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from .compiler.options import Options
+from .media.arrays import Pcm
 from .media.cover import kept_cover
 from .media.loudness import LoudnessMeter
 from .model import Routine
@@ -21,15 +19,12 @@ from .mp3.splice import run_store, splice_mp3
 from .sound.mix import Mix
 from .sound.render import AudioFormat, Progress, Voice, prefetch, stream_pcm
 from .sound.render import render as render_timeline
+from .sound.voice import no_progress
 from .store.blobs import BlobStore
 
 __all__ = ["SessionResult", "render_session"]
 
 log = logging.getLogger(__name__)
-
-
-def _no_progress(stage: str, done: int, total: int) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -52,7 +47,7 @@ def render_session(
     output: Path,
     fmt: AudioFormat | None = None,
     mix: Mix | None = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
     splice: bool = True,
 ) -> SessionResult:
     """Render a routine to `output` (a folder, or an .mp3 path) with its sidecars.
@@ -72,7 +67,7 @@ def render_session(
     meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
     total = rendered.layout.total_ms
 
-    def blocks() -> Iterator[npt.NDArray[np.int16]]:
+    def blocks() -> Iterator[Pcm]:
         done = 0
         for block in prefetch(stream_pcm(rendered, voice, fmt, meter=meter)):
             done += len(block) * 1000 // (fmt.sample_rate * fmt.channels)

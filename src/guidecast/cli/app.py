@@ -20,6 +20,7 @@ from ..routine.durations import MAX_SESSION_MS, format_duration, parse_duration
 from ..routine.keys import MAX_COUNTDOWN_MS, RATE_RANGE
 from ..routine.sounds import bed_ref
 from ..sound.render import Progress
+from .report import INTERRUPTED, OK
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -260,7 +261,7 @@ def main() -> None:
         code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except click.ClickException as e:
         e.message = printable(e.message)
         e.show()
@@ -278,5 +279,5 @@ def main() -> None:
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        sys.exit(INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else OK)

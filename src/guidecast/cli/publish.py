@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..publish.feed import write_feed
-from ..publish.serve import ready_message
+from ..publish.serve import ServeConfig, ready_message
 from ..publish.serve import serve as serve_directory
 from ..tts import ENGINES, make_engine
 from .app import F, cache_dir_option, cli
@@ -138,7 +138,7 @@ def serve(
         make_engine(engine, voice)  # an unknown voice fails now, not on the phone
     except ValueError as e:
         raise click.UsageError(str(e)) from e
-    serve_directory(
+    config = ServeConfig(
         directory,
         host=host,
         port=port,
@@ -149,6 +149,6 @@ def serve(
         engine=engine,
         voice=voice,
         cache_dir=cache_dir,
-        on_ready=lambda info: click.echo(ready_message(info)),
     )
+    serve_directory(config, on_ready=lambda info: click.echo(ready_message(info)))
     click.echo("Stopped.", err=True)

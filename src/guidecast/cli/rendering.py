@@ -26,6 +26,7 @@ from ..tts import (
     make_engine,
 )
 from .app import BED, FiniteRange, _bar, cache_dir_option, cli, narration_options, options_for
+from .report import Report
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,12 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
         raise click.UsageError(
             "-o names one .mp3 file but several routines were given; give a folder instead"
         )
+    report = Report()
     if len(files) == 1:
         routines = [load_routine(files[0])]
         _engine_for(routines[0], params)  # the voice is installed (cheap: no model load)
     else:
-        routines = _loadable(files, params)
-    failed: list[tuple[str, GuidecastError]] = []
+        routines = _loadable(files, params, report)
     sweep_temporary_folders()  # --no-cache folders of killed runs, whatever this run uses
     with contextlib.ExitStack() as stack:
         if params["no_cache"]:
@@ -127,37 +128,28 @@ def render(ctx: click.Context, /, files: tuple[Path, ...], output: Path, **param
             except GuidecastError as e:
                 if len(files) == 1:
                     raise
-                failed.append((routine.path, e))
+                report.failed(routine.path, e)
                 click.echo(f"error: {e}", err=True)
-    if len(files) > 1:
-        _summary(ctx, len(files), failed + ctx.obj.get("load_failures", []))
+            else:
+                report.done(routine.path)
+    if report.failure_count:
+        click.echo(str(report), err=True)
+        ctx.exit(report.return_code)
 
 
-def _loadable(files: tuple[Path, ...], params: dict[str, Any]) -> list[Routine]:
-    """The routines that load and have a voice; the others are reported and remembered."""
-    ctx = click.get_current_context()
+def _loadable(files: tuple[Path, ...], params: dict[str, Any], report: Report) -> list[Routine]:
+    """The routines that load and have a voice; the others are reported."""
     routines: list[Routine] = []
-    failures: list[tuple[str, GuidecastError]] = []
     for path in files:  # check everything before any long work
         try:
             routine = load_routine(path)
             _engine_for(routine, params)
         except GuidecastError as e:
             click.echo(str(e) if isinstance(e, RoutineError) else f"error: {e}", err=True)
-            failures.append((str(path), e))
+            report.failed(str(path), e)
             continue
         routines.append(routine)
-    ctx.obj["load_failures"] = failures
     return routines
-
-
-def _summary(ctx: click.Context, total: int, failed: list[tuple[str, GuidecastError]]) -> None:
-    """One line for several routines, and the worst exit code among them."""
-    if not failed:
-        return
-    names = ", ".join(printable(path) for path, _ in failed)
-    click.echo(f"{total - len(failed)} of {total} sessions rendered; failed: {names}", err=True)
-    ctx.exit(max(e.exit_code for _, e in failed))
 
 
 def _engine_for(routine: Routine, params: dict[str, Any]) -> Engine:

@@ -27,6 +27,7 @@ from ..tts import (
     write_wav,
 )
 from .app import FiniteRange, cli, narration_options, options_for
+from .report import Report
 
 log = logging.getLogger(__name__)
 
@@ -59,30 +60,32 @@ def check(ctx: click.Context, files: tuple[Path, ...], form: str) -> None:
 
     Exits 0 when every file is clean and 2 when any file has problems.
     """
-    failed = False
+    report = Report(noun="files", verb="checked")
     found: list[Problem] = []
     for path in files:
         try:
             routine = load_routine(path)
         except RoutineError as e:
-            failed = True
             problems = list(e.problems)
+            report.failed(str(path), e)
         else:
             problems = [*routine.warnings, *crowded_cues(routine)]
             warnings = [p for p in problems if p.message.startswith("warning:")]
             if len(warnings) < len(problems):
-                failed = True
-            elif not ctx.obj["quiet"]:
-                note = f" ({len(warnings)} warnings)" if warnings else ""
-                click.echo(f"{printable(str(path))}: ok{note}", err=True)
+                report.failed(str(path), RoutineError(problems))
+            else:
+                report.done(str(path))
+                if not ctx.obj["quiet"]:
+                    note = f" ({len(warnings)} warnings)" if warnings else ""
+                    click.echo(f"{printable(str(path))}: ok{note}", err=True)
         found += problems
         if form == "text":
             for problem in problems:
                 click.echo(problem.shown)
     if form == "json":
         click.echo(json.dumps([_as_json(p) for p in found], indent=2, ensure_ascii=False))
-    if failed:
-        ctx.exit(2)
+    if report.failure_count:
+        ctx.exit(report.return_code)
 
 
 def _as_json(problem: Problem) -> dict[str, Any]:

@@ -10,14 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..lang.i18n import Language, language_for
-from ..lang.messages import WORDINGS
 from ..model import Guidance, Narration
 from .timeline import Cue
 
-__all__ = ["GUIDE_FROM_MS", "Phrases", "guide_cues", "spoken_time"]
-
-PHRASES: dict[str, tuple[str, ...]] = WORDINGS
-"""The English wordings of each moment (the message ids; `Language.wording` translates)."""
+__all__ = ["GUIDE_FROM_MS", "Phrases", "guide_cues"]
 
 GUIDE_FROM_MS: dict[str, dict[Narration, int | None]] = {
     "length": {Narration.BRIEF: 60_000, Narration.STANDARD: 30_000, Narration.FULL: 30_000},
@@ -33,11 +29,6 @@ SHORT_ENDING_BEFORE_MS = 8_000
 """... or this long, in holds under 90 s."""
 COUNTDOWN_CLEAR_MS = 1500
 """Quiet between the last-breaths cue and a countdown."""
-
-
-def spoken_time(ms: int) -> str:
-    """A hold length the way a teacher says it: 'about two and a half minutes', '45 seconds'."""
-    return language_for("en").spoken_time(ms)
 
 
 class Phrases:

@@ -122,10 +122,7 @@ class Language:
         return name if said == key else said  # English, and sides of the routine's own
 
     def spoken_time(self, ms: int) -> str:
-        """A length the way a teacher says it: 'about two and a half minutes', 'forty-five seconds'.
-
-        The English is `guidance.spoken_time`'s, word for word.
-        """
+        """A length the way a teacher says it: 'about two and a half minutes', '45 seconds'."""
         if ms < 60_000:
             return self._part("{n} seconds", n=max(5, round(ms / 5000) * 5))
         halves = round(ms / 30_000)

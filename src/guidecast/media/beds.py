@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import AudioError
 from ..model import SoundRef
+from .arrays import F64, Float
 from .decode import decode_file, resample, to_float
 from .loudness import loop_power_loudness, loop_power_sums
 
@@ -34,8 +34,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-Float = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 
 LOOP_S = 24
 """Length of a built-in loop: long enough that noise does not audibly repeat."""

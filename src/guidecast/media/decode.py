@@ -1,20 +1,23 @@
-"""Audio helpers: decoding sound files with pydub, resampling, and the built-in bells."""
+"""Audio helpers: decoding sound files in-process with soundfile, resampling, the built-in bells.
+
+soundfile (libsndfile, shipped inside its wheel) reads WAV (PCM and float), AIFF, FLAC,
+OGG (Vorbis, Opus) and MP3, telling the format from the file's content, not its name.
+"""
 
 from __future__ import annotations
 
 import functools
 import io
 import logging
-import subprocess
-import warnings
 from importlib import resources
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import AudioError
 from ..model import SoundRef
+from .arrays import Float, Pcm
 from .dsp import fft_resample
 
 __all__ = [
@@ -36,7 +39,8 @@ INT16_RANGE = 32768.0
 """16-bit PCM read back as floats: x / INT16_RANGE, so -32768 maps to exactly -1."""
 
 
-Float = npt.NDArray[np.float32]
+Decoded = tuple[Pcm, int]
+"""Mono 16-bit samples and their sample rate."""
 
 MAX_SOUND_BYTES = 64 * 1024 * 1024
 """A bell or a bed is seconds to minutes of sound; a bigger file is a mistake."""
@@ -46,17 +50,35 @@ _WAV_FORMATS = {1: "PCM", 3: "float", 0xFFFE: "extensible"}
 
 
 def sound_file_problem(path: Path) -> str | None:
-    """Say what is wrong with a sound file, reading only its size and (WAV) its header."""
+    """Say what is wrong with a sound file, reading only its size and its header."""
     try:
         size = path.stat().st_size
         if size > MAX_SOUND_BYTES:
             return f"is {size // 1_000_000} MB; a sound may be at most {MAX_SOUND_BYTES >> 20} MB"
         if path.suffix.lower() != ".wav":
-            return None  # other formats are decoded (and checked) by ffmpeg at render time
+            return _probe(path)
         with path.open("rb") as f:
             return _wav_header_problem(f.read(4096))
     except OSError as e:
         return f"cannot be read: {e.strerror}"
+
+
+def _probe(path: Path) -> str | None:
+    """Open a sound file the way a render decodes it (headers only) and say what is wrong."""
+    import soundfile
+
+    try:
+        with path.open("rb") as f:
+            rate = soundfile.info(f).samplerate
+    except (RuntimeError, ValueError, TypeError) as e:
+        return f"cannot be decoded: {_reason(e)}"
+    return _rate_problem(int(rate))
+
+
+def _rate_problem(rate: int) -> str | None:
+    if SOUND_RATES[0] <= rate <= SOUND_RATES[1]:
+        return None
+    return f"has a sample rate of {rate} Hz (expected {SOUND_RATES[0]}-{SOUND_RATES[1]})"
 
 
 def _wav_header_problem(head: bytes) -> str | None:
@@ -78,10 +100,8 @@ def _wav_header_problem(head: bytes) -> str | None:
                 return f"has WAV encoding {kind}, not PCM or float"
             if not 1 <= channels <= 8:
                 return f"has {channels} channels"
-            if not SOUND_RATES[0] <= rate <= SOUND_RATES[1]:
-                return (
-                    f"has a sample rate of {rate} Hz (expected {SOUND_RATES[0]}-{SOUND_RATES[1]})"
-                )
+            if problem := _rate_problem(rate):
+                return problem
             if bits not in (8, 16, 24, 32, 64):
                 return f"has {bits} bits per sample"
             return None
@@ -89,7 +109,7 @@ def _wav_header_problem(head: bytes) -> str | None:
     return "is not a WAV file (no format chunk at its start)"
 
 
-def to_float(samples: npt.NDArray[np.int16]) -> Float:
+def to_float(samples: Pcm) -> Float:
     """int16 PCM to float32 in [-1, 1)."""
     return samples.astype(np.float32) / INT16_RANGE
 
@@ -99,60 +119,56 @@ def resample(samples: Float, from_rate: int, to_rate: int) -> Float:
     return fft_resample(samples, from_rate, to_rate)
 
 
-def _ffmpeg() -> str:
-    import imageio_ffmpeg
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
+FORMATS = "WAV, FLAC, OGG, MP3 or AIFF"
+"""The sound formats guidecast reads, for messages."""
 
 
-def _to_wav(data: bytes, *, what: str) -> bytes:
-    """Decode any format to 16-bit WAV with our ffmpeg (pydub would also need ffprobe on PATH)."""
-    command = [_ffmpeg(), "-v", "error", "-i", "pipe:0", "-vn", "-acodec", "pcm_s16le"]
+def _reason(error: Exception) -> str:
+    """libsndfile's own words for a failure, with the formats read when it knows none."""
+    reason = str(getattr(error, "error_string", "") or error).strip().rstrip(".")
+    if reason == "Format not recognised":
+        return f"not a sound file in a format guidecast reads ({FORMATS})"
+    return reason
+
+
+def _decode(source: BinaryIO, *, what: str, seconds: float | None = None) -> Decoded:
+    """Decode at most `seconds` (all when None) of a sound to mono int16, and its rate.
+
+    The decoder gets an open file, never a name: it then tells the format from the content
+    alone (given a name ending in .mp3, libsndfile would try MP3 on anything, and its MP3
+    decoder prints notes about damaged frames on the terminal).
+    """
+    import soundfile  # a C library: loaded only when a sound file is read
+
     try:
-        done = subprocess.run([*command, "-f", "wav", "pipe:1"], input=data, capture_output=True)
+        with soundfile.SoundFile(source) as f:
+            rate = int(f.samplerate)
+            frames = -1 if seconds is None else int(seconds * rate)
+            samples = f.read(frames, dtype="float32", always_2d=True)
+    except (RuntimeError, ValueError, TypeError) as e:  # LibsndfileError is a RuntimeError
+        raise AudioError(f"cannot decode {what}: {_reason(e)}") from None
+    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
+    # 16-bit sources come back exactly (libsndfile reads them as x / 32768); float sources
+    # over full scale are clipped rather than wrapped.
+    return np.clip(np.round(mono * INT16_RANGE), -INT16_RANGE, INT16_MAX).astype(np.int16), rate
+
+
+def decode_file(path: Path, *, seconds: float) -> Decoded:
+    """Decode at most the first `seconds` of a sound file to mono int16, reading only that
+    much of it (a long recording is never loaded whole)."""
+    try:
+        with path.open("rb") as f:
+            samples, rate = _decode(f, what=str(path), seconds=seconds)
     except OSError as e:
-        raise AudioError(f"cannot decode {what}: {e}") from e
-    if done.returncode or not done.stdout:
-        reason = done.stderr.decode(errors="replace").strip().splitlines() or ["no audio"]
-        raise AudioError(f"cannot decode {what}: {reason[-1]}")
-    return done.stdout
+        raise AudioError(f"cannot decode {path}: {e.strerror}") from e
+    if not len(samples):
+        raise AudioError(f"cannot decode {path}: no audio")
+    return samples, rate
 
 
-def decode_file(path: Path, *, seconds: float) -> tuple[npt.NDArray[np.int16], int]:
-    """Decode at most the first `seconds` of a sound file of any format to mono int16, with
-    ffmpeg reading the file itself (a long recording is never loaded whole)."""
-    command = [_ffmpeg(), "-v", "error", "-t", f"{seconds:g}", "-i", str(path), "-vn", "-ac", "1"]
-    try:
-        done = subprocess.run(
-            [*command, "-acodec", "pcm_s16le", "-f", "wav", "pipe:1"], capture_output=True
-        )
-    except OSError as e:
-        raise AudioError(f"cannot decode {path}: {e}") from e
-    if done.returncode or len(done.stdout) <= 44:
-        reason = done.stderr.decode(errors="replace").strip().splitlines() or ["no audio"]
-        raise AudioError(f"cannot decode {path}: {reason[-1]}")
-    return decode_audio(done.stdout, "wav", what=str(path))
-
-
-def decode_audio(data: bytes, fmt: str, *, what: str) -> tuple[npt.NDArray[np.int16], int]:
-    """Decode audio bytes to mono int16 with pydub (ffmpeg from imageio-ffmpeg for non-WAV)."""
-    with warnings.catch_warnings():
-        # pydub warns at import when no ffmpeg is on PATH; WAV needs none, others get ours.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        from pydub import AudioSegment
-
-    if fmt != "wav":
-        data, fmt = _to_wav(data, what=what), "wav"
-    try:
-        segment = AudioSegment.from_file(io.BytesIO(data), format=fmt)
-    except Exception as e:
-        if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-            raise AudioError(f"cannot decode {what}: {e}") from None
-        # Not a WAV file pydub can read: ffmpeg either decodes it or says what is wrong.
-        segment = AudioSegment.from_file(io.BytesIO(_to_wav(data, what=what)), format="wav")
-    segment = segment.set_channels(1).set_sample_width(2)
-    samples = np.array(segment.get_array_of_samples(), dtype=np.int16)
-    return samples, int(segment.frame_rate)
+def decode_audio(data: bytes, *, what: str) -> Decoded:
+    """Decode a sound file's bytes to mono int16 and its sample rate."""
+    return _decode(io.BytesIO(data), what=what)
 
 
 def _builtin_path(name: str) -> Path:
@@ -180,7 +196,10 @@ def load_sound(ref: SoundRef, sample_rate: int) -> Float:
         data = path.read_bytes()
     except OSError as e:
         raise AudioError(f"cannot read sound '{ref.name}' ({path}): {e.strerror}") from e
-    samples, rate = decode_audio(data, path.suffix.lower().lstrip(".") or "wav", what=str(path))
-    if not SOUND_RATES[0] <= rate <= SOUND_RATES[1]:
-        raise AudioError(f"sound '{ref.name}' ({path}) has a sample rate of {rate} Hz")
+    # A library caller may skip the loader's check: the same header check, then the decoder.
+    if data[:4] == b"RIFF" and (problem := _wav_header_problem(data[:4096])):
+        raise AudioError(f"sound '{ref.name}' ({path}) {problem}")
+    samples, rate = decode_audio(data, what=str(path))
+    if problem := _rate_problem(rate):
+        raise AudioError(f"sound '{ref.name}' ({path}) {problem}")
     return resample(to_float(samples), rate, sample_rate)

@@ -12,10 +12,11 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from .arrays import F64, Float
+
 __all__ = ["biquad_response", "fft_filter", "fft_resample", "lowpass_fir", "running_mean",
            "running_min"]  # fmt: skip
 
-Float = npt.NDArray[np.float32]
 Coefficients = tuple[tuple[float, ...], tuple[float, ...]]
 EDGE = 512
 """Zeros added at each end before an FFT, so circular wrap-around stays in the padding."""
@@ -56,9 +57,7 @@ def biquad_response(coefficients: Coefficients, size: int) -> npt.NDArray[np.com
     return np.asarray(np.polyval(b[::-1], z) / np.polyval(a[::-1], z), dtype=np.complex128)
 
 
-def fft_filter(
-    x: npt.NDArray[np.float64], filters: tuple[Coefficients, ...]
-) -> npt.NDArray[np.float64]:
+def fft_filter(x: F64, filters: tuple[Coefficients, ...]) -> F64:
     """Apply IIR filters through the FFT; the caller pads with silence longer than their ring.
 
     Sizes are powers of two, so a handful of cached responses serve every clip length.
@@ -75,7 +74,7 @@ def _response(filters: tuple[Coefficients, ...], size: int) -> npt.NDArray[np.co
     return response
 
 
-def lowpass_fir(taps: int, cutoff: float) -> npt.NDArray[np.float64]:
+def lowpass_fir(taps: int, cutoff: float) -> F64:
     """A Hamming-windowed sinc low-pass; `cutoff` as a fraction of Nyquist (like scipy's firwin)."""
     m = np.arange(taps) - (taps - 1) / 2
     h = cutoff * np.sinc(cutoff * m) * np.hamming(taps)

@@ -6,8 +6,8 @@ import functools
 import math
 
 import numpy as np
-import numpy.typing as npt
 
+from .arrays import F64, Float
 from .dsp import (
     Coefficients,
     biquad_response,
@@ -32,7 +32,6 @@ __all__ = [
     "weighted_percentile",
 ]
 
-Float = npt.NDArray[np.float32]
 ABSOLUTE_GATE = -70.0
 RELATIVE_GATE = -10.0
 
@@ -64,7 +63,7 @@ SUB_PAD = 3
 """100 ms steps of silence set before (and after) a piece when it is measured."""
 
 
-def sub_block_power(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+def sub_block_power(samples: Float, rate: int) -> F64:
     """Mean K-weighted power of each 100 ms of a piece set in silence, starting `SUB_PAD`
     steps before it (so the filter's ringing at both ends is counted)."""
     step = rate // 10
@@ -73,21 +72,21 @@ def sub_block_power(samples: Float, rate: int) -> npt.NDArray[np.float64]:
     y = np.zeros(length, np.float64)
     y[pad : pad + len(samples)] = samples
     y = fft_filter(y, _k_weighting(rate))
-    subs: npt.NDArray[np.float64] = (y**2).reshape(-1, step).mean(axis=1)
+    subs: F64 = (y**2).reshape(-1, step).mean(axis=1)
     return subs
 
 
-def blocks_from_subs(subs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def blocks_from_subs(subs: F64) -> F64:
     """400 ms block powers (100 ms apart) from 100 ms sub-block powers."""
     return np.asarray((subs[:-3] + subs[1:-2] + subs[2:-1] + subs[3:]) / 4, np.float64)
 
 
-def _block_energy(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+def _block_energy(samples: Float, rate: int) -> F64:
     """Mean K-weighted power of each 400 ms block (100 ms apart) of a piece set in silence."""
     return blocks_from_subs(sub_block_power(samples, rate))
 
 
-def k_weighted_loop(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+def k_weighted_loop(samples: Float, rate: int) -> F64:
     """A loop K-weighted as the periodic signal it is (one FFT over an even length of it)."""
     n = len(samples) - len(samples) % 2
     response = np.ones(n // 2 + 1, np.complex128)
@@ -96,7 +95,7 @@ def k_weighted_loop(samples: Float, rate: int) -> npt.NDArray[np.float64]:
     return np.asarray(np.fft.irfft(np.fft.rfft(samples[:n].astype(np.float64)) * response, n))
 
 
-def momentary_loudness(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+def momentary_loudness(samples: Float, rate: int) -> F64:
     """BS.1770 momentary loudness (400 ms blocks, 100 ms apart) of a piece in silence, in LUFS."""
     if not len(samples):
         return np.zeros(0, np.float64)
@@ -122,13 +121,13 @@ def loop_loudness(samples: Float, rate: int) -> float:
     return loop_power_loudness(loop_power_sums(samples, rate), rate)
 
 
-def loop_power_sums(samples: Float, rate: int) -> npt.NDArray[np.float64]:
+def loop_power_sums(samples: Float, rate: int) -> F64:
     """Running sum of a loop's K-weighted power, from 0 (one entry more than an even length)."""
     power = k_weighted_loop(samples, rate) ** 2
     return np.concatenate([[0.0], np.cumsum(power)])
 
 
-def loop_power_loudness(sums: npt.NDArray[np.float64], rate: int) -> float:
+def loop_power_loudness(sums: F64, rate: int) -> float:
     """Gated integrated loudness of a loop from its `loop_power_sums`."""
     n = len(sums) - 1
     step, width = rate // 10, 4 * (rate // 10)
@@ -141,9 +140,7 @@ def loop_power_loudness(sums: npt.NDArray[np.float64], rate: int) -> float:
     return meter.integrated()
 
 
-def weighted_percentile(
-    values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64], q: float
-) -> float:
+def weighted_percentile(values: F64, weights: F64, q: float) -> float:
     """The q-th percentile (0-100) of values each counted `weights` times; -inf when empty."""
     keep = np.isfinite(values) & (weights > 0)
     if not keep.any():
@@ -166,8 +163,8 @@ class LoudnessMeter:
     def __init__(self, rate: int, channels: int = 1) -> None:
         self.rate = rate
         self.channels = channels
-        self.blocks: list[npt.NDArray[np.float64]] = []
-        self.weights: list[npt.NDArray[np.float64]] = []
+        self.blocks: list[F64] = []
+        self.weights: list[F64] = []
 
     def feed_piece(self, samples: Float, count: float = 1, rate: int | None = None) -> None:
         """Measure one piece as if it sat in silence, `count` times over.
@@ -182,7 +179,7 @@ class LoudnessMeter:
         self.blocks.append(blocks * self.channels)
         self.weights.append(np.full(len(blocks), float(count)))
 
-    def feed_blocks(self, blocks: npt.NDArray[np.float64], count: float = 1) -> None:
+    def feed_blocks(self, blocks: F64, count: float = 1) -> None:
         """Count 400 ms block powers measured elsewhere (already weighted per channel)."""
         self.blocks.append(np.asarray(blocks, np.float64))
         self.weights.append(np.full(len(blocks), float(count)))
@@ -210,7 +207,7 @@ def _oversampling_phases(factor: int = 4, taps_per_phase: int = 12) -> list[Floa
     return [h[p::factor].astype(np.float32) for p in range(factor)]
 
 
-def _peak_per_sample(x: Float) -> npt.NDArray[np.float32]:
+def _peak_per_sample(x: Float) -> Float:
     """Inter-sample (true) peak near each sample, from 4x oversampling."""
     peak = np.abs(x)
     for phase in _oversampling_phases():

@@ -4,45 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import numpy as np
-import numpy.typing as npt
-from mutagen.id3 import (
-    APIC,
-    CHAP,
-    COMM,
-    CTOC,
-    ID3,
-    TALB,
-    TCON,
-    TDRC,
-    TIT2,
-    TLAN,
-    TPE1,
-    TRCK,
-    TSSE,
-    USLT,
-    CTOCFlags,
-    PictureType,
-)
-from mutagen.id3._tags import save_frame
+from typing import BinaryIO
 
 from .. import __version__
 from ..compiler.timeline import Layout
 from ..errors import ExportError
 from ..lang.i18n import id3_language
+from ..media.arrays import Pcm
 from ..media.cover import cover_jpeg
 from ..media.format import AudioFormat
 from ..model import Routine
 from ..store.atomic import SwapError, replace_all, staged, sweep_stale
 from .frames import EncodeResult, encode_mp3
-from .recover import derived_guid, identity_frames, recover
+from .id3 import Section, TagError, Tags, tag_bytes
+from .recover import derived_guid, identity, recover
 from .sessioninfo import ChapterMark, SessionFileError, SessionInfo, read_session_info
 from .sidecars import Caption, captions, chapters_json, srt, transcript_text, vtt
 
@@ -83,92 +62,38 @@ class ExportResult:
     bytes: int
 
 
-class _ID3(ID3):
-    """ID3 that writes frames in the order added (pictures last).
-
-    mutagen sorts frames by size; readers that ignore the CTOC (ffmpeg among them) list CHAP
-    frames in file order, so chapters must be written in time order.
-    """
-
-    def _write(self, config: Any) -> bytearray:
-        frames = sorted(self.values(), key=lambda f: f.FrameID == "APIC")
-        return bytearray().join(save_frame(f, config=config) for f in frames)
-
-
-def _tags(routine: Routine, lay: Layout, cover: bytes, info: SessionInfo) -> ID3:
-    tags = _ID3()
-    tags.add(TIT2(encoding=3, text=[routine.title]))
-    tags.add(TPE1(encoding=3, text=[routine.author]))
-    if routine.series:
-        tags.add(TALB(encoding=3, text=[routine.series]))
-    tags.add(TCON(encoding=3, text=[routine.genre]))
-    tags.add(TDRC(encoding=3, text=[str(routine.year or info.rendered.year)]))
-    if routine.track:
-        tags.add(TRCK(encoding=3, text=[str(routine.track)]))
-    if routine.description:
-        tags.add(COMM(encoding=3, lang="eng", desc="", text=[routine.description]))
-    tags.add(TLAN(encoding=3, text=[_iso639_2(routine.language)]))
-    tags.add(TSSE(encoding=3, text=[f"guidecast {__version__}"]))
-    for frame in identity_frames(info.guid, info.first_rendered, routine.language):
-        tags.add(frame)  # so a feed keeps the episode's identity if session.json is lost
-    tags.add(
-        APIC(encoding=3, mime="image/jpeg", type=PictureType.COVER_FRONT, desc="Cover", data=cover)
+def _tags(routine: Routine, lay: Layout, cover: bytes, info: SessionInfo) -> Tags:
+    """What the MP3's tag says: the routine, the transcript, the chapters and the identity
+    that lets a feed keep the episode's guid if session.json is lost."""
+    return Tags(
+        title=routine.title,
+        artist=routine.author,
+        album=routine.series,
+        genre=routine.genre,
+        year=str(routine.year or info.rendered.year),
+        track=str(routine.track) if routine.track else "",
+        comment=routine.description,
+        language=_iso639_2(routine.language),
+        encoder=f"guidecast {__version__}",
+        extra=identity(info.guid, info.first_rendered, routine.language),
+        lyrics=transcript_text(lay),
+        cover=cover,
+        chapters=info.chapters,
+        sections=_sections(lay),
     )
-    tags.add(USLT(encoding=3, lang=_iso639_2(routine.language), desc="", text=transcript_text(lay)))
-    ids = [f"chp{i}" for i in range(len(lay.chapters))]
-    tags.add(
-        CTOC(
-            element_id="toc",
-            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-            child_element_ids=ids,
-            sub_frames=[TIT2(encoding=3, text=["Chapters"])],
-        )
-    )
-    # Sections: every chapter stays in the flat top-level table (players that read only it,
-    # Apple's and Overcast among them, show them all); a second-level table per section groups
-    # its chapters for readers that show nesting.
-    for k, (section, members) in enumerate(_sections(lay, ids)):
-        tags.add(
-            CTOC(
-                element_id=f"sec{k}",
-                flags=CTOCFlags.ORDERED,
-                child_element_ids=members,
-                sub_frames=[TIT2(encoding=3, text=[section])],
-            )
-        )
-    for element_id, chapter in zip(ids, lay.chapters, strict=True):
-        tags.add(
-            CHAP(
-                element_id=element_id,
-                start_time=chapter.start_ms,
-                end_time=chapter.end_ms,
-                start_offset=0xFFFFFFFF,
-                end_offset=0xFFFFFFFF,
-                sub_frames=[TIT2(encoding=3, text=[chapter.title])],
-            )
-        )
-    tags.update_to_v23()
-    return tags
 
 
-def _tag_bytes(routine: Routine, lay: Layout, cover: bytes, info: SessionInfo) -> bytes:
-    """The ID3v2.3 tag as bytes, with a little padding so tag editors can change it in place."""
-    buffer = io.BytesIO()
-    _tags(routine, lay, cover, info).save(buffer, v2_version=3, padding=lambda _: 1024)
-    return buffer.getvalue()
-
-
-def _sections(lay: Layout, ids: list[str]) -> list[tuple[str, list[str]]]:
-    """(section, chapter ids) for each run of chapters in one section, in time order."""
-    out: list[tuple[str, list[str]]] = []
-    for element_id, chapter in zip(ids, lay.chapters, strict=True):
+def _sections(lay: Layout) -> tuple[Section, ...]:
+    """Each run of chapters in one section, in time order."""
+    out: list[tuple[str, list[int]]] = []
+    for i, chapter in enumerate(lay.chapters):
         if chapter.section is None:
             continue
         if out and out[-1][0] == chapter.section:
-            out[-1][1].append(element_id)
+            out[-1][1].append(i)
         else:
-            out.append((chapter.section, [element_id]))
-    return out
+            out.append((chapter.section, [i]))
+    return tuple(Section(title, tuple(members)) for title, members in out)
 
 
 def _iso639_2(language: str) -> str:
@@ -259,7 +184,7 @@ def prepare_output(files: SessionFiles) -> None:
 def export_session(
     routine: Routine,
     lay: Layout,
-    audio: Iterable[npt.NDArray[np.int16]] | Callable[[BinaryIO], EncodeResult],
+    audio: Iterable[Pcm] | Callable[[BinaryIO], EncodeResult],
     *,
     files: SessionFiles,
     fmt: AudioFormat,
@@ -291,7 +216,7 @@ def export_session(
             f, tmp = stack.enter_context(staged(files.mp3))
             # Everything the tag says is known before the audio, so it goes first: adding it
             # afterwards would make mutagen move the whole file.
-            f.write(_tag_bytes(routine, lay, cover, info))
+            f.write(tag_bytes(_tags(routine, lay, cover, info)))
             result = audio(f) if callable(audio) else encode_mp3(audio, f, fmt, quality=quality)
             ready.append((tmp, files.mp3))
             for suffix, data in texts.items():
@@ -301,6 +226,8 @@ def export_session(
         # Sidecars first, the MP3 last: a finished MP3 always has its sidecars beside it.
         # All or none: a file that cannot be replaced puts the previous ones back.
         replace_all(list(reversed(ready)))
+    except TagError as e:
+        raise ExportError(files.mp3, f"cannot write its tag: {e.reason}") from e
     except SwapError as e:
         raise ExportError(
             e.target, f"cannot replace it ({e.reason}); kept the previous session"

@@ -10,16 +10,28 @@ from typing import BinaryIO
 
 import lameenc
 import numpy as np
-import numpy.typing as npt
 
+from ..media.arrays import Pcm
 from ..media.format import AudioFormat
 
-__all__ = ["EncodeResult", "encode_mp3", "frame_samples", "info_frame", "split_frames"]
+__all__ = [
+    "DECODER_DELAY",
+    "ENCODER_DELAY",
+    "EncodeResult",
+    "encode_mp3",
+    "frame_samples",
+    "frames_holding",
+    "info_frame",
+    "split_frames",
+]
 
 log = logging.getLogger(__name__)
 
 ENCODER_DELAY = 576
 """Samples LAME puts before the audio; written in the LAME tag so decoders trim them."""
+DECODER_DELAY = 529
+"""Samples a decoder's synthesis filter bank delays the audio by (528 + 1): the last frames
+must reach that far past the end."""
 _BITRATES = {
     1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
     2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
@@ -120,6 +132,11 @@ def frame_samples(sample_rate: int) -> int:
     return 1152 if sample_rate >= 32000 else 576
 
 
+def frames_holding(samples: int, frame: int) -> int:
+    """How many frames of `frame` samples hold `samples` of audio, delays included."""
+    return -(-(samples + ENCODER_DELAY + DECODER_DELAY) // frame)
+
+
 def split_frames(data: bytes) -> tuple[list[bytes], bytes]:
     """Whole MPEG frames at the start of `data`, and the partial frame left after them."""
     frames: list[bytes] = []
@@ -183,7 +200,7 @@ SETTLE_SAMPLES = 8 * 1152
 
 
 def encode_mp3(
-    blocks: Iterable[npt.NDArray[np.int16]],
+    blocks: Iterable[Pcm],
     out: BinaryIO,
     fmt: AudioFormat,
     *,

@@ -20,18 +20,17 @@ from pathlib import Path
 
 import lameenc
 import numpy as np
-import numpy.typing as npt
 
+from ..media.arrays import F64, Pcm
 from ..media.decode import to_float
 from ..media.format import AudioFormat
 from ..media.loudness import blocks_from_subs, sub_block_power
 from ..store.blobs import BlobStore
-from .frames import SETTLE_SAMPLES, frame_samples, split_frames
+from .frames import SETTLE_SAMPLES, frame_samples, frames_holding, split_frames
 
 __all__ = ["LEAD_FRAMES", "Run", "RunStore", "encode_run", "frames_needed", "silence_run"]
 
 log = logging.getLogger(__name__)
-F64 = npt.NDArray[np.float64]
 
 LEAD_FRAMES = 2
 """Frames of silence a run's encoder takes in before the sound (and that the run starts with)."""
@@ -77,12 +76,10 @@ def _encoder(fmt: AudioFormat, quality: int) -> lameenc.Encoder:
 def frames_needed(samples: int, fmt: AudioFormat) -> int:
     """An upper estimate of a run's frames after its lead-in, for `samples` of sound."""
     fs = frame_samples(fmt.sample_rate)
-    return -(-(samples + 576 + 529 + SETTLE_SAMPLES) // fs) + 4
+    return frames_holding(samples + SETTLE_SAMPLES, fs) + 4
 
 
-def encode_run(
-    pcm: npt.NDArray[np.int16], fmt: AudioFormat, quality: int, *, lead: int = LEAD_FRAMES
-) -> Run:
+def encode_run(pcm: Pcm, fmt: AudioFormat, quality: int, *, lead: int = LEAD_FRAMES) -> Run:
     """Encode int16 PCM (interleaved when stereo) as a run, after `lead` frames of silence."""
     mono = pcm[:: fmt.channels] if len(pcm) else np.zeros(1, np.int16)
     blocks = blocks_from_subs(sub_block_power(to_float(mono), fmt.sample_rate))

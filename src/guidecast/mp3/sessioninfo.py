@@ -16,6 +16,7 @@ from .sidecars import Caption
 __all__ = [
     "MAX_SESSION_FILE_BYTES",
     "SESSION_FORMAT",
+    "STAMP",
     "ChapterMark",
     "SessionFileError",
     "SessionInfo",
@@ -28,7 +29,8 @@ MAX_SESSION_FILE_BYTES = 16 * 1024 * 1024
 MAX_DURATION_MS = 7 * 24 * 3_600_000
 """Longer than any session could be: a bigger number is damage, not a duration."""
 MAX_GUID = 256
-_STAMP = "%Y-%m-%dT%H:%M:%SZ"
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
+"""How a moment is written in session files and tags: UTC, to the second."""
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 """Characters no render writes (the loader refuses them in routines): a sign of tampering."""
 
@@ -89,8 +91,8 @@ class SessionInfo:
             "explicit": self.explicit,
             "duration_ms": self.duration_ms,
             "guid": self.guid,
-            "first_rendered": self.first_rendered.astimezone(UTC).strftime(_STAMP),
-            "rendered": self.rendered.astimezone(UTC).strftime(_STAMP),
+            "first_rendered": self.first_rendered.astimezone(UTC).strftime(STAMP),
+            "rendered": self.rendered.astimezone(UTC).strftime(STAMP),
             "mp3": self.mp3,
             "cover": self.cover,
             "chapters_json": self.chapters_json,

@@ -14,6 +14,7 @@ __all__ = [
     "chapters_json",
     "srt",
     "srt_text",
+    "timestamp",
     "transcript_text",
     "vtt",
     "vtt_text",
@@ -51,7 +52,8 @@ def chapters_json(chapters: tuple[PlacedChapter, ...]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _stamp(ms: int, sep: str) -> str:
+def timestamp(ms: int, sep: str = ".") -> str:
+    """A time as `HH:MM:SS.mmm` (WebVTT, Normal Play Time), or with `sep=","` as SRT writes it."""
     h, rem = divmod(ms, 3_600_000)
     m, rem = divmod(rem, 60_000)
     s, ms = divmod(rem, 1000)
@@ -77,7 +79,7 @@ def srt_text(text: str) -> str:
 def vtt(caps: list[Caption]) -> str:
     """A WebVTT transcript."""
     body = [
-        f"{_stamp(c.start_ms, '.')} --> {_stamp(c.end_ms, '.')}\n{vtt_text(c.text)}\n" for c in caps
+        f"{timestamp(c.start_ms)} --> {timestamp(c.end_ms)}\n{vtt_text(c.text)}\n" for c in caps
     ]
     return "WEBVTT\n\n" + "\n".join(body)
 
@@ -85,7 +87,7 @@ def vtt(caps: list[Caption]) -> str:
 def srt(caps: list[Caption]) -> str:
     """An SRT transcript."""
     return "\n".join(
-        f"{i}\n{_stamp(c.start_ms, ',')} --> {_stamp(c.end_ms, ',')}\n{srt_text(c.text)}\n"
+        f"{i}\n{timestamp(c.start_ms, ',')} --> {timestamp(c.end_ms, ',')}\n{srt_text(c.text)}\n"
         for i, c in enumerate(caps, start=1)
     )
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import numpy.typing as npt
 
 from .. import __version__
+from ..media.arrays import Pcm
 from ..media.format import AudioFormat
 from ..media.loudness import LoudnessMeter
 from ..sound.balance import Piece, pieces
@@ -30,13 +30,12 @@ from ..sound.levels import GAIN_STEP_DB, SPEECH_LUFS
 from ..sound.render import PieceAudio, Rendered
 from ..sound.voice import Progress, Voice
 from ..store.blobs import blob_key
-from .frames import EncodeResult, frame_samples, info_frame, split_frames
+from .frames import EncodeResult, frame_samples, frames_holding, info_frame, split_frames
 from .runs import LEAD_FRAMES, Run, RunStore, encode_run, frames_needed, silence_run
 
 __all__ = ["Group", "placed_pieces", "plan_groups", "run_store", "splice_mp3"]
 
 log = logging.getLogger(__name__)
-Pcm = npt.NDArray[np.int16]
 
 _VERSION = 1
 """Part of every run's key: raise it when what a run holds for the same inputs changes."""
@@ -180,7 +179,7 @@ def splice_mp3(
     quality = fmt.quality if quality is None else quality
     fs = frame_samples(fmt.sample_rate)
     total = rendered.layout.total_ms * fmt.sample_rate // 1000
-    frames_total = -(-(total + 576 + 529) // fs)
+    frames_total = frames_holding(total, fs)
     groups = plan_groups(placed_pieces(rendered, voice, fmt), fmt)
     gain = kept_gain(rendered, groups, voice, fmt, store, quality)
     if gain != rendered.gain_db:

@@ -21,6 +21,7 @@ from ..mp3.sessioninfo import (
     ChapterMark,
     SessionInfo,
 )
+from ..mp3.sidecars import timestamp
 from ..store.atomic import sweep_stale, write_atomic
 from .episodes import Session, content_version, load_sessions
 
@@ -242,13 +243,8 @@ def _item(channel: ET.Element, s: Session, base_url: str) -> None:
         psc = ET.SubElement(item, f"{{{PSC}}}chapters", {"version": "1.2"})
         for mark in s.chapters:
             ET.SubElement(
-                psc, f"{{{PSC}}}chapter", {"start": _npt(mark.start_ms), "title": mark.title}
+                psc, f"{{{PSC}}}chapter", {"start": timestamp(mark.start_ms), "title": mark.title}
             )
-
-
-def _npt(ms: int) -> str:
-    """A time as Normal Play Time, HH:MM:SS.mmm, as Podlove Simple Chapters write it."""
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import segno
 
+from ..routine.durations import format_clock
 from .feed import Channel, Session
 
 __all__ = [
@@ -47,9 +48,7 @@ def player_clock(ms: int) -> str:
     Players count whole seconds down from the start (a 574.6 s session shows 9:34), and
     leave out the hours under an hour.
     """
-    seconds = max(0, ms) // 1000
-    hours, minutes, rest = seconds // 3600, seconds // 60 % 60, seconds % 60
-    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
+    return format_clock(max(0, ms) // 1000 * 1000)
 
 
 def parse_vtt(text: str) -> list[PageCue]:

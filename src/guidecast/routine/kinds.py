@@ -17,7 +17,7 @@ from ..model import Guidance, Hold, Narration, Pronunciation, SoundRef
 from . import fields, values
 from .durations import MAX_SESSION_MS, format_duration
 from .fields import Reader
-from .sounds import BUILTIN_BEDS, BUILTIN_SOUNDS, SOUND_SUFFIXES
+from .sounds import BUILTIN_BEDS, BUILTIN_SOUNDS, READ_SUFFIXES, SOUND_SUFFIXES
 
 __all__ = [
     "BED",
@@ -139,7 +139,7 @@ DEFS: dict[str, Schema] = {
     },
     "sound": {
         "description": f"A built-in sound ({', '.join(BUILTIN_SOUNDS)}), none for silence, or a "
-        f"path to an audio file ({', '.join(SOUND_SUFFIXES)}) relative to the routine file.",
+        f"path to an audio file ({', '.join(READ_SUFFIXES)}) relative to the routine file.",
         "anyOf": [
             {"enum": [*BUILTIN_SOUNDS, "none"]},
             _NONE,

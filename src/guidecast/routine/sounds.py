@@ -17,6 +17,7 @@ __all__ = [
     "BUILTIN_BEDS",
     "BUILTIN_SOUNDS",
     "COMMAND_LINE",
+    "READ_SUFFIXES",
     "SOUND_SUFFIXES",
     "SoundError",
     "bed_ref",
@@ -26,7 +27,11 @@ __all__ = [
 BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock")
 BUILTIN_BEDS = ("drone", "ocean", "rain", "air")
 """The beds `media.beds` makes (a test keeps the two lists equal; this one loads no numpy)."""
-SOUND_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".m4a", ".aiff", ".aif")
+READ_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".aiff", ".aif")
+"""The sound files guidecast decodes (what the docs and the schema offer)."""
+SOUND_SUFFIXES = (*READ_SUFFIXES, ".m4a")
+"""Names read as sound files: an .m4a is one too, so that `check` says it cannot be decoded
+rather than that it is an unknown built-in sound."""
 COMMAND_LINE = Loc("<command line>")
 
 

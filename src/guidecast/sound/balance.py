@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from .. import __version__
 from ..compiler.timeline import Layout, Sound, Speak
+from ..media.arrays import F64, Float
 from ..media.decode import load_sound
 from ..media.loudness import (
     SUB_PAD,
@@ -45,8 +45,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-Float = npt.NDArray[np.float32]
-Float64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -121,12 +119,12 @@ class Measured:
     """Where it first plays."""
     count: int
     """How often it plays."""
-    subs: Float64
+    subs: F64
     """K-weighted power every 100 ms (see `sub_block_power`), bells before their gain."""
     seconds: float
 
     @property
-    def momentary(self) -> Float64:
+    def momentary(self) -> F64:
         with np.errstate(divide="ignore"):
             return np.asarray(-0.691 + 10 * np.log10(blocks_from_subs(self.subs)), np.float64)
 
@@ -219,7 +217,7 @@ def session_gain(
 
 def _limited_blocks(
     piece: Piece, voice: Voice, levels: Levels, gain_db: float, fmt: AudioFormat
-) -> tuple[Float64, Float64]:
+) -> tuple[F64, F64]:
     """A piece's 400 ms block powers at `gain_db`, plain and through the true-peak limiter
     (mono); kept beside the speech cache, since the limiter is the costly part of a render."""
     store = BlobStore(voice.cache.root / "measures", b"GCLIMIT1", ".limit")
@@ -237,9 +235,7 @@ def _limited_blocks(
     return plain, limited
 
 
-def session_blocks(
-    lay: Layout, measures: dict[str, Measured], levels: Levels, bed: BedPlan
-) -> Float64:
+def session_blocks(lay: Layout, measures: dict[str, Measured], levels: Levels, bed: BedPlan) -> F64:
     """The 400 ms block powers of the whole session with its bed (before the session gain).
 
     With a bed, much of the session sits near BS.1770's relative gate, so its loudness is

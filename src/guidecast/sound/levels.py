@@ -13,8 +13,8 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
-import numpy.typing as npt
 
+from ..media.arrays import F64, Float
 from ..media.loudness import weighted_percentile
 
 __all__ = [
@@ -26,8 +26,6 @@ __all__ = [
     "speech_p95",
 ]
 
-Float = npt.NDArray[np.float32]
-Float64 = npt.NDArray[np.float64]
 
 SPEECH_LUFS = -20.0
 """Loudness every speech clip is levelled to before the session gain (leaves float headroom)."""
@@ -47,14 +45,14 @@ def speech_gain_db(loudness: float | None) -> float:
     return min(MAX_SPEECH_GAIN_DB, SPEECH_LUFS - loudness)
 
 
-def speech_p95(pieces: Iterable[tuple[Float64, int]]) -> float:
+def speech_p95(pieces: Iterable[tuple[F64, int]]) -> float:
     """95th percentile of momentary loudness over speech, from (momentary LUFS, count) pieces.
 
     Each distinct clip is measured once and weighted by how often it plays; blocks under the
     absolute gate (the silence around a clip) do not count.
     """
-    values: list[Float64] = []
-    weights: list[Float64] = []
+    values: list[F64] = []
+    weights: list[F64] = []
     for momentary, count in pieces:
         m = momentary[momentary > GATE_LUFS]
         values.append(m)
@@ -64,7 +62,7 @@ def speech_p95(pieces: Iterable[tuple[Float64, int]]) -> float:
     return weighted_percentile(np.concatenate(values), np.concatenate(weights), 95)
 
 
-def bell_gain_db(momentary: Float64, speech_p95_lufs: float) -> float:
+def bell_gain_db(momentary: F64, speech_p95_lufs: float) -> float:
     """The gain (dB) that puts a bell's momentary maximum `BELL_MARGIN_LU` under speech p95."""
     m = momentary
     if not len(m) or not math.isfinite(speech_p95_lufs):

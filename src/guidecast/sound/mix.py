@@ -15,8 +15,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from ..media.arrays import F64, Float, Pcm
 from ..media.beds import BedLoop
 from ..media.decode import INT16_MAX
 from ..model import Routine, SoundRef
@@ -25,9 +25,6 @@ from ..routine.sounds import bed_ref
 
 __all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]
 
-Float = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
-Pcm = npt.NDArray[np.int16]
 
 SOFT_ONSET_MS = 120
 """Fade-in of a bell with a soft onset."""

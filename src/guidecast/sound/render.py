@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
-import numpy.typing as npt
 
 from ..compiler.fit import compile_and_lay_out, compile_routine
 from ..compiler.options import Options
 from ..compiler.timeline import Layout, Timeline, layout
 from ..lang.speech import Estimate
+from ..media.arrays import Float, Pcm
 from ..media.beds import load_bed
 from ..media.decode import INT16_MAX, to_float
 from ..media.format import AudioFormat
@@ -38,7 +38,7 @@ from .balance import (
 )
 from .levels import SPEECH_LUFS, stepped
 from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
-from .voice import NotKept, Progress, Voice
+from .voice import NotKept, Progress, Voice, no_progress
 
 __all__ = [
     "AudioFormat",
@@ -55,11 +55,6 @@ __all__ = [
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
-Float = npt.NDArray[np.float32]
-
-
-def _no_progress(stage: str, done: int, total: int) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -81,7 +76,7 @@ def render(
     voice: Voice,
     fmt: AudioFormat,
     mix: Mix | None = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> Rendered:
     """Synthesize everything the session says, fit the length with real clips, and set the gain.
 
@@ -143,13 +138,11 @@ class _Processed:
     def __init__(self, gain_db: float, fmt: AudioFormat, budget_bytes: int = 8 << 20) -> None:
         self.scale = 10 ** (gain_db / 20)
         self.fmt = fmt
-        self.memo: OrderedDict[str, npt.NDArray[np.int16]] = OrderedDict()
+        self.memo: OrderedDict[str, Pcm] = OrderedDict()
         self.budget = budget_bytes
         self.used = 0
 
-    def __call__(
-        self, key: str, load: Callable[[], Float], ceiling_db: float
-    ) -> npt.NDArray[np.int16]:
+    def __call__(self, key: str, load: Callable[[], Float], ceiling_db: float) -> Pcm:
         if key in self.memo:
             self.memo.move_to_end(key)
             return self.memo[key]
@@ -174,7 +167,7 @@ class PieceAudio:
         self.speech_ceiling = _first(levels.speech_ceiling_db, fmt.true_peak)
         self.bell_ceiling = _first(levels.bell_ceiling_db, fmt.true_peak)
 
-    def __call__(self, piece: Piece) -> npt.NDArray[np.int16]:
+    def __call__(self, piece: Piece) -> Pcm:
         load = functools.partial(piece.audio, self.voice, self.rendered.levels)
         ceiling = self.speech_ceiling if piece.text else self.bell_ceiling
         return self.process(piece.key, load, ceiling)
@@ -187,7 +180,7 @@ def stream_pcm(
     *,
     block_ms: int = 2000,
     meter: LoudnessMeter | None = None,
-) -> Iterator[npt.NDArray[np.int16]]:
+) -> Iterator[Pcm]:
     """Yield the session as int16 PCM blocks (interleaved when stereo), in constant memory.
 
     Sound and silence come in separate blocks of at most `block_ms`, so the encoder can tell
@@ -222,19 +215,19 @@ def _stream_pieces(
     *,
     block_ms: int,
     meter: LoudnessMeter | None,
-) -> Iterator[npt.NDArray[np.int16]]:
+) -> Iterator[Pcm]:
     """The speech, bells and silence of the session as int16 blocks (see `stream_pcm`)."""
     sr = fmt.sample_rate
     block = block_ms * sr // 1000
     total = rendered.layout.total_ms * sr // 1000
     audio = PieceAudio(rendered, voice, fmt)
 
-    def chunks(pcm: npt.NDArray[np.int16]) -> Iterator[npt.NDArray[np.int16]]:
+    def chunks(pcm: Pcm) -> Iterator[Pcm]:
         for i in range(0, len(pcm), block):
             part = pcm[i : i + block]
             yield np.repeat(part, fmt.channels) if fmt.channels > 1 else part
 
-    def silence(n: int) -> Iterator[npt.NDArray[np.int16]]:
+    def silence(n: int) -> Iterator[Pcm]:
         while n > 0:
             yield np.zeros(min(n, block) * fmt.channels, np.int16)
             n -= block

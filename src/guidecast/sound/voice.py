@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import EngineError
+from ..media.arrays import F64, Float
 from ..media.decode import load_sound, resample, sound_stamp, to_float
 from ..media.loudness import SUB_PAD, clip_loudness, sub_block_power
 from ..model import Routine, SoundRef
@@ -21,15 +21,14 @@ from ..tts import Clip, ClipCache, Engine
 from ..tts.cache import MAX_RATE, MIN_RATE
 from .levels import soft_onset, speech_gain_db
 
-__all__ = ["ClipFacts", "Kept", "NotKept", "Progress", "Voice"]
+__all__ = ["ClipFacts", "Kept", "NotKept", "Progress", "Voice", "no_progress"]
 
-Float = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total) while synthesizing and encoding."""
 
 
-def _no_progress(stage: str, done: int, total: int) -> None:
+def no_progress(stage: str, done: int, total: int) -> None:
+    """A `Progress` that shows nothing."""
     return None
 
 
@@ -151,7 +150,7 @@ class Voice:
         """Distinct sentences used so far."""
         return len(self._samples)
 
-    def prepare(self, texts: list[str], progress: Progress = _no_progress) -> None:
+    def prepare(self, texts: list[str], progress: Progress = no_progress) -> None:
         """Make sure every text is in the cache and its length known.
 
         Engines that can (Piper) synthesize several sentences at once, one per core.

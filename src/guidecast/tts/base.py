@@ -5,12 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
+from ..media.arrays import Pcm
 
 __all__ = ["Clip", "Engine", "Pcm"]
-
-Pcm = npt.NDArray[np.int16]
 
 
 @dataclass(frozen=True)

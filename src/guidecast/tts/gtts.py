@@ -51,5 +51,5 @@ class GttsEngine:
                 "speech engine 'gtts' returned no audio. Probable cause: the service changed "
                 "or refused the text"
             ).with_hint("offline")
-        samples, sample_rate = decode_audio(buffer.getvalue(), "mp3", what="gTTS reply")
+        samples, sample_rate = decode_audio(buffer.getvalue(), what="gTTS reply")
         return Clip(samples.astype(np.int16, copy=False), sample_rate)

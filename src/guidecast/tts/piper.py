@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import EngineError
+from ..media.arrays import Float
 from ..media.decode import INT16_MAX
 from .base import Clip
 from .piper_pace import proportional_model
@@ -92,7 +92,7 @@ class PiperEngine:
         voice = self._load()
         natural = float(voice.config.length_scale or 1.0)
         config = SynthesisConfig(length_scale=natural * TEACHER_PACE / rate)
-        parts: list[npt.NDArray[np.float32]] = []
+        parts: list[Float] = []
         try:
             with self._phonemizer:  # espeak-ng keeps global state
                 sentences = voice.phonemize(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .address import lan_address, terminal_qr
 from .app import VARIANTS, Studio, create_app
+from .config import ServeConfig
 from .ranges import RangeNotSatisfiable, parse_byte_range
 from .server import GuidecastServer, ServerInfo, make_server, ready_message, serve
 from .variants import BEDS, RATES, Choice, ChoiceError, parse_choice
@@ -20,6 +21,7 @@ __all__ = [
     "ChoiceError",
     "GuidecastServer",
     "RangeNotSatisfiable",
+    "ServeConfig",
     "ServerInfo",
     "Studio",
     "create_app",

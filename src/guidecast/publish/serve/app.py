@@ -34,6 +34,7 @@ from ..feed import (
 )
 from ..page import COMPACT_FROM, render_page
 from .address import lan_address
+from .config import ServeConfig
 from .files import file_response, not_found, resolve
 from .jobs import Busy, Job, Renderer
 from .picker import picker_html
@@ -67,19 +68,9 @@ class Studio:
         self._kept_lock = threading.Lock()
 
     @classmethod
-    def open(
-        cls,
-        directory: Path,
-        *,
-        title: str | None = None,
-        cover: Path | None = None,
-        owner_email: str = "",
-        routines: Path | None = None,
-        engine: str = "piper",
-        voice: str | None = None,
-        cache_dir: Path | None = None,
-    ) -> Studio:
+    def open(cls, config: ServeConfig) -> Studio:
         """Check the folders and the cover at start, so that mistakes show before any phone."""
+        directory, routines, cover = config.directory, config.routines, config.cover
         if routines is not None:
             if not routines.is_dir():
                 raise FeedError(f"{routines}: no such folder of routines")
@@ -92,12 +83,16 @@ class Studio:
         if cover is not None:
             _show_cover("", cover, _mtime(cover))  # a bad image fails at start, not on a phone
         root = directory.resolve()
-        studio = cls(root, title, cover, owner_email)
+        studio = cls(root, config.title, cover, config.owner_email)
         if routines is not None:
             studio.catalog = Catalog(routines.resolve())
-            cache = cache_dir or _env_cache() or default_cache_dir()
+            cache = config.cache_dir or _env_cache() or default_cache_dir()
             studio.renderer = Renderer(
-                root / VARIANTS, engine=engine, voice=voice, cache_dir=cache, kept=studio.kept
+                root / VARIANTS,
+                engine=config.engine,
+                voice=config.voice,
+                cache_dir=cache,
+                kept=studio.kept,
             )
         return studio
 

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -20,6 +19,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from ...errors import FeedError
 from .address import lan_address, terminal_qr
 from .app import Studio, create_app
+from .config import ServeConfig
 
 __all__ = [
     "GuidecastServer",
@@ -32,15 +32,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-SILENT_TIMEOUT_S = 15.0
-"""Seconds a connection may wait without finishing a request (silent, or sent too slowly),
-and stay idle between requests, before it is closed."""
-MAX_CONNECTIONS = 4096
-"""Connections open at once; past it, uvicorn answers 503 (memory stays bounded)."""
-CONNECTIONS_PER_CLIENT = 32
-"""Connections one address may hold; more are closed at once, so one misbehaving device
-cannot use up the server while a phone is served."""
 
 
 @dataclass(frozen=True)
@@ -147,34 +138,26 @@ def _protocol(per_client: int, silent_timeout: float) -> type[H11Protocol]:
 class GuidecastServer:
     """A bound socket and the uvicorn server that answers on it (run it with serve_forever)."""
 
-    def __init__(
-        self,
-        sock: socket.socket,
-        studio: Studio,
-        *,
-        max_connections: int = MAX_CONNECTIONS,
-        connections_per_client: int = CONNECTIONS_PER_CLIENT,
-        silent_timeout: float = SILENT_TIMEOUT_S,
-    ) -> None:
+    def __init__(self, sock: socket.socket, studio: Studio, config: ServeConfig) -> None:
         self.socket = sock
         self.studio = studio
         self.root = studio.root
-        self.connections_per_client = connections_per_client
+        self.connections_per_client = config.connections_per_client
         host, port = sock.getsockname()[:2]
         self.server_name, self.server_port = str(host), int(port)
         self.server_address = (self.server_name, self.server_port)
-        config = uvicorn.Config(
+        answering = uvicorn.Config(
             create_app(studio, server_name=self.server_name, server_port=self.server_port),
-            http=_protocol(connections_per_client, silent_timeout),
+            http=_protocol(config.connections_per_client, config.silent_timeout),
             lifespan="off",
             log_config=None,
             access_log=log.isEnabledFor(logging.INFO),
-            limit_concurrency=max_connections,
-            timeout_keep_alive=int(silent_timeout),
+            limit_concurrency=config.max_connections,
+            timeout_keep_alive=int(config.silent_timeout),
             timeout_graceful_shutdown=2,
             server_header=False,
         )
-        self._uvicorn = uvicorn.Server(config)
+        self._uvicorn = uvicorn.Server(answering)
         self._stopped = threading.Event()
 
     @property
@@ -249,36 +232,14 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(
-    directory: Path,
-    *,
-    host: str = "0.0.0.0",
-    port: int = 8000,
-    title: str | None = None,
-    cover: Path | None = None,
-    owner_email: str = "",
-    routines: Path | None = None,
-    engine: str = "piper",
-    voice: str | None = None,
-    cache_dir: Path | None = None,
-    **limits: Any,
-) -> GuidecastServer:
-    """Bind a server for directory (port 0 picks a free port); run it with serve_forever().
+def make_server(config: ServeConfig) -> GuidecastServer:
+    """Bind a server as configured (port 0 picks a free port); run it with serve_forever().
 
-    With `routines`, listeners can also render the routines of that folder on demand (see
-    `Studio`); `limits` are GuidecastServer's connection limits.
+    With `config.routines`, listeners can also render the routines of that folder on demand
+    (see `Studio`).
     """
-    studio = Studio.open(
-        directory,
-        title=title,
-        cover=cover,
-        owner_email=owner_email,
-        routines=routines,
-        engine=engine,
-        voice=voice,
-        cache_dir=cache_dir,
-    )
-    return GuidecastServer(_bind(host, port), studio, **limits)
+    studio = Studio.open(config)
+    return GuidecastServer(_bind(config.host, config.port), studio, config)
 
 
 def _room_for_connections(connections: int) -> None:
@@ -300,18 +261,10 @@ def _room_for_connections(connections: int) -> None:
         log.debug("cannot raise the open-file limit: %s", e)
 
 
-def serve(
-    directory: Path,
-    *,
-    on_ready: Callable[[ServerInfo], None] | None = None,
-    **options: Any,
-) -> None:
-    """Serve directory until Ctrl-C, calling on_ready once the server listens.
-
-    `options` are those of make_server.
-    """
-    _room_for_connections(options.get("max_connections", MAX_CONNECTIONS))
-    with make_server(directory, **options) as server:
+def serve(config: ServeConfig, *, on_ready: Callable[[ServerInfo], None] | None = None) -> None:
+    """Serve as configured until Ctrl-C, calling on_ready once the server listens."""
+    _room_for_connections(config.max_connections)
+    with make_server(config) as server:
         info = server.info
         if on_ready is not None:
             on_ready(info)
@@ -320,4 +273,4 @@ def serve(
         try:
             server.serve_forever()
         except KeyboardInterrupt:
-            log.info("stopped serving %s", directory)
+            log.info("stopped serving %s", config.directory)

@@ -1,0 +1,1 @@
+"""Build: a catalog of variants (`guidecast.yaml`), made incrementally on a pool or Dask."""
