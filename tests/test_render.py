@@ -43,7 +43,7 @@ from render_fixtures import (
     tone_mp3,
 )
 
-BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock")
+BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock", "go", "rest", "beeps", "finish")
 
 
 def said(text: str) -> int:
