@@ -7,7 +7,7 @@ fit the target (`options.py` resolves the knobs).
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import LengthError, Loc, Problem, Rule
 from ..lang.speech import Estimate
@@ -225,9 +225,7 @@ def every_text(routine: Routine, options: Options) -> list[str]:
         for ms in sorted(lengths):
             tried.append([*middle[:i], ms, *middle[i + 1 :]])
     texts: dict[str, None] = {}
-    options = Options(
-        options.narration, None, options.rate, options.countdown_ms, options.breath_cues
-    )
+    options = replace(options, length_ms=None)
     for holds in tried:
         texts.update(dict.fromkeys(_emit(routine, options, holds).texts()))
     return list(texts)
