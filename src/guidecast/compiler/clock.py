@@ -43,6 +43,8 @@ def announcement(n: Narrator, index: int, *, first: bool = False) -> tuple[str, 
         said.append(n.lang.say("Next: {name}.", name=step.pose))
     if step.cue and not _cued_before(n, index):
         said += sentences(step.cue)
+    side = step.sides[0] if step.sides else None
+    said += [t for t in (n.first_line(side, step), n.side_cue(step, side)) if t]
     n.announced = index
     return tuple(said)
 
@@ -77,12 +79,12 @@ def clock_pose(n: Narrator, index: int, step: Step) -> None:
     sides = step.sides or (None,)
     for side_no, side in enumerate(sides):
         n.chapter(n.chapter_title(step, side), index, step)
+        lines: list[str | None] = []
         if side_no == 0:
-            lines = [*_opening(n, index, step), n.first_line(side, step), n.side_cue(step, side)]
-        else:
-            lines = (
-                [] if n.announced == index else [n.switch_line(step, side), n.side_cue(step, side)]
-            )
+            lines += _opening(n, index, step)
+        if n.announced != index:  # else said ahead, in the rest or the period before
+            side_line = n.first_line(side, step) if side_no == 0 else n.switch_line(step, side)
+            lines += [side_line, n.side_cue(step, side)]
         n.announced = None
         for rep in range(step.reps):
             if rep > 0:

@@ -116,7 +116,8 @@ def narrate_step(
     elif step.kind == "rest":
         _chapter(n, index, step)
         ms = n.holds[index] or 0
-        rest(n, index, ms, next_up=step.next_up, clock=step.clock, announce=announce)
+        last = n.ends_here(index)
+        rest(n, index, ms, next_up=step.next_up, clock=step.clock, announce=announce, last=last)
     else:
         _breathe(n, index, step, lead_in=lead_in)
 
@@ -205,13 +206,14 @@ def rest(
     clock: bool = False,
     said: bool = True,
     announce: tuple[str, ...] | None = None,
+    last: bool = False,
 ) -> None:
     """A rest: "Rest." at its start, then what comes next; on the clock it starts on the rest
     tone and is counted down. `announce` (the next period's instructions, in order) replaces
-    the plain "Next: ..." line; the session's last rest on the clock closes it instead."""
+    the plain "Next: ..." line; the session's `last` rest on the clock closes it instead."""
     if ms <= 0:
         return
-    if clock and index is not None and n.ends_here(index):
+    if clock and last:
         cues = [Cue(0, n.closing())]
         period(n, index, "rest", ms, cues, tone=REST, finish=finishes(n))
         return
