@@ -114,9 +114,11 @@ def _work(
     """One work period: the go tone, its opening lines, guidance, and its end: the countdown,
     with what comes next said before it, or the closing sentence and the finish tone."""
     cues = [Cue(0, text, required=True) for text in lines if text]
-    cues += hold_cues(n, index, step, hold_ms, first=first, opening=False)
-    if last and n.ends_here(index):
+    closing = last and n.ends_here(index)
+    if closing:  # placed before any guidance, so it keeps its place at the end
         cues.append(Cue(hold_ms, n.closing(), flexible=True, end_by_ms=hold_ms))
+    cues += hold_cues(n, index, step, hold_ms, first=first, opening=False)
+    if closing:
         period(n, index, "hold", hold_ms, cues, tone=GO, finish=finishes(n))
         return
     counted = countdown_ms(n, hold_ms, clock=True, margin=5000)

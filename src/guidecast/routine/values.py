@@ -78,7 +78,16 @@ def countdown(most_ms: int, most: str) -> Callable[[Node], tuple[int, bool]]:
     def parse(node: Node) -> tuple[int, bool]:
         if isinstance(node, ScalarNode) and str(node.value).strip().lower() == "beeps":
             return BEEPS_MS, True
-        return seconds(node), False
+        try:
+            return seconds(node), False
+        except Bad as bad:
+            if bad.rule != "bad-duration" or not isinstance(node, ScalarNode):
+                raise
+            raise Bad(
+                f"'{node.value}' is not a countdown; write a duration such as 5s, 0 for off, "
+                "or beeps",
+                "bad-duration",
+            ) from None
 
     return parse
 
