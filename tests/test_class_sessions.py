@@ -102,7 +102,7 @@ def test_every_side_and_repetition_starts_with_a_cue_and_second_sides_say_their_
     for level in LEVELS:
         lay = planned(routine, narration=level)
         firsts = []
-        for start, _, silence in _periods(lay, "hold"):
+        for start, _, _ in _periods(lay, "hold"):
             [(at, text)] = [(s, t) for s, _, t in said_in_order(lay) if start <= s < start + 1000]
             assert at == start, text
             firsts.append(text)
@@ -300,7 +300,7 @@ def test_countdown_beeps_is_a_value_of_countdown_and_sounds_in_the_last_three_se
     assert options_for(routine, {"countdown": "beeps"}).countdown_beeps
     spoken = parse_routine(source.replace("beeps", "5s"), "t.yaml")
     assert options_for(spoken, {"countdown": "beeps"}).countdown_ms == 3000
-    with pytest.raises(RoutineError, match="t.yaml:2:23: 'beep' is not a countdown;.* or beeps"):
+    with pytest.raises(RoutineError, match=r"t\.yaml:2:23: 'beep' is not a countdown;.* or beeps"):
         parse_routine(source.replace("beeps", "beep"), "t.yaml")
 
 

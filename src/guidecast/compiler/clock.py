@@ -15,6 +15,9 @@ from .timeline import Cue
 
 __all__ = ["announcement", "clock_pose"]
 
+CLOSING_FROM_MS = 10_000
+"""A session's last period this long says the closing sentence before the finish tone (a
+shorter one just ends on the tone)."""
 ANNOUNCE_FROM_MS = 15_000
 """A work period this much longer than its countdown says what comes next in its last seconds,
 when no rest comes between."""
@@ -115,7 +118,7 @@ def _work(
     with what comes next said before it, or the closing sentence and the finish tone."""
     cues = [Cue(0, text, required=True) for text in lines if text]
     closing = last and n.ends_here(index)
-    if closing:  # placed before any guidance, so it keeps its place at the end
+    if closing and hold_ms >= CLOSING_FROM_MS:  # before any guidance, to keep its place
         cues.append(Cue(hold_ms, n.closing(), flexible=True, end_by_ms=hold_ms))
     cues += hold_cues(n, index, step, hold_ms, first=first, opening=False)
     if closing:

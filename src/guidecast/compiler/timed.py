@@ -168,7 +168,7 @@ def period(
     with `finish`, the finish tone. Tones lie inside the period, so it keeps its length."""
     head = sound_ms(tone) if tone is not None else 0
     tail: SoundRef | None = None
-    if finish:
+    if finish and ms - head - sound_ms(FINISH) >= 1000:  # else too short to hold it
         tail = FINISH
     elif counted and n.options.countdown_beeps:
         tail = BEEPS
