@@ -23,6 +23,7 @@ from guidecast.errors import RoutineError
 from guidecast.lang.i18n import language_for
 from guidecast.model import Narration, Routine
 from guidecast.routine.load import load_routine, parse_routine
+from guidecast.sound.render import Voice
 from render_fixtures import fake_voice, holds, planned, render_routine, said_in_order, sounding
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -340,3 +341,20 @@ def test_the_tones_last_as_planned_so_a_rendered_tabata_is_exact(tmp_path: Path)
     assert [s for s, _ in _sounds(lay, "go")] == [10_000 + 30_000 * k for k in range(8)]
     assert [s for s, _ in _sounds(lay, "finish")] == [250_000 - 2500]
     assert not [i for i in lay.items if isinstance(i.event, Speak)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SESSIONS[:-1], ids=lambda p: p.stem)  # Spanish needs its voice
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_with_the_real_voice_holds_are_heard_lines_stand_apart_and_nothing_is_left_out(
+    path: Path, level: Narration, piper_voice: Voice
+) -> None:
+    routine = load_routine(path)
+    lay = render_routine(routine, piper_voice.for_routine(routine), narration=level).layout
+    assert not lay.dropped_cues, [d.text for d in lay.dropped_cues]
+    heard = sounding(lay)
+    for start, _, _ in _periods(lay, "hold", "move", "breathe"):
+        assert any(s <= start + 1000 and e >= start for s, e in heard), start
+    for (_, end, before), (start, _, after) in itertools.pairwise(said_in_order(lay)):
+        if len(before.split()) > 1 or len(after.split()) > 1:
+            assert start - end >= 500, (before, after)

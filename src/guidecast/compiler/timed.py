@@ -37,7 +37,9 @@ CLOCK_COUNTDOWN_MS = 3000
 TIME_LEFT_CLEAR_MS = 3000
 """A time-left cue needs this much of the hold before it."""
 REST_WORD_FROM_MS = 20_000
-"""A rest on the clock this long says "Rest." after its tone, before what comes next."""
+"""A rest (or get-ready) on the clock this long says "Rest." ("Get ready.") after its tone,
+before what comes next; in a shorter one the tone says it, and its seconds are for what is
+next."""
 ANNOUNCE_CLEAR_MS = 600
 """An announcement in a rest ends this long before the countdown, or it is left out."""
 PHASE_WORDS = {"in": "Breathe in.", "hold": "Hold.", "out": "Breathe out."}
@@ -235,7 +237,8 @@ def get_ready(n: Narrator, announce: tuple[str, ...] | None) -> None:
     ms = n.routine.get_ready_ms
     n.events.append(Chapter(n.lang.say("Get ready")))
     counted = countdown_ms(n, ms, clock=True, margin=2000)
-    cues = [Cue(0, n.lang.say("Get ready."))]
+    said = announce is None or ms >= REST_WORD_FROM_MS  # else the tone says it
+    cues = [Cue(0, n.lang.say("Get ready."))] if said else []
     if announce is not None:
         end_by = ms - counted - ANNOUNCE_CLEAR_MS
         cues += [Cue(0, text, end_by_ms=end_by) for text in announce]
