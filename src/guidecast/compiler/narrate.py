@@ -134,8 +134,9 @@ class Narrator:
         if opening:
             self.quiet(self.pause_after(None))
         if r.get_ready_ms:
-            ahead = clock.announcement(self, 0, first=True) if r.clock else None
-            timed.get_ready(self, ahead)
+            on_clock = bool(r.steps) and r.steps[0].clock
+            ahead = clock.announcement(self, 0, first=True) if on_clock else None
+            timed.get_ready(self, ahead, on_clock=on_clock)
         for index, step in enumerate(r.steps):
             self.step(index, step, lead_in=index > 0 or bool(opening) or bool(r.get_ready_ms))
         self.ending()

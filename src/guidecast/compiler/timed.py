@@ -231,7 +231,7 @@ def rest(
     period(n, index, "rest", ms, cues, tone=REST if clock else None, counted=counted)
 
 
-def get_ready(n: Narrator, announce: tuple[str, ...] | None) -> None:
+def get_ready(n: Narrator, announce: tuple[str, ...] | None, *, on_clock: bool) -> None:
     """The lead-in before the first step: get ready, what comes first, counted down; on the
     clock it starts on the rest tone and announces the first period's instructions."""
     ms = n.routine.get_ready_ms
@@ -246,8 +246,7 @@ def get_ready(n: Narrator, announce: tuple[str, ...] | None) -> None:
         first = next((s for s in n.routine.steps if s.pose and s.kind != "rest"), None)
         if first is not None:
             cues.append(Cue(0, n.lang.say("First: {name}.", name=first.pose), flexible=True))
-    tone = REST if n.routine.clock else None
-    period(n, None, "rest", ms, cues, tone=tone, counted=counted)
+    period(n, None, "rest", ms, cues, tone=REST if on_clock else None, counted=counted)
 
 
 def time_left(n: Narrator, step: Step, hold_ms: int) -> list[Cue]:
