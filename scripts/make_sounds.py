@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
-"""Synthesize guidecast's built-in bell sounds into ``assets/sounds/``.
+"""Synthesize guidecast's built-in bell sounds and tones into ``assets/sounds/``.
 
-Four sounds are built from decaying sinusoidal modes (additive synthesis, numpy only):
+Four bells are built from decaying sinusoidal modes (additive synthesis, numpy only):
 
 * ``bowl``      -- Tibetan singing bowl, G3: inharmonic partials split into slowly beating
                    doublets, soft felt strike, ~6 s decay.
 * ``chime``     -- three bright wind-chime tubes (G5, D6, B5) struck one after another, ~4 s.
 * ``gong``      -- soft low gong, G2: the upper partials swell in after the strike, ~6 s.
 * ``woodblock`` -- two soft wooden knocks 0.35 s apart, 0.8 s.
+
+And four interval-timer tones, for sessions on the clock:
+
+* ``go``     -- a bright beep (E6) that starts a work period, 0.6 s.
+* ``rest``   -- two soft falling notes (G5, C5) that start a rest, 0.7 s.
+* ``beeps``  -- three short beeps (A5) one second apart: the last three seconds of a period, 3 s.
+* ``finish`` -- a rising, ringing arpeggio (C6, E6, G6, C7) that ends a session, 2.5 s.
 
 Every sound decays exponentially below -60 dBFS, is faded out over 100 ms and ends with 50 ms
 of digital silence; it starts with a 5 ms fade-in, has its DC offset removed and peaks at
@@ -151,11 +158,54 @@ def woodblock() -> Signal:
     return first + 0.8 * strike(t, 0.35, 0.005, modes, freq=587.0)
 
 
+def beep(t: Signal, start: float, freq: float, length: float, tau: float = 0.018) -> Signal:
+    """An electronic beep at ``start``: a sine with a little second and third harmonic, steady for
+    ``length`` s (after a 5 ms attack), then an exponential decay with time constant ``tau``."""
+    local = t - start
+    steady = np.clip(local / 0.005, 0.0, 1.0) * (local >= 0)
+    env = np.where(local <= length, steady, np.exp(-(local - length) / tau))
+    w = 2.0 * np.pi * freq * np.maximum(local, 0.0)
+    return env * (np.sin(w) + 0.18 * np.sin(2 * w) + 0.06 * np.sin(3 * w))
+
+
+def go() -> Signal:
+    """A work period starts: one bright beep, E6."""
+    t = timeline(0.6)
+    return beep(t, 0.0, 1318.51, 0.28)
+
+
+def rest() -> Signal:
+    """A rest starts: two softer notes falling a fifth, G5 then C5."""
+    t = timeline(0.7)
+    return beep(t, 0.0, 783.99, 0.14, tau=0.02) + 0.9 * beep(t, 0.2, 523.25, 0.16, tau=0.02)
+
+
+def beeps() -> Signal:
+    """A countdown: three short beeps one second apart (the next period starts a second after
+    the last, on its own tone)."""
+    t = timeline(3.0)
+    return sum((beep(t, k, 880.0, 0.11) for k in (0.0, 1.0, 2.0)), np.zeros_like(t))
+
+
+def finish() -> Signal:
+    """The end of a session: four bell-like notes rising through a C major chord, ringing out."""
+    t = timeline(2.5)
+    modes = [(1.0, 1.0, 0.25), (2.0, 0.18, 0.14), (3.01, 0.06, 0.08)]
+    out = np.zeros_like(t)
+    for k, freq in enumerate((1046.50, 1318.51, 1567.98, 2093.00)):
+        out += (1.0 - 0.1 * k) * strike(t, 0.12 * k, 0.004, modes, freq=freq)
+    return out
+
+
 SOUNDS: dict[str, Callable[[], Signal]] = {
     "bowl": bowl,
     "chime": chime,
     "gong": gong,
     "woodblock": woodblock,
+    "go": go,
+    "rest": rest,
+    "beeps": beeps,
+    "finish": finish,
 }
 
 

@@ -237,6 +237,7 @@ def test_plan_json_describes_the_session() -> None:
         "length_ms": None,
         "rate": 1.0,
         "countdown_ms": 5000,
+        "countdown_beeps": False,
         "breath_cues": True,
     }
     events = data["events"]

@@ -124,7 +124,7 @@ def test_gtts_renders_a_session_through_the_cli(google: FakeGoogle, tmp_path: Pa
     args = ["render", str(routine), "-o", str(tmp_path / "out"), "-e", "gtts"]
     result = CliRunner().invoke(cli, [*args, "--cache-dir", str(tmp_path / "cache")])
     assert result.exit_code == 0, result.output
-    assert [s[0] for s in google.sent] == ["Easy Pose."]
+    assert [s[0] for s in google.sent] == ["Easy Pose.", "And hold."]  # a hold heard starting
     assert ffmpeg_errors(tmp_path / "out" / "online.mp3") == ""
 
 

@@ -272,9 +272,14 @@ def test_a_free_movement_step_invites_and_then_leaves_room() -> None:
     [move] = [i for i in lay.items if isinstance(i.event, Silence) and i.event.kind == "move"]
     assert move.ms == 90_000
     texts = [c.text for _, _, c in move.cues]
-    assert len(texts) == 2 and all(t.endswith(".") for t in texts)
-    assert texts[0] in {p.format(time="a minute and a half") for p in WORDINGS["move_length"]}
-    assert "Move however feels good." in [t for _, _, t in _said_in_order(lay)]
+    assert len(texts) == 1 and texts[0] in WORDINGS["move_ending"]
+    # How long it lasts is part of the invitation: its second sentence, a sentence's pause
+    # after it, and the movement starts as it ends.
+    said = _said_in_order(lay)
+    [k] = [k for k, (_, _, t) in enumerate(said) if t == "Move however feels good."]
+    assert said[k + 1][2] in {p.format(time="a minute and a half") for p in WORDINGS["move_length"]}
+    assert said[k + 1][0] - said[k][1] == SENTENCE_GAP_MS
+    assert said[k + 1][1] == move.start_ms
 
 
 def test_move_is_refused_with_reps_or_beside_a_hold() -> None:

@@ -349,7 +349,8 @@ def test_flow_breath_too_short_for_its_cues() -> None:
         ("Bowl", "did you mean 'bowl'?"),
         (
             "trumpet",
-            "unknown sound 'trumpet' (expected one of: bowl, chime, gong, woodblock, none)",
+            "unknown sound 'trumpet' (expected one of: bowl, chime, gong, woodblock, go, rest, "
+            "beeps, finish, none)",
         ),
         ("bells/ding.wav", "sound file 'bells/ding.wav' not found"),
         ("ding.mp3", "sound file 'ding.mp3' not found"),

@@ -69,9 +69,11 @@ def test_the_couch_to_5k_says_halfway_at_fifteen_minutes() -> None:
 def test_blocks_announce_rounds_and_what_comes_next() -> None:
     lay = _lay(load_routine(EXAMPLES / "circuit.yaml"))
     texts = [t for _, t in _said(lay)]
+    # Round one is opened by the get-ready's "First: Squats.", each next round by its rest.
     assert [t for t in texts if t.startswith("Round ")] == [
-        "Round one of four.", "Round two of four.", "Round three of four.", "Round four of four."
+        "Round two of four.", "Round three of four.", "Round four of four."
     ]  # fmt: skip
+    assert texts.index("First: Squats.") < texts.index("Round two of four.")
     assert texts.count("Next: Push-ups.") == 4
     assert texts.count("Next: Squats.") == 3  # before each next round
     titles = [c.title for c in lay.chapters]

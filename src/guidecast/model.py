@@ -225,6 +225,8 @@ class Defaults:
     length_ms: int | None = None
     rate: float | None = None
     countdown_ms: int | None = None
+    countdown_beeps: bool | None = None
+    """`countdown: beeps`: the last seconds are beeps rather than numbers (True), else None."""
     breath_cues: bool | None = None
     settle_ms: int | None = None
     switch_settle_ms: int | None = None

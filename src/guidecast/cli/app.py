@@ -67,8 +67,20 @@ class FiniteRange(click.FloatRange):
         return number
 
 
+class CountdownType(DurationType):
+    """A countdown: a duration from 0 (off) to a minute, or `beeps`."""
+
+    name = "countdown"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "beeps":
+            return BEEPS
+        return super().convert(value, param, ctx)
+
+
+BEEPS = "beeps"
 DURATION = DurationType()
-COUNTDOWN = DurationType(zero=True, most_ms=MAX_COUNTDOWN_MS)
+COUNTDOWN = CountdownType(zero=True, most_ms=MAX_COUNTDOWN_MS)
 
 
 def _printable_args(record: logging.LogRecord) -> bool:
@@ -186,7 +198,8 @@ def narration_options(f: F) -> F:
         click.option(
             "--countdown",
             type=COUNTDOWN,
-            help="Count down the last seconds of every hold, e.g. --countdown 5s (0 = off).",
+            help="Count down the last seconds of every hold, e.g. --countdown 5s (0 = off), or "
+            "--countdown beeps for three beeps instead of numbers.",
         ),
         click.option(
             "--breath-cues/--no-breath-cues",
@@ -212,13 +225,15 @@ cache_dir_option = click.option(
 def options_for(routine: Routine, params: dict[str, Any]) -> Options:
     """Resolve command-line narration options against the routine's defaults."""
     narration = params.get("narration")
+    countdown = params.get("countdown")
     return resolve_options(
         routine,
         narration=Narration(narration) if narration else None,
         length_ms=params.get("length"),
         rate=params.get("rate"),
-        countdown_ms=params.get("countdown"),
+        countdown_ms=None if countdown == BEEPS else countdown,
         breath_cues=params.get("breath_cues"),
+        countdown_beeps=countdown == BEEPS or None,
     )
 
 

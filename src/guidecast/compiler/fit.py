@@ -7,14 +7,14 @@ fit the target (`options.py` resolves the knobs).
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import LengthError, Loc, Problem, Rule
 from ..lang.speech import Estimate
 from ..model import Narration, Routine, Step
 from ..routine.durations import format_clock, format_duration
 from ..routine.values import HALFWAY
-from .guidance import GUIDE_FROM_MS
+from .guidance import GUIDE_FROM_MS, TIMED_START_MS
 from .narrate import narrate, speaking
 from .options import Options, resolve_options
 from .timeline import Durations, Layout, Timeline
@@ -212,6 +212,7 @@ def every_text(routine: Routine, options: Options) -> list[str]:
     middle = _holds_at(routine, 0.5)
     tried = [_holds_at(routine, 0.0), middle, _holds_at(routine, 1.0)]
     edges = {ms for moment in GUIDE_FROM_MS.values() for ms in moment.values() if ms}
+    edges.add(TIMED_START_MS)
     for i, step in enumerate(routine.steps):
         if step.hold is None or not step.hold.is_range:
             continue
@@ -225,9 +226,7 @@ def every_text(routine: Routine, options: Options) -> list[str]:
         for ms in sorted(lengths):
             tried.append([*middle[:i], ms, *middle[i + 1 :]])
     texts: dict[str, None] = {}
-    options = Options(
-        options.narration, None, options.rate, options.countdown_ms, options.breath_cues
-    )
+    options = replace(options, length_ms=None)
     for holds in tried:
         texts.update(dict.fromkeys(_emit(routine, options, holds).texts()))
     return list(texts)

@@ -13,7 +13,7 @@ from ..lang.i18n import Language, language_for
 from ..model import Guidance, Narration
 from .timeline import Cue
 
-__all__ = ["GUIDE_FROM_MS", "Phrases", "guide_cues"]
+__all__ = ["GUIDE_FROM_MS", "TIMED_START_MS", "Phrases", "guide_cues", "start_cue"]
 
 GUIDE_FROM_MS: dict[str, dict[Narration, int | None]] = {
     "length": {Narration.BRIEF: 60_000, Narration.STANDARD: 30_000, Narration.FULL: 30_000},
@@ -27,6 +27,8 @@ ENDING_BEFORE_MS = 12_000
 """The last-breaths cue ends this long before the hold does (two or three slow breaths)."""
 SHORT_ENDING_BEFORE_MS = 8_000
 """... or this long, in holds under 90 s."""
+TIMED_START_MS = 10_000
+"""A side's first hold this long says its length as it starts, even when short."""
 COUNTDOWN_CLEAR_MS = 1500
 """Quiet between the last-breaths cue and a countdown."""
 
@@ -58,9 +60,13 @@ class HoldPlan:
     level: Narration
     guidance: Guidance
     first: bool
-    """The first hold of its step (the length is said only there)."""
+    """The first hold of its side (the length is said there, and not again for its next
+    repetitions)."""
     moving: bool = False
     countdown_ms: int = 0
+    opening: bool = False
+    """Say something at its start even when its length is not said ("And hold."), so a
+    listener hears the hold begin."""
 
 
 def wanted(moment: str, level: Narration, hold_ms: int, guidance: Guidance) -> bool:
@@ -74,15 +80,30 @@ def wanted(moment: str, level: Narration, hold_ms: int, guidance: Guidance) -> b
     return least is not None and hold_ms >= least
 
 
+def start_cue(plan: HoldPlan, phrases: Phrases) -> str:
+    """What starts a hold whose length guidance does not: its length in a few words on a side's
+    first hold ("Hold here for fifteen seconds."), else a word or two ("And hold.")."""
+    timed = plan.first and plan.guidance.length is not False and plan.hold_ms >= TIMED_START_MS
+    if timed:
+        text = phrases.say("hold", None, time=phrases.lang.spoken_time(plan.hold_ms))
+    else:
+        text = phrases.say("hold_again", None)
+    assert text is not None
+    return text
+
+
 def guide_cues(plan: HoldPlan, phrases: Phrases) -> list[Cue]:
     """The guidance cues inside one hold, most important first (the layout places them)."""
     ms, g = plan.hold_ms, plan.guidance
     cues: list[Cue] = []
     prefix = "move_" if plan.moving else ""
-    if plan.first and wanted("length", plan.level, ms, g):
+    said_length = plan.first and wanted("length", plan.level, ms, g)
+    if said_length:
         text = phrases.say(prefix + "length", g.length, time=phrases.lang.spoken_time(ms))
         if text:
             cues.append(Cue(0, text, flexible=True))
+    elif plan.opening and not plan.moving:
+        cues.append(Cue(0, start_cue(plan, phrases), flexible=True))
     if wanted("ending", plan.level, ms, g):
         before = ENDING_BEFORE_MS if ms >= 90_000 else SHORT_ENDING_BEFORE_MS
         if plan.countdown_ms:

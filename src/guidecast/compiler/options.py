@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from ..model import Narration, Routine
 from ..routine.keys import BREATH_CUES, COUNTDOWN, NARRATION, RATE
+from ..routine.values import BEEPS_MS
 
 __all__ = ["Options", "first", "resolve_options"]
 
@@ -23,8 +24,10 @@ class Options:
     """Target session length; None keeps each range at its midpoint."""
     rate: float = RATE.fallback
     """Speaking rate: 1.0 is the voice's natural pace, 0.8 slower, 1.2 faster."""
-    countdown_ms: int = COUNTDOWN.fallback
+    countdown_ms: int = COUNTDOWN.fallback[0]
     """Count down the last seconds of every hold (0 = off)."""
+    countdown_beeps: bool = COUNTDOWN.fallback[1]
+    """... with the `beeps` tone (the last three seconds) instead of numbers said aloud."""
     breath_cues: bool = BREATH_CUES.fallback
     """Guide the first breaths of every long hold."""
 
@@ -37,15 +40,25 @@ def resolve_options(
     rate: float | None = None,
     countdown_ms: int | None = None,
     breath_cues: bool | None = None,
+    countdown_beeps: bool | None = None,
 ) -> Options:
-    """Combine command-line choices with the routine's defaults (the command line wins)."""
+    """Combine command-line choices with the routine's defaults (the command line wins).
+
+    A countdown is one choice: `--countdown 5s` replaces a routine's `countdown: beeps`."""
     d = routine.defaults
+    if countdown_ms is not None or countdown_beeps:
+        beeps = bool(countdown_beeps)
+    else:
+        beeps = bool(d.countdown_beeps)
     return Options(
         narration=first(narration, d.narration, Options.narration),
         length_ms=length_ms if length_ms is not None else d.length_ms,
         rate=first(rate, d.rate, Options.rate),
-        countdown_ms=first(countdown_ms, d.countdown_ms, Options.countdown_ms),
+        countdown_ms=first(
+            BEEPS_MS if countdown_beeps else countdown_ms, d.countdown_ms, Options.countdown_ms
+        ),
         breath_cues=first(breath_cues, d.breath_cues, Options.breath_cues),
+        countdown_beeps=beeps,
     )
 
 

@@ -80,6 +80,7 @@ def plan_json(timeline: Timeline, lay: Layout) -> dict[str, Any]:
             "length_ms": o.length_ms,
             "rate": o.rate,
             "countdown_ms": o.countdown_ms,
+            "countdown_beeps": o.countdown_beeps,
             "breath_cues": o.breath_cues,
         },
         "total_ms": lay.total_ms,

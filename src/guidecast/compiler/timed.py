@@ -1,68 +1,115 @@
-"""Narration on the clock: clock-timed exercises, rests with next-up announcements, the get-ready
-lead-in, breathwork, and the steps of plain speech and pauses a meditation is made of.
+"""Periods of exact length and the steps made of them: rests with next-up announcements, the
+get-ready lead-in, breathwork, and the steps of plain speech and pauses a meditation is made of.
 
-In a clock-timed step the instructions are said *inside* its period (as cues from its start),
-so a 20 s work period lasts exactly 20 s; `check` reports a period too short for its speech.
+A period keeps its length whatever is said or played in it: a tone at its start (an interval
+timer's "go" or "rest"), cues inside it, and at its end a countdown, said or beeped, or the
+session's finish tone. `clock.py` builds clock-timed exercises from these periods.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 from ..errors import Loc
 from ..lang.i18n import Language
-from ..lang.speech import NOMINAL_SOUND_MS, sentences
-from ..model import Narration, Routine, SoundRef, Step
+from ..lang.speech import NOMINAL_SOUND_MS
+from ..model import Guidance, Narration, Routine, SoundRef, Step
+from .guidance import Phrases
 from .options import Options
 from .timeline import Chapter, Cue, Event, Silence, SilenceKind, Sound
 
-__all__ = ["get_ready", "narrate_step", "rest", "time_left"]
+__all__ = [
+    "BEEPS",
+    "FINISH",
+    "GO",
+    "REST",
+    "countdown_cues",
+    "get_ready",
+    "narrate_step",
+    "period",
+    "rest",
+    "time_left",
+]
 
 CLOCK_COUNTDOWN_MS = 3000
 """Rests and lead-ins on the clock count down their last seconds, even without --countdown."""
 TIME_LEFT_CLEAR_MS = 3000
 """A time-left cue needs this much of the hold before it."""
+REST_WORD_FROM_MS = 20_000
+"""A rest (or get-ready) on the clock this long says "Rest." ("Get ready.") after its tone,
+before what comes next; in a shorter one the tone says it, and its seconds are for what is
+next."""
+ANNOUNCE_CLEAR_MS = 600
+"""An announcement in a rest ends this long before the countdown, or it is left out."""
 PHASE_WORDS = {"in": "Breathe in.", "hold": "Hold.", "out": "Breathe out."}
 SHORT_PHASE_WORDS = {"in": "In.", "hold": "Hold.", "out": "Out."}
 FULL_PHASE_CYCLES = 2
-_TONE = SoundRef("woodblock", None, Loc("guidecast"))
-PHASE_TONES = {"in": _TONE, "hold": _TONE, "out": _TONE}
-"""With `count: tones`, the soft knock that starts each phase (0.8 s, inside the phase)."""
 """Breathwork says the whole phase words for the first cycles, then the short ones."""
 
 
+def _builtin(name: str) -> SoundRef:
+    return SoundRef(name, None, Loc("guidecast"))
+
+
+_TONE = _builtin("woodblock")
+PHASE_TONES = {"in": _TONE, "hold": _TONE, "out": _TONE}
+"""With `count: tones`, the soft knock that starts each phase (0.8 s, inside the phase)."""
+GO = _builtin("go")
+"""Starts every work period on the clock."""
+REST = _builtin("rest")
+"""Starts every rest (and the get-ready) on the clock."""
+BEEPS = _builtin("beeps")
+"""`countdown: beeps`: three beeps in the last three seconds of a period."""
+FINISH = _builtin("finish")
+"""Ends a session on the clock or of breathing, after its closing sentence."""
+
+
+def sound_ms(ref: SoundRef) -> int:
+    """A built-in tone's length (a test keeps it equal to the file)."""
+    return NOMINAL_SOUND_MS[ref.name]
+
+
 class Narrator(Protocol):
-    """What clock-timed narration uses of `narrate.Narrator` (which calls it, so this module
-    cannot import it back)."""
+    """What the narration of periods and steps uses of `narrate.Narrator` (which calls it, so
+    these modules cannot import it back)."""
 
     routine: Routine
     options: Options
     holds: list[int | None]
     events: list[Event]
     lang: Language
+    phrases: Phrases
+    announced: int | None
+    """The step whose instructions were said ahead of its period (in a rest, the get-ready, or
+    the period before), so that its period starts with its tone and at most one word."""
 
     def at(self, level: Narration) -> bool: ...
-    def say(self, text: str | None, step: int | None = None) -> None: ...
+    def say(self, text: str | None, step: int | None = None, *, joined: bool = False) -> None: ...
     def quiet(self, ms: int, kind: SilenceKind = "pause", step: int | None = None) -> None: ...
     def cues(self, silence: Silence) -> None: ...
     def sound(self, ref: SoundRef | None) -> None: ...
     def settle(self, step: Step) -> int: ...
+    def switch_settle(self, step: Step) -> int: ...
     def chapter(self, title: str, index: int, step: Step) -> None: ...
     def chapter_title(self, step: Step, side: str | None = None) -> str: ...
     def pause_after(self, step: Step | None, *, usual: int = ...) -> int: ...
+    def guidance(self, step: Step) -> Guidance: ...
     def round_line(self, step: Step) -> str | None: ...
     def switch_line(self, step: Step, side: str | None) -> str: ...
     def side_cue(self, step: Step, side: str | None) -> str | None: ...
     def first_line(self, side: str | None, step: Step) -> str | None: ...
-    def introduce(self, index: int, step: Step) -> None: ...
     def rep_line(self, rep: int, reps: int) -> str: ...
-    def hold_cues(
-        self, index: int, step: Step, hold_ms: int, *, first: bool
-    ) -> tuple[Cue, ...]: ...
+    def instructions(self, index: int, step: Step) -> None: ...
+    def closing(self) -> str: ...
+    def ends_here(self, index: int) -> bool: ...
 
 
-def narrate_step(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
-    """A step that is not a paced pose: speech, a pause, a rest, breathwork, or on the clock."""
+def narrate_step(
+    n: Narrator, index: int, step: Step, *, lead_in: bool, announce: tuple[str, ...] | None
+) -> None:
+    """A step that is not a pose: speech, a pause, a rest (saying `announce` ahead of what comes
+    next, on the clock), breathwork."""
     if step.kind == "say":
         _say(n, index, step, lead_in=lead_in)
     elif step.kind == "pause":
@@ -70,11 +117,11 @@ def narrate_step(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
         n.quiet(n.holds[index] or 0, "pause", index)
     elif step.kind == "rest":
         _chapter(n, index, step)
-        rest(n, index, n.holds[index] or 0, next_up=step.next_up, counted=step.clock)
-    elif step.kind == "breathe":
-        _breathe(n, index, step, lead_in=lead_in)
+        ms = n.holds[index] or 0
+        last = n.ends_here(index)
+        rest(n, index, ms, next_up=step.next_up, clock=step.clock, announce=announce, last=last)
     else:
-        _clock_pose(n, index, step)
+        _breathe(n, index, step, lead_in=lead_in)
 
 
 def _chapter(n: Narrator, index: int, step: Step) -> None:
@@ -94,12 +141,62 @@ def _say(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     n.quiet(n.pause_after(step, usual=0), "pause", index)
 
 
-def countdown_cues(n: Narrator, ms: int, countdown_ms: int) -> list[Cue]:
-    """'Three.' 'Two.' 'One.' in the last seconds of a period long enough to hold them."""
-    seconds = countdown_ms // 1000
-    if not seconds or ms < countdown_ms + 2000:
-        return []
-    return [Cue(ms - k * 1000, n.lang.countdown(k)) for k in range(seconds, 0, -1)]
+def countdown_ms(n: Narrator, ms: int, *, clock: bool, margin: int) -> int:
+    """How many of a period's last milliseconds are counted down (0: none): the option's, or
+    three seconds on the clock, when the period is at least `margin` longer."""
+    counted = n.options.countdown_ms or (CLOCK_COUNTDOWN_MS if clock else 0)
+    counted -= counted % 1000
+    return counted if counted and ms >= counted + margin else 0
+
+
+def countdown_cues(n: Narrator, ms: int, counted: int) -> list[Cue]:
+    """'Three.' 'Two.' 'One.' in the last seconds of a period of `ms`."""
+    return [Cue(ms - k * 1000, n.lang.countdown(k)) for k in range(counted // 1000, 0, -1)]
+
+
+def period(
+    n: Narrator,
+    index: int | None,
+    kind: SilenceKind,
+    ms: int,
+    cues: list[Cue] | tuple[Cue, ...],
+    *,
+    tone: SoundRef | None = None,
+    counted: int = 0,
+    finish: bool = False,
+) -> None:
+    """A period of exactly `ms`: `tone` at its start, `cues` (timed from its start) inside it,
+    and at its end the countdown of its last `counted` ms (numbers said, or the beeps tone) or,
+    with `finish`, the finish tone. Tones lie inside the period, so it keeps its length."""
+    head = sound_ms(tone) if tone is not None else 0
+    tail: SoundRef | None = None
+    if finish and ms - head - sound_ms(FINISH) >= 1000:  # else too short to hold it
+        tail = FINISH
+    elif counted and n.options.countdown_beeps:
+        tail = BEEPS
+    elif counted:
+        cues = [*cues, *countdown_cues(n, ms, counted)]
+    body = ms - head - (sound_ms(tail) if tail is not None else 0)
+    if tone is not None:
+        n.events.append(Sound(tone))
+    shifted = tuple(_shift(c, head, body) for c in cues)
+    n.cues(Silence(body, kind, index, shifted, ms if body != ms else 0))
+    if tail is not None:
+        n.events.append(Sound(tail))
+
+
+def finishes(n: Narrator) -> bool:
+    """The session's last period ends on the finish tone: the routine has no end sound."""
+    end = n.routine.sounds.end
+    return end is None or end.is_none
+
+
+def _shift(cue: Cue, by: int, body: int) -> Cue:
+    """A cue timed from a period's start, timed from its silence's start instead."""
+    if not by and cue.end_by_ms is None:
+        return cue
+    end_by = None if cue.end_by_ms is None else min(cue.end_by_ms - by, body)
+    return replace(cue, at_ms=max(0, cue.at_ms - by), end_by_ms=end_by)
 
 
 def rest(
@@ -108,30 +205,48 @@ def rest(
     ms: int,
     *,
     next_up: str | None = None,
-    counted: bool = False,
+    clock: bool = False,
     said: bool = True,
+    announce: tuple[str, ...] | None = None,
+    last: bool = False,
 ) -> None:
-    """A rest: "Rest." at its start, what comes next, and a countdown on the clock."""
+    """A rest: "Rest." at its start, then what comes next; on the clock it starts on the rest
+    tone and is counted down. `announce` (the next period's instructions, in order) replaces
+    the plain "Next: ..." line; the session's `last` rest on the clock closes it instead."""
     if ms <= 0:
         return
+    if clock and last:
+        cues = [Cue(0, n.closing())]
+        period(n, index, "rest", ms, cues, tone=REST, finish=finishes(n))
+        return
+    counted = countdown_ms(n, ms, clock=clock, margin=2000)
+    # On the clock a short rest's tone says "rest": its seconds are for what comes next.
+    said = said and not (clock and announce and ms < REST_WORD_FROM_MS)
     cues = [Cue(0, n.lang.say("Rest."))] if said else []
-    if next_up:
+    if announce is not None:
+        end_by = ms - counted - ANNOUNCE_CLEAR_MS
+        cues += [Cue(0, text, end_by_ms=end_by) for text in announce]
+    elif next_up:
         cues.append(Cue(0, n.lang.say("Next: {name}.", name=next_up), flexible=True))
-    countdown = n.options.countdown_ms or (CLOCK_COUNTDOWN_MS if counted else 0)
-    cues += countdown_cues(n, ms, countdown)
-    n.cues(Silence(ms, "rest", index, tuple(cues)))
+    period(n, index, "rest", ms, cues, tone=REST if clock else None, counted=counted)
 
 
-def get_ready(n: Narrator) -> None:
-    """The lead-in before the first step: get ready, what comes first, counted down."""
-    first = next((s for s in n.routine.steps if s.pose and s.kind != "rest"), None)
+def get_ready(n: Narrator, announce: tuple[str, ...] | None, *, on_clock: bool) -> None:
+    """The lead-in before the first step: get ready, what comes first, counted down; on the
+    clock it starts on the rest tone and announces the first period's instructions."""
     ms = n.routine.get_ready_ms
     n.events.append(Chapter(n.lang.say("Get ready")))
-    cues = [Cue(0, n.lang.say("Get ready."))]
-    if first is not None:
-        cues.append(Cue(0, n.lang.say("First: {name}.", name=first.pose), flexible=True))
-    cues += countdown_cues(n, ms, n.options.countdown_ms or CLOCK_COUNTDOWN_MS)
-    n.cues(Silence(ms, "rest", None, tuple(cues)))
+    counted = countdown_ms(n, ms, clock=True, margin=2000)
+    said = announce is None or ms >= REST_WORD_FROM_MS  # else the tone says it
+    cues = [Cue(0, n.lang.say("Get ready."))] if said else []
+    if announce is not None:
+        end_by = ms - counted - ANNOUNCE_CLEAR_MS
+        cues += [Cue(0, text, end_by_ms=end_by) for text in announce]
+    else:
+        first = next((s for s in n.routine.steps if s.pose and s.kind != "rest"), None)
+        if first is not None:
+            cues.append(Cue(0, n.lang.say("First: {name}.", name=first.pose), flexible=True))
+    period(n, None, "rest", ms, cues, tone=REST if on_clock else None, counted=counted)
 
 
 def time_left(n: Narrator, step: Step, hold_ms: int) -> list[Cue]:
@@ -147,36 +262,6 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _instructions(n: Narrator, step: Step) -> list[str]:
-    """What a clock-timed step says at the start of its period, by narration level."""
-    lines = [n.round_line(step), step.pose, step.cue]
-    if n.at(Narration.STANDARD):
-        lines += step.how
-    return [s for line in lines if line for s in sentences(line)]
-
-
-def _clock_pose(n: Narrator, index: int, step: Step) -> None:
-    """An exercise on the clock: everything is said inside its exact period."""
-    hold_ms = n.holds[index]
-    assert hold_ms is not None
-    sides = step.sides or (None,)
-    for side_no, side in enumerate(sides):
-        n.chapter(n.chapter_title(step, side), index, step)
-        lines: list[str | None] = [*_instructions(n, step)] if side_no == 0 else []
-        lines.append(n.first_line(side, step) if side_no == 0 else n.switch_line(step, side))
-        lines.append(n.side_cue(step, side))
-        for rep in range(step.reps):
-            if rep > 0:
-                rest(n, index, step.rest_ms, counted=True)
-                lines = [n.rep_line(rep, step.reps)]
-            said = [Cue(0, text, required=True) for text in lines if text]
-            cues = (*said, *n.hold_cues(index, step, hold_ms, first=side_no == 0 and rep == 0))
-            n.cues(Silence(hold_ms, "hold", index, cues))
-            lines = []
-        if step.side_rest_ms and side_no < len(sides) - 1:
-            rest(n, index, step.side_rest_ms, counted=True)
-
-
 def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     """A breathing pattern, each phase exactly its count, counted aloud second by second."""
     breathing = step.breathing
@@ -185,7 +270,7 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     if lead_in and not step.clock:
         n.sound(step.sound or n.routine.sounds.transition)
     n.say(n.round_line(step), index)
-    n.introduce(index, step)
+    n.instructions(index, step)
     if not step.clock:
         n.quiet(n.settle(step), "settle", index)
     for cycle in range(breathing.cycles):
@@ -195,8 +280,7 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
         for name, ms in zip(breathing.names, breathing.phases_ms, strict=True):
             if breathing.tones:
                 # The tone is part of the phase, so the phase still lasts exactly its count.
-                n.events.append(Sound(PHASE_TONES[name]))
-                n.quiet(ms - NOMINAL_SOUND_MS[PHASE_TONES[name].name], "breathe", index)
+                period(n, index, "breathe", ms, (), tone=PHASE_TONES[name])
                 continue
             cues = [Cue(0, n.lang.say(words[name]))]
             if breathing.counted:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from ..model import Routine, SoundRef
@@ -22,6 +22,7 @@ __all__ = [
     "Sound",
     "Speak",
     "Timeline",
+    "cue_gap",
     "layout",
 ]
 
@@ -41,9 +42,10 @@ class Speak:
 class Cue:
     """A sentence said inside a silence, `at_ms` after it starts (the silence keeps its length).
 
-    A fixed cue (countdown, breath cues) is said at its time or after the cue before it; a
-    flexible one (guidance, reminders) moves to the nearest free moment, and one with `end_by_ms`
-    should finish by then rather than start at `at_ms`.
+    A fixed cue (countdown, breath cues) is said at its time or after the cue before it (left
+    out if it would not end by `end_by_ms`); a flexible one (guidance, reminders) moves to the
+    nearest free moment, and one with `end_by_ms` should finish by then rather than start at
+    `at_ms`.
     """
 
     at_ms: int
@@ -63,6 +65,8 @@ class Silence:
     kind: SilenceKind = "pause"
     step: int | None = None
     cues: tuple[Cue, ...] = ()
+    period_ms: int = 0
+    """The whole period it is part of, with the tones in it (0: just this silence)."""
 
 
 @dataclass(frozen=True)
@@ -162,17 +166,26 @@ class Layout:
 
 
 CUE_GAP_MS = 250
-"""Least quiet between two cues said inside one silence."""
+"""Least quiet between two one-word cues said inside one silence ("Three." "Two." "One.")."""
+SENTENCE_CUE_GAP_MS = 600
+"""Least quiet between two cues when either says more than one word, so each stands apart."""
 GUIDE_GAP_MS = 1500
 """Least quiet around a flexible cue: before the next cue, and before its silence ends."""
 
 
+def cue_gap(before: str, after: str) -> int:
+    """Least quiet between two cues: a countdown's words may follow closely, sentences not."""
+    one_word = len(before.split()) == 1 and len(after.split()) == 1
+    return CUE_GAP_MS if one_word else SENTENCE_CUE_GAP_MS
+
+
 def _silence_ms(silence: Silence, durations: Durations) -> int:
-    """A breath phase lasts at least as long as its cue takes to say; other silences are exact."""
+    """A breath phase lasts at least as long as its cue takes to say, with room after it
+    before the next phase's cue; other silences are exact."""
     if silence.kind != "breath" or not silence.cues:
         return silence.ms
-    need = max(c.at_ms + durations.speech_ms(c.text) for c in silence.cues) + CUE_GAP_MS
-    return max(silence.ms, need)
+    need = max(c.at_ms + durations.speech_ms(c.text) for c in silence.cues)
+    return max(silence.ms, need + SENTENCE_CUE_GAP_MS)
 
 
 def _place_cues(
@@ -180,21 +193,22 @@ def _place_cues(
 ) -> tuple[tuple[int, int, Cue], ...]:
     """Fixed cues first, in time order; then flexible ones, in the order given, into free time."""
     placed: list[tuple[int, int, Cue]] = []
-    free_from = 0
     for cue in sorted((c for c in silence.cues if not c.flexible), key=lambda c: c.at_ms):
         length = durations.speech_ms(cue.text)
-        at = max(cue.at_ms, free_from)
-        if at + length > ms:
-            dropped.append(Dropped(cue, silence.step, ms))
+        at = cue.at_ms
+        if placed:
+            last_at, last_ms, last = placed[-1]
+            at = max(at, last_at + last_ms + cue_gap(last.text, cue.text))
+        if at + length > (ms if cue.end_by_ms is None else min(ms, cue.end_by_ms)):
+            dropped.append(Dropped(cue, silence.step, silence.period_ms or ms))
             continue
         placed.append((at, length, cue))
-        free_from = at + length + CUE_GAP_MS
     for cue in (c for c in silence.cues if c.flexible):
         length = durations.speech_ms(cue.text)
         want = cue.at_ms if cue.end_by_ms is None else cue.end_by_ms - length
         slot = _free_slot(want, length, ms, placed)
         if slot is None:
-            dropped.append(Dropped(cue, silence.step, ms))
+            dropped.append(Dropped(cue, silence.step, silence.period_ms or ms))
         else:
             placed.append((slot, length, cue))
     return tuple(sorted(((start + at, n, c) for at, n, c in placed), key=lambda p: p[0]))
@@ -223,14 +237,18 @@ QUIET_KINDS = ("hold", "rest", "pause", "move")
 def _add_halfway(
     items: list[Placed], text: str, total_ms: int, durations: Durations, dropped: list[Dropped]
 ) -> None:
-    """Say `text` at the middle of the session, in the quiet period that spans it."""
+    """Say `text` at the middle of the session, in the quiet period that spans it (or the one
+    right after a tone that starts a period there)."""
     mid = total_ms // 2
     for k, item in enumerate(items):
         e = item.event
+        if isinstance(e, Sound) and item.start_ms <= mid < item.start_ms + item.ms:
+            mid = item.start_ms + item.ms
+            continue
         if item.start_ms <= mid < item.start_ms + item.ms:
             if isinstance(e, Silence) and e.kind in QUIET_KINDS:
                 cue = Cue(mid - item.start_ms, text, flexible=True)
-                silence = Silence(e.ms, e.kind, e.step, (*e.cues, cue))
+                silence = replace(e, cues=(*e.cues, cue))
                 cues = _place_cues(silence, item.ms, item.start_ms, durations, dropped)
                 items[k] = Placed(item.start_ms, item.ms, silence, cues)
             else:

@@ -52,6 +52,20 @@ WORDINGS: dict[str, tuple[str, ...]] = {
         N_("Ease your way out of the shape, nice and slowly."),
         N_("Carefully come out of the pose, and pause for a breath."),
     ),
+    "hold": (
+        # TRANSLATORS: Said as a short hold starts (under half a minute); {time} is a length
+        # such as "fifteen seconds".
+        N_("Hold here for {time}."),
+        N_("And hold for {time}."),
+        N_("Stay with it for {time}."),
+    ),
+    "hold_again": (
+        # TRANSLATORS: Said as the next repetition of a hold starts, or a hold whose length is
+        # not said: a word or two that tells the listener the hold has begun.
+        N_("And hold."),
+        N_("Hold it there."),
+        N_("And stay."),
+    ),
     "move_length": (
         # TRANSLATORS: Said as a period of free movement starts; {time} is its length.
         N_("Take {time} for this."),
@@ -66,6 +80,11 @@ WORDINGS: dict[str, tuple[str, ...]] = {
         # TRANSLATORS: Said in a flow (one movement per breath) when the cues stop.
         N_("Keep going on your own, with your own breath."),
         N_("Carry on at your own pace, moving with your breath."),
+    ),
+    "flow_stop": (
+        # TRANSLATORS: Said when the quiet rounds of a flow are over: time to stop moving.
+        N_("Let the movement come to a stop."),
+        N_("Slowly come back to stillness."),
     ),
 }
 
@@ -129,6 +148,11 @@ MESSAGES: tuple[str, ...] = (
     N_("Next: {name}."),
     N_("Rest."),
     N_("Halfway."),
+    # TRANSLATORS: The closing sentence of a timed workout (intervals, circuits), before the
+    # finish tone.
+    N_("Well done, that is the end of the workout."),
+    # TRANSLATORS: The closing sentence of a breathing session, before the final sound.
+    N_("Let your breath return to its own rhythm."),
     # TRANSLATORS: Said at the middle of a whole session.
     N_("You are halfway through the session."),
     # TRANSLATORS: {time} is a length such as "one minute" or "thirty seconds".

@@ -43,7 +43,10 @@ def join_words(items: tuple[str, ...] | list[str]) -> str:
 
 FILE_SOUND_MS = 4000
 """Planning length of a sound file (render measures the real one)."""
-NOMINAL_SOUND_MS = {"bowl": 6000, "chime": 4000, "gong": 6000, "woodblock": 800, "": 0}
+NOMINAL_SOUND_MS = {
+    "bowl": 6000, "chime": 4000, "gong": 6000, "woodblock": 800,
+    "go": 600, "rest": 700, "beeps": 3000, "finish": 2500, "": 0,
+}  # fmt: skip
 """Lengths of the built-in sounds (assets/sounds); a test keeps them equal to the files."""
 
 

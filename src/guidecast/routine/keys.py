@@ -157,11 +157,13 @@ RATE = key(
 )
 COUNTDOWN = key(
     "countdown",
-    up_to(MAX_COUNTDOWN_MS, "a countdown", "60s"),
-    "Count down the last seconds of every hold, e.g. 5s; 0 turns it off.",
+    kinds.countdown(MAX_COUNTDOWN_MS, "60s"),
+    "Count down the last seconds of every hold, e.g. 5s; 0 turns it off; beeps sounds three "
+    "short beeps in the last three seconds instead of saying numbers.",
     "5s",
+    "beeps",
     0,
-    default=0,
+    default=(0, False),
     default_doc="0 (off)",
 )
 BREATH_CUES = key(

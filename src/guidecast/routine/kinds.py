@@ -264,6 +264,17 @@ def up_to(most_ms: int, what: str, most: str = "") -> Kind[int]:
     )
 
 
+def countdown(most_ms: int, most: str) -> Kind[tuple[int, bool]]:
+    """A countdown: a duration from 0 (off) to `most_ms`, or `beeps`, read as (ms, beeps)."""
+    return Kind(
+        f"duration, 0 to {most}, or `beeps`",
+        {"anyOf": [ref("durationOrZero"), {"const": "beeps"}]},
+        plain(values.countdown(most_ms, most)),
+        lambda c: "beeps" if c[1] else format_duration(c[0]),
+        f"0 to {most}, or beeps",
+    )
+
+
 def integer(low: int, high: int) -> Kind[int]:
     """A whole number from `low` to `high`."""
     return Kind(

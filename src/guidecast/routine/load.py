@@ -40,11 +40,13 @@ class _RoutineReader(StepReader):
 
     def defaults(self, node: Node) -> Defaults:
         found = self.table(node, "defaults", DEFAULTS) or {}
+        countdown = self.value(found, k.COUNTDOWN)
         return Defaults(
             narration=self.value(found, k.NARRATION),
             length_ms=self.value(found, k.LENGTH),
             rate=self.value(found, k.RATE),
-            countdown_ms=self.value(found, k.COUNTDOWN),
+            countdown_ms=countdown[0] if countdown else None,
+            countdown_beeps=True if countdown and countdown[1] else None,
             breath_cues=self.value(found, k.BREATH_CUES),
             settle_ms=self.value(found, k.SETTLE),
             switch_settle_ms=self.value(found, k.SWITCH_SETTLE),

@@ -84,7 +84,10 @@ class StepReader(Reader):
             else:
                 step = self.pose_step(item, index)
             if step is not None:
-                steps.append(replace(step, clock=clock) if clock and step.kind == "pose" else step)
+                # A rest written on the clock is a period like the rests a block adds: exact,
+                # started on the rest tone and counted down.
+                timed = clock and step.kind in ("pose", "rest")
+                steps.append(replace(step, clock=True) if timed else step)
         return steps
 
     def block(self, node: Node, *, clock: bool, depth: int, numbered: int) -> list[Step]:

@@ -67,6 +67,31 @@ def at_most(most_ms: int, what: str, most: str = "") -> Callable[[Node], int]:
     return parse
 
 
+BEEPS_MS = 3000
+"""`countdown: beeps` beeps the last three seconds (the `beeps` tone lasts exactly that)."""
+
+
+def countdown(most_ms: int, most: str) -> Callable[[Node], tuple[int, bool]]:
+    """`5s` (count the last five seconds aloud), `0` (off) or `beeps`: (ms, beeps)."""
+    seconds = at_most(most_ms, "a countdown", most)
+
+    def parse(node: Node) -> tuple[int, bool]:
+        if isinstance(node, ScalarNode) and str(node.value).strip().lower() == "beeps":
+            return BEEPS_MS, True
+        try:
+            return seconds(node), False
+        except Bad as bad:
+            if bad.rule != "bad-duration" or not isinstance(node, ScalarNode):
+                raise
+            raise Bad(
+                f"'{node.value}' is not a countdown; write a duration such as 5s, 0 for off, "
+                "or beeps",
+                "bad-duration",
+            ) from None
+
+    return parse
+
+
 def hold(reader: Reader, node: Node) -> Hold:
     """`1m`, `45s` or a range such as `2-4m`, which `--length` fits."""
     raw = duration_text(node)

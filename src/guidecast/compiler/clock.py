@@ -1,0 +1,133 @@
+"""Exercises on the clock, led like an interval timer: every work period starts on the go tone,
+every rest on the rest tone; what comes next is said ahead, in the rest (or the get-ready, or
+the last seconds of the period before), so a work period opens with at most one word; the last
+seconds are counted down, aloud or in beeps; the session's last period closes it with a
+sentence and the finish tone. Every period keeps exactly its length.
+"""
+
+from __future__ import annotations
+
+from ..lang.speech import sentences
+from ..model import Narration, Step
+from .poses import hold_cues, setup_lines
+from .timed import GO, Narrator, countdown_ms, finishes, period, rest
+from .timeline import Cue
+
+__all__ = ["announcement", "clock_pose"]
+
+CLOSING_FROM_MS = 10_000
+"""A session's last period this long says the closing sentence before the finish tone (a
+shorter one just ends on the tone)."""
+ANNOUNCE_FROM_MS = 15_000
+"""A work period this much longer than its countdown says what comes next in its last seconds,
+when no rest comes between."""
+
+
+def _one_word(text: str | None) -> bool:
+    return bool(text) and len((text or "").split()) == 1
+
+
+def announcement(n: Narrator, index: int, *, first: bool = False) -> tuple[str, ...] | None:
+    """What is said ahead of step `index` on the clock ("Round two of four.", "Next: Squats.",
+    its cue the first time it comes), or None when it is not a clock-timed exercise."""
+    steps = n.routine.steps
+    if index >= len(steps):
+        return None
+    step = steps[index]
+    if step.kind != "pose" or not step.clock or step.flow is not None:
+        return None
+    said: list[str] = []
+    round_line = n.round_line(step)
+    if round_line and not first:  # the get-ready's "First:" opens round one
+        said.append(round_line)
+    if first:
+        said.append(n.lang.say("First: {name}.", name=step.pose))
+    else:
+        said.append(n.lang.say("Next: {name}.", name=step.pose))
+    if step.cue and not _cued_before(n, index):
+        said += sentences(step.cue)
+    side = step.sides[0] if step.sides else None
+    said += [t for t in (n.first_line(side, step), n.side_cue(step, side)) if t]
+    n.announced = index
+    return tuple(said)
+
+
+def _cued_before(n: Narrator, index: int) -> bool:
+    """The same exercise came before with the same cue (a later round): its name is enough."""
+    step = n.routine.steps[index]
+    return any(s.pose == step.pose and s.cue == step.cue for s in n.routine.steps[:index])
+
+
+def _opening(n: Narrator, index: int, step: Step) -> list[str]:
+    """What the first period of a step says at its start, after the go tone."""
+    lines: list[str | None]
+    if n.announced == index:  # said ahead: the name, when it is one word, and the how-to
+        lines = [step.pose] if _one_word(step.pose) else []
+        if n.at(Narration.STANDARD):
+            lines += setup_lines(step)
+        said = [s for line in lines if line for s in sentences(line)]
+    else:
+        lines = [n.round_line(step), step.pose]
+        if n.at(Narration.STANDARD):
+            lines += setup_lines(step)
+        lines.append(step.cue)
+        said = [s for line in lines if line for s in sentences(line)]
+    return said
+
+
+def clock_pose(n: Narrator, index: int, step: Step) -> None:
+    """An exercise on the clock: each side and repetition one exact work period."""
+    hold_ms = n.holds[index]
+    assert hold_ms is not None
+    sides = step.sides or (None,)
+    for side_no, side in enumerate(sides):
+        n.chapter(n.chapter_title(step, side), index, step)
+        lines: list[str | None] = []
+        if side_no == 0:
+            lines += _opening(n, index, step)
+        if n.announced != index:  # else said ahead, in the rest or the period before
+            side_line = n.first_line(side, step) if side_no == 0 else n.switch_line(step, side)
+            lines += [side_line, n.side_cue(step, side)]
+        n.announced = None
+        for rep in range(step.reps):
+            if rep > 0:
+                line = n.rep_line(rep, step.reps)
+                said_ahead = step.rest_ms > 0
+                rest(n, index, step.rest_ms, clock=True, announce=(line,) if said_ahead else None)
+                lines = [] if said_ahead else [line]
+            last = side_no == len(sides) - 1 and rep == step.reps - 1
+            _work(n, index, step, hold_ms, lines, first=side_no == 0 and rep == 0, last=last)
+            lines = []
+        if step.side_rest_ms and side_no < len(sides) - 1:
+            ahead = (n.switch_line(step, sides[side_no + 1]), n.side_cue(step, sides[side_no + 1]))
+            rest(n, index, step.side_rest_ms, clock=True, announce=tuple(t for t in ahead if t))
+            n.announced = index
+
+
+def _work(
+    n: Narrator,
+    index: int,
+    step: Step,
+    hold_ms: int,
+    lines: list[str | None],
+    *,
+    first: bool,
+    last: bool,
+) -> None:
+    """One work period: the go tone, its opening lines, guidance, and its end: the countdown,
+    with what comes next said before it, or the closing sentence and the finish tone."""
+    cues = [Cue(0, text, required=True) for text in lines if text]
+    closing = last and n.ends_here(index)
+    if closing and hold_ms >= CLOSING_FROM_MS:  # before any guidance, to keep its place
+        cues.append(Cue(hold_ms, n.closing(), flexible=True, end_by_ms=hold_ms))
+    cues += hold_cues(n, index, step, hold_ms, first=first, opening=False)
+    if closing:
+        period(n, index, "hold", hold_ms, cues, tone=GO, finish=finishes(n))
+        return
+    counted = countdown_ms(n, hold_ms, clock=True, margin=5000)
+    if last and hold_ms >= counted + ANNOUNCE_FROM_MS:
+        ahead = announcement(n, index + 1)
+        if ahead:
+            end_by = hold_ms - counted - 1500
+            cues.append(Cue(end_by, " ".join(ahead), flexible=True, end_by_ms=end_by))
+    period(n, index, "hold", hold_ms, cues, tone=GO, counted=counted)
