@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from ..publish.page import CHEVRON, player_clock
+from ..publish.page import CHEVRON, player_clock, variant_html
 
 __all__ = ["PickerEntry", "catalog_picker_html"]
 
@@ -90,12 +90,7 @@ def _routine_html(group: list[PickerEntry], index: int, *, expanded: bool) -> st
     <p class="status" role="status" aria-live="polite"></p>
     <audio controls preload="metadata" aria-label="Play {title}" hidden></audio>
     <button type="button" class="keep" aria-pressed="false" hidden>Keep in my feed</button>
-    <div class="variant" hidden>
-      <h3>Chapters</h3>
-      <ol class="chapters"></ol>
-      <h3>Transcript</h3>
-      <div class="cues" tabindex="0" aria-label="Transcript of {title}"></div>
-    </div>
+    {variant_html(title)}
   </div>
 </article>"""
 

@@ -26,6 +26,7 @@ __all__ = [
     "player_clock",
     "qr_svg",
     "render_page",
+    "variant_html",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,18 @@ def qr_svg(url: str) -> str:
 
 CHEVRON = '<span class="chevron" aria-hidden="true"></span>'
 """Shows whether a row is open; hidden from screen readers, which hear aria-expanded."""
+
+
+def variant_html(title: str) -> str:
+    """Where a chosen session's chapters and transcript appear once it plays (`title` escaped)."""
+    return f"""<div class="variant" hidden>
+      <h3>Chapters</h3>
+      <ol class="chapters"></ol>
+      <h3>Transcript</h3>
+      <div class="cues" tabindex="0" aria-label="Transcript of {title}"></div>
+    </div>"""
+
+
 COMPACT_FROM = 3
 """With this many sessions or more, each starts as a closed row (title, length, play)."""
 

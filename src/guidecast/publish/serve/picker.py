@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from html import escape
 
 from ...model import Narration, Routine
-from ..page import CHEVRON, player_clock
+from ..page import CHEVRON, player_clock, variant_html
 from .variants import BEDS, PACE_NAMES, RATES, allowed_minutes, default_choice, estimated_lengths
 
 __all__ = ["picker_html"]
@@ -102,11 +102,6 @@ def _routine_html(stem: str, routine: Routine, index: int, *, expanded: bool) ->
     <audio controls preload="metadata" aria-label="Play {title}" hidden></audio>
     <button type="button" class="keep" aria-pressed="false" hidden>Keep in my feed<span
       class="tick" aria-hidden="true"> ✓</span></button>
-    <div class="variant" hidden>
-      <h3>Chapters</h3>
-      <ol class="chapters"></ol>
-      <h3>Transcript</h3>
-      <div class="cues" tabindex="0" aria-label="Transcript of {title}"></div>
-    </div>
+    {variant_html(title)}
   </div>
 </article>"""
