@@ -102,7 +102,9 @@ def main() -> None:
         wall, _, summary = run([*GUIDECAST, "build", str(folder), *cache])
         print(f"no-op rebuild           {wall:7.2f} s   {summary}")
         routine = folder / "routines" / "back-stiffness.yaml"
-        routine.write_text(routine.read_text().replace("title:", "description: Edited.\ntitle:", 1))
+        text = routine.read_text()
+        title = next(line for line in text.splitlines() if line.startswith("title:"))
+        routine.write_text(text.replace(title, f"{title} (edited)", 1))
         wall, _, summary = run([*GUIDECAST, "build", str(folder), *cache])
         print(f"one routine edited      {wall:7.2f} s   {summary}")
         seed = folder / "routines" / "love-your-spine.yaml"
