@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from ..publish.page import CHEVRON, player_clock, variant_html
+from ..publish.page import player_clock, routine_row_html, variant_html
 
 __all__ = ["PickerEntry", "catalog_picker_html"]
 
@@ -72,15 +72,7 @@ def _routine_html(group: list[PickerEntry], index: int, *, expanded: bool) -> st
     desc = f'<p class="desc">{e(first.description)}</p>' if first.description else ""
     return f"""<article class="session routine" aria-labelledby="{heading}"
   data-routine="{e(first.routine)}">
-  <div class="row">
-    <button type="button" class="play" data-action="play" aria-label="Play {title}">
-      <span aria-hidden="true">▶</span></button>
-    <div class="what">
-      <h2 id="{heading}"><button type="button" class="toggle" aria-controls="{body}"
-        aria-expanded="{"true" if expanded else "false"}">{title}{CHEVRON}</button></h2>
-      <p class="meta">{e(meta)} · {len(group)} sessions</p>
-    </div>
-  </div>
+  {routine_row_html(title, heading, body, f"{e(meta)} · {len(group)} sessions", expanded=expanded)}
   <div class="body" id="{body}"{hidden}>
     {desc}
     <form class="choose" action="#" data-routine="{e(first.routine)}" data-built="{data}">

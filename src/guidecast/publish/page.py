@@ -26,6 +26,7 @@ __all__ = [
     "player_clock",
     "qr_svg",
     "render_page",
+    "routine_row_html",
     "variant_html",
 ]
 
@@ -93,6 +94,20 @@ def qr_svg(url: str) -> str:
 
 CHEVRON = '<span class="chevron" aria-hidden="true"></span>'
 """Shows whether a row is open; hidden from screen readers, which hear aria-expanded."""
+
+
+def routine_row_html(title: str, heading: str, body: str, meta: str, *, expanded: bool) -> str:
+    """A routine's row on the page: its play button, and its title that opens its choices
+    (`title` and `meta` escaped)."""
+    return f"""<div class="row">
+    <button type="button" class="play" data-action="play" aria-label="Play {title}">
+      <span aria-hidden="true">▶</span></button>
+    <div class="what">
+      <h2 id="{heading}"><button type="button" class="toggle" aria-controls="{body}"
+        aria-expanded="{"true" if expanded else "false"}">{title}{CHEVRON}</button></h2>
+      <p class="meta">{meta}</p>
+    </div>
+  </div>"""
 
 
 def variant_html(title: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from html import escape
 
 from ...model import Narration, Routine
-from ..page import CHEVRON, player_clock, variant_html
+from ..page import player_clock, routine_row_html, variant_html
 from .variants import BEDS, PACE_NAMES, RATES, allowed_minutes, default_choice, estimated_lengths
 
 __all__ = ["picker_html"]
@@ -79,15 +79,7 @@ def _routine_html(stem: str, routine: Routine, index: int, *, expanded: bool) ->
     hidden = "" if expanded else " hidden"
     return f"""<article class="session routine" aria-labelledby="{heading}"
   data-routine="{e(stem)}" data-lengths="{e(json.dumps(table, separators=(",", ":")))}">
-  <div class="row">
-    <button type="button" class="play" data-action="play" aria-label="Play {title}">
-      <span aria-hidden="true">▶</span></button>
-    <div class="what">
-      <h2 id="{heading}"><button type="button" class="toggle" aria-controls="{body}"
-        aria-expanded="{"true" if expanded else "false"}">{title}{CHEVRON}</button></h2>
-      <p class="meta">{e(meta)} · made on request</p>
-    </div>
-  </div>
+  {routine_row_html(title, heading, body, f"{e(meta)} · made on request", expanded=expanded)}
   <div class="body" id="{body}"{hidden}>
     {f'<p class="desc">{e(routine.description)}</p>' if routine.description else ""}
     <form class="choose" action="#" data-routine="{e(stem)}">
