@@ -199,8 +199,8 @@ def narration_options(f: F) -> F:
             "--length",
             "-l",
             type=LENGTH,
-            help="Target session length, e.g. 20m, 14min or 1h5m (a unit is required): holds given as ranges stretch or "
-            "shrink to fit, in proportion to their spans.",
+            help="Target session length with its unit, e.g. 20m, 14min or 1h5m: holds given as "
+            "ranges stretch or shrink to fit, in proportion to their spans.",
         ),
         click.option(
             "--rate",
