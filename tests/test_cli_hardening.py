@@ -9,7 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 from guidecast.cli import cli
+from guidecast.compiler.fit import LENGTH_TOLERANCE_MS, every_text, length_bounds
+from guidecast.compiler.options import resolve_options
+from guidecast.lang.speech import Estimate
 from guidecast.routine.durations import parse_duration
+from guidecast.routine.load import load_routine
+from render_fixtures import fake_voice, run_main, write_routine
 
 ROOT = Path(__file__).resolve().parents[1]
 SPINE = ROOT / "routines" / "love-your-spine.yaml"
@@ -74,3 +79,51 @@ def test_length_in_minutes_spelled_out_plans() -> None:
     result = CliRunner().invoke(cli, ["plan", str(SPINE), "--length", "45min", "--json"])
     assert result.exit_code == 0, result.output
     assert '"length_ms": 2700000' in result.output
+
+
+LENGTHS = """\
+title: Lengths
+steps:
+  - pose: Child's Pose
+    cue: Sit back on your heels and rest your forehead on the floor in front of you.
+    hold: 1-3m
+  - pose: Cat-Cow
+    cue: Round your spine up to the ceiling, then let the belly sink toward the floor.
+    hold: 1-3m
+  - pose: Downward Dog
+    cue: Lift your hips high and press the floor away with both of your hands.
+    hold: 1-3m
+  - pose: Cobra
+    cue: Press the tops of your feet down and lift your chest away from the floor.
+    hold: 1-3m
+"""
+
+
+def test_plan_and_render_accept_the_same_lengths_whatever_the_cache_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fake voice speaks faster than the estimate: its real bounds are not the plan's."""
+    path = write_routine(tmp_path, LENGTHS)
+    routine = load_routine(path)
+    options = resolve_options(routine)
+    estimated = length_bounds(routine, options, Estimate(1.0))
+    voice = fake_voice(tmp_path / "probe")
+    voice.prepare(every_text(routine, options))
+    real = length_bounds(routine, options, voice)
+    over = (estimated.longest_ms + LENGTH_TOLERANCE_MS) // 1000  # seconds plan just accepts
+    under = (estimated.shortest_ms - LENGTH_TOLERANCE_MS) // 1000  # seconds plan just refuses
+    assert over * 1000 > real.longest_ms + LENGTH_TOLERANCE_MS  # the voice cannot reach it
+    assert under * 1000 >= real.shortest_ms  # the voice could, but plan says no
+
+    def code(*args: str, cache: str = "cache") -> int:
+        cached = ["--engine", "fake", "--cache-dir", str(tmp_path / cache), "-o", str(tmp_path)]
+        extra = cached if args[0] == "render" else []
+        return run_main([*args, str(path), *extra], monkeypatch, capsys)[0]
+
+    assert code("plan", "--length", f"{over}s") == 0
+    assert code("render", "--length", f"{over}s", cache="cold") == 0  # nothing kept yet
+    assert code("render", "--length", f"{over}s", cache="cold") == 0  # all of it kept
+    assert code("plan", "--length", f"{under}s") == 2
+    assert code("render", "--length", f"{under}s", cache="warm") == 2
+    assert code("render", "--length", f"{under + 2}s", cache="warm") == 0
+    assert code("render", "--length", f"{under}s", cache="warm") == 2  # kept: still refused

@@ -257,10 +257,11 @@ def remove_voice(name: str, directory: Path | None = None) -> Path:
     voices = installed_voices(directory)
     found = voices.get(name)
     if found is None or found.bundled:
+        removable = [n for n, v in voices.items() if not v.bundled]
         why = (
             "it is bundled with guidecast, not installed by it"
             if found
-            else f"it is not installed (installed: {', '.join(voices)})"
+            else f"it is not installed (installed: {', '.join(removable) or 'none'})"
         )
         raise EngineError(f"cannot remove Piper voice '{name}'. Probable cause: {why}")
     try:
