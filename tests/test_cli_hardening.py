@@ -3,6 +3,7 @@ message that says what to write instead, never a silent wrong session."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,11 @@ from click.testing import CliRunner
 from guidecast.cli import cli
 from guidecast.compiler.fit import LENGTH_TOLERANCE_MS, every_text, length_bounds
 from guidecast.compiler.options import resolve_options
+from guidecast.errors import EngineError
 from guidecast.lang.speech import Estimate
 from guidecast.routine.durations import parse_duration
 from guidecast.routine.load import load_routine
+from guidecast.tts.voices import DEFAULT_VOICE, remove_voice
 from render_fixtures import fake_voice, run_main, write_routine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,3 +130,52 @@ def test_plan_and_render_accept_the_same_lengths_whatever_the_cache_holds(
     assert code("render", "--length", f"{under}s", cache="warm") == 2
     assert code("render", "--length", f"{under + 2}s", cache="warm") == 0
     assert code("render", "--length", f"{under}s", cache="warm") == 2  # kept: still refused
+
+
+def test_serve_a_missing_folder_is_a_command_line_mistake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_main(
+        ["serve", str(tmp_path / "missing"), "--port", "0"], monkeypatch, capsys
+    )
+    assert code == 2 and "no such folder" in err
+    args = ["serve", str(tmp_path), "--routines", str(tmp_path / "none"), "--port", "0"]
+    code, _, err = run_main(args, monkeypatch, capsys)
+    assert code == 2 and "no such folder of routines" in err
+
+
+def test_feed_says_how_many_episodes_it_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    for name in ("one", "two"):
+        path = write_routine(
+            tmp_path, f"title: {name}\nsteps:\n  - pose: Cat\n    hold: 5s\n", name
+        )
+        args = ["-q", "render", str(path), "-o", str(out), "--engine", "fake"]
+        assert run_main([*args, "--cache-dir", str(tmp_path / "c")], monkeypatch, capsys)[0] == 0
+    args = ["feed", str(out), "--base-url", "https://example.org/yoga/"]
+    code, stdout, _ = run_main(args, monkeypatch, capsys)
+    assert code == 0 and "(2 episodes)" in stdout
+
+
+def test_say_leaves_nothing_in_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, temp = tmp_path / "here", tmp_path / "temp"
+    here.mkdir()
+    temp.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    result = CliRunner().invoke(cli, ["say", "Hello there!", "--engine", "fake"])
+    assert result.exit_code == 0, result.output
+    assert list(here.iterdir()) == []
+    wav = temp / "guidecast-say" / "hello-there.wav"
+    assert wav.is_file() and str(wav) in result.output
+
+
+def test_voices_remove_does_not_offer_the_bundled_voice(tmp_path: Path) -> None:
+    with pytest.raises(EngineError) as info:
+        remove_voice("es_ES-nobody-medium", tmp_path)
+    assert DEFAULT_VOICE not in str(info.value)
+    assert "installed: none" in str(info.value)
