@@ -179,3 +179,57 @@ def test_voices_remove_does_not_offer_the_bundled_voice(tmp_path: Path) -> None:
         remove_voice("es_ES-nobody-medium", tmp_path)
     assert DEFAULT_VOICE not in str(info.value)
     assert "installed: none" in str(info.value)
+
+
+LONG = "a" * 299
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (f"title: Long\ncover: {LONG}.jpg\nsteps:\n  - pose: Cat\n    hold: 5s\n", "2:8"),
+        (f"title: Long\nsteps:\n  - pose: Cat\n    hold: 5s\n    sound: {LONG}.wav\n", "5:12"),
+        (
+            f"title: Long\ndefaults:\n  bed: {LONG}.wav\nsteps:\n  - pose: Cat\n    hold: 5s\n",
+            "3:8",
+        ),
+    ],
+    ids=["cover", "sound", "bed"],
+)
+def test_a_file_name_too_long_is_a_located_mistake(
+    text: str,
+    where: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = write_routine(tmp_path, text)
+    code, out, err = run_main(["check", str(path)], monkeypatch, capsys)
+    assert code == 2
+    assert f"{path}:{where}: " in out + err
+    assert "file names have at most 255" in out + err and "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code"),
+    [
+        (["--bed", f"{LONG}.wav"], 2),
+        (["--voice", f"{LONG}.onnx"], 1),
+        (["-o", f"{LONG}.mp3"], 1),
+    ],
+    ids=["bed", "voice", "output"],
+)
+def test_a_file_name_too_long_on_the_command_line_is_one_clear_line(
+    args: list[str],
+    exit_code: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write_routine(tmp_path, "title: Long\nsteps:\n  - pose: Cat\n    hold: 5s\n")
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    engine = [] if args[0] == "--voice" else ["--engine", "fake"]
+    code, _, err = run_main(["render", str(path), *engine, *cache, *args], monkeypatch, capsys)
+    assert code == exit_code
+    assert "file names have at most 255" in err and "Traceback" not in err
