@@ -149,6 +149,24 @@ def test_gtts_network_failure_is_an_engine_error_suggesting_piper(
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("failure", "cause"),
+    [
+        (requests.exceptions.ConnectionError("no route"), "Probable cause: no internet connection"),
+        (requests.exceptions.Timeout("read timed out"), "did not answer in time"),
+    ],
+)
+def test_gtts_without_an_answer_says_what_happened(
+    google: FakeGoogle, failure: Exception, cause: str
+) -> None:
+    google.fail = failure
+    with pytest.raises(EngineError) as info:
+        GttsEngine().synthesize("Hello.", rate=1.0)
+    assert cause in str(info.value)
+    assert "could not reach the service" in str(info.value)
+    assert "Unknown" not in str(info.value)
+
+
 def test_gtts_http_error_is_an_engine_error(google: FakeGoogle) -> None:
     google.status = 503
     with pytest.raises(EngineError) as info:

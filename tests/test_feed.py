@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import feedparser
@@ -19,6 +20,7 @@ from guidecast.publish.feed import (
     content_version,
     load_sessions,
     make_channel,
+    show_title,
     write_feed,
 )
 
@@ -187,13 +189,31 @@ def test_options_and_a_channel_cover(folder: Path, sessions: list[FakeSession]) 
     assert one(channel, "itunes:image").get("href") == BASE + "/cover.jpg"
 
 
-def test_mixed_series_get_a_generic_title(folder: Path, sessions: list[FakeSession]) -> None:
+def test_mixed_series_are_named_in_the_title(folder: Path, sessions: list[FakeSession]) -> None:
     meta = folder / sessions[0].file(".session.json")
     data = json.loads(meta.read_text(encoding="utf-8"))
     meta.write_text(json.dumps({**data, "series": "Hips"}), encoding="utf-8")
     assert one(parse(write_feed(folder, base_url=BASE)), "channel/title").text == (
-        "guidecast sessions"
+        "Back Care & Hips"
     )
+
+
+@pytest.mark.parametrize(
+    ("named", "title"),
+    [
+        ([("", "Spine")], "Spine"),
+        ([("Back", "a"), ("Back", "b")], "Back"),
+        ([("", "Spine"), ("Back", "a")], "Back & Spine"),
+        ([("C", ""), ("A", ""), ("B", "")], "A, B & C"),
+        ([("D", ""), ("C", ""), ("A", ""), ("B", "")], "A, B & 2 more"),
+        ([], "guidecast sessions"),
+    ],
+)
+def test_the_show_title_names_what_the_sessions_are(
+    named: list[tuple[str, str]], title: str
+) -> None:
+    sessions = [SimpleNamespace(series=series, title=t) for series, t in named]
+    assert show_title(sessions) == title  # type: ignore[arg-type]
 
 
 def test_build_feed_is_pure_and_uses_the_given_base(

@@ -10,9 +10,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..compiler.fit import length_bounds
+from ..compiler.fit import LENGTH_TOLERANCE_MS, length_bounds
 from ..compiler.options import Options
 from ..errors import GuidecastError, LengthError
+from ..lang.speech import Estimate
 from ..media.format import AudioFormat
 from ..model import Routine
 from ..mp3.export import SIDECARS
@@ -138,5 +139,11 @@ def assemble(job: Assembly) -> Built:
 def _at_edge(job: Assembly, voice: Voice) -> Options:
     """The options with the length the variant's edge makes (its speech is in the cache)."""
     bounds = length_bounds(job.routine, job.options, voice)
-    target = bounds.shortest_ms if job.edge == "shortest" else bounds.longest_ms
+    # Lengths are accepted on estimated speech (as `plan` and the page see them): the edge is
+    # the real one, kept inside what is accepted.
+    allowed = length_bounds(job.routine, job.options, Estimate(job.options.rate))
+    if job.edge == "shortest":
+        target = max(bounds.shortest_ms, allowed.shortest_ms - LENGTH_TOLERANCE_MS)
+    else:
+        target = min(bounds.longest_ms, allowed.longest_ms + LENGTH_TOLERANCE_MS)
     return dataclasses.replace(job.options, length_ms=target)

@@ -16,7 +16,7 @@ from .. import __version__
 from ..compiler.options import Options, resolve_options
 from ..errors import AudioError, GuidecastError, RoutineError, printable
 from ..model import Narration, Routine, SoundRef
-from ..routine.durations import MAX_SESSION_MS, format_duration, parse_duration
+from ..routine.durations import MAX_SESSION_MS, format_duration, is_bare_number, parse_duration
 from ..routine.keys import MAX_COUNTDOWN_MS, RATE_RANGE
 from ..routine.sounds import bed_ref
 from ..sound.render import Progress
@@ -35,13 +35,16 @@ HINTS = {
 
 
 class DurationType(click.ParamType):
-    """A duration such as 20m, 1h5m, 45s or 90 (seconds)."""
+    """A duration such as 20m, 14min, 1h5m, 45s or (when `bare`) 90 for seconds."""
 
     name = "duration"
 
-    def __init__(self, *, zero: bool = False, most_ms: int = MAX_SESSION_MS) -> None:
+    def __init__(
+        self, *, zero: bool = False, most_ms: int = MAX_SESSION_MS, bare: bool = True
+    ) -> None:
         self.zero = zero
         self.most_ms = most_ms
+        self.bare = bare
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
@@ -50,6 +53,11 @@ class DurationType(click.ParamType):
             ms = parse_duration(str(value))
         except ValueError as e:
             self.fail(str(e), param, ctx)
+        if ms and not self.bare and is_bare_number(str(value)):
+            # A session length is minutes to people (the page offers 45 meaning 45m): a bare
+            # number read as seconds would silently make a 45 s session.
+            number = str(value).strip()
+            self.fail(f"'{number}' has no unit: did you mean {number}m? (or {number}s)", param, ctx)
         if ms == 0 and not self.zero:
             self.fail(f"'{value}' is zero: give a positive duration", param, ctx)
         if ms > self.most_ms:
@@ -58,7 +66,11 @@ class DurationType(click.ParamType):
 
 
 class FiniteRange(click.FloatRange):
-    """A number in a range; `nan` and `inf` are refused (they pass a plain range check)."""
+    """A number in a range; `nan` and `inf` are refused (they pass a plain range check).
+
+    Every number the command line takes uses it: a NaN level would pass a range check and
+    make a silent session.
+    """
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
@@ -79,7 +91,8 @@ class CountdownType(DurationType):
 
 
 BEEPS = "beeps"
-DURATION = DurationType()
+LENGTH = DurationType(bare=False)
+"""A session length: a unit is required."""
 COUNTDOWN = CountdownType(zero=True, most_ms=MAX_COUNTDOWN_MS)
 
 
@@ -185,9 +198,9 @@ def narration_options(f: F) -> F:
         click.option(
             "--length",
             "-l",
-            type=DURATION,
-            help="Target session length, e.g. 20m or 1h5m: holds given as ranges stretch or "
-            "shrink to fit, in proportion to their spans.",
+            type=LENGTH,
+            help="Target session length with its unit, e.g. 20m, 14min or 1h5m: holds given as "
+            "ranges stretch or shrink to fit, in proportion to their spans.",
         ),
         click.option(
             "--rate",

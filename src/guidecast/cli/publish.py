@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..publish.episodes import load_sessions
 from ..publish.feed import write_feed
 from ..publish.serve import ServeConfig, ready_message
 from ..publish.serve import serve as serve_directory
@@ -66,7 +67,8 @@ def feed(
         directory, base_url=base_url, title=title, cover=cover, owner_email=owner_email
     )
     if not ctx.obj["quiet"]:
-        click.echo(f"wrote {path}")
+        episodes = len(load_sessions(directory))
+        click.echo(f"wrote {path} ({episodes} episode{'' if episodes == 1 else 's'})")
 
 
 @cli.command()
@@ -134,6 +136,14 @@ def serve(
       guidecast serve output/ --port 8080
       guidecast serve output/ --host 127.0.0.1
     """
+    # Folders that are not there are a mistake on the command line (exit 2), seen at once.
+    if routines is not None and not routines.is_dir():
+        raise click.BadParameter(f"{routines}: no such folder of routines", param_hint="--routines")
+    if routines is None and not directory.is_dir():
+        raise click.BadParameter(
+            f"{directory}: no such folder; render a session into it first",
+            param_hint="DIRECTORY",
+        )
     try:
         make_engine(engine, voice)  # an unknown voice fails now, not on the phone
     except ValueError as e:

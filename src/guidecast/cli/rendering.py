@@ -82,7 +82,7 @@ log = logging.getLogger(__name__)
 )
 @click.option(
     "--bed-level",
-    type=click.FloatRange(*BED_LEVELS),
+    type=FiniteRange(*BED_LEVELS),
     help="Bed loudness in LU relative to the speech, e.g. -25 for a faint bed. "
     f"[default: {BED_LEVEL:g}]",
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -139,10 +141,9 @@ def plan(ctx: click.Context, /, file: Path, as_json: bool, **params: Any) -> Non
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
-    default=Path("say.wav"),
-    show_default=True,
-    help="The WAV file to write.",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The WAV file to write. [default: a file named after TEXT in the temporary folder, "
+    "so nothing is left in the current one]",
 )
 @click.option("--engine", "-e", type=click.Choice(ENGINES), help="Speech engine. [default: piper]")
 @click.option("--voice", help="Engine voice (see `guidecast voices`).")
@@ -156,7 +157,7 @@ def say(
     text: str,
     routine_file: Path | None,
     phonemes: bool,
-    output: Path,
+    output: Path | None,
     **params: Any,
 ) -> None:
     """Preview how the voice says TEXT: the phonemes it uses, and a WAV to listen to.
@@ -186,9 +187,21 @@ def say(
             raise click.UsageError("--phonemes works with Piper voices only")
         click.echo(f"phonemes:    {engine.phonemize(spoken)}")
     clip = engine.synthesize(spoken, rate=params["rate"])
-    write_wav(output, clip)
+    if output is None:
+        output = say_path(text)
+        output.parent.mkdir(exist_ok=True)
+    try:
+        write_wav(output, clip)
+    except OSError as e:
+        raise click.FileError(str(output), e.strerror) from e
     if not ctx.obj["quiet"]:
         click.echo(f"wrote {output} ({clip.ms / 1000:.1f}s)", err=True)
+
+
+def say_path(text: str) -> Path:
+    """Where `say` writes when no -o is given: the temporary folder, named after the text."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-") or "say"
+    return Path(tempfile.gettempdir()) / "guidecast-say" / f"{slug}.wav"
 
 
 @cli.command()

@@ -6,6 +6,7 @@ fit the target (`options.py` resolves the knobs).
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 LENGTH_TOLERANCE_MS = 5000
+
+log = logging.getLogger(__name__)
 
 
 _EMITTED: OrderedDict[tuple[int, Options, tuple[int | None, ...]], tuple[Routine, Timeline]] = (
@@ -94,17 +97,28 @@ def _fit(
     """Share the slack between ranges in proportion to their spans, then trim rounding.
 
     Returns the holds, and the layout they make when the last step of the fit laid it out."""
-    bounds = length_bounds(routine, options, durations)
-    if (
-        not bounds.shortest_ms - LENGTH_TOLERANCE_MS
-        <= target
-        <= bounds.longest_ms + (LENGTH_TOLERANCE_MS)
-    ):
-        level = options.narration.value
+    # Whether a length is accepted is decided on estimated speech, whatever the cache holds:
+    # `plan` and the page know only the estimate, and a render with and without kept clips
+    # must answer alike. The real clips then fit the holds as near the target as they allow.
+    estimate = durations if isinstance(durations, Estimate) else Estimate(options.rate)
+    allowed = length_bounds(routine, options, estimate)
+    level = options.narration.value
+    if not _within(target, allowed):
         raise LengthError(
             f"{routine.path}: cannot make a {format_clock(target)} session: at {level} narration "
-            f"this routine runs from {format_clock(bounds.shortest_ms)} to "
-            f"{format_clock(bounds.longest_ms)}"
+            f"this routine runs from {format_clock(allowed.shortest_ms)} to "
+            f"{format_clock(allowed.longest_ms)}"
+        )
+    bounds = allowed if durations is estimate else length_bounds(routine, options, durations)
+    if not _within(target, bounds):
+        log.warning(
+            "%s: with this voice the routine runs from %s to %s at %s narration; the session "
+            "is made as near %s as that allows",
+            routine.path,
+            format_clock(bounds.shortest_ms),
+            format_clock(bounds.longest_ms),
+            level,
+            format_clock(target),
         )
     spread = bounds.longest_ms - bounds.shortest_ms
     fraction = min(1.0, max(0.0, (target - bounds.shortest_ms) / spread)) if spread else 0.0
@@ -124,6 +138,11 @@ def _fit(
             error -= (new - hold) * _repeats(step)
             holds[i] = new
     return holds, None
+
+
+def _within(target: int, bounds: Bounds) -> bool:
+    low, high = bounds.shortest_ms, bounds.longest_ms
+    return low - LENGTH_TOLERANCE_MS <= target <= high + LENGTH_TOLERANCE_MS
 
 
 def _repeats(step: Step) -> int:

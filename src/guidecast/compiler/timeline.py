@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
@@ -203,32 +204,71 @@ def _place_cues(
             dropped.append(Dropped(cue, silence.step, silence.period_ms or ms))
             continue
         placed.append((at, length, cue))
+    taken = _Taken(ms, [(at, at + n) for at, n, _ in placed])
     for cue in (c for c in silence.cues if c.flexible):
         length = durations.speech_ms(cue.text)
         want = cue.at_ms if cue.end_by_ms is None else cue.end_by_ms - length
-        slot = _free_slot(want, length, ms, placed)
+        slot = taken.nearest(want, length)
         if slot is None:
             dropped.append(Dropped(cue, silence.step, silence.period_ms or ms))
         else:
             placed.append((slot, length, cue))
+            taken.add(slot, slot + length)
     return tuple(sorted(((start + at, n, c) for at, n, c in placed), key=lambda p: p[0]))
 
 
-def _free_slot(want: int, length: int, ms: int, placed: list[tuple[int, int, Cue]]) -> int | None:
-    """The start nearest `want` where a cue of `length` clears every placed cue and the end."""
-    latest = ms - GUIDE_GAP_MS - length
-    candidates = [want, 0, latest]
-    for at, n, _ in placed:
-        candidates += [at + n + GUIDE_GAP_MS, at - GUIDE_GAP_MS - length]
-    fits = [
-        c
-        for c in candidates
-        if 0 <= c <= latest
-        and all(
-            c + length + GUIDE_GAP_MS <= at or at + n + GUIDE_GAP_MS <= c for at, n, _ in placed
-        )
-    ]
-    return min(fits, key=lambda c: (abs(c - want), c)) if fits else None
+class _Taken:
+    """The spans of a silence that cues take, in time order, and the free time between them.
+
+    A flexible cue goes to the start nearest the one it wants where it stays `GUIDE_GAP_MS`
+    from every other cue and from the end. The free time is a list of gaps between taken
+    spans, so finding that start looks at the gaps next to it, not at every pair of cues: a
+    12-hour hold with 2,000 reminders lays out in linear time, not cubic.
+    """
+
+    def __init__(self, ms: int, spans: list[tuple[int, int]]) -> None:
+        self.ms = ms
+        self.spans = sorted(spans)
+        self.starts = [a for a, _ in self.spans]
+
+    def add(self, start: int, end: int) -> None:
+        k = bisect.bisect_left(self.starts, start)
+        self.starts.insert(k, start)
+        self.spans.insert(k, (start, end))
+
+    def _gap(self, k: int, length: int) -> tuple[int, int]:
+        """Where a cue of `length` may start in the gap before span k (after the last when k
+        is their number): (lowest, highest), empty when the lowest is the higher."""
+        low = self.spans[k - 1][1] + GUIDE_GAP_MS if k > 0 else 0
+        high = self.ms - GUIDE_GAP_MS - length
+        if k < len(self.spans):
+            high = min(high, self.spans[k][0] - GUIDE_GAP_MS - length)
+        return max(low, 0), high
+
+    def nearest(self, want: int, length: int) -> int | None:
+        """The start nearest `want` (the earlier of two as near) that clears every taken
+        span and the end; None when there is none."""
+        best: tuple[int, int] | None = None
+
+        def consider(k: int) -> bool:
+            nonlocal best
+            low, high = self._gap(k, length)
+            if low > high:
+                return False
+            at = min(max(want, low), high)
+            if best is None or (abs(at - want), at) < best:
+                best = (abs(at - want), at)
+            return True
+
+        here = bisect.bisect_right(self.starts, want)  # the gap before span `here` holds want
+        consider(here)
+        for k in range(here - 1, -1, -1):  # every gap further left is further from want
+            if consider(k):
+                break
+        for k in range(here + 1, len(self.spans) + 1):
+            if consider(k):
+                break
+        return None if best is None else best[1]
 
 
 QUIET_KINDS = ("hold", "rest", "pause", "move")

@@ -6,6 +6,7 @@ import functools
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from .arrays import F64, Float
 from .dsp import (
@@ -19,6 +20,7 @@ from .dsp import (
 
 __all__ = [
     "LoudnessMeter",
+    "StreamMeter",
     "blocks_from_subs",
     "clip_loudness",
     "k_weighted_loop",
@@ -198,6 +200,53 @@ class LoudnessMeter:
         relative = -0.691 + 10 * math.log10(np.average(blocks[keep], weights=weights[keep]))
         keep &= loud > relative + RELATIVE_GATE
         return -0.691 + 10 * math.log10(np.average(blocks[keep], weights=weights[keep]))
+
+
+class StreamMeter:
+    """K-weighted power of one continuous stream (a mix with a bed), fed block by block.
+
+    Each 100 ms sub-block is weighted in the frequency domain (Parseval: its mean K-weighted
+    power is its spectrum times the filters' gain), so the whole output of a session is
+    measured at a small cost and blocks of any length may be fed.
+    """
+
+    def __init__(self, rate: int, channels: int = 1) -> None:
+        self.channels = channels
+        self.step = rate // 10
+        self.rest: F64 = np.zeros(0, np.float64)
+        self.subs: list[F64] = []
+        k = np.arange(self.step // 2 + 1)
+        z = np.exp(-2j * np.pi * k / self.step)
+        gain = np.ones(len(k), np.float64)
+        for b, a in _k_weighting(rate):
+            gain *= np.abs(np.polyval(b[::-1], z) / np.polyval(a[::-1], z)) ** 2
+        # Each bin but DC (and Nyquist for an even length) stands for two conjugate bins.
+        weight = np.full(len(k), 2.0)
+        weight[0] = 1.0
+        if self.step % 2 == 0:
+            weight[-1] = 1.0
+        self.bin_weight = gain * weight / float(self.step) ** 2
+
+    def feed(self, pcm: npt.NDArray[np.int16]) -> None:
+        """Measure the next int16 samples (interleaved when stereo; channels are identical)."""
+        x = np.concatenate([self.rest, pcm[:: self.channels].astype(np.float64) / 32768])
+        whole = len(x) // self.step * self.step
+        if whole:
+            self._measure(x[:whole])
+        self.rest = x[whole:]
+
+    def _measure(self, x: F64) -> None:
+        spectra = np.fft.rfft(x.reshape(-1, self.step), axis=1)
+        self.subs.append((np.abs(spectra) ** 2) @ self.bin_weight * self.channels)
+
+    def blocks(self) -> F64:
+        """400 ms block powers (100 ms apart) of everything fed, for `LoudnessMeter.feed_blocks`."""
+        if len(self.rest):
+            self._measure(np.concatenate([self.rest, np.zeros(self.step - len(self.rest))]))
+            self.rest = np.zeros(0, np.float64)
+        if not self.subs or sum(len(s) for s in self.subs) < 4:
+            return np.zeros(0, np.float64)
+        return blocks_from_subs(np.concatenate(self.subs))
 
 
 @functools.cache

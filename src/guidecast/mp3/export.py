@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from ..media.cover import cover_jpeg
 from ..media.format import AudioFormat
 from ..model import Routine
 from ..store.atomic import SwapError, replace_all, staged, sweep_stale
+from ..store.paths import NAME_MAX
 from .frames import EncodeResult, encode_mp3
 from .id3 import Section, TagError, Tags, tag_bytes
 from .recover import derived_guid, identity, recover
@@ -173,8 +175,17 @@ def prepare_output(files: SessionFiles) -> None:
     except OSError as e:
         raise ExportError(files.mp3.parent, f"cannot create the folder: {e.strerror}") from e
     for target in files.all:
-        sweep_stale(target)
-        if not target.is_symlink() and target.exists() and not target.is_file():
+        name = len(os.fsencode(target.name))
+        if name > NAME_MAX:
+            raise ExportError(
+                target, f"has a name of {name} bytes: file names have at most {NAME_MAX}"
+            )
+        try:
+            sweep_stale(target)
+            in_the_way = not target.is_symlink() and target.exists() and not target.is_file()
+        except OSError as e:
+            raise ExportError(target, f"cannot be written: {e.strerror or e}") from e
+        if in_the_way:
             kind = "a folder" if target.is_dir() else "not a regular file"
             raise ExportError(
                 target, f"is {kind}, so the session cannot replace it; move it out of the way"

@@ -19,6 +19,7 @@ __all__ = [
     "ENCODER_DELAY",
     "EncodeResult",
     "encode_mp3",
+    "frame_format",
     "frame_samples",
     "frames_holding",
     "info_frame",
@@ -52,6 +53,8 @@ class _Header:
         if len(b) < 4 or b[0] != 0xFF or (b[1] & 0xE0) != 0xE0:
             raise ValueError("lost MPEG frame sync")
         version = 1 if (b[1] >> 3) & 3 == 3 else 2
+        if b[2] >> 4 in (0, 15) or (b[2] >> 2) & 3 == 3:
+            raise ValueError("a free or reserved bitrate or sample rate")
         rate = _RATES[version][(b[2] >> 2) & 3]
         if (b[1] >> 3) & 3 == 0:  # MPEG-2.5
             rate //= 2
@@ -135,6 +138,12 @@ def frame_samples(sample_rate: int) -> int:
 def frames_holding(samples: int, frame: int) -> int:
     """How many frames of `frame` samples hold `samples` of audio, delays included."""
     return -(-(samples + ENCODER_DELAY + DECODER_DELAY) // frame)
+
+
+def frame_format(frame: bytes) -> tuple[int, int, int]:
+    """An MPEG frame's bitrate (kbit/s), sample rate and channels, from its header."""
+    h = _Header.parse(frame)
+    return h.bitrate, h.sample_rate, 1 if h.mono else 2
 
 
 def split_frames(data: bytes) -> tuple[list[bytes], bytes]:

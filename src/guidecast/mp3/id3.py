@@ -130,11 +130,15 @@ def _frames(tags: Tags) -> list[Frame]:
     if tags.lyrics:
         frames.append(USLT(encoding=UTF8, lang=tags.language or "eng", desc="", text=tags.lyrics))
     ids = [f"chp{i}" for i in range(len(tags.chapters))]
+    sections = [f"sec{k}" for k in range(len(tags.sections))] if ids else []
     if ids:
         # Every chapter stays in the flat top-level table (players that read only it, Apple's
         # and Overcast among them, show them all); a second-level table per section groups
-        # its chapters for readers that show nesting.
-        frames.append(_toc("toc", CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, ids, "Chapters"))
+        # its chapters for readers that show nesting, and the top-level table lists those
+        # tables after the chapters (ID3v2 chapters 1.0, 3.2: a CTOC's children may be CTOCs)
+        # so such readers reach them from the root.
+        top = ids + sections
+        frames.append(_toc("toc", CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, top, "Chapters"))
     for k, section in enumerate(tags.sections):
         members = [ids[i] for i in section.chapters]
         frames.append(_toc(f"sec{k}", CTOCFlags.ORDERED, members, section.title))

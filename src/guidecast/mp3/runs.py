@@ -14,6 +14,8 @@ places the same sentences at other times copies their frames instead of encoding
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,7 @@ from ..media.decode import to_float
 from ..media.format import AudioFormat
 from ..media.loudness import blocks_from_subs, sub_block_power
 from ..store.blobs import BlobStore
-from .frames import SETTLE_SAMPLES, frame_samples, frames_holding, split_frames
+from .frames import SETTLE_SAMPLES, frame_format, frame_samples, frames_holding, split_frames
 
 __all__ = ["LEAD_FRAMES", "Run", "RunStore", "encode_run", "frames_needed", "silence_run"]
 
@@ -61,6 +63,31 @@ class Run:
         """`frames` frames of the settled silence that follows the run."""
         period = len(self.cycle)
         return b"".join(self.cycle) * (frames // period) + b"".join(self.cycle[: frames % period])
+
+
+def _parse(body: bytes, fmt: AudioFormat | None) -> Run:
+    """A run from its stored form; ValueError unless every part of it is consistent."""
+    count, period, first, second, blocks = _HEAD.unpack_from(body)
+    at = _HEAD.size + 8 * blocks
+    if period not in (1, 2) or len(body) < at or not first or (period == 2) != bool(second):
+        raise ValueError("a malformed run")
+    power = np.frombuffer(body[_HEAD.size : at], ">f8").astype(np.float64)
+    if not np.isfinite(power).all() or (power < 0).any():
+        raise ValueError("loudness blocks that are not powers")
+    frames = body[at:]
+    whole, rest = split_frames(frames)
+    if rest or len(whole) != count or count < period:
+        raise ValueError(f"{len(whole)} whole frames where the run has {count}")
+    formats = {frame_format(f) for f in whole}
+    if len(formats) != 1:
+        raise ValueError("frames of different formats")
+    if fmt is not None and formats != {(fmt.bitrate, fmt.sample_rate, fmt.channels)}:
+        raise ValueError("frames of another format than the session's")
+    end = len(frames) - (second if period == 2 else 0)
+    cycle = (frames[end - first : end],) + ((frames[end:],) if period == 2 else ())
+    if tuple(len(c) for c in cycle) != tuple(len(f) for f in whole[-period:]):
+        raise ValueError("its repeating frames are not whole frames")
+    return Run(frames, count, cycle, power)
 
 
 def _encoder(fmt: AudioFormat, quality: int) -> lameenc.Encoder:
@@ -122,21 +149,22 @@ class RunStore:
     def has(self, key: str) -> bool:
         """Whether a run is kept under `key` (not checked until it is read)."""
         path = self.blobs.path(key)
-        return path is not None and path.is_file()
+        try:
+            return path is not None and stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            return False
 
-    def get(self, key: str, *, counted: bool = True) -> Run | None:
-        """The run kept under `key` (None when there is none, or it is damaged)."""
+    def get(self, key: str, *, counted: bool = True, fmt: AudioFormat | None = None) -> Run | None:
+        """The run kept under `key` (None when there is none, or it is damaged).
+
+        A run is checked whole before it is used: its checksum, and then its frames, cycle
+        and loudness blocks, so a malformed body (or one for another `fmt`) is made again.
+        """
         body = self.blobs.get(key)
         if body is None:
             return None
         try:
-            count, period, first, second, blocks = _HEAD.unpack_from(body)
-            at = _HEAD.size + 8 * blocks
-            power = np.frombuffer(body[_HEAD.size : at], ">f8").astype(np.float64)
-            frames = body[at:]
-            end = len(frames) - (second if period == 2 else 0)
-            cycle = (frames[end - first : end],) + ((frames[end:],) if period == 2 else ())
-            run = Run(frames, count, cycle, power)
+            run = _parse(body, fmt)
         except (ValueError, struct.error) as e:
             self.blobs.discard(key, str(e))
             return None

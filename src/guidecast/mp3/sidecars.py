@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ __all__ = [
     "Caption",
     "captions",
     "chapters_json",
+    "clean_text",
     "srt",
     "srt_text",
     "timestamp",
@@ -45,7 +47,11 @@ def chapters_json(chapters: tuple[PlacedChapter, ...]) -> str:
     data: dict[str, Any] = {
         "version": "1.2.0",
         "chapters": [
-            {"startTime": c.start_ms / 1000, "endTime": c.end_ms / 1000, "title": c.title}
+            {
+                "startTime": c.start_ms / 1000,
+                "endTime": c.end_ms / 1000,
+                "title": clean_text(c.title),
+            }
             for c in chapters
         ],
     }
@@ -60,9 +66,20 @@ def timestamp(ms: int, sep: str = ".") -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\ud800-\udfff]")
+"""Characters no sidecar keeps: control characters (escape sequences, bells), the bidi
+embeddings and overrides that turn the text after them around, and lone surrogates."""
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def clean_text(text: str) -> str:
+    """Text as the sidecars write it: without control characters, on one line."""
+    return " ".join(_CONTROL.sub("", text).split())
+
+
 def _one_line(text: str) -> str:
     """Cue text on one line: a line break, let alone a blank line, would end the cue."""
-    return " ".join(text.split())
+    return clean_text(text)
 
 
 def vtt_text(text: str) -> str:
@@ -72,8 +89,11 @@ def vtt_text(text: str) -> str:
 
 
 def srt_text(text: str) -> str:
-    """Cue text for SRT, which has no escapes: a `-->` would read as a timing line."""
-    return _one_line(text).replace("-->", "->")
+    """Cue text for SRT, which has no escapes: players read `<i>`, `<font>` (and `<script>`
+    in web players) as markup and `{\\an8}` as positioning, and `-->` as a timing line; so
+    tags are taken out and stray angle brackets shown as ‹ ›."""
+    text = _TAG.sub("", _one_line(text)).replace("<", "‹").replace(">", "›")
+    return " ".join(text.replace("{\\", "{").replace("-->", "->").split())
 
 
 def vtt(caps: list[Caption]) -> str:
@@ -97,6 +117,6 @@ def transcript_text(lay: Layout) -> str:
     caps = captions(lay)
     parts: list[str] = []
     for chapter in lay.chapters:
-        said = [c.text for c in caps if chapter.start_ms <= c.start_ms < chapter.end_ms]
-        parts.append(f"{chapter.title}\n" + " ".join(said))
+        said = [clean_text(c.text) for c in caps if chapter.start_ms <= c.start_ms < chapter.end_ms]
+        parts.append(f"{clean_text(chapter.title)}\n" + " ".join(said))
     return "\n\n".join(parts) + "\n"

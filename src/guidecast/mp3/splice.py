@@ -119,7 +119,7 @@ class _Runs:
         """A fresh encoder's digital silence: how a session that starts quietly begins."""
         f = self.fmt
         key = blob_key(["silence", _VERSION, [f.sample_rate, f.channels, f.bitrate, self.quality]])
-        run = self.store.get(key, counted=False)
+        run = self.store.get(key, counted=False, fmt=f)
         if run is None:
             run = silence_run(f, self.quality)
             self.store.put(key, run, counted=False)
@@ -127,7 +127,7 @@ class _Runs:
 
     def __call__(self, group: Group) -> Run:
         key = self.key(group)
-        run = self.store.get(key)
+        run = self.store.get(key, fmt=self.fmt)
         if run is None:
             run = encode_run(self.pcm(group), self.fmt, self.quality, lead=group.lead)
             self.store.put(key, run)

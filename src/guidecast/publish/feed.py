@@ -38,6 +38,7 @@ __all__ = [
     "make_channel",
     "podcast_guid",
     "show_cover",
+    "show_title",
     "write_feed",
 ]
 
@@ -103,8 +104,7 @@ def make_channel(
     The show's artwork is `cover.jpg` when the folder has one (and `own_cover`, a cover
     given by the user, is false), else `show.jpg`, which `write_feed` and the server make.
     """
-    series = _common(s.series for s in sessions)
-    title = title or series or "guidecast sessions"
+    title = title or show_title(sessions)
     if description is None:
         description = f"{title}: guided sessions rendered by guidecast."
     folder_cover = not own_cover and (directory / CHANNEL_COVER).is_file()
@@ -138,6 +138,23 @@ def podcast_guid(feed_url: str) -> str:
     parts = urlsplit(feed_url)
     bare = urlunsplit(("", parts.netloc, parts.path, parts.query, "")).lstrip("/").rstrip("/")
     return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+
+
+def show_title(sessions: Sequence[Session]) -> str:
+    """The show's title when none is given: the series the sessions share, else the names of
+    their series (or their titles, for sessions in none), in alphabetical order so that the
+    title and its artwork do not change with every render."""
+    series = _common(s.series for s in sessions)
+    if series:
+        return series
+    names = sorted({(s.series or s.title).strip() for s in sessions} - {""})
+    if not names:
+        return "guidecast sessions"
+    if len(names) == 1:
+        return names[0]
+    if len(names) <= 3:
+        return f"{', '.join(names[:-1])} & {names[-1]}"
+    return f"{names[0]}, {names[1]} & {len(names) - 2} more"
 
 
 def _common(values: Any) -> str:

@@ -10,6 +10,7 @@ __all__ = [
     "TooLong",
     "format_clock",
     "format_duration",
+    "is_bare_number",
     "parse_duration",
     "parse_range",
 ]
@@ -23,14 +24,17 @@ class TooLong(ValueError):
 
 
 _UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
+_ALIASES = {"hr": "h", "hrs": "h", "min": "m", "mins": "m", "sec": "s", "secs": "s"}
+"""Spelled-out units people type (`14min`, `1 hr`), read as the one-letter unit."""
 _NUMBER = r"\d+(?:\.\d+)?"
-_PART = re.compile(rf"({_NUMBER})\s*(ms|h|m|s)")
-_COMPOUND = re.compile(rf"(?:{_NUMBER}\s*(?:ms|h|m|s)\s*)+")
+_UNIT = r"(?:hrs|hr|h|mins|min|ms|m|secs|sec|s)(?![a-z])"
+_PART = re.compile(rf"({_NUMBER})\s*({_UNIT})")
+_COMPOUND = re.compile(rf"(?:{_NUMBER}\s*{_UNIT}\s*)+")
 _BARE = re.compile(_NUMBER)
 
 
 def parse_duration(text: str) -> int:
-    """Parse `45s`, `2m`, `1m30s`, `1.5m`, `1h` or a bare number of seconds to milliseconds.
+    """Parse `45s`, `2m`, `14min`, `1m30s`, `1.5m`, `1h` or a bare number of seconds to ms.
 
     Raises ValueError with a message fit for the user.
     """
@@ -40,15 +44,21 @@ def parse_duration(text: str) -> int:
     if _BARE.fullmatch(t):
         return _whole_ms(float(t) * 1000, text)
     if _COMPOUND.fullmatch(t):
-        units = [u for _, u in _PART.findall(t)]
+        parts = [(n, _ALIASES.get(u, u)) for n, u in _PART.findall(t)]
+        units = [u for _, u in parts]
         if len(set(units)) != len(units):
             raise ValueError(f"'{text}' repeats a unit; write e.g. 1m30s")
         order = [list(_UNIT_MS).index(u) for u in units]
         if order != sorted(order):
             raise ValueError(f"'{text}' has its units out of order; write e.g. 1h30m or 1m30s")
-        return _whole_ms(sum(float(n) * _UNIT_MS[u] for n, u in _PART.findall(t)), text)
+        return _whole_ms(sum(float(n) * _UNIT_MS[u] for n, u in parts), text)
     shown = text if len(text) <= 40 else text[:40] + "…"
     raise ValueError(f"'{shown}' is not a duration; write e.g. 45s, 2m, 1m30s or 90 (seconds)")
+
+
+def is_bare_number(text: str) -> bool:
+    """Whether `text` is a number without a unit (`45`, `1.5`)."""
+    return _BARE.fullmatch(text.strip()) is not None
 
 
 def _whole_ms(ms: float, text: str) -> int:

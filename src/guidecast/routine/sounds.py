@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import AudioError, Loc, Rule
 from ..model import SoundRef
+from ..store.paths import is_file, missing_file
 from .fields import suggest
 
 __all__ = [
@@ -54,13 +55,18 @@ def _is_file_name(name: str) -> bool:
 
 def _sound_file(what: str, name: str, base: Path) -> Path:
     """The file `name` names, relative to `base`: it must exist and have a sound's suffix."""
-    path = (base / Path(name).expanduser()).resolve()
+    shown = name if len(name) <= 60 else name[:60] + "…"
     if not name.lower().endswith(SOUND_SUFFIXES):
         raise SoundError(
-            f"{what} file '{name}' must be one of: {', '.join(SOUND_SUFFIXES)}", "bad-file"
+            f"{what} file '{shown}' must be one of: {', '.join(SOUND_SUFFIXES)}", "bad-file"
         )
-    if not path.is_file():
-        raise SoundError(f"{what} file '{name}' not found (looked at {path})", "bad-file")
+    path = base / Path(name).expanduser()
+    problem = missing_file(path)
+    if problem is None:
+        path = path.resolve()
+        problem = missing_file(path)
+    if problem:
+        raise SoundError(f"{what} file '{shown}' {problem}", "bad-file")
     return path
 
 
@@ -98,7 +104,7 @@ def bed_ref(text: str, *, base: Path | None = None, loc: Loc = COMMAND_LINE) -> 
     if name in BUILTIN_BEDS:
         return SoundRef(name, None, loc)
     folder = base or Path.cwd()
-    if _is_file_name(name) or (folder / Path(name).expanduser()).is_file():
+    if _is_file_name(name) or is_file(folder / Path(name).expanduser()):
         path = _sound_file("bed", name, folder)
         from ..media.beds import probe_bed_file  # decoding needs numpy: only for bed files
 

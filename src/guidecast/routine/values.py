@@ -11,6 +11,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ..errors import Rule
 from ..lang.i18n import known_language, language_problem
 from ..model import Guidance, Hold, Pronunciation, SoundRef
+from ..store.paths import missing_file
 from .durations import format_duration, parse_range
 from .fields import (
     Bad,
@@ -133,9 +134,14 @@ def bed(reader: Reader, node: Node) -> SoundRef:
 def cover(reader: Reader, node: Node) -> str:
     """A square JPEG or PNG beside the routine; its absolute path."""
     name = text(node)
-    path = (reader.base / name).resolve()
-    if not path.is_file():
-        raise Bad(f"cover image '{name}' not found (looked at {path})", "bad-file")
+    path = reader.base / name
+    shown = name if len(name) <= 60 else name[:60] + "…"
+    problem = missing_file(path)
+    if problem is None:
+        path = path.resolve()
+        problem = missing_file(path)
+    if problem:
+        raise Bad(f"cover image '{shown}' {problem}", "bad-file")
     if path.suffix.lower() not in COVER_SUFFIXES:
         raise Bad(f"cover image '{name}' must be a JPEG or PNG file", "bad-file")
     from ..media.cover import cover_problem  # Pillow loads only for routines with a cover

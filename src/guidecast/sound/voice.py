@@ -56,8 +56,16 @@ class Voice:
         self._sounds: dict[str, tuple[F64, int]] = {}
         self._stamps: dict[SoundRef, list[object]] = {}
         self._measures = BlobStore(cache.root / "measures", b"GCSOUND1", ".sound")
-        self.synthesized = 0
+        self._made: set[str] = set()
+        """Sentences synthesized by this voice (each counted once, however often it is)."""
+        self._unkept: dict[str, Clip] = {}
+        """Clips the cache could not keep (it cannot be written): made once all the same."""
         self._count = threading.Lock()
+
+    @property
+    def synthesized(self) -> int:
+        """Distinct sentences synthesized so far; the rest of `sentences` came from the cache."""
+        return len(self._made)
 
     def for_routine(self, routine: Routine) -> Voice:
         """This voice with the routine's own pronunciations (itself when it has none)."""
@@ -84,7 +92,9 @@ class Voice:
     def clip(self, text: str) -> Clip:
         """The sentence as the engine made it (from the cache when there), with its loudness."""
         key = self.clip_key(text)
-        clip = self.cache.get(key)
+        clip = self._unkept.get(text)
+        if clip is None:
+            clip = self.cache.get(key)
         if clip is None:
             clip = self.engine.synthesize(self.spoken(text), rate=self.rate)
             if not len(clip.samples):
@@ -94,7 +104,9 @@ class Voice:
             clip = _measured(clip)
             self.cache.put(key, clip)
             with self._count:
-                self.synthesized += 1
+                self._made.add(text)
+                if self.cache.warned:
+                    self._unkept[text] = clip
         elif clip.loudness is None:  # cached before clips were measured
             clip = _measured(clip)
             self.cache.put_loudness(key, clip)

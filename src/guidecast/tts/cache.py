@@ -1,7 +1,10 @@
 """The synthesis cache: one WAV per (engine identity, rate, text), written atomically.
 
-Beside each WAV, `KEY.json` keeps what was measured on the clip (its loudness), so a warm
-render never measures a clip twice.
+Each WAV ends with a checksum of its key and its bytes (a chunk readers skip), so a clip
+copied or moved under another key is made again, never trusted. Beside it, `KEY.json` keeps
+what was measured on the clip (its loudness, length), tied to the clip by that checksum and
+to the key by name, so a warm render never measures a clip twice; a clip whose json is lost
+is measured again once, not made again.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import hashlib
 import io
 import json
 import logging
+import os
 import shutil
+import stat
+import struct
 import wave
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,12 +26,17 @@ import numpy as np
 import platformdirs
 
 from ..store.atomic import atomic_file
+from ..store.blobs import entry_digest, entry_folder, read_entry, remove_entry
 from .base import Clip
 
 __all__ = ["ClipCache", "default_cache_dir", "write_wav"]
 
 MIN_RATE, MAX_RATE = 8000, 192_000
 """Sample rates a cached clip may have; anything else is damage."""
+_TAG = b"gcid"
+"""The chunk at the end of a cached WAV that holds the checksum of its key and its bytes."""
+_TRAILER = struct.Struct("<4sI32s")
+_MAX_MEASURES = 16 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +52,9 @@ class ClipCache:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.warned = False
+        self._verified: dict[str, tuple[str, int]] = {}
+        """Checksum and frames of each clip read whole in this process, by key: what its
+        measures are tied to when they are written again."""
 
     @staticmethod
     def key(identity: str, rate: float, text: str) -> str:
@@ -56,16 +70,15 @@ class ClipCache:
     def get(self, key: str) -> Clip | None:
         """Return the cached clip (and its loudness if measured); None if missing or damaged.
 
-        An entry is trusted only when its bytes match the checksum written beside it, so a
-        flipped byte, a changed header (sample rate) or a half-written file is made again.
+        An entry is trusted only when its bytes and its key match the checksum it ends with,
+        so a flipped byte, a changed header (sample rate), a half-written file or a clip
+        copied from another key is made again.
         """
         path = self.path(key)
         try:
-            data = path.read_bytes()
-            measures = self._measures(key)
-            if measures.get("sha256") != hashlib.sha256(data).hexdigest():
-                raise ValueError("its checksum does not match")
-            with wave.open(io.BytesIO(data), "rb") as w:
+            data = read_entry(path)
+            wav, digest = self._checked(key, data)
+            with wave.open(io.BytesIO(wav), "rb") as w:
                 if w.getnchannels() != 1 or w.getsampwidth() != 2:
                     raise ValueError("not 16-bit mono")
                 rate = w.getframerate()
@@ -77,33 +90,60 @@ class ClipCache:
                 raise ValueError(f"expected {frames} frames, found {len(pcm) // 2}")
         except FileNotFoundError:
             return None
-        except (wave.Error, EOFError, OSError, ValueError) as e:
+        except _Earlier:
+            log.info("cache entry %s was made by an earlier version; making it again", path.name)
+            self._discard(key)
+            return None
+        except (wave.Error, EOFError, OSError, ValueError, struct.error) as e:
             log.warning("cache entry %s is damaged (%s); synthesizing it again", path.name, e)
             self._discard(key)
             return None
+        self._verified[key] = (digest.hex(), frames)
+        measures = self._measures(key)
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.int16)
         lufs = measures.get("lufs") if measures.get("frames") == frames else None
+        if measures.get("sha256") != digest.hex():
+            lufs = None  # facts of another clip: measured again
         return Clip(samples, rate, float(lufs) if isinstance(lufs, int | float) else None)
 
-    def _measures(self, key: str) -> dict[str, Any]:
-        """What is stored beside a clip: its checksum, frames and loudness ({} if unreadable)."""
+    def _checked(self, key: str, data: bytes) -> tuple[bytes, bytes]:
+        """The WAV bytes of an entry and its checksum, once both match the key."""
+        if len(data) < _TRAILER.size:
+            raise ValueError("too short for a clip")
+        wav = data[: -_TRAILER.size]
+        tag, size, digest = _TRAILER.unpack(data[-_TRAILER.size :])
+        if tag != _TAG or size != 32:
+            measures = self._measures(key, keyed=False)
+            if measures.get("sha256") == hashlib.sha256(data).hexdigest():
+                raise _Earlier
+            raise ValueError("it has no checksum")
+        if entry_digest(key, wav) != digest:
+            raise ValueError("its checksum does not match its key and contents")
+        return wav, digest
+
+    def _measures(self, key: str, *, keyed: bool = True) -> dict[str, Any]:
+        """What is stored beside a clip: its checksum, frames and loudness ({} if unreadable,
+        or written for another key)."""
         try:
-            found = json.loads(self.measures_path(key).read_text("utf-8"))
+            found = json.loads(read_entry(self.measures_path(key), _MAX_MEASURES))
         except FileNotFoundError:
             return {}
         except (OSError, ValueError):
             log.debug("measures of cache entry %s unreadable", key)
             return {}
-        return found if isinstance(found, dict) else {}
+        if not isinstance(found, dict) or (keyed and found.get("key") != key):
+            return {}
+        return found
 
     def _discard(self, key: str) -> None:
-        """Remove a damaged entry (a file, or a folder in its place) so it can be made again."""
+        """Remove a damaged entry (a file, a link, or a folder in its place) to make it again."""
+        self._verified.pop(key, None)
         for path in (self.path(key), self.measures_path(key)):
             with contextlib.suppress(OSError):
-                if path.is_dir() and not path.is_symlink():
+                if stat.S_ISDIR(os.lstat(path).st_mode):
                     shutil.rmtree(path)
                 else:
-                    path.unlink(missing_ok=True)
+                    remove_entry(path)
 
     def facts(self, key: str) -> dict[str, Any]:
         """What was measured on a clip, read without the clip itself ({} when nothing is)."""
@@ -111,18 +151,29 @@ class ClipCache:
 
     def put_facts(self, key: str, facts: dict[str, Any]) -> None:
         """Add measurements beside a whole, checked entry (nothing for any other)."""
-        measures = self._measures(key)
-        if "sha256" in measures:
+        measures = self._whole(key)
+        if measures is not None:
             self._write_measures(key, {**measures, **facts})
 
     def put_loudness(self, key: str, clip: Clip) -> None:
         """Store a clip's measured loudness beside its cached WAV (with the WAV's checksum)."""
         if clip.loudness is None:
             return
-        measures = self._measures(key)
-        if "sha256" not in measures:
+        measures = self._whole(key)
+        if measures is None:
             return  # only a whole, checked entry gets its loudness remembered
         self._write_measures(key, {**measures, "frames": len(clip.samples), "lufs": clip.loudness})
+
+    def _whole(self, key: str) -> dict[str, Any] | None:
+        """The measures of an entry known to be whole (read and checked, or just written),
+        a fresh start when they were lost; None for an entry not known whole."""
+        measures = self._measures(key)
+        known = self._verified.get(key)
+        if known is None:
+            return measures if "sha256" in measures else None
+        if measures.get("sha256") != known[0]:
+            return {"key": key, "sha256": known[0]}
+        return measures
 
     def put(self, key: str, clip: Clip) -> None:
         """Store a clip (and its loudness when measured); the entry appears whole or not at all.
@@ -132,15 +183,20 @@ class ClipCache:
         """
         buffer = io.BytesIO()
         _wav(buffer, clip)
-        data = buffer.getvalue()
-        measures: dict[str, Any] = {"sha256": hashlib.sha256(data).hexdigest()}
+        wav = bytearray(buffer.getvalue())
+        # The RIFF chunk's size counts the trailer, so the file stays a well-formed WAV.
+        wav[4:8] = (len(wav) + _TRAILER.size - 8).to_bytes(4, "little")
+        digest = entry_digest(key, bytes(wav))
+        data = bytes(wav) + _TRAILER.pack(_TAG, 32, digest)
+        measures: dict[str, Any] = {"key": key, "sha256": digest.hex()}
         if clip.loudness is not None:
             measures |= {"frames": len(clip.samples), "lufs": clip.loudness}
         try:
             path = self.path(key)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            entry_folder(path)
             with atomic_file(path, sync=False) as f:
                 f.write(data)
+            self._verified[key] = (digest.hex(), len(clip.samples))
             self._write_measures(key, measures)
         except OSError as e:
             self._unwritable(e)
@@ -160,6 +216,10 @@ class ClipCache:
                 self.root,
                 e.strerror or e,
             )
+
+
+class _Earlier(Exception):
+    """A clip written by a version whose checksum did not cover the key: made again."""
 
 
 def write_wav(path: Path, clip: Clip, *, sync: bool = True) -> None:

@@ -41,7 +41,12 @@ class GttsEngine:
         try:
             gTTS(text, lang=self.language, tld=self.tld, slow=rate < SLOW_BELOW).write_to_fp(buffer)
         except gTTSError as e:
-            # gTTS words its own "Probable cause" from the HTTP status or the lack of one.
+            if e.rsp is None:  # no answer at all: gTTS itself says "Probable cause: Unknown"
+                raise EngineError(
+                    f"speech engine 'gtts' could not reach the service to speak {text!r}. "
+                    f"Probable cause: {_unreachable(e.__context__, self.tld)}"
+                ).with_hint("offline") from e
+            # gTTS words its own "Probable cause" from the HTTP status.
             raise EngineError(f"speech engine 'gtts' could not speak {text!r}: {e}").with_hint(
                 "offline"
             ) from e
@@ -54,3 +59,13 @@ class GttsEngine:
             ).with_hint("offline")
         samples, sample_rate = decode_audio(buffer.getvalue(), what="gTTS reply")
         return Clip(samples.astype(np.int16, copy=False), sample_rate)
+
+
+def _unreachable(error: BaseException | None, tld: str) -> str:
+    """Why a request got no answer, from the error the connection failed with."""
+    name = type(error).__name__ if error is not None else ""
+    if "Timeout" in name:
+        return "the service did not answer in time (a slow or lost internet connection)"
+    if tld != "com":
+        return f"no internet connection, or no Google service at translate.google.{tld}"
+    return "no internet connection"

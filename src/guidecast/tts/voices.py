@@ -17,6 +17,7 @@ from typing import Any
 import platformdirs
 
 from ..errors import EngineError
+from ..store.paths import missing_file
 
 __all__ = [
     "DEFAULT_VOICE",
@@ -244,7 +245,11 @@ def resolve_voice(
             f"unknown Piper voice '{voice}'. Probable cause: it is neither an installed voice "
             f"({known}) nor a path to a .onnx voice file; see guidecast voices"
         )
-    if not path.is_file() or not Path(f"{path}.json").is_file():
+    problem = missing_file(path) or missing_file(Path(f"{path}.json"))
+    if problem and "not found" not in problem:
+        shown = str(path) if len(str(path)) <= 60 else str(path)[:60] + "…"
+        raise EngineError(f"Piper voice file '{shown}' {problem}")
+    if problem:
         raise EngineError(
             f"Piper voice '{path}' not found. Probable cause: the .onnx file or its "
             f".onnx.json config is missing; download both from the Piper voices page"
@@ -257,10 +262,11 @@ def remove_voice(name: str, directory: Path | None = None) -> Path:
     voices = installed_voices(directory)
     found = voices.get(name)
     if found is None or found.bundled:
+        removable = [n for n, v in voices.items() if not v.bundled]
         why = (
             "it is bundled with guidecast, not installed by it"
             if found
-            else f"it is not installed (installed: {', '.join(voices)})"
+            else f"it is not installed (installed: {', '.join(removable) or 'none'})"
         )
         raise EngineError(f"cannot remove Piper voice '{name}'. Probable cause: {why}")
     try:

@@ -1,0 +1,42 @@
+"""The loudness a render reports is what the file measures (ffmpeg's ebur128), bed or not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from guidecast.compiler.options import resolve_options
+from guidecast.media.format import AudioFormat
+from guidecast.model import Loc, SoundRef
+from guidecast.session import render_session
+from guidecast.sound.mix import resolve_mix
+from render_fixtures import ebur128, fake_voice, routine_from
+
+ROUTINE = """\
+title: Short Bed
+steps:
+  - pose: Child's Pose
+    cue: Rest your forehead down and let the breath slow.
+    hold: 40s
+  - pose: Cat-Cow
+    cue: Round and arch with the breath, slowly, following it.
+    hold: 30s
+  - rest: 20s
+"""
+
+
+@pytest.mark.parametrize(("bed", "level"), [(None, None), ("rain", -8.0), ("ocean", -20.0)])
+def test_reported_loudness_is_what_ffmpeg_measures(
+    bed: str | None, level: float | None, tmp_path: Path
+) -> None:
+    routine = routine_from(tmp_path, ROUTINE)
+    voice = fake_voice(tmp_path / "cache")
+    ref = SoundRef(bed, None, Loc("test")) if bed else None
+    mix = resolve_mix(routine, bed=ref, bed_level=level)
+    done = render_session(
+        routine, resolve_options(routine), voice=voice, output=tmp_path / "out", mix=mix,
+        fmt=AudioFormat(),
+    )  # fmt: skip
+    measured, _ = ebur128(done.export.files.mp3)
+    assert abs(done.lufs - measured) <= 0.15, (done.lufs, measured)
