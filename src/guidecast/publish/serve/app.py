@@ -6,7 +6,6 @@ import functools
 import json
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -17,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from ...errors import FeedError
 from ...mp3.sessioninfo import SessionFileError, read_session_info
@@ -34,22 +34,21 @@ from ..feed import (
 )
 from ..page import COMPACT_FROM, render_page
 from .address import lan_address
+from .budget import QuotaFull, check_quota
 from .config import ServeConfig
 from .files import file_response, not_found, resolve
+from .guard import MAX_HOST, BadHost, OriginGuard, own_names, parse_host
 from .jobs import Busy, Job, Renderer
 from .picker import picker_html
 from .variants import Catalog, Choice, ChoiceError, parse_choice
 
-__all__ = ["VARIANTS", "Studio", "create_app"]
+__all__ = ["VARIANTS", "Studio", "create_app", "guarded"]
 
 log = logging.getLogger(__name__)
 
 VARIANTS = "variants"
 """The subfolder of the served folder that variants are rendered into."""
 KEPT = "kept.json"
-_HOST = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
-_MAX_HOST = 261
-"""A DNS name of at most 253 characters, or a bracketed IPv6 address, and a port."""
 
 
 @dataclass
@@ -126,9 +125,15 @@ class Studio:
         return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
 
     def keep(self, name: str, *, kept: bool) -> None:
-        """Add a variant to the feed, or take it out."""
+        """Add a variant to the feed, or take it out; QuotaFull when the feed keeps enough."""
         with self._kept_lock:
-            names = self.kept() - {name} | ({name} if kept else set())
+            before = self.kept()
+            if kept and name not in before:
+                check_quota(self.root / VARIANTS, before, name)
+            names = before - {name} | ({name} if kept else set())
+            if names == before and (self.root / VARIANTS / KEPT).is_file():
+                return
+            (self.root / VARIANTS).mkdir(exist_ok=True)  # none rendered yet: nothing to take out
             data = json.dumps(sorted(names), indent=1).encode() + b"\n"
             write_atomic(self.root / VARIANTS / KEPT, data)
 
@@ -164,11 +169,14 @@ def create_app(studio: Studio, *, server_name: str, server_port: int) -> Starlet
     def base_url(request: Request) -> str:
         """Build the base URL from the Host the client used, so links work from the phone."""
         host = request.headers.get("host", "").strip()
-        if len(host) > _MAX_HOST or not _HOST.fullmatch(host):
-            address = lan_address(server_name)
-            authority = f"[{address}]" if ":" in address else address
-            host = f"{authority}:{server_port}"
-        return f"http://{host}"
+        try:
+            name, port = parse_host(host) if len(host) <= MAX_HOST else ("", None)
+        except BadHost:
+            name, port = "", None
+        if not name:
+            name, port = lan_address(server_name), server_port
+        authority = f"[{name}]" if ":" in name else name
+        return f"http://{authority}" + (f":{port}" if port is not None else "")
 
     def page(request: Request) -> Response:
         def build() -> bytes:
@@ -217,6 +225,11 @@ def create_app(studio: Studio, *, server_name: str, server_port: int) -> Starlet
     return Starlette(routes=routes)
 
 
+def guarded(app: ASGIApp, *, server_name: str) -> ASGIApp:
+    """The app behind the Host and Origin checks (see `guard`)."""
+    return OriginGuard(app, names=own_names(server_name))
+
+
 def _variant_routes(studio: Studio) -> list[Route]:
     """The JSON endpoints of sessions on demand: ask for a variant, follow it, keep it."""
 
@@ -250,9 +263,11 @@ def _variant_routes(studio: Studio) -> list[Route]:
         modified = studio.catalog.modified_ns(choice.routine)
         if request.method == "POST":
             try:
-                job = studio.renderer.request(choice, routine, modified)
+                client = request.client.host if request.client else ""
+                job = studio.renderer.request(choice, routine, modified, client=client)
             except Busy as e:
-                return PlainTextResponse(f"{e}\n", 503, headers={"Retry-After": "30"})
+                retry = {"Retry-After": str(e.retry_after)}
+                return PlainTextResponse(f"{e}\n", 429, headers=retry)
             return answer(choice, job)
         return answer(choice, studio.renderer.status(choice, modified))
 
@@ -266,7 +281,10 @@ def _variant_routes(studio: Studio) -> list[Route]:
         job = studio.renderer.status(choice, modified)
         if request.method == "POST" and (job is None or job.state != "ready"):
             return PlainTextResponse("render this variant before keeping it\n", 409)
-        studio.keep(choice.name, kept=request.method == "POST")
+        try:
+            studio.keep(choice.name, kept=request.method == "POST")
+        except QuotaFull as e:
+            return PlainTextResponse(f"{e}\n", 507)
         return answer(choice, job)
 
     return [
