@@ -95,9 +95,7 @@ def _raw(port: int, request: bytes) -> bytes:
     ],
     ids=["other site", "null origin", "other scheme", "cross-site fetch"],
 )
-def test_a_change_from_another_site_is_refused_with_403(
-    api: Api, headers: dict[str, str]
-) -> None:
+def test_a_change_from_another_site_is_refused_with_403(api: Api, headers: dict[str, str]) -> None:
     status, _, body = api.send("POST", f"/api/variant?{QUERY}", **headers)
     assert status == 403 and "own page" in body
     status, _, _ = api.send("DELETE", f"/api/keep?{QUERY}", **headers)
@@ -107,9 +105,7 @@ def test_a_change_from_another_site_is_refused_with_403(
 
 def test_a_change_sent_to_a_rebound_name_is_refused_with_421(api: Api) -> None:
     host = f"attacker.example:{api.port}"
-    status, _, body = api.send(
-        "POST", f"/api/variant?{QUERY}", Host=host, Origin=f"http://{host}"
-    )
+    status, _, body = api.send("POST", f"/api/variant?{QUERY}", Host=host, Origin=f"http://{host}")
     assert status == 421 and "own address" in body
     assert not (api.folder / VARIANTS).exists()
     assert api.send("GET", "/feed.xml", Host=host)[0] == 200  # reading stays open to all
