@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,9 +72,13 @@ def vtt_text(text: str) -> str:
     return text.replace(">", "&gt;")
 
 
+_TAG = re.compile(r"</?[A-Za-z!?][^<>]*>")
+
+
 def srt_text(text: str) -> str:
-    """Cue text for SRT, which has no escapes: a `-->` would read as a timing line."""
-    return _one_line(text).replace("-->", "->")
+    """Cue text for SRT, which has no escapes: a `-->` would read as a timing line, and
+    players read HTML-like tags (`<i>`, `<font>`, even `<script>`), so none are kept."""
+    return _TAG.sub("", _one_line(text)).replace("-->", "->").strip()
 
 
 def vtt(caps: list[Caption]) -> str:

@@ -8,9 +8,10 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,17 +23,17 @@ from ...errors import FeedError
 from ...mp3.sessioninfo import SessionFileError, read_session_info
 from ...store.atomic import write_atomic
 from ...tts import default_cache_dir
+from ..episodes import KEPT, VARIANTS, kept_variants, load_published
 from ..feed import (
     SHOW_COVER,
     Channel,
     Session,
     build_feed,
     content_version,
-    load_sessions,
     make_channel,
     show_cover,
 )
-from ..page import COMPACT_FROM, render_page
+from ..page import COMPACT_FROM, page_text, render_page
 from .address import lan_address
 from .budget import QuotaFull, check_quota
 from .config import ServeConfig
@@ -45,10 +46,6 @@ from .variants import Catalog, Choice, ChoiceError, parse_choice
 __all__ = ["VARIANTS", "Studio", "create_app", "guarded"]
 
 log = logging.getLogger(__name__)
-
-VARIANTS = "variants"
-"""The subfolder of the served folder that variants are rendered into."""
-KEPT = "kept.json"
 
 
 @dataclass
@@ -97,15 +94,7 @@ class Studio:
 
     def sessions(self) -> list[Session]:
         """The folder's sessions and the variants listeners kept, newest first."""
-        sessions = load_sessions(self.root, skip_broken=True)
-        folder = self.root / VARIANTS
-        kept = self.kept()
-        if kept and folder.is_dir():
-            for s in load_sessions(folder, skip_broken=True):
-                if Path(s.mp3).stem in kept:
-                    sessions.append(_inside(s, VARIANTS))
-        sessions.sort(key=lambda s: (s.first_rendered, s.title), reverse=True)
-        return sessions
+        return load_published(self.root, skip_broken=True)
 
     def channel(self, sessions: list[Session]) -> Channel:
         return make_channel(
@@ -118,11 +107,7 @@ class Studio:
 
     def kept(self) -> set[str]:
         """The names of the variants listeners chose to keep in the feed."""
-        try:
-            names = json.loads((self.root / VARIANTS / KEPT).read_text("utf-8"))
-        except (OSError, ValueError):
-            return set()
-        return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+        return kept_variants(self.root)
 
     def keep(self, name: str, *, kept: bool) -> None:
         """Add a variant to the feed, or take it out; QuotaFull when the feed keeps enough."""
@@ -140,22 +125,6 @@ class Studio:
     def close(self) -> None:
         if self.renderer is not None:
             self.renderer.close()
-
-
-def _inside(s: Session, folder: str) -> Session:
-    """A session of a subfolder, its file names made relative to the served folder."""
-
-    def moved(name: str | None) -> str | None:
-        return None if name is None else f"{folder}/{name}"
-
-    return replace(
-        s,
-        mp3=f"{folder}/{s.mp3}",
-        cover=moved(s.cover),
-        chapters_json=moved(s.chapters_json),
-        vtt=moved(s.vtt),
-        srt=moved(s.srt),
-    )
 
 
 def _env_cache() -> Path | None:
@@ -302,14 +271,16 @@ def _variant_session(folder: Path, name: str) -> dict[str, Any] | None:
         log.warning("%s: cannot read the variant: %s", name, e)
         return None
     return {
-        "title": info.title,
-        "mp3": f"{VARIANTS}/{info.mp3}?v={version}",
+        "title": page_text(info.title),
+        "mp3": f"{VARIANTS}/{quote(info.mp3)}?v={version}",
         "duration_ms": info.duration_ms,
         "chapters": [
-            {"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in info.chapters
+            {"title": page_text(c.title), "start_ms": c.start_ms, "end_ms": c.end_ms}
+            for c in info.chapters
         ],
         "captions": [
-            {"start_ms": c.start_ms, "end_ms": c.end_ms, "text": c.text} for c in info.captions
+            {"start_ms": c.start_ms, "end_ms": c.end_ms, "text": page_text(c.text)}
+            for c in info.captions
         ],
     }
 
