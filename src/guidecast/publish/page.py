@@ -21,6 +21,8 @@ from .feed import Channel, Session
 __all__ = [
     "CHEVRON",
     "COMPACT_FROM",
+    "MANIFEST",
+    "SERVICE_WORKER",
     "PageCue",
     "html_text",
     "isolated",
@@ -30,7 +32,9 @@ __all__ = [
     "qr_svg",
     "render_page",
     "routine_row_html",
+    "service_worker",
     "variant_html",
+    "web_manifest",
 ]
 
 log = logging.getLogger(__name__)
@@ -140,6 +144,33 @@ def variant_html(title: str) -> str:
       <h3>Transcript</h3>
       <div class="cues" tabindex="0" aria-label="Transcript of {title}"></div>
     </div>"""
+
+
+MANIFEST = "manifest.webmanifest"
+"""The web app manifest: the page can be added to a phone's home screen."""
+SERVICE_WORKER = "sw.js"
+"""The service worker: the page and the sessions played last open and play offline."""
+
+
+def web_manifest(title: str) -> dict[str, object]:
+    """The web app manifest of a show's page (paths relative to the page)."""
+    return {
+        "name": title,
+        "short_name": title[:30],
+        "start_url": "./",
+        "scope": "./",
+        "display": "standalone",
+        "background_color": "#f7f5f0",
+        "theme_color": "#2f6f5e",
+        "icons": [
+            {"src": "show.jpg", "sizes": "1400x1400", "type": "image/jpeg", "purpose": "any"}
+        ],
+    }
+
+
+def service_worker() -> bytes:
+    """The service worker's script."""
+    return (files("guidecast") / "web" / SERVICE_WORKER).read_bytes()
 
 
 COMPACT_FROM = 3

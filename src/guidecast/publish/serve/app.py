@@ -33,7 +33,15 @@ from ..feed import (
     make_channel,
     show_cover,
 )
-from ..page import COMPACT_FROM, page_text, render_page
+from ..page import (
+    COMPACT_FROM,
+    MANIFEST,
+    SERVICE_WORKER,
+    page_text,
+    render_page,
+    service_worker,
+    web_manifest,
+)
 from .address import lan_address
 from .budget import QuotaFull, check_quota
 from .config import ServeConfig
@@ -178,6 +186,16 @@ def create_app(studio: Studio, *, server_name: str, server_port: int) -> Starlet
 
         return _generated("image/jpeg", build, request)
 
+    def manifest(request: Request) -> Response:
+        def build() -> bytes:
+            title = page_text(studio.channel(studio.sessions()).title)
+            return json.dumps(web_manifest(title), ensure_ascii=False).encode()
+
+        return _generated("application/manifest+json", build, request)
+
+    def worker(request: Request) -> Response:
+        return _generated("text/javascript; charset=utf-8", service_worker, request)
+
     def files(request: Request) -> Response:
         raw = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
         file = resolve(studio.root, raw)
@@ -188,6 +206,8 @@ def create_app(studio: Studio, *, server_name: str, server_port: int) -> Starlet
         Route("/index.html", page, methods=["GET", "HEAD"]),
         Route("/feed.xml", feed, methods=["GET", "HEAD"]),
         Route("/" + SHOW_COVER, cover, methods=["GET", "HEAD"]),
+        Route("/" + MANIFEST, manifest, methods=["GET", "HEAD"]),
+        Route("/" + SERVICE_WORKER, worker, methods=["GET", "HEAD"]),
         *_variant_routes(studio),
         Route("/{path:path}", files, methods=["GET", "HEAD"]),
     ]
@@ -215,6 +235,8 @@ def _variant_routes(studio: Studio) -> list[Route]:
             body |= {"state": job.state, "progress": job.progress, "stage": job.stage}
             body |= {"error": job.error} if job.error else {}
             body |= {"seconds": round(job.seconds, 3)} if job.seconds else {}
+            if job.state == "queued" and studio.renderer is not None:
+                body["ahead"] = studio.renderer.ahead(choice)
         if job is not None and job.state == "ready":
             session = _variant_session(studio.root / VARIANTS, choice.name)
             if session is None:

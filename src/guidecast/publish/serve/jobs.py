@@ -12,6 +12,7 @@ wait.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import queue
@@ -117,6 +118,8 @@ class Renderer:
         self.renders = 0
         """Renders started so far (a variant asked for twice is rendered once)."""
         self._pruned_at = -PRUNE_EVERY_S
+        self._order: dict[str, int] = {}
+        self._counter = itertools.count()
 
     def mp3(self, choice: Choice) -> Path:
         return self.folder / f"{choice.name}.mp3"
@@ -161,6 +164,7 @@ class Renderer:
                 )
             job = Job(choice, "queued", client=client)
             self._jobs[choice.name] = job
+            self._order[choice.name] = next(self._counter)
             self._queue.put((choice, routine))
             if len(self._workers) < WORKERS:
                 worker = threading.Thread(target=self._work, name="render", daemon=True)
@@ -190,9 +194,27 @@ class Renderer:
         except OSError:
             return False
 
+    def ahead(self, choice: Choice) -> int:
+        """How many renders a queued variant waits for (0: a worker is about to take it)."""
+        with self._lock:
+            active = [n for n, j in self._jobs.items() if j.state in ("queued", "rendering")]
+            if choice.name not in active:
+                return 0
+            rendering = sum(self._jobs[n].state == "rendering" for n in active)
+            mine = self._order.get(choice.name, 0)
+            before = sum(
+                self._jobs[n].state == "queued" and self._order.get(n, 0) < mine for n in active
+            )
+        free = max(0, WORKERS - rendering)
+        return max(0, before + 1 - free)
+
     def _set(self, choice: Choice, **changes: object) -> None:
         with self._lock:
-            self._jobs[choice.name] = replace(self._jobs[choice.name], **changes)  # type: ignore[arg-type]
+            job = self._jobs[choice.name]
+            progress = changes.get("progress")
+            if isinstance(progress, float) and progress < job.progress:
+                changes["progress"] = job.progress  # a bar that goes back reads as a fault
+            self._jobs[choice.name] = replace(job, **changes)  # type: ignore[arg-type]
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
