@@ -6,7 +6,13 @@ var PAGES = "guidecast-pages-v1";
 var SESSIONS = "guidecast-sessions-v1";
 var SAVED_MAX = 5;
 
-self.addEventListener("install", function () { self.skipWaiting(); });
+// The page itself, kept at once: the first visit was not yet seen by this worker.
+self.addEventListener("install", function (event) {
+  self.skipWaiting();
+  event.waitUntil(caches.open(PAGES).then(function (cache) {
+    return cache.add("./");
+  }).catch(function () { return undefined; }));
+});
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
 
 // The page asks to keep a session it played: the whole MP3, under its versioned URL.
@@ -15,8 +21,18 @@ self.addEventListener("message", function (event) {
   if (typeof url !== "string") { return; }
   var target = new URL(url, self.location.href);
   if (target.origin !== self.location.origin) { return; }
-  event.waitUntil(save(target.href));
+  var page = event.source && event.source.url;
+  event.waitUntil(Promise.all([save(target.href), page ? keepPage(page) : undefined]));
 });
+
+// The page a session was played from, as it is now (it lists that session).
+function keepPage(url) {
+  return caches.open(PAGES).then(function (cache) {
+    return fetch(url, {cache: "no-store"}).then(function (reply) {
+      return reply.status === 200 ? cache.put(url, reply) : undefined;
+    });
+  }).catch(function () { return undefined; });
+}
 
 function save(url) {
   return caches.open(SESSIONS).then(function (cache) {
@@ -50,11 +66,7 @@ self.addEventListener("fetch", function (event) {
 
 // The page, the feed, covers and transcripts: fresh when the server answers, kept for offline.
 function networkFirst(request) {
-  // Away from home the server's address may not answer at all: wait 4 s, not a TCP timeout.
-  var late = new Promise(function (_, reject) {
-    setTimeout(function () { reject(new Error("no answer")); }, 4000);
-  });
-  return Promise.race([fetch(request), late]).then(function (reply) {
+  return answered(fetch(request)).then(function (reply) {
     if (reply.ok && reply.status === 200) {
       var copy = reply.clone();
       caches.open(PAGES).then(function (cache) { return cache.put(request, copy); });
@@ -69,12 +81,26 @@ function networkFirst(request) {
   });
 }
 
-// A saved session plays from the cache, with the byte range the player asks for.
+// A session plays from the server while it answers, and from the phone when it does not. (A
+// player must not mix the two in one playback: Chrome refuses a range from another source.)
 function savedOrNetwork(request) {
   return caches.match(request.url, {cacheName: SESSIONS}).then(function (found) {
     if (!found) { return fetch(request); }
-    return found.blob().then(function (blob) { return ranged(blob, request.headers.get("range")); });
+    return answered(fetch(request)).catch(function () {
+      return found.blob().then(function (blob) {
+        return ranged(blob, request.headers.get("range"));
+      });
+    });
   });
+}
+
+// A fetch that gives up after 4 s without an answer: away from home the server's address may
+// not answer at all, and a TCP timeout is minutes.
+function answered(fetching) {
+  var late = new Promise(function (_, reject) {
+    setTimeout(function () { reject(new Error("no answer")); }, 4000);
+  });
+  return Promise.race([fetching, late]);
 }
 
 function ranged(blob, range) {
