@@ -258,3 +258,23 @@ def test_a_queued_render_says_how_many_are_ahead(
     finally:
         release.set()
         renderer.close()
+
+
+def test_a_built_catalog_is_a_web_app_too(tmp_path: Path) -> None:
+    from guidecast.build.catalog import build_catalog
+    from guidecast.build.project import load_project
+
+    write_routine(tmp_path / "routines", STRETCH, "quick-stretch")
+    (tmp_path / "guidecast.yaml").write_text(
+        "title: Catalog\nengine: fake\nbase_url: https://example.org/c/\n"
+        "routines: [routines/*.yaml]\nvariants:\n  narration: [brief]\n  length: [2m]\n"
+    )
+    project = load_project(tmp_path / "guidecast.yaml")
+    build_catalog(project, cache_dir=tmp_path / "cache", jobs=1)
+    site = tmp_path / "site"
+    manifest = json.loads((site / "manifest.webmanifest").read_text("utf-8"))
+    assert manifest["name"] == "Catalog" and (site / manifest["icons"][0]["src"]).is_file()
+    assert b'addEventListener("fetch"' in (site / "sw.js").read_bytes()
+    before = (site / "sw.js").stat().st_mtime_ns
+    build_catalog(project, cache_dir=tmp_path / "cache", jobs=1)
+    assert (site / "sw.js").stat().st_mtime_ns == before  # a rebuild leaves it be
