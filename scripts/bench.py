@@ -76,6 +76,48 @@ CHILD = textwrap.dedent("""
 """)
 
 
+NAIVE = textwrap.dedent("""
+    import re, sys, time
+    import lameenc, numpy as np
+    from piper import PiperVoice, SynthesisConfig
+    from guidecast.tts.voices import resolve_voice
+    from guidecast.tts.piper import TEACHER_PACE
+    vtt, minutes = open(sys.argv[1]).read(), float(sys.argv[2])
+    texts = list(dict.fromkeys(
+        " ".join(b.splitlines()[1:]) for b in vtt.split("\\n\\n")[1:] if "-->" in b))
+    start = time.perf_counter()
+    voice = PiperVoice.load(resolve_voice(None, "en")[1])
+    config = SynthesisConfig(length_scale=(voice.config.length_scale or 1) * TEACHER_PACE)
+    rate = voice.config.sample_rate
+    session = np.zeros(int(minutes * 60 * rate), np.int16)
+    at = 0
+    for text in texts:  # each sentence once, one after another, placed with a gap
+        audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, config)])
+        at = min(at, len(session) - len(audio))
+        session[at : at + len(audio)] = audio
+        at += len(audio) + rate
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(64); encoder.set_in_sample_rate(rate); encoder.set_channels(1)
+    encoder.set_quality(2)
+    mp3 = encoder.encode(session.tobytes()) + encoder.flush()
+    print(f"NAIVE {time.perf_counter() - start:.3f} {len(texts)}")
+""")
+"""The naive pipeline the cold render is measured against: stock Piper (its own ONNX session
+and threads) speaking each of the session's sentences once, one after another, laid into the
+session's length and encoded whole with lameenc, as a short script would do it."""
+
+
+def naive(vtt: Path, minutes: float) -> tuple[float, int]:
+    """(wall s, sentences) of the naive pipeline on a rendered session's sentences."""
+    args = [sys.executable, "-c", NAIVE, str(vtt), str(minutes)]
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    line = [x for x in proc.stdout.splitlines() if x.startswith("NAIVE ")]
+    if proc.returncode or not line:
+        sys.exit(f"naive pipeline failed:\n{proc.stderr}")
+    _, seconds, count = line[-1].split()
+    return float(seconds), int(count)
+
+
 def run(
     routine: Path, out: Path, cache: Path, length: str, *extra: str
 ) -> tuple[float, float, float, int]:
@@ -114,6 +156,14 @@ def bench(minutes: int, work: Path) -> dict[str, tuple[float, float, float, int]
     out = work / f"bench-{minutes}.mp3"
     results = {
         "cold": run(routine, out, cache, f"{minutes}m"),
+    }
+    stock, sentences = naive(out.with_suffix(".vtt"), results["cold"][3] / 60_000)
+    cold = results["cold"][1]
+    print(
+        f"{minutes:>3} min naive pipeline (stock Piper, {sentences} sentences, whole encode): "
+        f"{stock:.2f} s; cold render to the finished file {cold:.2f} s = {cold / stock:.2f}x"
+    )
+    results |= {
         "new length": run(routine, out, cache, f"{minutes + 2}m"),
         "warm": run(routine, out, cache, f"{minutes}m"),
         "warm+bed": run(routine, out, cache, f"{minutes + 2}m", "--bed", "ocean"),

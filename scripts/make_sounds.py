@@ -16,6 +16,12 @@ And four interval-timer tones, for sessions on the clock:
 * ``beeps``  -- three short beeps (A5) one second apart: the last three seconds of a period, 3 s.
 * ``finish`` -- a rising, ringing arpeggio (C6, E6, G6, C7) that ends a session, 2.5 s.
 
+And three breath tones, for `count: tones`:
+
+* ``rise``   -- a soft tone gliding up a fifth (G4 to D5): breathe in, 0.9 s.
+* ``fall``   -- the same gliding down (D5 to G4): breathe out, 0.9 s.
+* ``steady`` -- a level A4: hold, 0.9 s.
+
 Every sound decays exponentially below -60 dBFS, is faded out over 100 ms and ends with 50 ms
 of digital silence; it starts with a 5 ms fade-in, has its DC offset removed and peaks at
 -3 dBFS. Output is 16-bit PCM mono WAV at 44100 Hz, written with the ``wave`` module. There is
@@ -197,6 +203,34 @@ def finish() -> Signal:
     return out
 
 
+def glide(start_hz: float, end_hz: float) -> Signal:
+    """A soft sung tone gliding from one pitch to another (a breath phase's tone, 0.9 s): a
+    warm fundamental with two quiet harmonics, a slow swell in and a long release that is
+    silent before the fade-out, so it always fits inside a one-second phase."""
+    t = timeline(0.9)
+    freq = start_hz * (end_hz / start_hz) ** np.clip(t / 0.6, 0.0, 1.0)  # even in pitch
+    phase = 2 * np.pi * np.cumsum(freq) / SAMPLE_RATE
+    tone = np.sin(phase) + 0.22 * np.sin(2 * phase) + 0.06 * np.sin(3 * phase)
+    rise = 0.5 - 0.5 * np.cos(np.pi * np.clip(t / 0.12, 0.0, 1.0))
+    fall = 0.5 + 0.5 * np.cos(np.pi * np.clip((t - 0.36) / 0.30, 0.0, 1.0))
+    return tone * rise * fall
+
+
+def rise() -> Signal:
+    """A breath in (`count: tones`): G4 gliding up a fifth to D5."""
+    return glide(392.00, 587.33)
+
+
+def fall() -> Signal:
+    """A breath out: D5 gliding down a fifth to G4."""
+    return glide(587.33, 392.00)
+
+
+def steady() -> Signal:
+    """A held breath: a level A4."""
+    return glide(440.00, 440.00)
+
+
 SOUNDS: dict[str, Callable[[], Signal]] = {
     "bowl": bowl,
     "chime": chime,
@@ -206,6 +240,9 @@ SOUNDS: dict[str, Callable[[], Signal]] = {
     "rest": rest,
     "beeps": beeps,
     "finish": finish,
+    "rise": rise,
+    "fall": fall,
+    "steady": steady,
 }
 
 

@@ -17,7 +17,7 @@ import guidecast.build.catalog
 from guidecast.build.catalog import build_catalog
 from guidecast.build.plan import plan_catalog
 from guidecast.build.project import load_project
-from guidecast.build.tasks import Assembly, Built
+from guidecast.build.tasks import Assembly, Built, SpeechBatch
 from guidecast.compiler.fit import length_bounds
 from guidecast.compiler.options import resolve_options
 from guidecast.errors import RoutineError
@@ -267,6 +267,27 @@ def test_a_pool_build_makes_the_same_sessions_as_one_process(tmp_path: Path) -> 
     report = build(pool, cache, jobs=2)
     assert report.where == "2 processes" and len(report.built) == 4
     assert sessions_of(tmp_path / "one" / "site") == sessions_of(tmp_path / "pool" / "site")
+
+
+def test_a_sentence_two_routines_share_is_synthesized_by_one_task_only(tmp_path: Path) -> None:
+    path = project_at(tmp_path)
+    write_routine(tmp_path / "routines", STRETCH.replace("Quick Stretch", "Other"), "twin")
+    project = load_project(path)
+    planned, _, _ = plan_catalog(project, cache_dir=tmp_path / "cache")
+
+    class Recording:
+        def __init__(self) -> None:
+            self.batches: list[SpeechBatch] = []
+
+        def map(self, fn: object, items: list[SpeechBatch]) -> list[tuple[int, int]]:
+            self.batches = list(items)
+            return [(len(b.texts), 0) for b in self.batches]
+
+    runner = Recording()
+    guidecast.build.catalog._synthesize(runner, planned, lambda *a: None)  # type: ignore[arg-type]
+    said = [b.spec.make(b.routine).clip_key(t) for b in runner.batches for t in b.texts]
+    assert len({p.routine.path for p in planned}) == 2  # each says all the other says
+    assert said and len(said) == len(set(said))
 
 
 def sessions_of(site: Path) -> dict[str, object]:

@@ -24,7 +24,7 @@ from guidecast.compiler.options import Options
 from guidecast.lang.speech import Estimate
 from guidecast.routine.durations import format_clock
 from guidecast.routine.load import load_routine
-from render_fixtures import run_main
+from render_fixtures import STRETCH, run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SPINE = ROOT / "routines" / "love-your-spine.yaml"
@@ -371,3 +371,29 @@ def test_report_sums_up_the_outcomes_and_exits_with_the_worst_code() -> None:
     checked = Report(noun="files", verb="checked")
     checked.done("a.yaml")
     assert str(checked) == "1 of 1 files checked" and checked.return_code == OK
+
+
+def test_after_a_first_render_any_other_length_renders_without_the_voice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routine = tmp_path / "stretch.yaml"
+    routine.write_text(STRETCH, encoding="utf-8")
+    common = ["render", routine, "--engine", "fake", "--cache-dir", tmp_path / "cache"]
+    code, out, _ = run_main([*common, "-o", tmp_path / "a", "--length", "3m"], monkeypatch, capsys)
+    assert code == 0 and "sentences kept for other lengths" in out
+    for length in ("2m", "4m", "5m"):
+        code, out, _ = run_main(
+            [*common, "-o", tmp_path / length, "--length", length], monkeypatch, capsys
+        )
+        assert code == 0 and "(0 sentences synthesized" in out, out
+        assert "other lengths" not in out  # nothing left to prepare
+
+
+def test_no_cache_renders_only_what_the_session_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routine = tmp_path / "stretch.yaml"
+    routine.write_text(STRETCH, encoding="utf-8")
+    args = ["render", routine, "--engine", "fake", "--no-cache", "-o", tmp_path / "a"]
+    code, out, _ = run_main(args, monkeypatch, capsys)
+    assert code == 0 and "other lengths" not in out

@@ -303,7 +303,17 @@ def test_unkept_variants_beyond_the_limit_are_removed_and_kept_ones_stay(
     assert again["session"]["duration_ms"] > 0
 
 
-def test_after_the_first_length_every_other_length_needs_no_voice(site: Site) -> None:
+def test_after_the_first_length_every_other_length_needs_no_voice(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    searched: list[str] = []
+    real_every_text = guidecast.publish.serve.jobs.every_text
+
+    def every_text(routine: Any, options: Any) -> list[str]:
+        searched.append(routine.title)
+        return real_every_text(routine, options)
+
+    monkeypatch.setattr(guidecast.publish.serve.jobs, "every_text", every_text)
     site.ready("routine=quick-stretch&length=2&narration=standard")
     renderer = site.server.studio.renderer
     assert renderer is not None
@@ -316,6 +326,7 @@ def test_after_the_first_length_every_other_length_needs_no_voice(site: Site) ->
         site.ready(f"routine=quick-stretch&length={m}&narration=standard")
     assert len(engine.calls) == spoken  # type: ignore[attr-defined]
     assert renderer.renders == len(set(minutes) | {2})
+    assert len(searched) == 1  # a warm routine's lengths are not searched again
 
 
 def test_renders_run_side_by_side_and_a_full_queue_refuses_more(

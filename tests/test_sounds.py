@@ -16,7 +16,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "make_sounds.py"
 SOUNDS_DIR = ROOT / "assets" / "sounds"
-NAMES = ["bowl", "chime", "gong", "woodblock", "go", "rest", "beeps", "finish"]
+NAMES = [
+    *("bowl", "chime", "gong", "woodblock", "go", "rest", "beeps", "finish"),
+    *("rise", "fall", "steady"),
+]
 RATE = 44100
 FULL_SCALE = 32768
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .compiler.fit import every_text
 from .compiler.options import Options
 from .media.arrays import Pcm
 from .media.cover import kept_cover
@@ -22,7 +23,7 @@ from .sound.render import render as render_timeline
 from .sound.voice import no_progress
 from .store.blobs import BlobStore
 
-__all__ = ["SessionResult", "render_session"]
+__all__ = ["SessionResult", "prepare_every_length", "render_session"]
 
 log = logging.getLogger(__name__)
 
@@ -102,3 +103,15 @@ def render_session(
     return SessionResult(
         result, meter.integrated() + fmt.encoder_gain_db, voice.synthesized, voice.sentences
     )
+
+
+def prepare_every_length(
+    routine: Routine, options: Options, *, voice: Voice, progress: Progress = no_progress
+) -> int:
+    """Synthesize everything a session of the routine can say at any length it allows (see
+    `every_text`), so that a render at a length never made before is a splice of kept speech
+    with no voice to load. Returns how many sentences were made."""
+    voice = voice.for_routine(routine)
+    before = voice.synthesized
+    voice.prepare(every_text(routine, options), progress)
+    return voice.synthesized - before

@@ -105,15 +105,26 @@ def build_catalog(
 
 
 def _synthesize(runner: Runner, todo: list[Planned], progress: Progress) -> int:
-    """Every sentence any length of the variants can say, each once, in batches."""
+    """Every sentence any length of the variants can say, each once, in batches.
+
+    A sentence two routines share ("Stay here for about two minutes") is one clip in the
+    cache: it goes to one batch only, so two workers never make it side by side.
+    """
     wanted: dict[tuple[VoiceSpec, Routine], dict[str, None]] = {}
     for p in todo:
         options = dataclasses.replace(p.options, length_ms=None)
         texts = wanted.setdefault((p.spec, p.routine), {})
         texts.update(dict.fromkeys(every_text(p.routine, options)))
     batches: list[SpeechBatch] = []
+    claimed: set[str] = set()
     for (spec, routine), texts in wanted.items():
-        missing = spec.make(routine).missing(list(texts))
+        voice = spec.make(routine)
+        missing = []
+        for text in voice.missing(list(texts)):
+            key = voice.clip_key(text)
+            if key not in claimed:
+                claimed.add(key)
+                missing.append(text)
         batches += [
             SpeechBatch(spec, routine, tuple(missing[i : i + BATCH]))
             for i in range(0, len(missing), BATCH)
@@ -121,10 +132,10 @@ def _synthesize(runner: Runner, todo: list[Planned], progress: Progress) -> int:
     total = sum(len(b.texts) for b in batches)
     done = made = 0
     progress("speech", 0, total)
-    for count, batch in zip(runner.map(synthesize, batches), batches, strict=False):
-        done += len(batch.texts)
+    for said, count in runner.map(synthesize, batches):
+        done += said
         made += count
-        progress("speech", min(done, total), total)
+        progress("speech", done, total)
     log.info("synthesized %d sentences for %d variants", made, len(todo))
     return made
 

@@ -65,11 +65,12 @@ class SpeechBatch:
     texts: tuple[str, ...]
 
 
-def synthesize(batch: SpeechBatch) -> int:
-    """Synthesize and measure every sentence of the batch not cached yet; return how many."""
+def synthesize(batch: SpeechBatch) -> tuple[int, int]:
+    """Synthesize and measure every sentence of the batch not cached yet: (sentences in the
+    batch, how many of them were made here)."""
     voice = batch.spec.make(batch.routine)
     voice.prepare(list(batch.texts))
-    return voice.synthesized
+    return len(batch.texts), voice.synthesized
 
 
 @dataclass(frozen=True)

@@ -248,15 +248,18 @@ def _bar(ctx: click.Context) -> Progress:
         if state.get("stage") != stage:
             if "bar" in state:
                 state["bar"].render_finish()
-            label = {"speech": "speech  ", "encode": "encoding", "variants": "sessions"}.get(
-                stage, stage
-            )
+            label = {
+                "speech": "speech  ",
+                "encode": "encoding",
+                "variants": "sessions",
+                "lengths": "lengths ",
+            }.get(stage, stage)
             state.update(stage=stage, done=0)
             state["bar"] = click.progressbar(
                 length=total,
                 label=label,
                 file=sys.stderr,
-                show_pos=stage in ("speech", "variants"),
+                show_pos=stage in ("speech", "variants", "lengths"),
                 show_eta=True,
             )
         bar = state["bar"]

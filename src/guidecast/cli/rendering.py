@@ -9,12 +9,13 @@ from typing import Any
 
 import click
 
+from ..compiler.options import Options
 from ..errors import GuidecastError, RoutineError, printable
 from ..model import Routine
 from ..routine.durations import format_clock
 from ..routine.keys import BED_LEVEL, BED_LEVELS
 from ..routine.load import load_routine
-from ..session import render_session
+from ..session import prepare_every_length, render_session
 from ..sound.mix import resolve_mix
 from ..sound.render import AudioFormat, Voice
 from ..store.atomic import sweep_temporary_folders, temporary_folder
@@ -188,3 +189,27 @@ def _render_one(
             f"({done.synthesized} sentences synthesized, "
             f"{done.sentences - done.synthesized} from cache)"
         )
+    if done.synthesized and engine.local and not params["no_cache"]:
+        _prepare_other_lengths(ctx, routine, options, voice)
+
+
+def _prepare_other_lengths(
+    ctx: click.Context, routine: Routine, options: Options, voice: Voice
+) -> None:
+    """After a routine's first render, what its other lengths say: then any `--length` is a
+    splice of kept speech (no voice to load). The session is complete before this starts."""
+    bar = _bar(ctx)
+    try:
+        made = prepare_every_length(
+            routine,
+            options,
+            voice=voice,
+            progress=lambda _, done, total: bar("lengths", done, total),
+        )
+    except KeyboardInterrupt:
+        click.echo(
+            "Stopped before the other lengths were prepared; the session is complete.", err=True
+        )
+        return
+    if made and not ctx.obj["quiet"]:
+        click.echo(f"  {made} sentences kept for other lengths: any --length now renders at once")

@@ -52,9 +52,9 @@ def _builtin(name: str) -> SoundRef:
     return SoundRef(name, None, Loc("guidecast"))
 
 
-_TONE = _builtin("woodblock")
-PHASE_TONES = {"in": _TONE, "hold": _TONE, "out": _TONE}
-"""With `count: tones`, the soft knock that starts each phase (0.8 s, inside the phase)."""
+PHASE_TONES = {"in": _builtin("rise"), "hold": _builtin("steady"), "out": _builtin("fall")}
+"""With `count: tones`, the tone that starts each phase, as breathing apps sound them: rising
+for in, falling for out, level for a hold (0.9 s, inside the phase)."""
 GO = _builtin("go")
 """Starts every work period on the clock."""
 REST = _builtin("rest")

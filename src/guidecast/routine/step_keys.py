@@ -65,8 +65,8 @@ FOR = key("for", DURATION, "Instead of `cycles`: as many whole cycles as fit thi
 COUNT = key(
     "count",
     kinds.BREATH_COUNT,
-    "true: count every second aloud; false: say only the phase words; tones: a soft knock "
-    "starts each phase and nothing is said.",
+    "true: count every second aloud; false: say only the phase words; tones: each phase "
+    "starts on a tone (rising for in, falling for out, level for a hold) and nothing is said.",
     False,
     "tones",
     default=(True, False),

@@ -33,6 +33,9 @@ class Engine(Protocol):
     """Sentences it can synthesize at once (threads calling `synthesize` side by side)."""
     phonemes: bool
     """Whether it reads `[[phonemes]]` inside the text (Piper's espeak IPA)."""
+    local: bool
+    """Whether it speaks on this machine (no network, no quota): worth asking for sentences
+    ahead of need."""
 
     def identity(self) -> str:
         """A string that changes whenever the same text would sound different (voice, model)."""

@@ -18,6 +18,7 @@ class FakeEngine:
     name = "fake"
     workers = 1
     phonemes = False
+    local = True
     sample_rate = 22050
     WORD_MS = 250
     TAIL_MS = 200

@@ -24,6 +24,7 @@ class GttsEngine:
     name = "gtts"
     workers = 1
     phonemes = False
+    local = False
 
     def __init__(self, voice: str | None = None, language: str = "en") -> None:
         self.language = language.split("-")[0].lower() or "en"

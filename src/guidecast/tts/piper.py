@@ -31,6 +31,7 @@ class PiperEngine:
 
     name = "piper"
     phonemes = True
+    local = True
     """Takes `[[phonemes]]` inside the text (espeak IPA)."""
     workers = max(1, min(4, os.cpu_count() or 1))
     """Sentences it can synthesize at once (one CPU core each)."""

@@ -32,6 +32,7 @@ from ...mp3.export import SessionFiles
 from ...session import render_session
 from ...sound.mix import resolve_mix
 from ...sound.render import AudioFormat, Progress, Voice
+from ...sound.voice import NotKept
 from ...tts import ClipCache, Engine, make_engine
 from .budget import files_bytes, prune_cache
 from .variants import Choice
@@ -278,14 +279,18 @@ class Renderer:
 
         The choices were offered on estimated speech, and the renderer fits the length on
         estimated speech first and on the real clips next: a target both accept always
-        renders. None (as written) when they share no length. Everything any length can say
-        is synthesized here (once per routine), so the next length needs no voice.
+        renders. None (as written) when they share no length. The first time a routine's
+        speech is found missing, everything any length can say is synthesized here, so the
+        next length needs no voice (and a warm routine skips the search).
         """
         assert options.length_ms is not None
         speech = Estimate(options.rate)
-        voice.prepare(every_text(routine, options), progress)
+        try:  # a warm routine: its speech is kept, nothing to look for
+            real = length_bounds(routine, options, voice.kept())
+        except NotKept:
+            voice.prepare(every_text(routine, options), progress)
+            real = length_bounds(routine, options, voice)
         estimated = length_bounds(routine, options, speech)
-        real = length_bounds(routine, options, voice)
         low = max(real.shortest_ms, estimated.shortest_ms - LENGTH_TOLERANCE_MS)
         high = min(real.longest_ms, estimated.longest_ms + LENGTH_TOLERANCE_MS)
         if low > high:
