@@ -335,3 +335,22 @@ def test_a_trickled_request_is_closed_at_its_deadline(tmp_path: Path, head: byte
         took = time.monotonic() - began
     assert closed, "the trickling connection was kept open"
     assert 0.8 < took < 2.5
+
+
+def test_a_name_given_with_name_is_one_of_the_servers_own(tmp_path: Path) -> None:
+    routines = tmp_path / "routines"
+    write_routine(routines, STRETCH, "quick-stretch")
+    with running_server(
+        tmp_path / "out",
+        routines=routines,
+        engine="fake",
+        cache_dir=tmp_path / "cache",
+        names=("Desk.Fritz.Box",),
+    ) as server:
+        api = Api(server, tmp_path / "out", tmp_path / "cache")
+        host = f"desk.fritz.box:{api.port}"
+        status, _, body = api.send(
+            "POST", f"/api/variant?{QUERY}", Host=host, Origin=f"http://{host}"
+        )
+        assert status in (200, 202), body
+        assert api.send("POST", f"/api/variant?{QUERY}", Host="other.fritz.box")[0] == 421

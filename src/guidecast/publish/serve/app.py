@@ -214,9 +214,10 @@ def create_app(studio: Studio, *, server_name: str, server_port: int) -> Starlet
     return Starlette(routes=routes)
 
 
-def guarded(app: ASGIApp, *, server_name: str) -> ASGIApp:
-    """The app behind the Host and Origin checks (see `guard`)."""
-    return OriginGuard(app, names=own_names(server_name))
+def guarded(app: ASGIApp, *, server_name: str, names: tuple[str, ...] = ()) -> ASGIApp:
+    """The app behind the Host and Origin checks (see `guard`); `names` are more of the
+    computer's own names."""
+    return OriginGuard(app, names=own_names(server_name, (n.lower().rstrip(".") for n in names)))
 
 
 def _variant_routes(studio: Studio) -> list[Route]:

@@ -159,6 +159,7 @@ class GuidecastServer:
             guarded(
                 create_app(studio, server_name=self.server_name, server_port=self.server_port),
                 server_name=self.server_name,
+                names=config.names,
             ),
             http=_protocol(config.connections_per_client, config.silent_timeout),
             lifespan="off",
