@@ -334,6 +334,7 @@ def test_renders_run_side_by_side_and_a_full_queue_refuses_more(
 ) -> None:
     monkeypatch.setattr(guidecast.publish.serve.jobs, "WORKERS", 2)
     monkeypatch.setattr(guidecast.publish.serve.jobs, "QUEUE_LIMIT", 3)
+    monkeypatch.setattr(guidecast.publish.serve.jobs, "PER_CLIENT", 10)
     renderer = site.server.studio.renderer
     assert renderer is not None
     started = threading.Event()
@@ -356,5 +357,5 @@ def test_renders_run_side_by_side_and_a_full_queue_refuses_more(
     status, body = site.request(
         "POST", "/api/variant?routine=quick-stretch&length=3&narration=standard&bed=rain"
     )
-    assert status == 503 and "try again" in body
+    assert status == 429 and "try again" in body
     release.set()

@@ -21,7 +21,14 @@ from ..errors import ExportError, FeedError
 from ..mp3.export import SIDECARS
 from ..publish.episodes import Session, load_sessions
 from ..publish.feed import SHOW_COVER, build_feed, file_url, make_channel, show_cover
-from ..publish.page import render_page
+from ..publish.page import MANIFEST as PAGE_MANIFEST
+from ..publish.page import (
+    SERVICE_WORKER,
+    page_text,
+    render_page,
+    service_worker,
+    web_manifest,
+)
 from ..store.atomic import replace_all, write_atomic
 from .manifest import MANIFEST, MANIFEST_FORMAT, ManifestEntry
 from .page import PickerEntry, catalog_picker_html
@@ -155,6 +162,11 @@ def _write_feeds(project: Project, entries: list[ManifestEntry]) -> None:
         [], _channel(project, sessions, first), feed_url=feed_url, directory=out, makers=picker
     )
     write_atomic(out / "index.html", page.encode())
+    # The page is a web app whose sessions play offline once played (on an HTTPS host).
+    app = json.dumps(web_manifest(page_text(project.title)), ensure_ascii=False).encode()
+    for name, data in ((PAGE_MANIFEST, app), (SERVICE_WORKER, service_worker())):
+        if not (out / name).is_file() or (out / name).read_bytes() != data:
+            write_atomic(out / name, data)
 
 
 def _channel(project: Project, sessions: list[Session], language: str) -> Any:

@@ -104,6 +104,15 @@ def feed(
     help="Speech engine for sessions made on request (piper is offline).",
 )
 @click.option("--voice", help="Engine voice for them. [default: each routine's, else Piper's]")
+@click.option(
+    "--name",
+    "names",
+    multiple=True,
+    metavar="HOST",
+    help="Another name this computer is reached by (a router's DNS name, e.g. "
+    "desk.fritz.box); the page makes and keeps sessions only at the computer's own names "
+    "and addresses. Repeatable.",
+)
 @cache_dir_option
 @show_options
 def serve(
@@ -114,6 +123,7 @@ def serve(
     routines: Path | None,
     engine: str,
     voice: str | None,
+    names: tuple[str, ...],
     cache_dir: Path | None,
     cover: Path | None,
     owner_email: str,
@@ -159,6 +169,7 @@ def serve(
         engine=engine,
         voice=voice,
         cache_dir=cache_dir,
+        names=names,
     )
     serve_directory(config, on_ready=lambda info: click.echo(ready_message(info)))
     click.echo("Stopped.", err=True)

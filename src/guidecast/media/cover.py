@@ -41,22 +41,58 @@ def _generated(title: str, subtitle: str) -> Image.Image:
             [(0, y), (COVER_PX, y)],
             fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
         )
-    cx, cy = COVER_PX // 2, COVER_PX * 2 // 5
-    for r, alpha in ((300, 40), (220, 60), (140, 90)):
+    cx = COVER_PX // 2
+    for r, alpha in ((230, 40), (170, 60), (110, 90)):
         shade = tuple(min(255, c + alpha) for c in top)
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=shade, width=6)
-    font = ImageFont.load_default(size=96)
-    small = ImageFont.load_default(size=54)
-    lines = textwrap.wrap(title, width=20)[:3]
-    y = COVER_PX * 2 // 3 - 20
+        draw.ellipse([cx - r, 300 - r, cx + r, 300 + r], outline=shade, width=6)
+    size, lines = _title_layout(title)
+    font = ImageFont.load_default(size=size)
+    step = round(size * 1.12)
+    y = 560 + (_TITLE_ROOM - len(lines) * step) // 2 + step // 2
     for line in lines:
-        draw.text((cx, y), line, font=font, fill=(250, 248, 240), anchor="mm")
-        y += 112
-    if subtitle:
+        # A dark edge keeps the letters apart from any background, even as a thumbnail.
         draw.text(
-            (cx, COVER_PX - 110), subtitle[:40], font=small, fill=(235, 235, 225), anchor="mm"
+            (cx, y),
+            line,
+            font=font,
+            fill=(252, 250, 244),
+            anchor="mm",
+            stroke_width=max(3, size // 24),
+            stroke_fill=tuple(c // 2 for c in top),
         )
+        y += step
+    if subtitle:
+        small = ImageFont.load_default(size=60)
+        draw.text((cx, COVER_PX - 90), subtitle[:40], font=small, fill=(235, 235, 225), anchor="mm")
     return img
+
+
+TITLE_MAX_PX = 230
+"""The title's largest font size on a 1400 px cover: about 12 px on a 72 px thumbnail."""
+_TITLE_WIDTH = COVER_PX * 0.88
+_TITLE_ROOM = 600
+"""Pixels of height the title's lines may take, between the circles and the subtitle."""
+
+
+def _title_layout(title: str) -> tuple[int, list[str]]:
+    """The largest font size, and the lines (three at most), that fit the title on a cover."""
+    probe = ImageFont.load_default(size=100)
+    best: tuple[int, list[str]] = (0, [])
+    for width in range(8, 33, 2):
+        lines = textwrap.wrap(title, width=width, break_long_words=False) or [""]
+        if len(lines) > 3:
+            continue  # every word stays, whole
+        widest = max(probe.getlength(line) for line in lines) or 1.0
+        size = min(TITLE_MAX_PX, int(100 * _TITLE_WIDTH / widest))
+        size = min(size, int(_TITLE_ROOM / (len(lines) * 1.12)))
+        if size > best[0]:
+            best = (size, lines)
+    if best[0] < 100:  # a very long title or word: broken, its first words as large as fit
+        lines = textwrap.wrap(title, width=16, break_long_words=True, max_lines=3)
+        widest = max(probe.getlength(line) for line in lines) or 1.0
+        size = min(int(_TITLE_ROOM / 3.36), int(100 * _TITLE_WIDTH / widest))
+        best = max(best, (size, lines))
+    return best
 
 
 def _open(path: Path) -> Image.Image:
@@ -104,7 +140,7 @@ def kept_cover(store: BlobStore, title: str, subtitle: str = "", image: str | No
         with contextlib.suppress(OSError):
             st = Path(image).stat()
             stamp += [st.st_size, st.st_mtime_ns]
-    key = blob_key(["cover", __version__, title, subtitle, stamp])
+    key = blob_key(["cover-2", __version__, title, subtitle, stamp])
     found = store.get(key)
     if found is None:
         found = cover_jpeg(title, subtitle, image)

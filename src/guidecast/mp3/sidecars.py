@@ -69,7 +69,8 @@ def timestamp(ms: int, sep: str = ".") -> str:
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\ud800-\udfff]")
 """Characters no sidecar keeps: control characters (escape sequences, bells), the bidi
 embeddings and overrides that turn the text after them around, and lone surrogates."""
-_TAG = re.compile(r"<[^<>]*>")
+_TAG = re.compile(r"</?[A-Za-z!?][^<>]*>")
+"""Something a player could read as an HTML-like tag."""
 
 
 def clean_text(text: str) -> str:
@@ -86,6 +87,7 @@ def vtt_text(text: str) -> str:
     """Escape cue text for WebVTT: `&` and `<` start markup, and `-->` must not appear."""
     text = _one_line(text).replace("&", "&amp;").replace("<", "&lt;")
     return text.replace(">", "&gt;")
+
 
 
 def srt_text(text: str) -> str:

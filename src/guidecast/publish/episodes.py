@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from ..errors import FeedError
 from ..mp3.recover import recover
 from ..mp3.sessioninfo import SessionFileError, SessionInfo, read_session_info
 
-__all__ = ["Session", "content_version", "load_sessions"]
+__all__ = [
+    "KEPT",
+    "VARIANTS",
+    "Session",
+    "content_version",
+    "kept_variants",
+    "load_published",
+    "load_sessions",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +63,53 @@ def load_sessions(directory: Path, *, skip_broken: bool = False) -> list[Session
     sessions += _orphans(directory, {s.mp3 for s in sessions})
     sessions.sort(key=lambda s: (s.first_rendered, s.title), reverse=True)
     return sessions
+
+
+VARIANTS = "variants"
+"""The subfolder that `guidecast serve --routines` renders sessions on request into."""
+KEPT = "kept.json"
+"""The list (in `VARIANTS`) of the sessions made on request that listeners keep in the feed."""
+
+
+def kept_variants(directory: Path) -> set[str]:
+    """The names (file stems) of the variants listeners chose to keep in the feed."""
+    try:
+        names = json.loads((directory / VARIANTS / KEPT).read_text("utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+
+
+def load_published(directory: Path, *, skip_broken: bool = False) -> list[Session]:
+    """The folder's sessions and the variants kept in its feed (`variants/`), newest first.
+
+    `guidecast feed` and `guidecast serve` list the same episodes from the same folder.
+    """
+    sessions = load_sessions(directory, skip_broken=skip_broken)
+    kept = kept_variants(directory)
+    folder = directory / VARIANTS
+    if kept and folder.is_dir():
+        for s in load_sessions(folder, skip_broken=True):
+            if Path(s.mp3).stem in kept:
+                sessions.append(_inside(s, VARIANTS))
+    sessions.sort(key=lambda s: (s.first_rendered, s.title), reverse=True)
+    return sessions
+
+
+def _inside(s: Session, folder: str) -> Session:
+    """A session of a subfolder, its file names made relative to the served folder."""
+
+    def moved(name: str | None) -> str | None:
+        return None if name is None else f"{folder}/{name}"
+
+    return replace(
+        s,
+        mp3=f"{folder}/{s.mp3}",
+        cover=moved(s.cover),
+        chapters_json=moved(s.chapters_json),
+        vtt=moved(s.vtt),
+        srt=moved(s.srt),
+    )
 
 
 def _orphans(directory: Path, known: set[str]) -> list[Session]:

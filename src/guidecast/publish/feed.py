@@ -23,7 +23,7 @@ from ..mp3.sessioninfo import (
 )
 from ..mp3.sidecars import timestamp
 from ..store.atomic import sweep_stale, write_atomic
-from .episodes import Session, content_version, load_sessions
+from .episodes import Session, content_version, load_published, load_sessions
 
 __all__ = [
     "SESSION_FORMAT",
@@ -347,11 +347,14 @@ def write_feed(
 ) -> Path:
     """Write `DIR/feed.xml` for the sessions rendered in DIR and return its path.
 
+    The variants listeners kept with `guidecast serve --routines` are in it too, as in the
+    served feed.
+
     Also writes `DIR/show.jpg`, the show's artwork (from `cover`, else generated from the
     title), unless the folder has a `cover.jpg` and no `cover` is given.
     """
     base_url = _check_base_url(base_url)
-    sessions = load_sessions(directory)
+    sessions = load_published(directory)
     if not sessions:
         raise FeedError(
             f"{directory}: no rendered sessions (no MP3 with its *.session.json or its "

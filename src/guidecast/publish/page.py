@@ -21,18 +21,44 @@ from .feed import Channel, Session
 __all__ = [
     "CHEVRON",
     "COMPACT_FROM",
+    "MANIFEST",
+    "SERVICE_WORKER",
     "PageCue",
+    "html_text",
+    "isolated",
+    "page_text",
     "parse_vtt",
     "player_clock",
     "qr_svg",
     "render_page",
     "routine_row_html",
+    "service_worker",
     "variant_html",
+    "web_manifest",
 ]
 
 log = logging.getLogger(__name__)
 
 _TIMESTAMP = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})")
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Control characters, and the bidi embeddings, overrides and isolates a title could use to
+show text in another order than it is (U+202E); marks (U+200E, U+200F) stay."""
+
+
+def page_text(text: str) -> str:
+    """Text from a file, a tag or the command line as the page may show it: no control
+    characters, no bidi overrides (a title can reorder only itself, see `isolated`)."""
+    return _HIDDEN.sub("", text)
+
+
+def html_text(text: str) -> str:
+    """`page_text`, escaped for HTML text or a quoted attribute."""
+    return escape(page_text(text))
+
+
+def isolated(text: str) -> str:
+    """`html_text` in a `<bdi>`: a right-to-left title does not reorder what is around it."""
+    return f"<bdi>{html_text(text)}</bdi>"
 
 
 @dataclass(frozen=True)
@@ -120,6 +146,33 @@ def variant_html(title: str) -> str:
     </div>"""
 
 
+MANIFEST = "manifest.webmanifest"
+"""The web app manifest: the page can be added to a phone's home screen."""
+SERVICE_WORKER = "sw.js"
+"""The service worker: the page and the sessions played last open and play offline."""
+
+
+def web_manifest(title: str) -> dict[str, object]:
+    """The web app manifest of a show's page (paths relative to the page)."""
+    return {
+        "name": title,
+        "short_name": title[:30],
+        "start_url": "./",
+        "scope": "./",
+        "display": "standalone",
+        "background_color": "#f7f5f0",
+        "theme_color": "#2f6f5e",
+        "icons": [
+            {"src": "show.jpg", "sizes": "1400x1400", "type": "image/jpeg", "purpose": "any"}
+        ],
+    }
+
+
+def service_worker() -> bytes:
+    """The service worker's script."""
+    return (files("guidecast") / "web" / SERVICE_WORKER).read_bytes()
+
+
 COMPACT_FROM = 3
 """With this many sessions or more, each starts as a closed row (title, length, play)."""
 
@@ -149,9 +202,10 @@ def render_page(
     parts = urlsplit(feed_url)
     podcast_url = f"podcast://{parts.netloc}{parts.path}"
     return template.substitute(
-        lang=escape(channel.language),
-        title=escape(channel.title),
-        description=escape(channel.description),
+        lang=html_text(channel.language),
+        title=html_text(channel.title),
+        heading=isolated(channel.title),
+        description=isolated(channel.description),
         makers=makers,
         sessions=items,
         qr=qr_svg(feed_url),
@@ -162,10 +216,10 @@ def render_page(
 
 def _session_html(s: Session, index: int, directory: Path, expanded: bool) -> str:
     """Render one session as a row (play, title, length) that opens on its player."""
-    e = escape
+    e = html_text
     heading, body = f"session-{index}", f"session-body-{index}"
     cover = (
-        f'<img class="cover" src="{e(quote(s.cover))}" alt="Cover of {e(s.title)}" '
+        f'<img class="cover" src="{escape(quote(s.cover))}" alt="Cover of {e(s.title)}" '
         'width="1400" height="1400" loading="lazy">'
         if s.cover
         else ""
@@ -176,19 +230,19 @@ def _session_html(s: Session, index: int, directory: Path, expanded: bool) -> st
         f'<li><button type="button" data-start="{c.start_ms / 1000:.3f}" '
         f'data-end="{c.end_ms / 1000:.3f}" aria-label="Play {e(c.title)} at '
         f'{player_clock(c.start_ms)}"><span class="time">{player_clock(c.start_ms)}</span> '
-        f'<span class="name">{e(c.title)}</span></button></li>'
+        f'<span class="name">{isolated(c.title)}</span></button></li>'
         for c in s.chapters
     )
-    desc = f'<p class="desc">{e(s.description)}</p>' if s.description else ""
-    src = e(quote(s.mp3) + (f"?v={s.version}" if s.version else ""))
+    desc = f'<p class="desc">{isolated(s.description)}</p>' if s.description else ""
+    src = escape(quote(s.mp3) + (f"?v={s.version}" if s.version else ""))
     return f"""<article class="session" aria-labelledby="{heading}">
   <div class="row">
     <button type="button" class="play" data-action="play" aria-label="Play {e(s.title)}">
       <span aria-hidden="true">▶</span></button>
     <div class="what">
       <h2 id="{heading}"><button type="button" class="toggle" aria-controls="{body}"
-        aria-expanded="{"true" if expanded else "false"}">{e(s.title)}{CHEVRON}</button></h2>
-      <p class="meta">{" · ".join(e(m) for m in meta)}</p>
+        aria-expanded="{"true" if expanded else "false"}">{isolated(s.title)}{CHEVRON}</button></h2>
+      <p class="meta">{" · ".join(isolated(m) for m in meta)}</p>
     </div>
   </div>
   <div class="body" id="{body}"{"" if expanded else " hidden"}>
@@ -222,9 +276,9 @@ def _transcript_html(s: Session, directory: Path) -> str:
         return ""
     lines = "\n".join(
         f'<p class="cue" data-start="{c.start:.3f}" data-end="{c.end:.3f}">'
-        f'<span class="time">{player_clock(int(c.start * 1000))}</span> {escape(c.text)}</p>'
+        f'<span class="time">{player_clock(int(c.start * 1000))}</span> {isolated(c.text)}</p>'
         for c in cues
     )
-    title = escape(s.title)
+    title = html_text(s.title)
     return f"""<h3>Transcript</h3>
     <div class="cues" tabindex="0" aria-label="Transcript of {title}">{lines}</div>"""

@@ -6,50 +6,54 @@ import functools
 import json
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from ...errors import FeedError
 from ...mp3.sessioninfo import SessionFileError, read_session_info
 from ...store.atomic import write_atomic
 from ...tts import default_cache_dir
+from ..episodes import KEPT, VARIANTS, kept_variants, load_published
 from ..feed import (
     SHOW_COVER,
     Channel,
     Session,
     build_feed,
     content_version,
-    load_sessions,
     make_channel,
     show_cover,
 )
-from ..page import COMPACT_FROM, render_page
+from ..page import (
+    COMPACT_FROM,
+    MANIFEST,
+    SERVICE_WORKER,
+    page_text,
+    render_page,
+    service_worker,
+    web_manifest,
+)
 from .address import lan_address
+from .budget import QuotaFull, check_quota
 from .config import ServeConfig
 from .files import file_response, not_found, resolve
+from .guard import MAX_HOST, BadHost, OriginGuard, own_names, parse_host
 from .jobs import Busy, Job, Renderer
 from .picker import picker_html
 from .variants import Catalog, Choice, ChoiceError, parse_choice
 
-__all__ = ["VARIANTS", "Studio", "create_app"]
+__all__ = ["VARIANTS", "Studio", "create_app", "guarded"]
 
 log = logging.getLogger(__name__)
-
-VARIANTS = "variants"
-"""The subfolder of the served folder that variants are rendered into."""
-KEPT = "kept.json"
-_HOST = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
-_MAX_HOST = 261
-"""A DNS name of at most 253 characters, or a bracketed IPv6 address, and a port."""
 
 
 @dataclass
@@ -98,15 +102,7 @@ class Studio:
 
     def sessions(self) -> list[Session]:
         """The folder's sessions and the variants listeners kept, newest first."""
-        sessions = load_sessions(self.root, skip_broken=True)
-        folder = self.root / VARIANTS
-        kept = self.kept()
-        if kept and folder.is_dir():
-            for s in load_sessions(folder, skip_broken=True):
-                if Path(s.mp3).stem in kept:
-                    sessions.append(_inside(s, VARIANTS))
-        sessions.sort(key=lambda s: (s.first_rendered, s.title), reverse=True)
-        return sessions
+        return load_published(self.root, skip_broken=True)
 
     def channel(self, sessions: list[Session]) -> Channel:
         return make_channel(
@@ -119,38 +115,24 @@ class Studio:
 
     def kept(self) -> set[str]:
         """The names of the variants listeners chose to keep in the feed."""
-        try:
-            names = json.loads((self.root / VARIANTS / KEPT).read_text("utf-8"))
-        except (OSError, ValueError):
-            return set()
-        return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+        return kept_variants(self.root)
 
     def keep(self, name: str, *, kept: bool) -> None:
-        """Add a variant to the feed, or take it out."""
+        """Add a variant to the feed, or take it out; QuotaFull when the feed keeps enough."""
         with self._kept_lock:
-            names = self.kept() - {name} | ({name} if kept else set())
+            before = self.kept()
+            if kept and name not in before:
+                check_quota(self.root / VARIANTS, before, name)
+            names = before - {name} | ({name} if kept else set())
+            if names == before and (self.root / VARIANTS / KEPT).is_file():
+                return
+            (self.root / VARIANTS).mkdir(exist_ok=True)  # none rendered yet: nothing to take out
             data = json.dumps(sorted(names), indent=1).encode() + b"\n"
             write_atomic(self.root / VARIANTS / KEPT, data)
 
     def close(self) -> None:
         if self.renderer is not None:
             self.renderer.close()
-
-
-def _inside(s: Session, folder: str) -> Session:
-    """A session of a subfolder, its file names made relative to the served folder."""
-
-    def moved(name: str | None) -> str | None:
-        return None if name is None else f"{folder}/{name}"
-
-    return replace(
-        s,
-        mp3=f"{folder}/{s.mp3}",
-        cover=moved(s.cover),
-        chapters_json=moved(s.chapters_json),
-        vtt=moved(s.vtt),
-        srt=moved(s.srt),
-    )
 
 
 def _env_cache() -> Path | None:
@@ -164,11 +146,14 @@ def create_app(studio: Studio, *, server_name: str, server_port: int) -> Starlet
     def base_url(request: Request) -> str:
         """Build the base URL from the Host the client used, so links work from the phone."""
         host = request.headers.get("host", "").strip()
-        if len(host) > _MAX_HOST or not _HOST.fullmatch(host):
-            address = lan_address(server_name)
-            authority = f"[{address}]" if ":" in address else address
-            host = f"{authority}:{server_port}"
-        return f"http://{host}"
+        try:
+            name, port = parse_host(host) if len(host) <= MAX_HOST else ("", None)
+        except BadHost:
+            name, port = "", None
+        if not name:
+            name, port = lan_address(server_name), server_port
+        authority = f"[{name}]" if ":" in name else name
+        return f"http://{authority}" + (f":{port}" if port is not None else "")
 
     def page(request: Request) -> Response:
         def build() -> bytes:
@@ -201,6 +186,16 @@ def create_app(studio: Studio, *, server_name: str, server_port: int) -> Starlet
 
         return _generated("image/jpeg", build, request)
 
+    def manifest(request: Request) -> Response:
+        def build() -> bytes:
+            title = page_text(studio.channel(studio.sessions()).title)
+            return json.dumps(web_manifest(title), ensure_ascii=False).encode()
+
+        return _generated("application/manifest+json", build, request)
+
+    def worker(request: Request) -> Response:
+        return _generated("text/javascript; charset=utf-8", service_worker, request)
+
     def files(request: Request) -> Response:
         raw = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
         file = resolve(studio.root, raw)
@@ -211,10 +206,18 @@ def create_app(studio: Studio, *, server_name: str, server_port: int) -> Starlet
         Route("/index.html", page, methods=["GET", "HEAD"]),
         Route("/feed.xml", feed, methods=["GET", "HEAD"]),
         Route("/" + SHOW_COVER, cover, methods=["GET", "HEAD"]),
+        Route("/" + MANIFEST, manifest, methods=["GET", "HEAD"]),
+        Route("/" + SERVICE_WORKER, worker, methods=["GET", "HEAD"]),
         *_variant_routes(studio),
         Route("/{path:path}", files, methods=["GET", "HEAD"]),
     ]
     return Starlette(routes=routes)
+
+
+def guarded(app: ASGIApp, *, server_name: str, names: tuple[str, ...] = ()) -> ASGIApp:
+    """The app behind the Host and Origin checks (see `guard`); `names` are more of the
+    computer's own names."""
+    return OriginGuard(app, names=own_names(server_name, (n.lower().rstrip(".") for n in names)))
 
 
 def _variant_routes(studio: Studio) -> list[Route]:
@@ -233,6 +236,8 @@ def _variant_routes(studio: Studio) -> list[Route]:
             body |= {"state": job.state, "progress": job.progress, "stage": job.stage}
             body |= {"error": job.error} if job.error else {}
             body |= {"seconds": round(job.seconds, 3)} if job.seconds else {}
+            if job.state == "queued" and studio.renderer is not None:
+                body["ahead"] = studio.renderer.ahead(choice)
         if job is not None and job.state == "ready":
             session = _variant_session(studio.root / VARIANTS, choice.name)
             if session is None:
@@ -250,9 +255,11 @@ def _variant_routes(studio: Studio) -> list[Route]:
         modified = studio.catalog.modified_ns(choice.routine)
         if request.method == "POST":
             try:
-                job = studio.renderer.request(choice, routine, modified)
+                client = request.client.host if request.client else ""
+                job = studio.renderer.request(choice, routine, modified, client=client)
             except Busy as e:
-                return PlainTextResponse(f"{e}\n", 503, headers={"Retry-After": "30"})
+                retry = {"Retry-After": str(e.retry_after)}
+                return PlainTextResponse(f"{e}\n", 429, headers=retry)
             return answer(choice, job)
         return answer(choice, studio.renderer.status(choice, modified))
 
@@ -266,7 +273,10 @@ def _variant_routes(studio: Studio) -> list[Route]:
         job = studio.renderer.status(choice, modified)
         if request.method == "POST" and (job is None or job.state != "ready"):
             return PlainTextResponse("render this variant before keeping it\n", 409)
-        studio.keep(choice.name, kept=request.method == "POST")
+        try:
+            studio.keep(choice.name, kept=request.method == "POST")
+        except QuotaFull as e:
+            return PlainTextResponse(f"{e}\n", 507)
         return answer(choice, job)
 
     return [
@@ -284,14 +294,16 @@ def _variant_session(folder: Path, name: str) -> dict[str, Any] | None:
         log.warning("%s: cannot read the variant: %s", name, e)
         return None
     return {
-        "title": info.title,
-        "mp3": f"{VARIANTS}/{info.mp3}?v={version}",
+        "title": page_text(info.title),
+        "mp3": f"{VARIANTS}/{quote(info.mp3)}?v={version}",
         "duration_ms": info.duration_ms,
         "chapters": [
-            {"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in info.chapters
+            {"title": page_text(c.title), "start_ms": c.start_ms, "end_ms": c.end_ms}
+            for c in info.chapters
         ],
         "captions": [
-            {"start_ms": c.start_ms, "end_ms": c.end_ms, "text": c.text} for c in info.captions
+            {"start_ms": c.start_ms, "end_ms": c.end_ms, "text": page_text(c.text)}
+            for c in info.captions
         ],
     }
 

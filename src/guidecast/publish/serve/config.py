@@ -40,6 +40,9 @@ class ServeConfig:
     """Their voice; None: each routine's, else the engine's choice for its language."""
     cache_dir: Path | None = None
     """The speech cache; None: GUIDECAST_CACHE_DIR, else the user cache folder."""
+    names: tuple[str, ...] = ()
+    """More names this computer is reached by (a router's DNS name): like its own host name
+    and addresses, a page opened at one of them may make and keep sessions."""
     max_connections: int = MAX_CONNECTIONS
     connections_per_client: int = CONNECTIONS_PER_CLIENT
     silent_timeout: float = SILENT_TIMEOUT_S

@@ -4,12 +4,15 @@ A request for a variant that is being rendered joins that render; one already re
 (and newer than its routine file) is served as it is. The workers share one engine per voice,
 so a voice loads once per server, and the first render of a routine synthesizes everything any
 of its lengths can say: every later length is a splice of kept speech. At most `QUEUE_LIMIT`
-renders wait; past that a request is refused (`Busy`) rather than making every listener wait.
+renders wait, and one client (one address) has at most `PER_CLIENT` renders queued or under
+way; past either a request is refused (`Busy`, answered 429) rather than making every listener
+wait.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import queue
@@ -31,9 +34,19 @@ from ...sound.mix import resolve_mix
 from ...sound.render import AudioFormat, Progress, Voice
 from ...sound.voice import NotKept
 from ...tts import ClipCache, Engine, make_engine
+from .budget import files_bytes, prune_cache
 from .variants import Choice
 
-__all__ = ["QUEUE_LIMIT", "UNKEPT_LIMIT", "WORKERS", "Busy", "Job", "Renderer"]
+__all__ = [
+    "PER_CLIENT",
+    "QUEUE_LIMIT",
+    "UNKEPT_BYTES",
+    "UNKEPT_LIMIT",
+    "WORKERS",
+    "Busy",
+    "Job",
+    "Renderer",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +54,18 @@ State = Literal["queued", "rendering", "ready", "failed"]
 UNKEPT_LIMIT = 12
 """Variants nobody kept in the feed that stay on disk (the most recently made); older ones
 are removed when a new one is made, so that trying lengths on a phone never fills the disk."""
+UNKEPT_BYTES = 512 << 20
+"""Bytes those variants may take together (512 MiB); the oldest go first past it."""
+PRUNE_EVERY_S = 60.0
+"""The speech cache is measured (and pruned past `budget.CACHE_BYTES`) at most this often."""
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 """Variants rendered at once (one core each)."""
 QUEUE_LIMIT = 16
 """Renders that may wait for a worker; more requests are refused until some are done."""
+PER_CLIENT = 3
+"""Renders one client address may have queued or under way at once."""
+RETRY_AFTER_S = 30
+"""What a refused client is told to wait before asking again."""
 SPEECH_SHARE = 0.5
 """The part of the progress bar given to speech; encoding fills the rest."""
 
@@ -62,10 +83,14 @@ class Job:
     error: str = ""
     seconds: float = 0.0
     """How long the render took, once ready."""
+    client: str = ""
+    """The address of the client that asked for it first."""
 
 
 class Busy(GuidecastError):
     """Too many renders are waiting: the request is refused, to be tried again later."""
+
+    retry_after = RETRY_AFTER_S
 
 
 class Renderer:
@@ -93,6 +118,9 @@ class Renderer:
         self._engines: dict[tuple[str, str | None, str], Engine] = {}
         self.renders = 0
         """Renders started so far (a variant asked for twice is rendered once)."""
+        self._pruned_at = -PRUNE_EVERY_S
+        self._order: dict[str, int] = {}
+        self._counter = itertools.count()
 
     def mp3(self, choice: Choice) -> Path:
         return self.folder / f"{choice.name}.mp3"
@@ -107,8 +135,14 @@ class Renderer:
             return job if job is not None and job.state == "ready" else Job(choice, "ready", 1.0)
         return job if job is not None and job.state == "failed" else None
 
-    def request(self, choice: Choice, routine: Routine, modified_ns: int) -> Job:
-        """Start rendering the variant unless it is ready or on its way; return its job."""
+    def request(
+        self, choice: Choice, routine: Routine, modified_ns: int, *, client: str = ""
+    ) -> Job:
+        """Start rendering the variant unless it is ready or on its way; return its job.
+
+        Busy when the client already has `PER_CLIENT` renders on their way, or `QUEUE_LIMIT`
+        renders wait.
+        """
         with self._lock:
             job = self._jobs.get(choice.name)
             if job is not None and job.state in ("queued", "rendering"):
@@ -117,14 +151,21 @@ class Renderer:
                 return (
                     job if job is not None and job.state == "ready" else Job(choice, "ready", 1.0)
                 )
-            waiting = sum(j.state == "queued" for j in self._jobs.values())
+            active = [j for j in self._jobs.values() if j.state in ("queued", "rendering")]
+            mine = sum(j.client == client for j in active)
+            if mine >= PER_CLIENT:
+                raise Busy(
+                    f"this device is already making {mine} sessions (the most at once); "
+                    "try again when one is ready"
+                )
+            waiting = sum(j.state == "queued" for j in active)
             if waiting >= QUEUE_LIMIT:
                 raise Busy(
-                    f"the server is already making {waiting + len(self._workers)} sessions; "
-                    "try again in a minute"
+                    f"the server is already making {len(active)} sessions; try again in a minute"
                 )
-            job = Job(choice, "queued")
+            job = Job(choice, "queued", client=client)
             self._jobs[choice.name] = job
+            self._order[choice.name] = next(self._counter)
             self._queue.put((choice, routine))
             if len(self._workers) < WORKERS:
                 worker = threading.Thread(target=self._work, name="render", daemon=True)
@@ -154,9 +195,27 @@ class Renderer:
         except OSError:
             return False
 
+    def ahead(self, choice: Choice) -> int:
+        """How many renders a queued variant waits for (0: a worker is about to take it)."""
+        with self._lock:
+            active = [n for n, j in self._jobs.items() if j.state in ("queued", "rendering")]
+            if choice.name not in active:
+                return 0
+            rendering = sum(self._jobs[n].state == "rendering" for n in active)
+            mine = self._order.get(choice.name, 0)
+            before = sum(
+                self._jobs[n].state == "queued" and self._order.get(n, 0) < mine for n in active
+            )
+        free = max(0, WORKERS - rendering)
+        return max(0, before + 1 - free)
+
     def _set(self, choice: Choice, **changes: object) -> None:
         with self._lock:
-            self._jobs[choice.name] = replace(self._jobs[choice.name], **changes)  # type: ignore[arg-type]
+            job = self._jobs[choice.name]
+            progress = changes.get("progress")
+            if isinstance(progress, float) and progress < job.progress:
+                changes["progress"] = job.progress  # a bar that goes back reads as a fault
+            self._jobs[choice.name] = replace(job, **changes)  # type: ignore[arg-type]
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -176,10 +235,11 @@ class Renderer:
                 seconds = time.monotonic() - began
                 log.info("rendered %s in %.2fs", choice.name, seconds)
                 self._prune(keep=choice.name)
+                self._prune_cache()
                 self._set(choice, state="ready", progress=1.0, seconds=seconds)
 
     def _prune(self, *, keep: str) -> None:
-        """Remove the files of unkept variants beyond the newest `UNKEPT_LIMIT`."""
+        """Remove the files of unkept variants beyond the newest `UNKEPT_LIMIT` or bytes."""
         kept = self.kept()
         with self._lock:
             busy = {n for n, job in self._jobs.items() if job.state in ("queued", "rendering")}
@@ -189,7 +249,11 @@ class Renderer:
                 with contextlib.suppress(OSError):
                     made.append((mp3.stat().st_mtime_ns, mp3))
         made.sort(reverse=True)
-        for _, mp3 in made[UNKEPT_LIMIT:]:
+        total = 0
+        for count, (_, mp3) in enumerate(made, 1):
+            total += files_bytes(mp3)
+            if count <= UNKEPT_LIMIT and total <= UNKEPT_BYTES:
+                continue
             if mp3.stem == keep or mp3.stem in busy:
                 continue
             for path in SessionFiles(mp3).all:
@@ -197,7 +261,15 @@ class Renderer:
                     path.unlink(missing_ok=True)
             with self._lock:
                 self._jobs.pop(mp3.stem, None)
-            log.info("removed %s: not kept, and %d newer variants are", mp3.name, UNKEPT_LIMIT)
+            log.info("removed %s: not kept, and newer variants are", mp3.name)
+
+    def _prune_cache(self) -> None:
+        """Keep the speech cache within its budget, measuring it at most once a minute."""
+        with self._lock:
+            if time.monotonic() - self._pruned_at < PRUNE_EVERY_S:
+                return
+            self._pruned_at = time.monotonic()
+        prune_cache(self.cache_dir)
 
     @staticmethod
     def _snapped(

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from html import escape
 
 from ...model import Narration, Routine
-from ..page import player_clock, routine_row_html, variant_html
+from ..page import html_text, isolated, player_clock, routine_row_html, variant_html
 from .variants import BEDS, PACE_NAMES, RATES, allowed_minutes, default_choice, estimated_lengths
 
 __all__ = ["picker_html"]
@@ -75,13 +75,13 @@ def _routine_html(stem: str, routine: Routine, index: int, *, expanded: bool) ->
         f"{_BED_NAMES.get(b, b)}</option>"
         for b in BEDS
     )
-    title = e(routine.title)
+    title = html_text(routine.title)
     hidden = "" if expanded else " hidden"
     return f"""<article class="session routine" aria-labelledby="{heading}"
   data-routine="{e(stem)}" data-lengths="{e(json.dumps(table, separators=(",", ":")))}">
   {routine_row_html(title, heading, body, f"{e(meta)} · made on request", expanded=expanded)}
   <div class="body" id="{body}"{hidden}>
-    {f'<p class="desc">{e(routine.description)}</p>' if routine.description else ""}
+    {f'<p class="desc">{isolated(routine.description)}</p>' if routine.description else ""}
     <form class="choose" action="#" data-routine="{e(stem)}">
       <label>Length <select name="length">{options}</select></label>
       <label>Narration <select name="narration">{levels}</select></label>

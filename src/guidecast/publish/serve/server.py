@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ...errors import FeedError
 from .address import lan_address, terminal_qr
-from .app import Studio, create_app
+from .app import Studio, create_app, guarded
 from .config import ServeConfig
 
 __all__ = [
@@ -69,12 +70,16 @@ def ready_message(info: ServerInfo) -> str:
 
 
 def _protocol(per_client: int, silent_timeout: float) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with a per-address cap and a deadline for unfinished requests.
+    """uvicorn's h11 protocol with a per-address cap and a deadline for each whole request.
 
-    uvicorn times out only idle keep-alive connections after a response; a connection that
-    never finishes its request head would stay open for good and count against the cap.
+    uvicorn times out only idle keep-alive connections after a response, and forgets that
+    timer on every byte a client sends; a connection that trickles its request (a byte every
+    few seconds) would stay open for good and count against the cap. Here the deadline starts
+    with a connection or with the first byte of a request and is never moved: the request's
+    head and body must have arrived `silent_timeout` seconds later, or the connection closes.
     """
     open_by_host: Counter[str] = Counter()
+    finished = (h11.DONE, h11.MUST_CLOSE, h11.CLOSED)
 
     class Protocol(H11Protocol):
         _host = ""
@@ -91,7 +96,7 @@ def _protocol(per_client: int, silent_timeout: float) -> type[H11Protocol]:
                 return
             open_by_host[self._host] += 1
             super().connection_made(transport)
-            self._arm()
+            self._arm()  # a connection that sends nothing at all
 
         def connection_lost(self, exc: Exception | None) -> None:
             if self._refused:
@@ -106,17 +111,20 @@ def _protocol(per_client: int, silent_timeout: float) -> type[H11Protocol]:
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
-            if self._waiting():
-                self._arm()  # a request still incomplete: the clock restarts with each piece
-            else:
-                self._disarm()
+            self._follow()
 
         def on_response_complete(self) -> None:
-            self._disarm()  # uvicorn's keep-alive timeout takes over
             super().on_response_complete()
+            if not self.transport.is_closing():
+                self._follow()
 
-        def _waiting(self) -> bool:
-            return self.cycle is None or self.cycle.response_complete
+        def _follow(self) -> None:
+            """Keep the deadline while a request is unfinished; drop it once it has arrived."""
+            state = self.conn.their_state
+            if state in finished or (state is h11.IDLE and not self.conn.trailing_data[0]):
+                self._disarm()  # answered or being answered; uvicorn's keep-alive takes over
+            elif self._deadline is None:
+                self._arm()  # the first byte of a request: its clock starts, once
 
         def _arm(self) -> None:
             self._disarm()
@@ -128,8 +136,9 @@ def _protocol(per_client: int, silent_timeout: float) -> type[H11Protocol]:
                 self._deadline = None
 
         def _expire(self) -> None:
-            if self._waiting() and not self.transport.is_closing():
-                log.debug("%s sent no complete request in %gs; closing", self._host, silent_timeout)
+            self._deadline = None
+            if self.conn.their_state not in finished and not self.transport.is_closing():
+                log.debug("%s sent no whole request in %gs; closing", self._host, silent_timeout)
                 self.transport.close()
 
     return Protocol
@@ -147,7 +156,11 @@ class GuidecastServer:
         self.server_name, self.server_port = str(host), int(port)
         self.server_address = (self.server_name, self.server_port)
         answering = uvicorn.Config(
-            create_app(studio, server_name=self.server_name, server_port=self.server_port),
+            guarded(
+                create_app(studio, server_name=self.server_name, server_port=self.server_port),
+                server_name=self.server_name,
+                names=config.names,
+            ),
             http=_protocol(config.connections_per_client, config.silent_timeout),
             lifespan="off",
             log_config=None,

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from ...compiler.fit import LENGTH_TOLERANCE_MS, compile_routine, length_bounds
 from ...compiler.options import Options, resolve_options
@@ -87,10 +88,14 @@ class Choice:
     def query(self) -> str:
         """The query string that asks for this variant."""
         length = "" if self.minutes is None else str(self.minutes)
-        return (
-            f"routine={self.routine}&length={length}&narration={self.narration.value}"
-            f"&rate={self.rate:g}&bed={self.bed}"
-        )
+        values = {
+            "routine": self.routine,
+            "length": length,
+            "narration": self.narration.value,
+            "rate": f"{self.rate:g}",
+            "bed": self.bed,
+        }
+        return urlencode(values, quote_via=quote)
 
 
 class Catalog:
