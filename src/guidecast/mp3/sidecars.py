@@ -89,7 +89,6 @@ def vtt_text(text: str) -> str:
     return text.replace(">", "&gt;")
 
 
-
 def srt_text(text: str) -> str:
     """Cue text for SRT, which has no escapes: players read `<i>`, `<font>` (and `<script>`
     in web players) as markup and `{\\an8}` as positioning, and `-->` as a timing line; so
