@@ -120,7 +120,7 @@ def test_page_text_helpers() -> None:
 def test_srt_cues_keep_no_markup() -> None:
     text = srt([Caption(0, 1500, "Breathe <script>alert(1)</script> in <i>slowly</i>, 3 < 4")])
     cue = text.strip().split("\n")[2]
-    assert cue == "Breathe alert(1) in slowly, 3 < 4"
+    assert cue == "Breathe alert(1) in slowly, 3 ‹ 4"  # a stray bracket shown as ‹
     assert not re.search(r"<[A-Za-z/]", cue)
 
 
