@@ -49,7 +49,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_feed_command_writes_a_feed_podcast_apps_can_read(rendered: Path) -> None:
     done = _guidecast("feed", rendered, "--base-url", "https://example.org/yoga/")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"wrote {rendered / 'feed.xml'}"
+    assert done.stdout.strip() == f"wrote {rendered / 'feed.xml'} (2 episodes)"
     feed = feedparser.parse((rendered / "feed.xml").read_bytes())
     assert not feed.bozo, feed.bozo_exception
     assert len(feed.entries) == 2
@@ -122,9 +122,9 @@ def test_a_phone_subscribes_to_the_printed_feed_url(
 
 def test_serve_with_routines_says_so_and_a_missing_folder_is_one_line(tmp_path: Path) -> None:
     done = _guidecast("serve", tmp_path / "out", "--routines", tmp_path / "nowhere", "--port", "0")
-    assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[0] == (
-        f"error: {tmp_path / 'nowhere'}: no such folder of routines"
+    assert done.returncode == 2 and "Traceback" not in done.stderr  # a command-line mistake
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"Error: Invalid value for --routines: {tmp_path / 'nowhere'}: no such folder of routines"
     )
     assert not (tmp_path / "out").exists()  # nothing made for a server that cannot start
     done = _guidecast("serve", "--help")
