@@ -165,3 +165,10 @@ def test_a_bundled_voice_speaks_with_voice_name(site: Path, tmp_path: Path) -> N
     assert wav.stat().st_size > 10_000
     engine = PiperEngine("sam")
     assert engine.model == model and engine.identity() != PiperEngine().identity()
+
+
+def test_the_same_voice_in_two_packages_counts_once_the_first_found(site: Path) -> None:
+    (first,) = install_package(site, "amy-us-piper-voice", ["en_US-amy-medium"])
+    install_package(site, "piper-voice-amy", ["en_US-amy-medium"])  # listed after amy_us_...
+    voices = bundled_voices()
+    assert voices["amy"] == first and "en_US-amy-medium" not in voices

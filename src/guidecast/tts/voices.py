@@ -103,7 +103,10 @@ def bundled_voices() -> dict[str, Path]:
     earlier voice has that speaker already. joe, the default, comes first; the others follow
     in file-name order.
     """
-    models = {m.stem: m for package in _voice_packages() for m in _package_models(package)}
+    models: dict[str, Path] = {}
+    for package in _voice_packages():
+        for model in _package_models(package):
+            models.setdefault(model.stem, model)  # the first package on sys.path wins
     voices: dict[str, Path] = {}
     for stem in sorted(models, key=lambda stem: (_speaker(stem) != DEFAULT_VOICE, stem)):
         name = _speaker(stem)
