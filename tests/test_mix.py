@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import wave
 from pathlib import Path
@@ -305,7 +306,8 @@ def test_bed_level_ducking_fades_and_no_clicks(tmp_path: Path, bed: str) -> None
         edges = [start, *[x for s, e in said if start <= s < start + ms for x in (s, e)]]
         edges.append(start + ms)
         for quiet_from, quiet_to in zip(edges[0::2], edges[1::2], strict=True):
-            a, b = (quiet_from + 1500) * RATE // 1000, (quiet_to - 500) * RATE // 1000
+            # The bed comes back over 3.4 s (hold and release) after the last word.
+            a, b = (quiet_from + 3500) * RATE // 1000, (quiet_to - 500) * RATE // 1000
             if b - a < 4 * RATE:
                 continue
             short = windows(part[a:b], 3.0, 1.0)
@@ -331,6 +333,55 @@ def test_bed_level_ducking_fades_and_no_clicks(tmp_path: Path, bed: str) -> None
     full = rms(part[5 * RATE : 7 * RATE])
     assert abs(part[0]) < 1e-4 and rms(part[: RATE // 5]) < 0.05 * full
     assert abs(part[-1]) < 1e-4 and rms(part[-RATE // 5 :]) < 0.05 * full
+
+
+BREATHING = """\
+title: Breathing Bed
+intro: Welcome. Find a comfortable seat. Let your shoulders soften away from your ears.
+steps:
+  - pose: Mountain
+    cue: Stand tall and breathe.
+    how:
+      - Press the feet into the floor.
+      - Lengthen through the crown of the head.
+      - Let the arms hang heavy by your sides.
+    hold: 40s
+outro: Thank you for practising today.
+"""
+
+
+def _power_db(x: Array) -> float:
+    return float(10 * np.log10(np.mean(x**2) + 1e-20))
+
+
+def test_the_bed_stays_down_between_sentences_and_comes_up_slowly_in_holds(
+    tmp_path: Path,
+) -> None:
+    """Measured on the bed alone (the session minus the same session without it)."""
+    rendered, voice = render_with(
+        tmp_path, BREATHING, Mix(bed=bed_ref("rain"), bed_level=-20), fake_voice(tmp_path / "c")
+    )
+    _, part = _bed_part(rendered, voice)
+    said = sorted(spans(rendered, Speak))
+    window = RATE // 5
+    gaps = 0
+    for (_, end), (start, _) in itertools.pairwise(said):
+        if not 0.3 * RATE <= start - end < 3 * RATE:
+            continue
+        under = _power_db(part[end - RATE // 2 : end])  # the bed under the sentence before
+        rise = max(
+            _power_db(part[a : a + window]) - under for a in range(end, start - window, window // 2)
+        )
+        assert rise <= 4.0, (end / RATE, start / RATE, rise)
+        gaps += 1
+    assert gaps >= 4, "the session has short gaps between the sentences of an instruction"
+
+    # In the hold: still well down a second after the last sentence, back to full later.
+    start, ms, _ = holds(rendered.layout)[0]
+    last = max(e for s, e in said if s < (start + ms) * RATE // 1000)
+    full = _power_db(part[last + 6 * RATE : last + 10 * RATE])
+    assert full - _power_db(part[last + RATE : last + RATE + window]) >= 10
+    assert full - _power_db(part[last + 4 * RATE : last + 4 * RATE + window]) <= 2
 
 
 def _between_cues(layout: Layout, start: int, ms: int, margin: int) -> list[tuple[int, int]]:

@@ -2,9 +2,11 @@
 
 The bed is laid under the whole session at `bed_level` LU relative to the speech, faded in at
 the start and out at the end, and ducked under speech (and bells, if asked) with a smooth
-attack before each sentence and a release after it. Speech times are known from the layout,
-so the bed is already down when a sentence starts. It is mixed into the PCM stream block by
-block from one loop in memory, whatever the session's length.
+attack before each sentence. It stays down across the short gaps between the sentences of one
+instruction and comes back slowly in the holds, so it breathes with the voice instead of
+pumping. Speech times are known from the layout, so the bed is already down when a sentence
+starts. It is mixed into the PCM stream block by block from one loop in memory, whatever the
+session's length.
 """
 
 from __future__ import annotations
@@ -42,13 +44,16 @@ class Mix:
     """How far the bed drops under speech."""
     duck_bells: bool = False
     """Also duck the bed under bells."""
-    attack_ms: int = 300
+    attack_ms: int = 500
     """The bed goes down over this much time, ending as a sentence starts."""
-    release_ms: int = 900
-    """The bed comes back over this much time, after `hold_ms` of quiet."""
+    release_ms: int = 3000
+    """The bed comes back over this much time, after `hold_ms` of quiet: slowly, as a room
+    sound returns when the teacher stops talking."""
     hold_ms: int = 400
-    """Quiet after a sentence before the bed starts coming back (so it stays down between
-    the sentences of one instruction)."""
+    """Quiet after the last sentence before the bed starts coming back."""
+    bridge_ms: int = 3000
+    """A gap shorter than this between two sounds the bed ducks under (the sentences of one
+    instruction) keeps it down all the way through."""
     fade_in_ms: int = 4000
     """The bed fades in over this long at the start of the session..."""
     fade_out_ms: int = 6000
@@ -201,10 +206,10 @@ def plan_bed(
     loop: BedLoop, mix: Mix, *, level_db: float, spans: Sequence[tuple[int, int]], total: int
 ) -> BedPlan:
     """Lay a bed under a session: `level_db` is the gain from its loop to the output (dB)."""
-    gap = (mix.attack_ms + mix.hold_ms) * loop.rate // 1000
+    gap = max(mix.bridge_ms, mix.attack_ms + mix.hold_ms) * loop.rate // 1000
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
-        if merged and start - merged[-1][1] <= gap:
+        if merged and start - merged[-1][1] < gap:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
