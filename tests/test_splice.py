@@ -23,6 +23,7 @@ from guidecast.mp3.splice import REUSE_DB, run_store
 from guidecast.routine.load import load_routine
 from guidecast.session import SessionResult, render_session
 from guidecast.sound.balance import pieces
+from guidecast.sound.mix import Mix, resolve_mix
 from guidecast.sound.render import AudioFormat, PieceAudio, Voice, render
 from guidecast.tts import FakeEngine
 from render_fixtures import (
@@ -64,10 +65,14 @@ def _render(
     fmt: AudioFormat | None = None,
     length_ms: int | None = None,
     name: str = "session",
+    bed: str = "none",
 ) -> tuple[Path, SessionResult]:
     options = resolve_options(routine, length_ms=length_ms, rate=voice.rate, countdown_ms=3000)
     out = folder / f"{name}.mp3"
-    done = render_session(routine, options, voice=voice, output=out, fmt=fmt, splice=splice)
+    mix = resolve_mix(routine, bed=bed)
+    done = render_session(
+        routine, options, voice=voice, output=out, fmt=fmt, splice=splice, mix=mix
+    )
     return out, done
 
 
@@ -135,7 +140,7 @@ def _layout(both: tuple[Path, Path, Routine, Path]):  # type: ignore[no-untyped-
     _, _, routine, cache = both
     voice = fake_voice(cache)
     options = resolve_options(routine, rate=voice.rate, countdown_ms=3000)
-    return render(routine, options, voice=voice, fmt=AudioFormat()).layout
+    return render(routine, options, voice=voice, fmt=AudioFormat(), mix=Mix()).layout
 
 
 def test_the_holds_of_a_spliced_session_are_exactly_zero(

@@ -104,7 +104,7 @@ class BedPlan:
     @property
     def peak(self) -> float:
         """The bed's largest sample at full level in the output."""
-        return float(np.abs(self.loop.samples).max()) * self.scale
+        return self.loop.peak * self.scale
 
     @property
     def ducked_peak(self) -> float:
@@ -172,15 +172,44 @@ class BedPlan:
         From the loop's own K-weighted power (looped exactly) and the bed's gain at the middle
         of each step: what the loudness of the whole session is estimated from.
         """
-        power = self.loop.power_sums
-        n = len(power) - 1
+        power, stride, n = self.loop.power_sums, self.loop.power_stride, self.loop.size
+        assert step % stride == 0
         edges = np.arange(0, self.total + step, step, dtype=np.int64)
-        sums = (edges // n) * power[-1] + power[edges % n]
+        sums = (edges // n) * power[-1] + power[(edges % n) // stride]
         mean = np.diff(sums) / step
         middle = (edges[:-1] + step / 2).astype(np.float64)
         duck = self._duck_at(middle, self.ducks).astype(np.float64)
         gain = self.scale * 10 ** (-self.mix.duck_db * duck / 20) * self._fade_at(middle)
         return np.asarray(mean * gain**2, np.float64)
+
+    def changing(self) -> list[tuple[int, int]]:
+        """The sample spans where the bed is not at its steady level: its fades, and where it
+        ducks (from the start of each attack to the end of each release), merged, in order."""
+        attack, hold, release = self._ramps()
+        rate = self.loop.rate
+        fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
+        fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
+        spans = [(0, fin), (self.total - 1 - fout, self.total)]
+        spans += [(start - attack, end + hold + release) for start, end in self.ducks]
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(spans):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((max(0, start), min(self.total, end)))
+        return merged
+
+    def describe(self, a: int, b: int) -> list[object]:
+        """What the bed's gain over samples [a, b) is made of, relative to `a` (JSON-able):
+        with the loop, its scale and its phase at `a`, it keys what is encoded from it."""
+        attack, hold, release = self._ramps()
+        m = self.mix
+        near = [[s - a, e - a] for s, e in self.ducks if s - attack < b and e + hold + release > a]
+        return [
+            [m.duck_db, m.attack_ms, m.hold_ms, m.release_ms, m.fade_in_ms, m.fade_out_ms],
+            near,
+            [a, self.total - a] if self.fades(a, b) is not None else None,
+        ]
 
     def segment(self, a: int, b: int) -> Float:
         """The bed for output samples [a, b): looped, faded and ducked, at output level."""
