@@ -25,6 +25,7 @@ from guidecast.compiler.timeline import Layout, Sound, Speak
 from guidecast.errors import AudioError, Loc
 from guidecast.media.beds import BUILTIN_BEDS, LOOP_S, crossfade_loop, load_bed, make_builtin_bed
 from guidecast.model import SoundRef
+from guidecast.routine.keys import DEFAULT_BED
 from guidecast.routine.load import BUILTIN_BEDS as ROUTINE_BEDS
 from guidecast.sound.mix import Mix, resolve_mix
 from guidecast.sound.render import AudioFormat, Rendered, Voice, render, stream_pcm
@@ -482,7 +483,18 @@ def test_routine_defaults_choose_the_bed_and_the_command_line_wins(tmp_path: Pat
     assert mix.bed is not None and mix.bed.name == "ocean" and mix.bed_level == -25
     assert resolve_mix(routine, bed=bed_ref("rain"), bed_level=-18).bed.name == "rain"  # type: ignore[union-attr]
     assert resolve_mix(routine, bed=SoundRef("", None, Loc("cli"))).bed is None
-    assert resolve_mix(routine_from(tmp_path, BEDDED)).bed is None  # off by default
+    # Without one named, the default bed, faint (fainter on the clock); `none` turns it off.
+    plain = routine_from(tmp_path, BEDDED)
+    mix = resolve_mix(plain)
+    assert mix.bed is not None and (mix.bed.name, mix.bed_level) == (DEFAULT_BED, -24)
+    assert resolve_mix(plain, bed=DEFAULT_BED).bed_level == -24  # named as the default is
+    assert resolve_mix(plain, bed="rain").bed_level == -20
+    assert resolve_mix(plain, bed_level=-30).bed_level == -30
+    assert resolve_mix(plain, bed="none").bed is None
+    clock = routine_from(tmp_path, BEDDED.replace("steps:", "timing: clock\nsteps:"), "clock")
+    assert resolve_mix(clock).bed_level == -28
+    off = routine_from(tmp_path, BEDDED + "defaults:\n  bed: none\n", "off")
+    assert resolve_mix(off).bed is None
 
 
 def test_render_command_with_a_bed(

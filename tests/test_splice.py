@@ -274,16 +274,18 @@ def test_a_spliced_seed_session_matches_its_full_encode_with_the_real_voice(
     options = resolve_options(routine, rate=piper_voice.rate)
     # Runs other tests kept could lend a gain a little off this variant's own (`kept_gain`).
     shutil.rmtree(run_store(piper_voice.cache.root).blobs.root or "", ignore_errors=True)
-    spliced = render_session(routine, options, voice=piper_voice, output=tmp_path / "s.mp3")
+    spliced = render_session(
+        routine, options, voice=piper_voice, output=tmp_path / "s.mp3", mix=Mix()
+    )
     full = render_session(
-        routine, options, voice=piper_voice, output=tmp_path / "f.mp3", splice=False
+        routine, options, voice=piper_voice, output=tmp_path / "f.mp3", splice=False, mix=Mix()
     )
     a, b = decode(tmp_path / "s.mp3"), decode(tmp_path / "f.mp3")
     assert len(a) == len(b) == spliced.export.duration_ms * RATE // 1000
     assert ffmetadata(tmp_path / "s.mp3").chapters == ffmetadata(tmp_path / "f.mp3").chapters
     assert ebur128(tmp_path / "s.mp3")[0] == pytest.approx(ebur128(tmp_path / "f.mp3")[0], abs=0.1)
     assert spliced.lufs == pytest.approx(full.lufs, abs=0.05)
-    rendered = render(routine, options, voice=piper_voice, fmt=AudioFormat())
+    rendered = render(routine, options, voice=piper_voice, fmt=AudioFormat(), mix=Mix())
     source = PieceAudio(rendered, piper_voice, AudioFormat())
     frame = frame_samples(RATE)
     worst = np.inf
@@ -338,9 +340,9 @@ def test_another_narration_level_takes_the_gain_of_kept_runs(
         first, one = _render(tmp_path, routine, fake_voice(cache), splice=True, name="a")
         voice = fake_voice(cache)
         options = resolve_options(routine, narration=Narration.FULL, countdown_ms=3000)
-        exact = render(routine, options, voice=voice, fmt=AudioFormat()).gain_db
+        exact = render(routine, options, voice=voice, fmt=AudioFormat(), mix=Mix()).gain_db
         out = tmp_path / "b.mp3"
-        two = render_session(routine, options, voice=voice, output=out)
+        two = render_session(routine, options, voice=voice, output=out, mix=Mix())
     spliced = [r.getMessage() for r in caplog.records if "spliced" in r.getMessage()]
     kept, encoded = (int(x) for x in re.findall(r"\((\d+) kept, (\d+) encoded", spliced[-1])[0])
     assert kept > encoded  # what both levels say is copied, not encoded again

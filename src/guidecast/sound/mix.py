@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import Loc
 from ..media.arrays import F64, Float, Pcm
 from ..media.beds import BedLoop
 from ..media.decode import INT16_MAX
 from ..model import Routine, SoundRef
-from ..routine.keys import BED_LEVEL
+from ..routine.keys import BED_LEVEL, CLOCK_BED_LEVEL, DEFAULT_BED, DEFAULT_BED_LEVEL
 from ..routine.sounds import bed_ref
 
 __all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]
@@ -37,7 +38,8 @@ class Mix:
     """How the session's sounds are balanced: bells, and an optional bed under everything."""
 
     bed: SoundRef | None = None
-    """A built-in bed (`ocean`) or a sound file; None for no bed (the default)."""
+    """A built-in bed (`ocean`) or a sound file; None for no bed (`resolve_mix` gives a
+    routine the default bed)."""
     bed_level: float = BED_LEVEL
     """Bed loudness in LU relative to the speech, in the holds."""
     duck_db: float = 18.0
@@ -73,14 +75,26 @@ def resolve_mix(
 
     `bed` is a built-in name (`"ocean"`), a sound file, or `none` to turn off the bed the
     routine asks for, read as a routine's `bed:` is (`routine.sounds.bed_ref`, files relative
-    to the current folder); AudioError says what is wrong with it.
+    to the current folder); AudioError says what is wrong with it. When neither names a bed,
+    the session gets `DEFAULT_BED`, faint (`DEFAULT_BED_LEVEL`, or `CLOCK_BED_LEVEL` on the
+    clock) unless a level is given: so that no hold is dead air.
     """
     d = routine.defaults
     chosen = bed_ref(bed) if isinstance(bed, str) else bed or d.bed
+    default = SoundRef(DEFAULT_BED, None, Loc("<default>"))
+    # Naming the default bed itself (as the server's picker does) is the default too.
+    defaulted = d.bed is None and (
+        chosen is None or (chosen.path, chosen.name) == (None, DEFAULT_BED)
+    )
     level = bed_level if bed_level is not None else d.bed_level
+    if level is None:
+        level = (
+            BED_LEVEL if not defaulted else CLOCK_BED_LEVEL if routine.clock else DEFAULT_BED_LEVEL
+        )
+    chosen = default if chosen is None else chosen
     return Mix(
-        bed=chosen if chosen is not None and not chosen.is_none else None,
-        bed_level=level if level is not None else BED_LEVEL,
+        bed=None if chosen.is_none else chosen,
+        bed_level=level,
         bell_onset_ms=SOFT_ONSET_MS if soft_bells else 0,
     )
 
@@ -157,12 +171,16 @@ class BedPlan:
         shaped: Float = (0.5 - 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
         return shaped
 
-    def fades(self, a: int, b: int) -> Float | None:
-        """The start and end fades over [a, b); None where the bed is not fading."""
+    def fading(self, a: int, b: int) -> bool:
+        """Whether the bed fades in or out anywhere in [a, b)."""
         rate = self.loop.rate
         fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
         fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
-        if fin <= a and b <= self.total - 1 - fout:
+        return not (fin <= a and b <= self.total - 1 - fout)
+
+    def fades(self, a: int, b: int) -> Float | None:
+        """The start and end fades over [a, b); None where the bed is not fading."""
+        if not self.fading(a, b):
             return None
         return self._fade_at(np.arange(a, b, dtype=np.float64))
 
@@ -208,7 +226,7 @@ class BedPlan:
         return [
             [m.duck_db, m.attack_ms, m.hold_ms, m.release_ms, m.fade_in_ms, m.fade_out_ms],
             near,
-            [a, self.total - a] if self.fades(a, b) is not None else None,
+            [a, self.total - a] if self.fading(a, b) else None,
         ]
 
     def segment(self, a: int, b: int) -> Float:
