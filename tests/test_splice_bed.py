@@ -159,3 +159,21 @@ def test_other_formats_splice_a_bed_to_the_same_length(tmp_path: Path, fmt: Audi
     a, b = decode(spliced, fmt.channels), decode(full, fmt.channels)
     assert a.shape == b.shape
     assert ebur128(spliced)[0] == pytest.approx(ebur128(full)[0], abs=0.1)
+
+
+def test_a_warm_re_render_with_a_bed_does_not_make_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import guidecast.media.beds as beds
+
+    routine = routine_from(tmp_path, ROUTINE)
+    cache = tmp_path / "cache"
+    first, _ = _render(tmp_path, routine, fake_voice(cache), splice=True, bed=BED)
+    assert list((cache / "beds").rglob("*.bed"))  # its loudness, peak and power, kept
+
+    def refused(name: str, rate: int) -> None:
+        raise AssertionError("the loop was made again")
+
+    monkeypatch.setattr(beds, "make_builtin_bed", refused)
+    again, _ = _render(tmp_path, routine, fake_voice(cache), splice=True, name="again", bed=BED)
+    assert _audio_frames(again) == _audio_frames(first)
