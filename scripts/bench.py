@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark `guidecast render`: cold (empty cache), a re-render at another length (first
-at a length never rendered, then back at the first one, everything kept), and warm with an
-ambience bed (`--bed ocean`, which encodes the whole session).
+at a length never rendered, then back at the first one, everything kept), all with the default
+bed; then another bed (`--bed ocean`) for the first time, without a bed (`--bed none`), and
+that other bed again (warm+bed).
 
 Renders a generated 30-minute and 60-minute routine (about 25 % speech) with the default
 offline Piper voice, each run in a fresh process, and prints the whole process's wall time,
@@ -166,6 +167,8 @@ def bench(minutes: int, work: Path) -> dict[str, tuple[float, float, float, int]
     results |= {
         "new length": run(routine, out, cache, f"{minutes + 2}m"),
         "warm": run(routine, out, cache, f"{minutes}m"),
+        "new bed": run(routine, out, cache, f"{minutes + 2}m", "--bed", "ocean"),
+        "no bed": run(routine, out, cache, f"{minutes}m", "--bed", "none"),
         "warm+bed": run(routine, out, cache, f"{minutes + 2}m", "--bed", "ocean"),
     }
     for name, (wall, spent, rss, ms) in results.items():
@@ -174,8 +177,8 @@ def bench(minutes: int, work: Path) -> dict[str, tuple[float, float, float, int]
             f"({spent:5.3f} s rendering) = {ms / 1000 / wall:7.1f}x real time, "
             f"peak RSS {rss:6.1f} MB"
         )
-    bed = results["warm+bed"][0] / results["new length"][0]
-    print(f"{minutes:>3} min warm render with a bed / a new length without: {bed:.2f}")
+    bed = results["warm+bed"][0] / results["warm"][0]
+    print(f"{minutes:>3} min warm render with ocean / with the default bed: {bed:.2f}")
     spoken = 0.0
     for start, end in re.findall(r"(\S+) --> (\S+)", out.with_suffix(".vtt").read_text()):
         spoken += _seconds(end) - _seconds(start)

@@ -30,6 +30,7 @@ from guidecast.model import Narration, Routine
 from guidecast.mp3.export import ExportResult, export_session, session_files
 from guidecast.publish.serve import lan_address
 from guidecast.routine.load import load_routine
+from guidecast.sound.mix import Mix
 from guidecast.sound.render import AudioFormat, Rendered, Voice, render, stream_pcm
 from guidecast.tts import Clip, ClipCache, FakeEngine
 
@@ -174,10 +175,12 @@ def render_routine(
     *,
     narration: Narration | None = None,
     length_ms: int | None = None,
+    mix: Mix | None = None,
 ) -> Rendered:
-    """Compile and render with the given knobs (the routine's defaults for the rest)."""
+    """Compile and render with the given knobs (the routine's defaults for the rest, the
+    default bed included unless `mix` says otherwise: `Mix()` has no bed)."""
     options = resolve_options(routine, narration=narration, length_ms=length_ms, rate=voice.rate)
-    return render(routine, options, voice=voice, fmt=fmt or AudioFormat())
+    return render(routine, options, voice=voice, fmt=fmt or AudioFormat(), mix=mix)
 
 
 def export_to(

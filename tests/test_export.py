@@ -377,7 +377,7 @@ def test_failure_inside_the_pcm_stream_keeps_the_previous_session(
     assert snapshot(out) == before
 
 
-@pytest.mark.parametrize("path", ["splice", "full encode"])
+@pytest.mark.parametrize("path", ["splice", "splice over a bed"])
 def test_ctrl_c_while_encoding_exits_130_and_keeps_the_previous_session(
     rendered_once: tuple[Path, Path, Path, dict[str, bytes]],
     monkeypatch: pytest.MonkeyPatch,
@@ -387,6 +387,7 @@ def test_ctrl_c_while_encoding_exits_130_and_keeps_the_previous_session(
     routine, out, cache, before = rendered_once
     args = ["-q", "render", routine, "-o", out, "--engine", "fake", "--cache-dir", cache]
     if path == "splice":  # the runs of a session without a bed
+        args += ["--bed", "none"]
         real_run = guidecast.mp3.splice._Runs.__call__
         calls = iter(range(1_000_000))
 
@@ -396,13 +397,16 @@ def test_ctrl_c_while_encoding_exits_130_and_keeps_the_previous_session(
             return real_run(self, group)
 
         monkeypatch.setattr(guidecast.mp3.splice._Runs, "__call__", interrupted)
-    else:  # a bed makes the whole session one encoded stream
-        real = guidecast.session.stream_pcm
-        monkeypatch.setattr(
-            guidecast.session,
-            "stream_pcm",
-            lambda *a, **k: _interrupted(real(*a, **k), KeyboardInterrupt(), after=5),
-        )
+    else:  # the runs over a bed
+        real_bed_run = guidecast.mp3.bedsplice._BedFrames.run
+        bed_calls = iter(range(1_000_000))
+
+        def interrupted_bed(self: Any, run: Any) -> Any:
+            if next(bed_calls) == 3:
+                raise KeyboardInterrupt
+            return real_bed_run(self, run)
+
+        monkeypatch.setattr(guidecast.mp3.bedsplice._BedFrames, "run", interrupted_bed)
         args += ["--bed", "air"]
     code, _, stderr = run_main([*args, "--narration", "brief"], monkeypatch, capsys)
     assert code == 130

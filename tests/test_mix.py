@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import wave
 from pathlib import Path
@@ -24,6 +25,7 @@ from guidecast.compiler.timeline import Layout, Sound, Speak
 from guidecast.errors import AudioError, Loc
 from guidecast.media.beds import BUILTIN_BEDS, LOOP_S, crossfade_loop, load_bed, make_builtin_bed
 from guidecast.model import SoundRef
+from guidecast.routine.keys import DEFAULT_BED
 from guidecast.routine.load import BUILTIN_BEDS as ROUTINE_BEDS
 from guidecast.sound.mix import Mix, resolve_mix
 from guidecast.sound.render import AudioFormat, Rendered, Voice, render, stream_pcm
@@ -257,7 +259,8 @@ def test_builtin_bed_names_agree() -> None:
 def test_builtin_beds_are_seamless_steady_deterministic_loops(name: str) -> None:
     loop = make_builtin_bed(name, RATE)
     x = loop.samples.astype(np.float64)
-    assert len(x) == LOOP_S * RATE
+    # Whole MP3 frames and whole cycles of the CBR padding pattern (49 frames at 44.1 kHz).
+    assert len(x) % (49 * 1152) == 0 and abs(len(x) - LOOP_S * RATE) <= 25 * 1152
     make_builtin_bed.cache_clear()
     assert np.array_equal(make_builtin_bed(name, RATE).samples, loop.samples)
     # Played twice over: the join is no different from any other pair of samples.
@@ -305,7 +308,8 @@ def test_bed_level_ducking_fades_and_no_clicks(tmp_path: Path, bed: str) -> None
         edges = [start, *[x for s, e in said if start <= s < start + ms for x in (s, e)]]
         edges.append(start + ms)
         for quiet_from, quiet_to in zip(edges[0::2], edges[1::2], strict=True):
-            a, b = (quiet_from + 1500) * RATE // 1000, (quiet_to - 500) * RATE // 1000
+            # The bed comes back over 3.4 s (hold and release) after the last word.
+            a, b = (quiet_from + 3500) * RATE // 1000, (quiet_to - 500) * RATE // 1000
             if b - a < 4 * RATE:
                 continue
             short = windows(part[a:b], 3.0, 1.0)
@@ -331,6 +335,55 @@ def test_bed_level_ducking_fades_and_no_clicks(tmp_path: Path, bed: str) -> None
     full = rms(part[5 * RATE : 7 * RATE])
     assert abs(part[0]) < 1e-4 and rms(part[: RATE // 5]) < 0.05 * full
     assert abs(part[-1]) < 1e-4 and rms(part[-RATE // 5 :]) < 0.05 * full
+
+
+BREATHING = """\
+title: Breathing Bed
+intro: Welcome. Find a comfortable seat. Let your shoulders soften away from your ears.
+steps:
+  - pose: Mountain
+    cue: Stand tall and breathe.
+    how:
+      - Press the feet into the floor.
+      - Lengthen through the crown of the head.
+      - Let the arms hang heavy by your sides.
+    hold: 40s
+outro: Thank you for practising today.
+"""
+
+
+def _power_db(x: Array) -> float:
+    return float(10 * np.log10(np.mean(x**2) + 1e-20))
+
+
+def test_the_bed_stays_down_between_sentences_and_comes_up_slowly_in_holds(
+    tmp_path: Path,
+) -> None:
+    """Measured on the bed alone (the session minus the same session without it)."""
+    rendered, voice = render_with(
+        tmp_path, BREATHING, Mix(bed=bed_ref("rain"), bed_level=-20), fake_voice(tmp_path / "c")
+    )
+    _, part = _bed_part(rendered, voice)
+    said = sorted(spans(rendered, Speak))
+    window = RATE // 5
+    gaps = 0
+    for (_, end), (start, _) in itertools.pairwise(said):
+        if not 0.3 * RATE <= start - end < 3 * RATE:
+            continue
+        under = _power_db(part[end - RATE // 2 : end])  # the bed under the sentence before
+        rise = max(
+            _power_db(part[a : a + window]) - under for a in range(end, start - window, window // 2)
+        )
+        assert rise <= 4.0, (end / RATE, start / RATE, rise)
+        gaps += 1
+    assert gaps >= 4, "the session has short gaps between the sentences of an instruction"
+
+    # In the hold: still well down a second after the last sentence, back to full later.
+    start, ms, _ = holds(rendered.layout)[0]
+    last = max(e for s, e in said if s < (start + ms) * RATE // 1000)
+    full = _power_db(part[last + 6 * RATE : last + 10 * RATE])
+    assert full - _power_db(part[last + RATE : last + RATE + window]) >= 10
+    assert full - _power_db(part[last + 4 * RATE : last + 4 * RATE + window]) <= 2
 
 
 def _between_cues(layout: Layout, start: int, ms: int, margin: int) -> list[tuple[int, int]]:
@@ -430,7 +483,18 @@ def test_routine_defaults_choose_the_bed_and_the_command_line_wins(tmp_path: Pat
     assert mix.bed is not None and mix.bed.name == "ocean" and mix.bed_level == -25
     assert resolve_mix(routine, bed=bed_ref("rain"), bed_level=-18).bed.name == "rain"  # type: ignore[union-attr]
     assert resolve_mix(routine, bed=SoundRef("", None, Loc("cli"))).bed is None
-    assert resolve_mix(routine_from(tmp_path, BEDDED)).bed is None  # off by default
+    # Without one named, the default bed, faint (fainter on the clock); `none` turns it off.
+    plain = routine_from(tmp_path, BEDDED)
+    mix = resolve_mix(plain)
+    assert mix.bed is not None and (mix.bed.name, mix.bed_level) == (DEFAULT_BED, -24)
+    assert resolve_mix(plain, bed=DEFAULT_BED).bed_level == -24  # named as the default is
+    assert resolve_mix(plain, bed="rain").bed_level == -20
+    assert resolve_mix(plain, bed_level=-30).bed_level == -30
+    assert resolve_mix(plain, bed="none").bed is None
+    clock = routine_from(tmp_path, BEDDED.replace("steps:", "timing: clock\nsteps:"), "clock")
+    assert resolve_mix(clock).bed_level == -28
+    off = routine_from(tmp_path, BEDDED + "defaults:\n  bed: none\n", "off")
+    assert resolve_mix(off).bed is None
 
 
 def test_render_command_with_a_bed(
@@ -490,7 +554,8 @@ def test_bed_files_in_other_formats_loop(tmp_path: Path, suffix: str) -> None:
     if done.returncode:
         pytest.skip(f"this ffmpeg cannot write {suffix}: {done.stderr.decode()[-200:]}")
     loop = load_bed(SoundRef(path.name, str(path), Loc("test")), RATE)
-    assert 2 * RATE <= len(loop.samples) <= 3.5 * RATE and len(loop.samples) % 2 == 0
+    # Repeated to 10 s or more, and stretched to whole MP3 frames.
+    assert 10 * RATE <= len(loop.samples) <= 13.5 * RATE and len(loop.samples) % 1152 == 0
     assert -30 < loop.lufs < -10
 
 

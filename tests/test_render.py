@@ -27,6 +27,7 @@ from guidecast.lang.speech import Estimate
 from guidecast.media.decode import load_sound
 from guidecast.model import Narration, SoundRef
 from guidecast.routine.keys import PAUSE_AFTER_MS, SETTLE_MS, SWITCH_SETTLE_MS
+from guidecast.sound.mix import Mix
 from guidecast.sound.render import AudioFormat, stream_pcm
 from guidecast.tts import ClipCache, FakeEngine
 from render_fixtures import (
@@ -156,7 +157,7 @@ def test_sides_and_reps_structure(tmp_path: Path) -> None:
 def test_decoded_silences_match_planned_holds(tmp_path: Path) -> None:
     routine = routine_from(tmp_path, SMALL)
     voice = fake_voice(tmp_path / "cache")
-    rendered = render_routine(routine, voice)
+    rendered = render_routine(routine, voice, mix=Mix())  # no bed: the holds are silent
     result = export_to(tmp_path / "out", routine, rendered, voice)
     audio = decode(result.files.mp3)
     runs = silent_runs(audio, RATE, min_ms=1000)
@@ -372,7 +373,7 @@ def _stream_peak(tmp_path: Path, hold: str) -> tuple[int, int]:
     routine = routine_from(tmp_path, SMALL.replace("hold: 6s", f"hold: {hold}"), name=hold)
     voice = fake_voice(tmp_path / "cache")
     fmt = AudioFormat()
-    rendered = render_routine(routine, voice, fmt)
+    rendered = render_routine(routine, voice, fmt, mix=Mix())
     list(stream_pcm(rendered, voice, fmt))  # warm the sounds' and clips' caches
     tracemalloc.start()
     try:
@@ -412,7 +413,7 @@ def test_builtin_sounds_load_at_both_rates(name: str) -> None:
 def test_bells_are_never_cut_off_in_the_decoded_audio(tmp_path: Path) -> None:
     routine = routine_from(tmp_path, SMALL)
     voice = fake_voice(tmp_path / "cache")
-    rendered = render_routine(routine, voice)
+    rendered = render_routine(routine, voice, mix=Mix())  # the bells alone, with no bed
     audio = decode(export_to(tmp_path / "out", routine, rendered, voice).files.mp3)
     audible = sounding(rendered.layout)
     bells = [i for i in rendered.layout.items if isinstance(i.event, Sound)]

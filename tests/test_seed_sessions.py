@@ -17,6 +17,7 @@ from guidecast.compiler.timeline import Speak
 from guidecast.model import Narration, Routine
 from guidecast.mp3.export import ExportResult
 from guidecast.routine.load import load_routine
+from guidecast.sound.mix import Mix
 from guidecast.sound.render import AudioFormat, Rendered, Voice
 from guidecast.tts import PiperEngine
 from render_fixtures import (
@@ -50,7 +51,8 @@ def test_seed_routine_renders_to_standard(
     path: Path, level: Narration, piper_voice: Voice, tmp_path: Path
 ) -> None:
     routine = load_routine(path)
-    rendered: Rendered = render_routine(routine, piper_voice, narration=level)
+    # Without the default bed, so that the holds can be checked for silence.
+    rendered: Rendered = render_routine(routine, piper_voice, narration=level, mix=Mix())
     result: ExportResult = export_to(tmp_path, routine, rendered, piper_voice)
     mp3 = result.files.mp3
 

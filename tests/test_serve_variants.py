@@ -158,9 +158,9 @@ def test_only_kept_variants_are_in_the_feed(site: Site) -> None:
     assert site.ready(query)["kept"] is False
     assert len(items()) == 2
     assert site.json("POST", f"/api/keep?{query}")["kept"] is True
-    assert "Quick Stretch · 3 min, brief" in items() and len(items()) == 3
+    assert "Quick Stretch · 3 min, brief, air" in items() and len(items()) == 3
     _, page = site.request("GET", "/")
-    assert "Quick Stretch · 3 min, brief" in page  # kept: listed with the sessions
+    assert "Quick Stretch · 3 min, brief, air" in page  # kept: listed with the sessions
     assert site.json("DELETE", f"/api/keep?{query}")["kept"] is False
     assert len(items()) == 2
 
@@ -220,7 +220,7 @@ def test_the_page_offers_only_the_lengths_each_routine_allows(site: Site) -> Non
 
 def test_a_fixed_length_routine_renders_as_written(site: Site) -> None:
     answer = site.ready("routine=fixed-minute&narration=brief")
-    assert answer["name"] == "fixed-minute--as-written-brief-1x-none"
+    assert answer["name"] == "fixed-minute--as-written-brief-1x-air"  # the default bed
 
 
 def test_choices_left_out_are_the_routine_defaults(tmp_path: Path) -> None:
@@ -229,7 +229,7 @@ def test_choices_left_out_are_the_routine_defaults(tmp_path: Path) -> None:
     )
     routine = load_routine(path)
     choice = parse_choice({"s": routine}, {"routine": "s"})
-    assert choice == Choice("s", 4, Narration.FULL, 0.9, "none")
+    assert choice == Choice("s", 4, Narration.FULL, 0.9, "air")  # the default bed
     with pytest.raises(ChoiceError, match=r"^unknown routine ''"):
         parse_choice({"s": routine}, {})
 

@@ -112,10 +112,10 @@ def test_planning_lengths_match_the_sound_files() -> None:
 def test_beds_are_written_as_the_loops_guidecast_plays(
     make_sounds: ModuleType, tmp_path: Path
 ) -> None:
-    from guidecast.media.beds import BUILTIN_BEDS, LOOP_S
+    from guidecast.media.beds import BUILTIN_BEDS, make_builtin_bed
 
     make_sounds.write_beds(tmp_path)
     for name in BUILTIN_BEDS:
         fmt, samples = read_wav(tmp_path / f"{name}.wav")
         assert fmt == (1, 2, RATE, "NONE")
-        assert len(samples) == LOOP_S * RATE
+        assert len(samples) == len(make_builtin_bed(name, RATE).samples)

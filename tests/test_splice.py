@@ -23,6 +23,7 @@ from guidecast.mp3.splice import REUSE_DB, run_store
 from guidecast.routine.load import load_routine
 from guidecast.session import SessionResult, render_session
 from guidecast.sound.balance import pieces
+from guidecast.sound.mix import Mix, resolve_mix
 from guidecast.sound.render import AudioFormat, PieceAudio, Voice, render
 from guidecast.tts import FakeEngine
 from render_fixtures import (
@@ -64,10 +65,14 @@ def _render(
     fmt: AudioFormat | None = None,
     length_ms: int | None = None,
     name: str = "session",
+    bed: str = "none",
 ) -> tuple[Path, SessionResult]:
     options = resolve_options(routine, length_ms=length_ms, rate=voice.rate, countdown_ms=3000)
     out = folder / f"{name}.mp3"
-    done = render_session(routine, options, voice=voice, output=out, fmt=fmt, splice=splice)
+    mix = resolve_mix(routine, bed=bed)
+    done = render_session(
+        routine, options, voice=voice, output=out, fmt=fmt, splice=splice, mix=mix
+    )
     return out, done
 
 
@@ -135,7 +140,7 @@ def _layout(both: tuple[Path, Path, Routine, Path]):  # type: ignore[no-untyped-
     _, _, routine, cache = both
     voice = fake_voice(cache)
     options = resolve_options(routine, rate=voice.rate, countdown_ms=3000)
-    return render(routine, options, voice=voice, fmt=AudioFormat()).layout
+    return render(routine, options, voice=voice, fmt=AudioFormat(), mix=Mix()).layout
 
 
 def test_the_holds_of_a_spliced_session_are_exactly_zero(
@@ -269,16 +274,18 @@ def test_a_spliced_seed_session_matches_its_full_encode_with_the_real_voice(
     options = resolve_options(routine, rate=piper_voice.rate)
     # Runs other tests kept could lend a gain a little off this variant's own (`kept_gain`).
     shutil.rmtree(run_store(piper_voice.cache.root).blobs.root or "", ignore_errors=True)
-    spliced = render_session(routine, options, voice=piper_voice, output=tmp_path / "s.mp3")
+    spliced = render_session(
+        routine, options, voice=piper_voice, output=tmp_path / "s.mp3", mix=Mix()
+    )
     full = render_session(
-        routine, options, voice=piper_voice, output=tmp_path / "f.mp3", splice=False
+        routine, options, voice=piper_voice, output=tmp_path / "f.mp3", splice=False, mix=Mix()
     )
     a, b = decode(tmp_path / "s.mp3"), decode(tmp_path / "f.mp3")
     assert len(a) == len(b) == spliced.export.duration_ms * RATE // 1000
     assert ffmetadata(tmp_path / "s.mp3").chapters == ffmetadata(tmp_path / "f.mp3").chapters
     assert ebur128(tmp_path / "s.mp3")[0] == pytest.approx(ebur128(tmp_path / "f.mp3")[0], abs=0.1)
     assert spliced.lufs == pytest.approx(full.lufs, abs=0.05)
-    rendered = render(routine, options, voice=piper_voice, fmt=AudioFormat())
+    rendered = render(routine, options, voice=piper_voice, fmt=AudioFormat(), mix=Mix())
     source = PieceAudio(rendered, piper_voice, AudioFormat())
     frame = frame_samples(RATE)
     worst = np.inf
@@ -333,9 +340,9 @@ def test_another_narration_level_takes_the_gain_of_kept_runs(
         first, one = _render(tmp_path, routine, fake_voice(cache), splice=True, name="a")
         voice = fake_voice(cache)
         options = resolve_options(routine, narration=Narration.FULL, countdown_ms=3000)
-        exact = render(routine, options, voice=voice, fmt=AudioFormat()).gain_db
+        exact = render(routine, options, voice=voice, fmt=AudioFormat(), mix=Mix()).gain_db
         out = tmp_path / "b.mp3"
-        two = render_session(routine, options, voice=voice, output=out)
+        two = render_session(routine, options, voice=voice, output=out, mix=Mix())
     spliced = [r.getMessage() for r in caplog.records if "spliced" in r.getMessage()]
     kept, encoded = (int(x) for x in re.findall(r"\((\d+) kept, (\d+) encoded", spliced[-1])[0])
     assert kept > encoded  # what both levels say is copied, not encoded again

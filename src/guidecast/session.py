@@ -15,7 +15,9 @@ from .media.arrays import Pcm
 from .media.cover import kept_cover
 from .media.loudness import LoudnessMeter
 from .model import Routine
+from .mp3.bedsplice import splice_bed_mp3
 from .mp3.export import ExportResult, export_session, prepare_output, session_files
+from .mp3.lame import available as lame_available
 from .mp3.splice import run_store, splice_mp3
 from .sound.mix import Mix
 from .sound.render import AudioFormat, Progress, Voice, prefetch, stream_pcm
@@ -56,9 +58,9 @@ def render_session(
     Nothing replaces the previous session's files until the new ones are complete. `mix`
     sets bells and the optional ambience bed (default: the routine's, see `resolve_mix`).
 
-    Without a bed, the MP3 is spliced from encoded runs kept beside the speech cache (see
-    `splice`), so a re-render at another length copies frames instead of encoding; with a
-    bed, or `splice=False`, the whole session is encoded as one stream.
+    The MP3 is spliced from encoded runs kept beside the speech cache (`mp3.splice`; with a
+    bed, `mp3.bedsplice`), so a re-render copies frames instead of encoding them; with
+    `splice=False` the whole session is encoded as one stream.
     """
     fmt = fmt or AudioFormat()
     files = session_files(output, routine.path)
@@ -75,11 +77,11 @@ def render_session(
             progress("encode", min(done, total), total)
             yield block
 
-    spliced = splice and rendered.bed is None
-    if spliced:
+    if splice and (rendered.bed is None or lame_available()):
+        splicer = splice_mp3 if rendered.bed is None else splice_bed_mp3
         store = run_store(voice.cache.root)
         audio: Any = functools.partial(
-            splice_mp3, rendered, voice, fmt, store=store, progress=progress, meter=meter
+            splicer, rendered, voice, fmt, store=store, progress=progress, meter=meter
         )
     else:
         audio = blocks()

@@ -13,7 +13,7 @@ from ..compiler.options import Options
 from ..errors import GuidecastError, RoutineError, printable
 from ..model import Routine
 from ..routine.durations import format_clock
-from ..routine.keys import BED_LEVEL, BED_LEVELS
+from ..routine.keys import BED_LEVEL, BED_LEVELS, CLOCK_BED_LEVEL, DEFAULT_BED, DEFAULT_BED_LEVEL
 from ..routine.load import load_routine
 from ..session import prepare_every_length, render_session
 from ..sound.mix import resolve_mix
@@ -78,13 +78,15 @@ log = logging.getLogger(__name__)
     "--bed",
     type=BED,
     help="An ambience bed under the whole session, ducked under speech: drone, ocean, rain, "
-    "air, any sound file (looped), or none. [default: the routine's `bed`, else none]",
+    "air, any sound file (looped), or none (digital silence between sounds). "
+    f"[default: the routine's `bed`, else {DEFAULT_BED}, faint]",
 )
 @click.option(
     "--bed-level",
     type=FiniteRange(*BED_LEVELS),
     help="Bed loudness in LU relative to the speech, e.g. -25 for a faint bed. "
-    f"[default: {BED_LEVEL:g}]",
+    f"[default: {BED_LEVEL:g}; the default bed {DEFAULT_BED_LEVEL:g}, or {CLOCK_BED_LEVEL:g} "
+    "on the clock]",
 )
 @click.option("--soft-bells", is_flag=True, help="Let bells swell in instead of striking.")
 @cache_dir_option

@@ -1,25 +1,34 @@
 """Ambience beds as seamless loops: four built-in ones made from numpy, or any sound file.
 
-Built-in beds are generated at render time, deterministically, as loops of exactly `LOOP_S`
+Built-in beds are generated at render time, deterministically, as loops of about `LOOP_S`
 seconds: their noise is shaped in the frequency domain with fixed random phases and every
 tone and swell completes a whole number of cycles per loop, so the end flows into the start
 with no seam and no crossfade. A user's file is looped with an equal-power crossfade: its last
 `CROSSFADE_S` seconds fade out while its first ones fade in.
+
+Every loop is a whole number of MP3 frames (`loop_multiple`: a file's loop is stretched to
+it, inaudibly, as the periodic signal it is), so one encoded pass of it can be repeated frame
+for frame under a session. What a render needs to know of a loop (its
+loudness, peak and power) is kept beside the speech cache (`kept_bed`), so a re-render does
+not make the loop again unless it encodes something new with it.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
+import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import AudioError
 from ..model import SoundRef
+from ..store.blobs import BlobStore, blob_key
 from .arrays import F64, Float
 from .decode import decode_file, resample, to_float
 from .loudness import loop_power_loudness, loop_power_sums
@@ -28,6 +37,7 @@ __all__ = [
     "BUILTIN_BEDS",
     "BedLoop",
     "crossfade_loop",
+    "kept_bed",
     "load_bed",
     "make_builtin_bed",
     "probe_bed_file",
@@ -36,7 +46,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LOOP_S = 24
-"""Length of a built-in loop: long enough that noise does not audibly repeat."""
+"""Length of a built-in loop (to the nearest `LOOP_MULTIPLE`): long enough that noise does not
+audibly repeat."""
+FILE_LOOP_S = 10.0
+"""A shorter file's loop is repeated to this length before it is stretched to whole frames,
+so that the stretch stays under 0.2 % (a fraction of the smallest pitch step anyone hears)."""
+_VERSION = 2
+"""Part of a built-in loop's identity: raise it when what `make_builtin_bed` makes changes."""
 CROSSFADE_S = 2.0
 """Equal-power crossfade at a user file's loop point (at most a quarter of the file)."""
 MIN_FILE_S = 1.0
@@ -49,22 +65,47 @@ PROBE_RATE = 16000
 
 @dataclass(frozen=True, eq=False)
 class BedLoop:
-    """A bed ready to repeat end to start, at the output rate, with its measured loudness."""
+    """A bed ready to repeat end to start, at the output rate, with its measured loudness.
+
+    Its samples are made (or read and looped) only when first asked for: a re-render that
+    encodes nothing new needs only the measures, kept beside the speech cache.
+    """
 
     name: str
-    samples: Float
     rate: int
+    size: int
+    """Samples in one pass of the loop (a whole number of MP3 frames)."""
     lufs: float
     """Gated integrated loudness of one pass of the loop."""
+    peak: float
+    """Its largest absolute sample."""
     power_sums: F64
-    """Running sum of its K-weighted power (see `loop_power_sums`): what its loudness at any
-    point of a session is estimated from."""
+    """Running sum of its K-weighted power every `power_stride` samples (see
+    `loop_power_sums`): what its loudness at any point of a session is estimated from."""
+    power_stride: int
+    identity: tuple[object, ...]
+    """What the loop is made from (JSON-able): keys what is kept of it and encoded with it."""
+    make: Callable[[], Float] = field(repr=False)
+
+    @functools.cached_property
+    def samples(self) -> Float:
+        samples = self.make()
+        assert len(samples) == self.size
+        return samples
 
     @classmethod
-    def measured(cls, name: str, samples: Float, rate: int) -> BedLoop:
+    def measured(
+        cls, name: str, samples: Float, rate: int, identity: tuple[object, ...] = ()
+    ) -> BedLoop:
         """A loop with its loudness measured (one K-weighting FFT for both measures)."""
         sums = loop_power_sums(samples, rate)
-        return cls(name, samples, rate, loop_power_loudness(sums, rate), sums)
+        stride = math.gcd(rate // 10, len(samples))
+        peak = float(np.abs(samples).max()) if len(samples) else 0.0
+        lufs = loop_power_loudness(sums, rate)
+        loop = cls(name, rate, len(samples), lufs, peak, sums[::stride].copy(), stride,
+                   identity or ("samples", name, rate), lambda: samples)  # fmt: skip
+        loop.__dict__["samples"] = samples
+        return loop
 
 
 # -- built-in beds ------------------------------------------------------------------------------
@@ -93,7 +134,7 @@ def _highpass(f: F64, corner: float, order: int = 2) -> F64:
 
 def _cycles(t: F64, per_loop: int) -> F64:
     """Phase (radians) of something that completes `per_loop` whole cycles each loop."""
-    return np.asarray(2 * np.pi * per_loop * t / LOOP_S, np.float64)
+    return np.asarray(2 * np.pi * per_loop * np.arange(len(t)) / len(t), np.float64)
 
 
 def _tones(n: int, tones: list[tuple[int, float, float]]) -> F64:
@@ -110,7 +151,8 @@ def _tones(n: int, tones: list[tuple[int, float, float]]) -> F64:
 def _drone(t: F64, rate: int) -> F64:
     """A soft low drone on A2 with its fifth and octave, slowly beating and breathing."""
     tones: list[tuple[int, float, float]] = []
-    # (cycles per loop, amplitude, cycles of its slow swell per loop): 110 Hz is 2640 per 24 s.
+    # (cycles per loop, amplitude, cycles of its slow swell per loop): 110 Hz is 2640 per 24 s
+    # (109.97 Hz in a loop of 919 frames at 44.1 kHz, 24.007 s).
     for k, amp, swell in [(2640, 1.0, 1), (2652, 0.3, 2), (3960, 0.45, 3), (5280, 0.25, 2),
                           (5292, 0.1, 1), (7920, 0.08, 3)]:  # fmt: skip
         # sin(a) (0.9 + 0.1 sin(b)) = 0.9 sin(a) + 0.05 cos(a - b) - 0.05 cos(a + b), with
@@ -163,14 +205,46 @@ BUILTIN_BEDS: dict[str, Callable[[F64, int], F64]] = {
 """Built-in bed names and what makes them."""
 
 
+def frame_size(rate: int) -> int:
+    """Samples in one MP3 (layer III) frame at `rate`."""
+    return 1152 if rate >= 32000 else 576
+
+
+def loop_multiple(rate: int) -> int:
+    """What a built-in loop's length is a whole number of: whole frames, and whole cycles of
+    the CBR padding pattern (49 frames at 44.1 and 22.05 kHz, where frames of one byte more
+    come 25 or so in 49; at the other rates every frame has the same size)."""
+    return frame_size(rate) * (49 if rate % 11025 == 0 else 2)
+
+
+def loop_size(seconds: float, rate: int, multiple: int) -> int:
+    """The whole number of `multiple` samples nearest `seconds` (at least one)."""
+    return max(1, round(seconds * rate / multiple)) * multiple
+
+
+def _builtin_identity(name: str, rate: int) -> tuple[object, ...]:
+    return ("builtin", name, rate, _VERSION)
+
+
 @functools.lru_cache(maxsize=4)
 def make_builtin_bed(name: str, rate: int) -> BedLoop:
-    """A built-in bed as a loop of exactly `LOOP_S` seconds at `rate` (same samples every time)."""
-    t = np.arange(LOOP_S * rate, dtype=np.float64) / rate
+    """A built-in bed as a loop of about `LOOP_S` seconds at `rate` (same samples every time)."""
+    t = np.arange(loop_size(LOOP_S, rate, loop_multiple(rate)), dtype=np.float64) / rate
     x = BUILTIN_BEDS[name](t, rate)
     x = x - x.mean()
     samples = (0.25 * x / np.abs(x).max()).astype(np.float32)
-    return BedLoop.measured(name, samples, rate)
+    return BedLoop.measured(name, samples, rate, _builtin_identity(name, rate))
+
+
+def stretch_loop(x: Float, size: int) -> Float:
+    """A periodic signal resampled to `size` samples per period (through the FFT, so the
+    result is as seamless as the input)."""
+    if len(x) == size:
+        return x
+    spectrum = np.fft.rfft(x.astype(np.float64))
+    keep = min(len(spectrum), size // 2 + 1)
+    out = np.fft.irfft(spectrum[:keep], size) * (size / len(x))
+    return out.astype(np.float32)
 
 
 # -- beds from files ----------------------------------------------------------------------------
@@ -241,42 +315,82 @@ def _read_file(path: Path, rate: int) -> Float:
     return resample(to_float(samples), native, rate)
 
 
-def _file_bed(path: Path, rate: int) -> BedLoop:
+def _file_bed(path: Path, rate: int, identity: tuple[object, ...] = ()) -> BedLoop:
     x = _read_file(path, rate)
     x = (x - x.mean()).astype(np.float32)
     fade = min(int(CROSSFADE_S * rate), len(x) // 4)
     end, correlation = best_loop_end(x, fade, int(LOOP_SEARCH_S * rate))
     x = x[:end]
-    fade += (len(x) - fade) % 2  # an even loop: it is measured as one periodic FFT
-    loop = BedLoop.measured(path.name, crossfade_loop(x, fade, correlation), rate)
+    looped = crossfade_loop(x, fade, correlation)
+    looped = np.tile(looped, math.ceil(FILE_LOOP_S * rate / len(looped)))
+    looped = stretch_loop(looped, loop_size(len(looped) / rate, rate, frame_size(rate)))
+    loop = BedLoop.measured(path.name, looped, rate, identity)
     if not math.isfinite(loop.lufs) or loop.lufs < SILENT_LUFS:
         raise AudioError(f"bed file '{path}' is silent; give a file with some sound in it")
     return loop
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_file_bed(path: str, mtime: float, rate: int) -> BedLoop:
-    return _file_bed(Path(path), rate)
+def _cached_file_bed(path: str, identity: tuple[object, ...], rate: int) -> BedLoop:
+    return _file_bed(Path(path), rate, identity)
+
+
+def _identity(ref: SoundRef, rate: int) -> tuple[object, ...]:
+    """What a bed is made from: a built-in's name and version, or a file's path, size and time."""
+    if ref.path is None:
+        return _builtin_identity(ref.name, rate)
+    path = Path(ref.path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise AudioError(f"bed file '{path}' not found") from None
+    except OSError as e:
+        raise AudioError(f"cannot read bed file '{path}': {e.strerror}") from e
+    return ("file", str(path), st.st_size, st.st_mtime_ns, rate)
 
 
 def load_bed(ref: SoundRef, rate: int) -> BedLoop:
     """The bed a reference names: a built-in loop or a looped file (AudioError naming it)."""
     if ref.path is None:
         return make_builtin_bed(ref.name, rate)
-    path = Path(ref.path)
-    try:
-        mtime = path.stat().st_mtime
-    except FileNotFoundError:
-        raise AudioError(f"bed file '{path}' not found") from None
-    except OSError as e:
-        raise AudioError(f"cannot read bed file '{path}': {e.strerror}") from e
-    return _cached_file_bed(str(path), mtime, rate)
+    return _cached_file_bed(ref.path, _identity(ref, rate), rate)
+
+
+_MEASURES = struct.Struct(">I")
+
+
+def _samples(ref: SoundRef, rate: int) -> Float:
+    return load_bed(ref, rate).samples
+
+
+def kept_bed(ref: SoundRef, rate: int, store: BlobStore) -> BedLoop:
+    """The bed a reference names, its measures read from `store` when kept there (else
+    measured and kept): its samples are made only if something asks for them."""
+    identity = _identity(ref, rate)
+    key = blob_key(["bed", list(identity)])
+    body = store.get(key)
+    if body is not None:
+        try:
+            (size,) = _MEASURES.unpack_from(body)
+            head = json.loads(body[_MEASURES.size : _MEASURES.size + size])
+            sums = np.frombuffer(body[_MEASURES.size + size :], ">f8").astype(np.float64)
+            made = functools.partial(_samples, ref, rate)
+            return BedLoop(head["name"], rate, head["size"], head["lufs"], head["peak"], sums,
+                           head["stride"], identity, made)  # fmt: skip
+        except (ValueError, KeyError, struct.error) as e:
+            store.discard(key, str(e))
+    loop = load_bed(ref, rate)
+    head = {"name": loop.name, "size": loop.size, "lufs": loop.lufs, "peak": loop.peak,
+            "stride": loop.power_stride}  # fmt: skip
+    text = json.dumps(head).encode()
+    store.put(key, _MEASURES.pack(len(text)) + text + loop.power_sums.astype(">f8").tobytes())
+    return loop
 
 
 def probe_bed_file(path: Path) -> str | None:
     """Why a file cannot serve as a bed (missing, unreadable, too short, silent), or None."""
     try:
-        _file_bed(path, PROBE_RATE)
+        _file_bed(path, PROBE_RATE, ("probe", str(path)))
     except AudioError as e:
         return str(e)
     return None

@@ -20,7 +20,10 @@ from .table import Table, key
 __all__ = [
     "BED_LEVEL",
     "BED_LEVELS",
+    "CLOCK_BED_LEVEL",
     "DEFAULTS",
+    "DEFAULT_BED",
+    "DEFAULT_BED_LEVEL",
     "DEFAULT_RATE",
     "GUIDANCE_TABLE",
     "MAX_COUNTDOWN_MS",
@@ -48,6 +51,13 @@ MAX_PAUSE_MS = 600_000
 MAX_COUNTDOWN_MS = 60_000
 BED_LEVEL = -20.0
 """Bed loudness in LU relative to the speech."""
+DEFAULT_BED = "air"
+"""The bed a session gets when neither the routine nor the command line names one: a soft,
+dark room tone, so that a hold never sounds like a stopped player."""
+DEFAULT_BED_LEVEL = -24.0
+"""The default bed's loudness (LU relative to the speech) when no level is given: faint."""
+CLOCK_BED_LEVEL = -28.0
+"""...and on the clock, where the tones carry the session: fainter still."""
 BED_LEVELS = (-40.0, -6.0)
 TIMINGS = ("paced", "clock")
 ROUTINE_ENGINES = ("piper", "gtts")
@@ -180,12 +190,14 @@ BED = key(
     f"({', '.join(BUILTIN_BEDS)}), none, or a sound file relative to the routine file, looped.",
     "ocean",
     "sounds/stream.flac",
-    default_doc="none (off)",
+    default_doc=f"{DEFAULT_BED}, faint",
 )
 BED_LEVEL_KEY = key(
     "bed_level",
     number(*BED_LEVELS),
-    "Bed loudness in LU relative to the speech: -15 is a present bed, -25 a faint one.",
+    f"Bed loudness in LU relative to the speech: -15 is a present bed, -25 a faint one. "
+    f"The default bed, when no bed is named, plays at {DEFAULT_BED_LEVEL:g} "
+    f"({CLOCK_BED_LEVEL:g} with timing: clock).",
     -20,
     -25,
     default=BED_LEVEL,

@@ -2,9 +2,11 @@
 
 The bed is laid under the whole session at `bed_level` LU relative to the speech, faded in at
 the start and out at the end, and ducked under speech (and bells, if asked) with a smooth
-attack before each sentence and a release after it. Speech times are known from the layout,
-so the bed is already down when a sentence starts. It is mixed into the PCM stream block by
-block from one loop in memory, whatever the session's length.
+attack before each sentence. It stays down across the short gaps between the sentences of one
+instruction and comes back slowly in the holds, so it breathes with the voice instead of
+pumping. Speech times are known from the layout, so the bed is already down when a sentence
+starts. It is mixed into the PCM stream block by block from one loop in memory, whatever the
+session's length.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import Loc
 from ..media.arrays import F64, Float, Pcm
 from ..media.beds import BedLoop
 from ..media.decode import INT16_MAX
 from ..model import Routine, SoundRef
-from ..routine.keys import BED_LEVEL
+from ..routine.keys import BED_LEVEL, CLOCK_BED_LEVEL, DEFAULT_BED, DEFAULT_BED_LEVEL
 from ..routine.sounds import bed_ref
 
 __all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]
@@ -35,20 +38,24 @@ class Mix:
     """How the session's sounds are balanced: bells, and an optional bed under everything."""
 
     bed: SoundRef | None = None
-    """A built-in bed (`ocean`) or a sound file; None for no bed (the default)."""
+    """A built-in bed (`ocean`) or a sound file; None for no bed (`resolve_mix` gives a
+    routine the default bed)."""
     bed_level: float = BED_LEVEL
     """Bed loudness in LU relative to the speech, in the holds."""
     duck_db: float = 18.0
     """How far the bed drops under speech."""
     duck_bells: bool = False
     """Also duck the bed under bells."""
-    attack_ms: int = 300
+    attack_ms: int = 500
     """The bed goes down over this much time, ending as a sentence starts."""
-    release_ms: int = 900
-    """The bed comes back over this much time, after `hold_ms` of quiet."""
+    release_ms: int = 3000
+    """The bed comes back over this much time, after `hold_ms` of quiet: slowly, as a room
+    sound returns when the teacher stops talking."""
     hold_ms: int = 400
-    """Quiet after a sentence before the bed starts coming back (so it stays down between
-    the sentences of one instruction)."""
+    """Quiet after the last sentence before the bed starts coming back."""
+    bridge_ms: int = 3000
+    """A gap shorter than this between two sounds the bed ducks under (the sentences of one
+    instruction) keeps it down all the way through."""
     fade_in_ms: int = 4000
     """The bed fades in over this long at the start of the session..."""
     fade_out_ms: int = 6000
@@ -68,14 +75,26 @@ def resolve_mix(
 
     `bed` is a built-in name (`"ocean"`), a sound file, or `none` to turn off the bed the
     routine asks for, read as a routine's `bed:` is (`routine.sounds.bed_ref`, files relative
-    to the current folder); AudioError says what is wrong with it.
+    to the current folder); AudioError says what is wrong with it. When neither names a bed,
+    the session gets `DEFAULT_BED`, faint (`DEFAULT_BED_LEVEL`, or `CLOCK_BED_LEVEL` on the
+    clock) unless a level is given: so that no hold is dead air.
     """
     d = routine.defaults
     chosen = bed_ref(bed) if isinstance(bed, str) else bed or d.bed
+    default = SoundRef(DEFAULT_BED, None, Loc("<default>"))
+    # Naming the default bed itself (as the server's picker does) is the default too.
+    defaulted = d.bed is None and (
+        chosen is None or (chosen.path, chosen.name) == (None, DEFAULT_BED)
+    )
     level = bed_level if bed_level is not None else d.bed_level
+    if level is None:
+        level = (
+            BED_LEVEL if not defaulted else CLOCK_BED_LEVEL if routine.clock else DEFAULT_BED_LEVEL
+        )
+    chosen = default if chosen is None else chosen
     return Mix(
-        bed=chosen if chosen is not None and not chosen.is_none else None,
-        bed_level=level if level is not None else BED_LEVEL,
+        bed=None if chosen.is_none else chosen,
+        bed_level=level,
         bell_onset_ms=SOFT_ONSET_MS if soft_bells else 0,
     )
 
@@ -99,7 +118,7 @@ class BedPlan:
     @property
     def peak(self) -> float:
         """The bed's largest sample at full level in the output."""
-        return float(np.abs(self.loop.samples).max()) * self.scale
+        return self.loop.peak * self.scale
 
     @property
     def ducked_peak(self) -> float:
@@ -152,12 +171,16 @@ class BedPlan:
         shaped: Float = (0.5 - 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
         return shaped
 
-    def fades(self, a: int, b: int) -> Float | None:
-        """The start and end fades over [a, b); None where the bed is not fading."""
+    def fading(self, a: int, b: int) -> bool:
+        """Whether the bed fades in or out anywhere in [a, b)."""
         rate = self.loop.rate
         fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
         fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
-        if fin <= a and b <= self.total - 1 - fout:
+        return not (fin <= a and b <= self.total - 1 - fout)
+
+    def fades(self, a: int, b: int) -> Float | None:
+        """The start and end fades over [a, b); None where the bed is not fading."""
+        if not self.fading(a, b):
             return None
         return self._fade_at(np.arange(a, b, dtype=np.float64))
 
@@ -167,15 +190,44 @@ class BedPlan:
         From the loop's own K-weighted power (looped exactly) and the bed's gain at the middle
         of each step: what the loudness of the whole session is estimated from.
         """
-        power = self.loop.power_sums
-        n = len(power) - 1
+        power, stride, n = self.loop.power_sums, self.loop.power_stride, self.loop.size
+        assert step % stride == 0
         edges = np.arange(0, self.total + step, step, dtype=np.int64)
-        sums = (edges // n) * power[-1] + power[edges % n]
+        sums = (edges // n) * power[-1] + power[(edges % n) // stride]
         mean = np.diff(sums) / step
         middle = (edges[:-1] + step / 2).astype(np.float64)
         duck = self._duck_at(middle, self.ducks).astype(np.float64)
         gain = self.scale * 10 ** (-self.mix.duck_db * duck / 20) * self._fade_at(middle)
         return np.asarray(mean * gain**2, np.float64)
+
+    def changing(self) -> list[tuple[int, int]]:
+        """The sample spans where the bed is not at its steady level: its fades, and where it
+        ducks (from the start of each attack to the end of each release), merged, in order."""
+        attack, hold, release = self._ramps()
+        rate = self.loop.rate
+        fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
+        fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
+        spans = [(0, fin), (self.total - 1 - fout, self.total)]
+        spans += [(start - attack, end + hold + release) for start, end in self.ducks]
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(spans):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((max(0, start), min(self.total, end)))
+        return merged
+
+    def describe(self, a: int, b: int) -> list[object]:
+        """What the bed's gain over samples [a, b) is made of, relative to `a` (JSON-able):
+        with the loop, its scale and its phase at `a`, it keys what is encoded from it."""
+        attack, hold, release = self._ramps()
+        m = self.mix
+        near = [[s - a, e - a] for s, e in self.ducks if s - attack < b and e + hold + release > a]
+        return [
+            [m.duck_db, m.attack_ms, m.hold_ms, m.release_ms, m.fade_in_ms, m.fade_out_ms],
+            near,
+            [a, self.total - a] if self.fading(a, b) else None,
+        ]
 
     def segment(self, a: int, b: int) -> Float:
         """The bed for output samples [a, b): looped, faded and ducked, at output level."""
@@ -201,10 +253,10 @@ def plan_bed(
     loop: BedLoop, mix: Mix, *, level_db: float, spans: Sequence[tuple[int, int]], total: int
 ) -> BedPlan:
     """Lay a bed under a session: `level_db` is the gain from its loop to the output (dB)."""
-    gap = (mix.attack_ms + mix.hold_ms) * loop.rate // 1000
+    gap = max(mix.bridge_ms, mix.attack_ms + mix.hold_ms) * loop.rate // 1000
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
-        if merged and start - merged[-1][1] <= gap:
+        if merged and start - merged[-1][1] < gap:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))

@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -20,12 +21,13 @@ from ..compiler.options import Options
 from ..compiler.timeline import Layout, Timeline, layout
 from ..lang.speech import Estimate
 from ..media.arrays import Float, Pcm
-from ..media.beds import load_bed
+from ..media.beds import kept_bed
 from ..media.decode import INT16_MAX, to_float
 from ..media.format import AudioFormat
 from ..media.loudness import LoudnessMeter, StreamMeter, limit_true_peak
 from ..model import Routine
 from ..routine.durations import format_clock, format_duration
+from ..store.blobs import BlobStore
 from .balance import (
     Levels,
     Piece,
@@ -109,7 +111,7 @@ def render(
     levels = match_bells(measures, mix)
     bed = None
     if mix.bed is not None:
-        loop = load_bed(mix.bed, fmt.sample_rate)
+        loop = kept_bed(mix.bed, fmt.sample_rate, bed_store(voice.cache.root))
         spans = duck_spans(lay, fmt.sample_rate, bells=mix.duck_bells)
         total = lay.total_ms * fmt.sample_rate // 1000
         level = bed_gain_db(loop, SPEECH_LUFS, mix.bed_level)
@@ -130,6 +132,11 @@ def render(
         speech, bells = _ceilings(bed, fmt)
         levels = replace(levels, speech_ceiling_db=speech, bell_ceiling_db=bells)
     return Rendered(timeline, lay, gain, levels, bed)
+
+
+def bed_store(cache_root: Path) -> BlobStore:
+    """Where a bed's measures are kept: beside the speech cache."""
+    return BlobStore(cache_root / "beds", b"GCBED1", ".bed")
 
 
 class _Processed:

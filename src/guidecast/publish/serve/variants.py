@@ -21,6 +21,7 @@ from ...errors import GuidecastError
 from ...lang.speech import Estimate
 from ...media.beds import BUILTIN_BEDS
 from ...model import Narration, Routine
+from ...routine.keys import DEFAULT_BED
 from ...routine.load import load_routine
 
 __all__ = [
@@ -171,7 +172,9 @@ def default_choice(stem: str, routine: Routine) -> Choice:
     d = routine.defaults
     narration = d.narration or Narration.STANDARD
     rate = min(RATES, key=lambda r: abs(r - (d.rate or 1.0)))
-    bed = d.bed.name if d.bed is not None and d.bed.name in BUILTIN_BEDS else "none"
+    # A routine that names no bed gets the default one, as a render does.
+    named = DEFAULT_BED if d.bed is None else d.bed.name
+    bed = named if named in BUILTIN_BEDS else "none"
     natural = estimated_lengths(routine, narration, rate)[2]
     minutes = _nearest(allowed_minutes(routine, narration, rate), d.length_ms or natural)
     return Choice(stem, minutes, narration, rate, bed)

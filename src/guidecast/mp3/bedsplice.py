@@ -1,0 +1,335 @@
+"""Splicing a session with an ambience bed: the loop encoded once, runs encoded over it.
+
+Under a bed no frame is silent, so the splice renderer's copies of a silent frame cannot fill
+the holds. Instead, the bed loop (a whole number of frames long, see `media.beds`) is encoded
+once at the session's level into frames that repeat under any steady stretch, and everything
+else (speech and bells with the bed ducked under them, the ramps of the bed going down and
+coming back, the fades at both ends) is encoded in runs over the bed at its real phase.
+
+Both are encoded without a bit reservoir (`mp3.lame`), so every frame stands on its own, and
+each from `PRE_FRAMES` frames before the first one it keeps, fed with the session's own sound
+there: at the bed's LAME quality (7) the encoder has then settled, and the frames are the
+ones a reservoir-free encode of the whole session makes, byte for byte. Loop frames and runs
+are kept in the run store by what they are made of: the bed, its level and loop phase, the
+gain curve over the run, and each sound's identity and offset.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+
+from .. import __version__
+from ..media.arrays import Float, Pcm
+from ..media.decode import INT16_MAX
+from ..media.format import AudioFormat
+from ..media.loudness import LoudnessMeter
+from ..sound.balance import Piece
+from ..sound.levels import SPEECH_LUFS
+from ..sound.mix import BedPlan
+from ..sound.render import PieceAudio, Rendered
+from ..sound.voice import Progress, Voice
+from ..store.blobs import BlobStore, blob_key
+from .frames import (
+    DECODER_DELAY,
+    ENCODER_DELAY,
+    EncodeResult,
+    frame_samples,
+    frames_holding,
+    info_frame,
+)
+from .lame import PRE_FRAMES, encode_frames
+from .runs import RunStore
+from .splice import placed_pieces
+
+__all__ = ["CONTEXT_FRAMES", "bed_runs", "splice_bed_mp3"]
+
+log = logging.getLogger(__name__)
+
+_VERSION = 1
+"""Part of every key here: raise it when what is encoded for the same inputs changes."""
+CONTEXT_FRAMES = 2
+"""Frames either side of a sound or a change of the bed's gain whose content it reaches
+(the encoder's filter bank and overlapping transforms): they belong to its run."""
+_POST_FRAMES = 4
+"""Frames of input after the last kept frame, so that the encoder has written it."""
+_COUNT = struct.Struct(">I")
+
+
+@dataclass(frozen=True)
+class BedRun:
+    """Frames [first, end) of the session, encoded from its sound with the bed under it."""
+
+    first: int
+    end: int
+    parts: tuple[tuple[int, int, Piece], ...]
+    """(start sample, length, piece) of every sound whose samples reach into its input."""
+
+
+def padding_period(fmt: AudioFormat) -> int:
+    """Frames after which LAME's CBR padding (a frame of one byte more) repeats, counted from
+    the encoder's first frame: an encoder started on a multiple of it pads as a whole-session
+    encode does."""
+    per_frame = (144 if fmt.sample_rate >= 32000 else 72) * fmt.bitrate * 1000
+    return fmt.sample_rate // math.gcd(per_frame % fmt.sample_rate, fmt.sample_rate)
+
+
+def encoder_start(first: int, fmt: AudioFormat) -> int:
+    """The frame a run's encoder starts on: `PRE_FRAMES` or more before its first frame, on a
+    whole padding period (or the session's start)."""
+    start = first - PRE_FRAMES
+    return max(0, start - start % padding_period(fmt))
+
+
+def bed_runs(
+    placed: list[tuple[int, int, Piece]], bed: BedPlan, fmt: AudioFormat, frames: int
+) -> list[BedRun]:
+    """The runs of a session: every frame whose sound is not the steady bed alone, in
+    stretches that include the frames they reach, merged where they would touch."""
+    fs = frame_samples(fmt.sample_rate)
+    delay = ENCODER_DELAY + DECODER_DELAY
+    spans = bed.changing() + [(start, start + length) for start, length, _ in placed]
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        a = max(0, (start + delay) // fs - CONTEXT_FRAMES)
+        b = min(frames, -(-(end + delay) // fs) + CONTEXT_FRAMES)
+        # A run is encoded from PRE_FRAMES before its first frame; those must not be another's.
+        if merged and a <= merged[-1][1] + PRE_FRAMES:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    runs: list[BedRun] = []
+    at = 0
+    for a, b in merged:
+        lo, hi = encoder_start(a, fmt) * fs, (b + _POST_FRAMES) * fs
+        while at < len(placed) and placed[at][0] + placed[at][1] <= lo:
+            at += 1
+        parts = tuple(p for p in placed[at:] if p[0] < hi and p[0] + p[1] > lo)
+        runs.append(BedRun(a, b, parts))
+    return runs
+
+
+class _BedFrames:
+    """The loop's frames and the runs, from the store when kept, else encoded (and kept)."""
+
+    def __init__(
+        self, rendered: Rendered, voice: Voice, fmt: AudioFormat, store: RunStore, quality: int
+    ) -> None:
+        assert rendered.bed is not None
+        self.bed = rendered.bed
+        self.fmt = fmt
+        self.quality = quality
+        self.fs = frame_samples(fmt.sample_rate)
+        self.total = rendered.layout.total_ms * fmt.sample_rate // 1000
+        self.loop_frames = self.bed.loop.size // self.fs
+        self.audio = PieceAudio(rendered, voice, fmt)
+        self.store = BlobStore(store.blobs.root, b"GCBEDRUN", ".bedrun")
+        self.voice = voice
+        self.levels = rendered.levels
+        f = fmt
+        self.common = [
+            "bed",
+            _VERSION,
+            __version__,
+            [f.sample_rate, f.channels, f.bitrate, quality],
+            list(self.bed.loop.identity),
+            round(20 * math.log10(self.bed.scale), 4) if self.bed.scale > 0 else None,
+        ]
+        self.gain = [
+            SPEECH_LUFS,
+            round(rendered.gain_db, 4),
+            [self.audio.speech_ceiling, self.audio.bell_ceiling],
+        ]
+        self.hits = self.made = 0
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def loop(self) -> tuple[bytes, list[int]]:
+        """One pass of the loop as frames, and where each starts in it (one more at the end)."""
+        key = blob_key(["loop", *self.common])
+        body = self.store.get(key)
+        if body is not None and len(body) >= _COUNT.size:
+            (count,) = _COUNT.unpack_from(body)
+            head = _COUNT.size + 4 * (count + 1)
+            offsets = list(struct.unpack_from(f">{count + 1}I", body, _COUNT.size))
+            if count == self.loop_frames and offsets[-1] == len(body) - head:
+                self.hits += 1
+                return body[head:], offsets
+            self.store.discard(key, "its frames do not add up")
+        lead = self._loop_lead() * self.fs
+        frames = self._encode(-lead, lead + self.bed.loop.size, steady=True)
+        offsets = [0, *np.cumsum([len(f) for f in frames]).tolist()]
+        data = b"".join(frames)
+        count = len(frames)
+        self.store.put(key, _COUNT.pack(count) + struct.pack(f">{count + 1}I", *offsets) + data)
+        self.made += 1
+        return data, offsets
+
+    def _loop_lead(self) -> int:
+        """Frames of the loop's end its encoder takes in first: `PRE_FRAMES`, or a whole
+        padding period where the loop is whole periods long (then every frame pads as a
+        whole-session encode's frame does at that place)."""
+        period = padding_period(self.fmt)
+        if self.loop_frames % period:
+            return PRE_FRAMES
+        return -(-PRE_FRAMES // period) * period
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def key(self, run: BedRun) -> str:
+        lo, hi = self._input(run)
+        parts = [
+            [start - lo, length, piece.identity(self.voice, self.levels)]
+            for start, length, piece in run.parts
+        ]
+        phase = (lo // self.fs) % self.loop_frames
+        shape = [hi - lo, run.first - lo // self.fs, run.end - run.first, hi >= self.total]
+        return blob_key(
+            ["run", *self.common, *self.gain, phase, shape, self.bed.describe(lo, hi), parts]
+        )
+
+    def _input(self, run: BedRun) -> tuple[int, int]:
+        """The samples a run's encoder takes in: from PRE_FRAMES before its first frame (or
+        the session's start) to a few frames after its last (or the session's end)."""
+        lo = encoder_start(run.first, self.fmt) * self.fs
+        return lo, min(self.total, (run.end + _POST_FRAMES) * self.fs)
+
+    def run(self, run: BedRun) -> bytes:
+        key = self.key(run)
+        body = self.store.get(key)
+        if body is not None and len(body) >= _COUNT.size:
+            (count,) = _COUNT.unpack_from(body)
+            if count == run.end - run.first:
+                self.hits += 1
+                return body[_COUNT.size :]
+            self.store.discard(key, "its frame count is wrong")
+        lo, hi = self._input(run)
+        frames = self._encode(lo, hi - lo, run=run)
+        keep = run.end - run.first
+        if len(frames) < keep:
+            raise RuntimeError("the MP3 encoder wrote fewer frames than the run needs")
+        data = b"".join(frames[:keep])
+        self.store.put(key, _COUNT.pack(keep) + data)
+        self.made += 1
+        return data
+
+    def _encode(
+        self, lo: int, n: int, *, run: BedRun | None = None, steady: bool = False
+    ) -> list[bytes]:
+        """Frames from a fresh encoder fed `n` samples of the session from sample `lo`, less
+        those made before `lo` reached the first frame kept (PRE_FRAMES, or none at 0)."""
+        fs = self.fs
+        if steady:  # the loop alone at full level, a few frames past its end
+            skip = -lo // fs
+            positions = np.arange(lo, lo + n + _POST_FRAMES * fs) % self.bed.loop.size
+            bed = self.bed.loop.samples[positions] * np.float32(self.bed.scale)
+            pcm = _int16(bed * np.float32(INT16_MAX))
+            end_of_session = False
+        else:
+            assert run is not None
+            skip = run.first - lo // fs
+            bed = self.bed.segment(lo, lo + n) * np.float32(INT16_MAX)
+            pcm = _int16(self._pieces(run, lo, n) + bed)
+            end_of_session = lo + n >= self.total
+        if self.fmt.channels > 1:
+            pcm = np.repeat(pcm, self.fmt.channels)
+        frames = encode_frames(pcm, self.fmt, self.quality, flush=end_of_session)
+        kept = frames[skip:]
+        if steady:
+            kept = kept[: self.loop_frames]
+            if len(kept) < self.loop_frames:
+                raise RuntimeError("the MP3 encoder wrote fewer frames than the loop has")
+        return kept
+
+    def _pieces(self, run: BedRun, lo: int, n: int) -> Float:
+        """The run's sounds over samples [lo, lo + n), laid as the PCM stream lays them."""
+        out = np.zeros(n, np.float32)
+        cursor = 0
+        for start, length, piece in run.parts:
+            pcm = self.audio(piece)[: max(0, min(length, self.total - start))]
+            begin = max(start, cursor, lo)  # an earlier sound plays on over a later one
+            end = min(start + len(pcm), lo + n)
+            if end > begin:
+                out[begin - lo : end - lo] = pcm[begin - start : end - start]
+            cursor = max(cursor, start + len(pcm))
+        return out
+
+
+def _int16(x: Float) -> Pcm:
+    """Sound in int16 units rounded and clipped to int16, as the PCM stream does."""
+    mixed = np.rint(x)
+    pcm: Pcm = np.clip(mixed, -INT16_MAX - 1, INT16_MAX, out=mixed).astype(np.int16)
+    return pcm
+
+
+def _steady(data: bytes, offsets: list[int], first: int, count: int) -> Iterator[bytes]:
+    """`count` loop frames from loop frame `first` on, wrapping round."""
+    size = len(offsets) - 1
+    at = first % size
+    while count > 0:
+        take = min(count, size - at)
+        yield data[offsets[at] : offsets[at + take]]
+        count -= take
+        at = 0
+
+
+def splice_bed_mp3(
+    rendered: Rendered,
+    voice: Voice,
+    fmt: AudioFormat,
+    out: BinaryIO,
+    *,
+    store: RunStore,
+    quality: int | None = None,
+    progress: Progress | None = None,
+    meter: LoudnessMeter | None = None,
+) -> EncodeResult:
+    """Write a session with a bed as CBR MP3 frames on a seekable file, Info header first."""
+    assert rendered.bed is not None
+    quality = fmt.bed_quality if quality is None else quality
+    fs = frame_samples(fmt.sample_rate)
+    total = rendered.layout.total_ms * fmt.sample_rate // 1000
+    frames_total = frames_holding(total, fs)
+    kept = _BedFrames(rendered, voice, fmt, store, quality)
+    loop, offsets = kept.loop()
+    runs = bed_runs(placed_pieces(rendered, voice, fmt), rendered.bed, fmt, frames_total)
+    start = out.tell()
+    first_header = loop[:4]
+    out.write(bytes(len(info_frame(first_header, 0, 0, 0))))
+    written = cursor = 0
+
+    def write(data: bytes) -> None:
+        nonlocal written
+        out.write(data)
+        written += len(data)
+
+    for i, run in enumerate(runs):
+        for data in _steady(loop, offsets, cursor, run.first - cursor):
+            write(data)
+        write(kept.run(run))
+        cursor = run.end
+        if progress is not None:
+            progress("encode", i + 1, len(runs))
+    for data in _steady(loop, offsets, cursor, frames_total - cursor):
+        write(data)
+    end = out.tell()
+    out.seek(start)
+    out.write(info_frame(first_header, frames_total, written, total))
+    out.seek(end)
+    if meter is not None and rendered.bed.blocks is not None:
+        # The session as its gain was set by, at that gain (as the PCM stream feeds it).
+        meter.feed_blocks(rendered.bed.blocks * fmt.channels * 10 ** (rendered.gain_db / 10))
+    log.info(
+        "spliced %d runs over the bed (%d kept, %d encoded) into %d frames",
+        len(runs),
+        kept.hits,
+        kept.made,
+        frames_total,
+    )
+    return EncodeResult(total, frames_total, end - start)
