@@ -143,7 +143,10 @@ def _say(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
 
 def countdown_ms(n: Narrator, ms: int, *, clock: bool, margin: int) -> int:
     """How many of a period's last milliseconds are counted down (0: none): the option's, or
-    three seconds on the clock, when the period is at least `margin` longer."""
+    three seconds on the clock, when the period is at least `margin` longer; none at all
+    when the countdown is switched off (0)."""
+    if n.options.countdown_off:
+        return 0
     counted = n.options.countdown_ms or (CLOCK_COUNTDOWN_MS if clock else 0)
     counted -= counted % 1000
     return counted if counted and ms >= counted + margin else 0
