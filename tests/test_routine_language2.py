@@ -53,3 +53,87 @@ def test_countdown_zero_on_the_command_line_wins_over_the_routines(tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert "“Three.”" not in result.output
     assert "“Three.”" in CliRunner().invoke(cli, ["plan", str(path)]).output
+
+
+BOX = """\
+title: Box
+defaults: {rate: RATE}
+steps:
+  - pose: Box breathing
+    breathe: {pattern: 4-4-4-4, cycles: 2, count: true}
+"""
+
+
+@pytest.mark.parametrize("rate", ["0.8", "0.85", "0.9", "1", "1.5"])
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_a_count_keeps_its_second_at_slow_rates(rate: str, level: Narration) -> None:
+    routine = parse_routine(BOX.replace("RATE", rate))
+    said = _texts(planned(routine, narration=level))
+    assert said.count("Four.") == 8
+    assert not crowded_cues(routine)
+
+
+def test_a_count_with_no_room_is_warned_about_at_the_files_level_and_rate() -> None:
+    [*problems] = crowded_cues(parse_routine(BOX.replace("RATE", "0.55")))
+    assert problems
+    message = problems[0].message
+    assert "at standard narration and rate 0.55" in message
+    assert "a faster rate, or count: false" in message
+    assert "lengthen the hold" not in message
+
+
+WARNED = """\
+title: W
+timing: clock
+get_ready: 4s
+steps:
+  - block: Circuit
+    rounds: 3
+    between: 4s
+    steps:
+      - pose: Squats
+        cue: Sit back as if into a chair, with your chest up and your weight in your heels.
+        hold: 20s
+      - pose: Lunges
+        cue: Step long, and lower the back knee straight down toward the floor below you.
+        hold: 20s
+  - pose: Plank
+    hold: 30s
+    reminders: [Keep a long line from your head to your heels.]
+"""
+
+
+def test_warnings_number_steps_as_the_file_does_on_the_line_that_causes_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(WARNED, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "warning:" in line]
+    assert [line.split(": warning: ")[0] for line in lines] == [
+        f"{path}:3:12", f"{path}:7:14", f"{path}:15:5"
+    ]  # fmt: skip
+    assert ": get_ready: no room for “Sit back" in lines[0]
+    assert "lengthen get_ready" in lines[0]
+    assert "the rest this block adds: no room for “Step long" in lines[1]
+    assert "step 3 (Plank)" in lines[2]
+
+
+def test_check_warns_about_a_reminder_no_hold_has_room_for_on_the_clock() -> None:
+    routine = parse_routine(WARNED)
+    [reminder] = [p for p in crowded_cues(routine) if "reminder" in p.message]
+    assert "“Keep a long line from your head to your heels.”" in reminder.message
+    assert (reminder.loc.line, reminder.loc.col) == (15, 5)
+
+
+def test_warnings_are_sorted_by_line_not_as_text() -> None:
+    steps = "".join(
+        f"  - pose: P{k}\n    hold: 30s\n    reminders: [Stay with it for number {k}.]\n"
+        for k in range(1, 12)
+    )
+    problems = crowded_cues(parse_routine(f"title: T\ntiming: clock\nsteps:\n{steps}"))
+    assert [p.loc.line for p in problems] == sorted(p.loc.line for p in problems)
+    assert [p.message.split(":")[1].strip() for p in problems][-3:] == [
+        "step 9 (P9)", "step 10 (P10)", "step 11 (P11)"
+    ]  # fmt: skip

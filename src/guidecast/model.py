@@ -215,6 +215,9 @@ class Step:
     breathing: Breathing | None = None
     section: str | None = None
     """The section (warm-up, main, cool-down, or any name) the step belongs to."""
+    number: int = 0
+    """The step's number as its file counts steps (in the order written, a block's steps once
+    however many rounds); 0 for a rest a block adds between its steps or rounds."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,8 @@ class Routine:
     pronounce: tuple[Pronunciation, ...] = ()
     get_ready_ms: int = 0
     """A "get ready" lead-in before the first step, counted down at its end."""
+    get_ready_loc: Loc | None = None
+    """Where `get_ready` is written, to locate what `check` says about it."""
     clock: bool = False
     """`timing: clock`: every period is exact, instructions said inside it."""
     halfway: str | None = None

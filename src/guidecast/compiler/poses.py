@@ -14,7 +14,16 @@ from .guidance import HoldPlan, guide_cues, wanted
 from .timed import Narrator, countdown_ms, period, rest, time_left
 from .timeline import Cue, Silence
 
-__all__ = ["flow_rounds", "hold_cues", "instructions", "paced_pose", "restates", "setup_lines"]
+__all__ = [
+    "LONG_HOLD_MS",
+    "flow_rounds",
+    "fresh_reminders",
+    "hold_cues",
+    "instructions",
+    "paced_pose",
+    "restates",
+    "setup_lines",
+]
 
 REMINDER_EVERY_MS = 45_000
 LONG_HOLD_MS = 60_000
@@ -185,7 +194,7 @@ def hold_cues(
     )
     cues += time_left(n, step, hold_ms)
     cues += guide_cues(plan, n.phrases)
-    reminders = [r for r in (step.reminders or n.routine.reminders) if _fresh(r, step)]
+    reminders = fresh_reminders(step, step.reminders or n.routine.reminders)
     if n.at(Narration.FULL) and reminders and hold_ms >= LONG_HOLD_MS:
         count = min(len(reminders), hold_ms // REMINDER_EVERY_MS)
         for k in range(count):
@@ -194,10 +203,10 @@ def hold_cues(
     return cues
 
 
-def _fresh(reminder: str, step: Step) -> bool:
-    """A reminder that does not repeat the step's cue or one of its how-to lines."""
+def fresh_reminders(step: Step, reminders: tuple[str, ...]) -> list[str]:
+    """The reminders that do not repeat the step's cue or one of its how-to lines."""
     said = {plain(t) for t in (step.cue or "", *step.how) for t in sentences(t) if t}
-    return not all(plain(s) in said for s in sentences(reminder))
+    return [r for r in reminders if not all(plain(s) in said for s in sentences(r))]
 
 
 def _flow(n: Narrator, index: int, flow: Flow) -> None:

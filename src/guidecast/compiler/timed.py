@@ -287,6 +287,8 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
                 continue
             cues = [Cue(0, n.lang.say(words[name]))]
             if breathing.counted:
-                cues += [Cue(k * 1000, n.lang.countdown(k + 1)) for k in range(1, ms // 1000)]
+                cues += [
+                    Cue(k * 1000, n.lang.countdown(k + 1), beat=True) for k in range(1, ms // 1000)
+                ]
             n.cues(Silence(ms, "breathe", index, tuple(cues)))
     n.quiet(n.pause_after(step), "pause", index)

@@ -55,6 +55,10 @@ class Cue:
     required: bool = False
     """An instruction said inside a clock-timed period: without room for it, the routine is
     wrong (a `check` error), not just quieter."""
+    beat: bool = False
+    """A count on its second ("Two." in a breath phase): said after the cue before with no
+    quiet added (a clip's own quiet is enough), so every count keeps its second at any rate
+    where it can."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +202,8 @@ def _place_cues(
         at = cue.at_ms
         if placed:
             last_at, last_ms, last = placed[-1]
-            at = max(at, last_at + last_ms + cue_gap(last.text, cue.text))
+            gap = 0 if cue.beat else cue_gap(last.text, cue.text)
+            at = max(at, last_at + last_ms + gap)
         if at + length > (ms if cue.end_by_ms is None else min(ms, cue.end_by_ms)):
             dropped.append(Dropped(cue, silence.step, silence.period_ms or ms))
             continue

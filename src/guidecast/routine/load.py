@@ -96,6 +96,7 @@ class _RoutineReader(StepReader):
             defaults=self.value(found, k.DEFAULTS_KEY, self.defaults) or Defaults(),
             pronounce=self.value(found, k.PRONOUNCE) or (),
             get_ready_ms=self.value(found, k.GET_READY) or 0,
+            get_ready_loc=self.loc(found[k.GET_READY.name]) if k.GET_READY.name in found else None,
             clock=timing == "clock",
             halfway=self.value(found, k.HALFWAY),
         )

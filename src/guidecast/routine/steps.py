@@ -59,22 +59,25 @@ class StepReader(Reader):
 
     # -- entries: steps and blocks ------------------------------------------------------------
 
-    def entries(
-        self, node: SequenceNode, *, clock: bool, depth: int = 0, numbered: int = 0
-    ) -> list[Step]:
-        """The steps of a `steps:` list, blocks unrolled; `numbered`: steps read before."""
+    numbered = 0
+    """Steps read so far, as the file counts them: in the order written, a block's steps once
+    however many rounds it has."""
+
+    def entries(self, node: SequenceNode, *, clock: bool, depth: int = 0) -> list[Step]:
+        """The steps of a `steps:` list, blocks unrolled."""
         if not node.value:
             self.problem(node, "'steps' is empty: add at least one step", "empty-value")
         steps: list[Step] = []
         for item in node.value:
-            index = numbered + len(steps) + 1
             keys = _keys(item)
             if sk.BLOCK_NAME.name in keys:
-                steps += self.block(item, clock=clock, depth=depth + 1, numbered=index - 1)
+                steps += self.block(item, clock=clock, depth=depth + 1)
                 continue
             if sk.SECTION_NAME.name in keys:
-                steps += self.section(item, clock=clock, depth=depth, numbered=index - 1)
+                steps += self.section(item, clock=clock, depth=depth)
                 continue
+            self.numbered += 1
+            index = self.numbered
             if sk.SAY.name in keys:
                 step = self.say_step(item, index)
             elif sk.PAUSE.name in keys and sk.POSE.name not in keys:
@@ -87,10 +90,10 @@ class StepReader(Reader):
                 # A rest written on the clock is a period like the rests a block adds: exact,
                 # started on the rest tone and counted down.
                 timed = clock and step.kind in ("pose", "rest")
-                steps.append(replace(step, clock=True) if timed else step)
+                steps.append(replace(step, clock=timed or step.clock, number=index))
         return steps
 
-    def block(self, node: Node, *, clock: bool, depth: int, numbered: int) -> list[Step]:
+    def block(self, node: Node, *, clock: bool, depth: int) -> list[Step]:
         """A block of steps repeated `rounds` times, rests between rounds and between steps."""
         found = self.table(node, "block", sk.BLOCK)
         if found is None:
@@ -109,10 +112,12 @@ class StepReader(Reader):
             if steps_node is not None:
                 self.problem(steps_node, "a block's 'steps' must be a list of steps", "wrong-type")
             return []
-        body = self.entries(steps_node, clock=clock, depth=depth, numbered=numbered)
+        body = self.entries(steps_node, clock=clock, depth=depth)
         if not body:
             return []
-        loc = self.loc(node)
+        # A rest the block adds is located on the key that asks for it.
+        rest_loc = self.loc(found[sk.ROUND_REST.name]) if rest_ms else self.loc(node)
+        between_loc = self.loc(found[sk.BETWEEN.name]) if between_ms else self.loc(node)
         out: list[Step] = []
         for k in range(1, rounds + 1):
             for j, step in enumerate(body):
@@ -122,12 +127,12 @@ class StepReader(Reader):
                 out.append(step)
                 last_of_round = j == len(body) - 1
                 if between_ms and not last_of_round:
-                    out.append(_rest(between_ms, loc, body[j + 1].pose, clock))
+                    out.append(_rest(between_ms, between_loc, body[j + 1].pose, clock))
             if rest_ms and k < rounds:
-                out.append(_rest(rest_ms, loc, body[0].pose, clock, long=True))
+                out.append(_rest(rest_ms, rest_loc, body[0].pose, clock, long=True))
         return out
 
-    def section(self, node: Node, *, clock: bool, depth: int, numbered: int) -> list[Step]:
+    def section(self, node: Node, *, clock: bool, depth: int) -> list[Step]:
         """`{section: Warm-up, steps: [...]}`: steps grouped under a name in the chapters."""
         found = self.table(node, "section", sk.SECTION)
         if found is None:
@@ -140,7 +145,7 @@ class StepReader(Reader):
                     steps_node, "a section's 'steps' must be a list of steps", "wrong-type"
                 )
             return []
-        body = self.entries(steps_node, clock=clock, depth=depth, numbered=numbered)
+        body = self.entries(steps_node, clock=clock, depth=depth)
         inner = [s for s in body if s.section is not None]
         if inner:
             self.problem(
