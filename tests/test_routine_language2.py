@@ -137,3 +137,13 @@ def test_warnings_are_sorted_by_line_not_as_text() -> None:
     assert [p.message.split(":")[1].strip() for p in problems][-3:] == [
         "step 9 (P9)", "step 10 (P10)", "step 11 (P11)"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_time_at_the_start_of_a_sentence_starts_with_a_capital(level: Narration) -> None:
+    routine = parse_routine(
+        "title: T\ndefaults: {guidance: {length: '{time} remaining. Breathe for {time}.'}}\n"
+        "steps:\n  - pose: Lizard\n    hold: 2m\n"
+    )
+    said = _texts(planned(routine, narration=level))
+    assert "Two minutes remaining. Breathe for two minutes." in said

@@ -230,8 +230,14 @@ def guidance(moments: tuple[str, ...]) -> Callable[[Node], Guidance]:
                 found[key] = boolean(value_node)
                 continue
             said = text(value_node)
-            holes = set(re.findall(r"{([^{}]*)}", said))
-            if holes - {"time"} or (holes and key != "length") or said.count("{") != len(holes):
+            found_holes = re.findall(r"{([^{}]*)}", said)
+            holes = set(found_holes)
+            if (
+                holes - {"time"}
+                or (holes and key != "length")
+                or said.count("{") != len(found_holes)
+                or said.count("}") != len(found_holes)
+            ):
                 raise Bad(
                     f"guidance '{key}' text may not contain braces"
                     + (" other than {time}" if key == "length" else "")
