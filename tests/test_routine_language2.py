@@ -147,3 +147,47 @@ def test_time_at_the_start_of_a_sentence_starts_with_a_capital(level: Narration)
     )
     said = _texts(planned(routine, narration=level))
     assert "Two minutes remaining. Breathe for two minutes." in said
+
+
+class _OddSpeech:
+    """Real clips are rarely whole seconds long: every sentence here lasts 1.237 s."""
+
+    def speech_ms(self, text: str) -> int:
+        return 1237
+
+    def sound_ms(self, sound: object) -> int:
+        from guidecast.lang.speech import Estimate
+
+        return Estimate().sound_ms(sound)  # type: ignore[arg-type]
+
+
+INTRO_CLOCK = """\
+title: Intro clock
+timing: clock
+intro: Welcome to this short workout. Find some space around you and stand tall.
+steps:
+  - pose: Squats
+    hold: 20s
+  - rest: 10s
+  - pose: Lunges
+    hold: 20s
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+@pytest.mark.parametrize("get_ready", ["", "get_ready: 10s\n"])
+def test_after_an_intro_every_period_on_the_clock_starts_on_a_whole_second(
+    level: Narration, get_ready: str
+) -> None:
+    from guidecast.compiler.fit import compile_routine
+    from guidecast.compiler.options import resolve_options
+    from guidecast.compiler.timeline import Sound, layout
+
+    routine = parse_routine(INTRO_CLOCK.replace("steps:", get_ready + "steps:"))
+    options = resolve_options(routine, narration=level)
+    lay = layout(compile_routine(routine, options, _OddSpeech()), _OddSpeech())
+    tones = [i.start_ms for i in lay.items if isinstance(i.event, Sound) and i.event.sound.name
+             in ("go", "rest")]  # fmt: skip
+    assert len(tones) == 3 + bool(get_ready)
+    assert all(start % 1000 == 0 for start in tones), tones
+    assert tones[0] > 7_000  # after the bell and the intro

@@ -49,6 +49,8 @@ END_MS = 3000
 """Quiet after the final bell, so the session does not stop abruptly."""
 FINISH_END_MS = 1000
 """... after the final sound of a workout or a breathing session, which ends on it."""
+CLOCK_ALIGN_MS = 1000
+"""A session on the clock starts its first period on a whole second of the file."""
 CUE_AT_END_MS = 1500
 """A cue this close to the end of its silence (a countdown's "One.") needs a sentence's pause
 before the next instruction."""
@@ -133,6 +135,10 @@ class Narrator:
         self.say(r.safety)
         if opening:
             self.quiet(self.pause_after(None))
+        if r.steps and r.steps[0].clock and any(not isinstance(e, Chapter) for e in self.events):
+            # Speech lengths are known only when rendered: this quiet ends on a whole second,
+            # so the clock's periods start on whole seconds of the file.
+            self.events.append(Silence(0, "pause", align_ms=CLOCK_ALIGN_MS))
         if r.get_ready_ms:
             on_clock = bool(r.steps) and r.steps[0].clock
             ahead = clock.announcement(self, 0, first=True) if on_clock else None

@@ -154,7 +154,9 @@ def countdown_ms(n: Narrator, ms: int, *, clock: bool, margin: int) -> int:
 
 def countdown_cues(n: Narrator, ms: int, counted: int) -> list[Cue]:
     """'Three.' 'Two.' 'One.' in the last seconds of a period of `ms`."""
-    return [Cue(ms - k * 1000, n.lang.countdown(k)) for k in range(counted // 1000, 0, -1)]
+    return [
+        Cue(ms - k * 1000, n.lang.countdown(k), beat=True) for k in range(counted // 1000, 0, -1)
+    ]
 
 
 def period(

@@ -71,6 +71,9 @@ class Silence:
     cues: tuple[Cue, ...] = ()
     period_ms: int = 0
     """The whole period it is part of, with the tones in it (0: just this silence)."""
+    align_ms: int = 0
+    """Lengthened to end on a multiple of this from the session's start (0: exact): the quiet
+    before a clock's first period, so every period starts on a whole second of the file."""
 
 
 @dataclass(frozen=True)
@@ -282,6 +285,8 @@ def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout
             items.append(Placed(now, ms, event))
         elif isinstance(event, Silence):
             ms = _silence_ms(event, durations)
+            if event.align_ms:
+                ms += -(now + ms) % event.align_ms
             items.append(Placed(now, ms, event, _place_cues(event, ms, now, durations, dropped)))
         else:
             ms = durations.sound_ms(event.sound)
