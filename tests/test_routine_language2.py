@@ -4,6 +4,7 @@ values, own wordings, sounds and sections on the clock, pace per section)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,49 @@ def test_after_an_intro_every_period_on_the_clock_starts_on_a_whole_second(
     assert len(tones) == 3 + bool(get_ready)
     assert all(start % 1000 == 0 for start in tones), tones
     assert tones[0] > 7_000  # after the bell and the intro
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "routines.md"
+
+
+def _doc_routines() -> list[tuple[int, str]]:
+    """(line, text) of each whole routine docs/routines.md shows (a ```yaml block with a title)."""
+    text = DOCS.read_text(encoding="utf-8")
+    found = []
+    for match in re.finditer(r"^```yaml\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
+        body = match.group(1)
+        if re.search(r"^title:", body, re.MULTILINE):
+            found.append((text[: match.start()].count("\n") + 2, body))
+    return found
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+@pytest.mark.parametrize(("line", "body"), _doc_routines(), ids=lambda v: str(v)[:6])
+def test_every_routine_in_the_docs_plans_at_every_level(
+    line: int, body: str, level: Narration
+) -> None:
+    routine = parse_routine(body, f"docs/routines.md+{line}")
+    assert planned(routine, narration=level).total_ms > 0
+
+
+LED = """\
+title: Led
+steps:
+  - pose: Cat-Cow
+    flow:
+      breaths: 8
+      cues: [Inhale and arch. Look up., Exhale and round. Tuck your chin.]
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_a_flow_with_quiet_false_cues_every_round(level: Narration) -> None:
+    quiet = _texts(planned(parse_routine(LED), narration=level))
+    assert len([t for t in quiet if t.startswith("Inhale")]) < 7  # later rounds quiet
+    led = _texts(
+        planned(parse_routine(LED.replace("      breaths", "      quiet: false\n      breaths")),
+                narration=level)
+    )  # fmt: skip
+    assert len([t for t in led if t.startswith("Inhale and arch.")]) == 8
+    assert led.count("Inhale and arch. Look up.") == 2
+    assert not [t for t in led if "on your own" in t or "to a stop" in t]

@@ -92,6 +92,8 @@ class Flow:
     loc: Loc
     short: tuple[str, ...] = ()
     """Shorter cues for the middle rounds, one per phase; empty: derived from `cues`."""
+    quiet: bool = True
+    """Leave the later rounds quiet (False: cue every round)."""
 
 
 GUIDANCE_MOMENTS = ("length", "halfway", "ending", "release")

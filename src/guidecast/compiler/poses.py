@@ -246,6 +246,10 @@ def flow_rounds(flow: Flow) -> tuple[int, int, int]:
     n = flow.breaths
     if n < 4:
         return n, 0, 0
+    if not flow.quiet:
+        has_short = bool(flow.short or _short_cues(flow.cues))
+        full = min(FLOW_FULL_ROUNDS, n) if has_short else n
+        return full, n - full, 0
     quiet = math.ceil(n * FLOW_QUIET_SHARE) + 1  # one quiet round says to keep going
     full = min(FLOW_FULL_ROUNDS, n - quiet) if n >= 6 else 1
     has_short = bool(flow.short or _short_cues(flow.cues))

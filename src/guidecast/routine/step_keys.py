@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import kinds
 from .keys import GUIDANCE, MAX_PAUSE_MS, PAUSE_AFTER, SETTLE, SWITCH_SETTLE, TIMINGS
-from .kinds import DURATION, TEXT, TEXT_LIST, integer, mapping, up_to
+from .kinds import BOOLEAN, DURATION, TEXT, TEXT_LIST, integer, mapping, up_to
 from .table import Table, key
 
 __all__ = ["BLOCK", "ENTRIES", "FLOW", "PAUSE_STEP", "REST_STEP", "SAY_STEP", "SECTION", "STEP"]
@@ -43,12 +43,20 @@ SHORT = key(
     ["Inhale.", "Exhale."],
     default_doc="the first sentence of each cue that has several",
 )
+QUIET = key(
+    "quiet",
+    BOOLEAN,
+    "Leave the later rounds quiet, to move with the breath on your own; false cues every round "
+    "(counted repetitions, a flow led all the way).",
+    False,
+    default=True,
+)
 FLOW = Table(
     "flow",
     "Breath-paced movement (cat-cow style): for each breath, the cues are said on successive "
     "phases of that breath.",
     ({"breaths": 6, "cues": ["Inhale, lift your chest.", "Exhale, round your back."]},),
-    (BREATHS, CUES, BREATH, SHORT),
+    (BREATHS, CUES, BREATH, SHORT, QUIET),
 )
 
 PATTERN = key(

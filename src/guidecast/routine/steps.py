@@ -243,7 +243,8 @@ class StepReader(Reader):
                 f"'short' needs one cue per phase: {len(cues)} like 'cues', found {len(short)}",
                 "bad-value",
             )
-        return Flow(breaths, cues, breath_ms, self.loc(node), short)
+        quiet = sk.QUIET.or_default(self.value(found, sk.QUIET))
+        return Flow(breaths, cues, breath_ms, self.loc(node), short, quiet)
 
     def pose_step(self, node: Node, index: int) -> Step | None:
         what = f"step {index}"
