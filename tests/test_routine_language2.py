@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from guidecast.cli import cli
 from guidecast.compiler.fit import crowded_cues
 from guidecast.compiler.timeline import Layout
+from guidecast.errors import RoutineError
 from guidecast.model import Narration
 from guidecast.routine.load import parse_routine
 from render_fixtures import planned, said_in_order
@@ -238,3 +239,77 @@ def test_a_flow_with_quiet_false_cues_every_round(level: Narration) -> None:
     assert len([t for t in led if t.startswith("Inhale and arch.")]) == 8
     assert led.count("Inhale and arch. Look up.") == 2
     assert not [t for t in led if "on your own" in t or "to a stop" in t]
+
+
+ANCHORS = """\
+title: Squats Three Ways
+x-squat: &squat
+  pose: Squats
+  cue: Sit back as if into a chair.
+  hold: 30s
+x-slow: &slow
+  settle: 8s
+steps:
+  - <<: *squat
+  - <<: [*squat, *slow]
+    hold: 45s
+    x-note: the slower round
+  - pose: Wall Sit
+    hold: 20s
+    <<: *slow
+"""
+
+
+def test_merge_keys_copy_an_anchor_and_own_keys_win() -> None:
+    routine = parse_routine(ANCHORS, "a.yaml")
+    first, second, third = routine.steps
+    assert (first.pose, first.cue, first.hold and first.hold.max_ms) == (
+        "Squats", "Sit back as if into a chair.", 30_000
+    )  # fmt: skip
+    assert (second.pose, second.hold and second.hold.max_ms, second.settle_ms) == (
+        "Squats", 45_000, 8000
+    )  # fmt: skip
+    assert (third.pose, third.settle_ms) == ("Wall Sit", 8000)
+    assert (second.loc.line, second.loc.col) == (10, 5)
+    assert [s.number for s in routine.steps] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_anchored_steps_are_said_like_written_ones(level: Narration) -> None:
+    written = ANCHORS.split("steps:")[0] + (
+        "steps:\n  - pose: Squats\n    cue: Sit back as if into a chair.\n    hold: 30s\n"
+        "  - pose: Squats\n    cue: Sit back as if into a chair.\n    hold: 45s\n    settle: 8s\n"
+        "  - pose: Wall Sit\n    hold: 20s\n    settle: 8s\n"
+    )
+    anchored = planned(parse_routine(ANCHORS), narration=level)
+    assert said_in_order(anchored) == said_in_order(
+        planned(parse_routine(written), narration=level)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        (
+            "title: A\nx-b: &b 5\nsteps:\n  - <<: *b\n    hold: 5s\n",
+            (4, 5),
+            "'<<' merges a mapping",
+        ),
+        ("title: A\nx-s: &s {pose: Squats, hold: 5x}\nsteps:\n  - <<: *s\n", (2, 30), "'5x'"),
+        ("title: A\nsteps:\n  - <<: {pose: A, hold: 5s}\n    holdd: 5s\n", (4, 5), "holdd"),
+        ("title: A\ny-s: 1\nsteps:\n  - pose: A\n    hold: 5s\n", (2, 1), "unknown key 'y-s'"),
+    ],
+)
+def test_anchor_mistakes_are_located(text: str, where: tuple[int, int], message: str) -> None:
+    with pytest.raises(RoutineError) as e:
+        parse_routine(text, "a.yaml")
+    [problem] = [p for p in e.value.problems if message in p.message]
+    assert (problem.loc.line, problem.loc.col) == where
+
+
+def test_x_keys_are_ignored_at_the_top_and_in_steps_only() -> None:
+    with pytest.raises(RoutineError) as e:
+        parse_routine(
+            "title: A\nsteps:\n  - pose: A\n    flow: {breaths: 2, cues: [In.], x-a: 1}\n"
+        )
+    assert "unknown key 'x-a'" in str(e.value)

@@ -12,6 +12,7 @@ from yaml.nodes import Node, SequenceNode
 from ..errors import Loc, RoutineError
 from ..model import Defaults, Guidance, Routine, Sounds, Step
 from . import keys as k
+from .anchors import merge_keys
 from .durations import MAX_SESSION_MS, format_duration
 from .keys import DEFAULTS, ROUTINE, SOUNDS
 from .sounds import BUILTIN_BEDS, BUILTIN_SOUNDS
@@ -167,6 +168,8 @@ def parse_routine(source: str, path: str = "<routine>", base: Path | None = None
             "one routine per file: remove the second '---' document",
             "multiple-documents",
         )
+    for problem in merge_keys(documents[0], path):
+        reader.problems.append(problem)
     routine = reader.routine(documents[0])
     if reader.problems or routine is None:
         raise RoutineError(reader.problems)

@@ -218,6 +218,7 @@ STEP = Table(
         {"label": "flow", "description": "A breath-paced movement",
          "body": {"pose": "$1", "flow": {"breaths": 6, "cues": ["$2", "$3"]}}},
     ),
+    extensible=True,
 )  # fmt: skip
 
 # -- other kinds of step ------------------------------------------------------------------------
@@ -244,6 +245,7 @@ SAY_STEP = Table(
     "`hold` is quiet after it.",
     ({"chapter": "Feet", "say": ["Bring your attention to your feet."], "hold": "30s"},),
     (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND),
+    extensible=True,
 )
 PAUSE = key(
     "pause",
@@ -258,6 +260,7 @@ PAUSE_STEP = Table(
     "A quiet pause, with an optional chapter title.",
     ({"pause": "1m", "chapter": "Silence"},),
     (PAUSE, CHAPTER),
+    extensible=True,
 )
 REST_ALONE = key("rest", DURATION, "How long the rest lasts.", "10s", required=True)
 REST_STEP = Table(
@@ -265,6 +268,7 @@ REST_STEP = Table(
     'A rest between exercises: "Rest.", then what comes next, counted down on the clock.',
     ({"rest": "10s"},),
     (REST_ALONE,),
+    extensible=True,
 )
 
 _SQUATS = [{"pose": "Squats", "hold": "30s"}]
@@ -301,6 +305,7 @@ BLOCK = Table(
     f"{MAX_BLOCK_DEPTH} deep.",
     ({"block": "Circuit", "rounds": 4, "rest": "60s", "between": "10s", "steps": _SQUATS},),
     (BLOCK_NAME, ROUNDS, ROUND_REST, BETWEEN, BLOCK_TIMING, BLOCK_STEPS),
+    extensible=True,
 )
 
 _CAT_COW = [{"pose": "Cat-Cow", "hold": "1m"}]
@@ -318,6 +323,7 @@ SECTION = Table(
     "the ID3 table of contents groups the section's chapters.",
     ({"section": "Warm-up", "steps": _CAT_COW},),
     (SECTION_NAME, SECTION_STEPS),
+    extensible=True,
 )
 
 ENTRIES = (STEP, SAY_STEP, PAUSE_STEP, REST_STEP, BLOCK, SECTION)

@@ -44,7 +44,7 @@ class StepReader(Reader):
 
     def table(self, node: Node, what: str, table: Table) -> Found | None:
         """A mapping's value nodes by key, as `table` knows them (see `Reader.mapping`)."""
-        return self.mapping(node, what, table.names, table.required)
+        return self.mapping(node, what, table.names, table.required, extensible=table.extensible)
 
     def value(
         self, found: Found, key: Key[T], parse: Callable[[Node], T] | None = None
