@@ -313,3 +313,35 @@ def test_x_keys_are_ignored_at_the_top_and_in_steps_only() -> None:
             "title: A\nsteps:\n  - pose: A\n    flow: {breaths: 2, cues: [In.], x-a: 1}\n"
         )
     assert "unknown key 'x-a'" in str(e.value)
+
+
+COUNT_IN = """\
+title: Count-ins
+defaults: {count_in: 3s}
+steps:
+  - pose: Squats
+    hold: 20s
+  - pose: Plank
+    hold: 20s
+    count_in: 5s
+  - pose: Child's Pose
+    hold: 30s
+    count_in: 0
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_a_count_in_comes_before_any_step_and_ends_as_it_starts(level: Narration) -> None:
+    from guidecast.compiler.timeline import Silence
+
+    lay = planned(parse_routine(COUNT_IN), narration=level)
+    counts = [i for i in lay.items if isinstance(i.event, Silence) and i.event.kind == "count"]
+    assert [i.ms for i in counts] == [3000, 5000]
+    for item in counts:
+        after = lay.items[lay.items.index(item) + 1]
+        assert isinstance(after.event, Silence) and after.event.kind == "hold"
+        said = [(at - item.start_ms, cue.text) for at, _, cue in item.cues]
+        end = item.ms
+        assert said[-3:] == [(end - 3000, "Three."), (end - 2000, "Two."), (end - 1000, "One.")]
+    assert next(c.text for _, _, c in counts[1].cues) == "Get ready."
+    assert "Get ready." not in [c.text for _, _, c in counts[0].cues]

@@ -217,6 +217,8 @@ class Step:
     breathing: Breathing | None = None
     section: str | None = None
     """The section (warm-up, main, cool-down, or any name) the step belongs to."""
+    count_in_ms: int | None = None
+    """A count-in just before the step starts; None: the routine's default."""
     number: int = 0
     """The step's number as its file counts steps (in the order written, a block's steps once
     however many rounds); 0 for a rest a block adds between its steps or rounds."""
@@ -241,6 +243,8 @@ class Defaults:
     """An ambience bed under the session: a built-in name or a sound file."""
     bed_level: float | None = None
     """Bed loudness in LU relative to the speech."""
+    count_in_ms: int | None = None
+    """A count-in before every step that has none of its own."""
 
 
 @dataclass(frozen=True)

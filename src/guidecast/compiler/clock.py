@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..lang.speech import sentences
 from ..model import Narration, Step
 from .poses import hold_cues, setup_lines
-from .timed import GO, Narrator, countdown_ms, finishes, period, rest
+from .timed import GO, Narrator, count_in, countdown_ms, finishes, period, rest
 from .timeline import Cue
 
 __all__ = ["announcement", "clock_pose"]
@@ -82,6 +82,8 @@ def clock_pose(n: Narrator, index: int, step: Step) -> None:
     sides = step.sides or (None,)
     for side_no, side in enumerate(sides):
         n.chapter(n.chapter_title(step, side), index, step)
+        if side_no == 0 and not _counted_into(n, index):
+            count_in(n, index, step)
         lines: list[str | None] = []
         if side_no == 0:
             lines += _opening(n, index, step)
@@ -102,6 +104,14 @@ def clock_pose(n: Narrator, index: int, step: Step) -> None:
             ahead = (n.switch_line(step, sides[side_no + 1]), n.side_cue(step, sides[side_no + 1]))
             rest(n, index, step.side_rest_ms, clock=True, announce=tuple(t for t in ahead if t))
             n.announced = index
+
+
+def _counted_into(n: Narrator, index: int) -> bool:
+    """The period before counts down into this step (a rest or an exercise on the clock, or
+    the get-ready): a count-in would count twice."""
+    if index == 0:
+        return bool(n.routine.get_ready_ms)
+    return n.routine.steps[index - 1].clock
 
 
 def _work(

@@ -210,6 +210,10 @@ class Narrator:
             step.switch_settle_ms, self.routine.defaults.switch_settle_ms, SWITCH_SETTLE_MS
         )
 
+    def count_in(self, step: Step) -> int:
+        """The count-in just before the step starts (0: none)."""
+        return first(step.count_in_ms, self.routine.defaults.count_in_ms, 0)
+
     def pause_after(self, step: Step | None, *, usual: int = PAUSE_AFTER_MS) -> int:
         """Quiet after a step (None: after the introduction); `usual` when no one sets it."""
         own = step.pause_after_ms if step is not None else None

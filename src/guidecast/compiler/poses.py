@@ -11,7 +11,7 @@ import re
 from ..lang.speech import sentences
 from ..model import Flow, Narration, Step
 from .guidance import HoldPlan, guide_cues, wanted
-from .timed import Narrator, countdown_ms, period, rest, time_left
+from .timed import Narrator, count_in, countdown_ms, period, rest, time_left
 from .timeline import Cue, Silence
 
 __all__ = [
@@ -122,6 +122,8 @@ def paced_pose(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
             n.say(n.switch_line(step, side), index)
             n.say(n.side_cue(step, side), index)
             n.quiet(n.switch_settle(step), "settle", index)
+        if side_no == 0:
+            count_in(n, index, step)
         _body(n, index, step)
         if step.side_rest_ms and side_no < len(sides) - 1:
             rest(n, index, step.side_rest_ms)

@@ -24,6 +24,7 @@ __all__ = [
     "FINISH",
     "GO",
     "REST",
+    "count_in",
     "countdown_cues",
     "get_ready",
     "narrate_step",
@@ -34,6 +35,8 @@ __all__ = [
 
 CLOCK_COUNTDOWN_MS = 3000
 """Rests and lead-ins on the clock count down their last seconds, even without --countdown."""
+COUNT_IN_WORDS_FROM_MS = 5000
+"""A count-in this long says "Get ready." before its count."""
 TIME_LEFT_CLEAR_MS = 3000
 """A time-left cue needs this much of the hold before it."""
 REST_WORD_FROM_MS = 20_000
@@ -94,6 +97,7 @@ class Narrator(Protocol):
     def chapter(self, title: str, index: int, step: Step) -> None: ...
     def chapter_title(self, step: Step, side: str | None = None) -> str: ...
     def pause_after(self, step: Step | None, *, usual: int = ...) -> int: ...
+    def count_in(self, step: Step) -> int: ...
     def guidance(self, step: Step) -> Guidance: ...
     def round_line(self, step: Step) -> str | None: ...
     def switch_line(self, step: Step, side: str | None) -> str: ...
@@ -139,6 +143,20 @@ def _say(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
         n.say(text, index)
     n.quiet(n.holds[index] or 0, "pause", index)
     n.quiet(n.pause_after(step, usual=0), "pause", index)
+
+
+def count_in(n: Narrator, index: int, step: Step) -> None:
+    """The step's count-in: "Get ready." when it is long enough, then its last seconds counted
+    ("Three. Two. One."), or beeped with `countdown: beeps`; the step starts as it ends."""
+    ms = n.count_in(step)
+    if ms < 1000:
+        return
+    counted = min(CLOCK_COUNTDOWN_MS, ms - ms % 1000)
+    cues = [Cue(0, n.lang.say("Get ready."))] if ms >= COUNT_IN_WORDS_FROM_MS else []
+    if n.options.countdown_beeps and counted == CLOCK_COUNTDOWN_MS:
+        period(n, index, "count", ms, cues, counted=counted)
+        return
+    n.cues(Silence(ms, "count", index, (*cues, *countdown_cues(n, ms, counted))))
 
 
 def countdown_ms(n: Narrator, ms: int, *, clock: bool, margin: int) -> int:
@@ -278,6 +296,7 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     n.instructions(index, step)
     if not step.clock:
         n.quiet(n.settle(step), "settle", index)
+    count_in(n, index, step)
     for cycle in range(breathing.cycles):
         # Counted aloud, the number lands on each second, so the phase word must be short.
         full = cycle < FULL_PHASE_CYCLES and not breathing.counted

@@ -26,7 +26,7 @@ __all__ = [
     "layout",
 ]
 
-SilenceKind = Literal["pause", "settle", "hold", "move", "rest", "breath", "breathe"]
+SilenceKind = Literal["pause", "settle", "count", "hold", "move", "rest", "breath", "breathe"]
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,17 @@ SETTLE = key(
     default=SETTLE_MS,
     default_doc="5s, or 10s into lying, kneeling or standing",
 )
+MAX_COUNT_IN_MS = 10_000
+COUNT_IN = key(
+    "count_in",
+    up_to(MAX_COUNT_IN_MS, "a count-in"),
+    'A count-in just before the step starts: its last seconds counted, "Three. Two. One.", '
+    'with "Get ready." first when it lasts 5s or more; 0 turns a default off.',
+    "3s",
+    "5s",
+    default=0,
+    default_doc="0 (none)",
+)
 SWITCH_SETTLE = key(
     "switch_settle",
     up_to(MAX_SETTLE_MS, "a settle time"),
@@ -195,7 +206,7 @@ DEFAULTS = Table(
     "Default command-line options for this routine; options given on the command line win.",
     ({"narration": "full", "length": "20m"},),
     (NARRATION, LENGTH, RATE, COUNTDOWN, BREATH_CUES, SETTLE, SWITCH_SETTLE, PAUSE_AFTER,
-     GUIDANCE, BED, BED_LEVEL_KEY),
+     GUIDANCE, BED, BED_LEVEL_KEY, COUNT_IN),
 )  # fmt: skip
 
 # -- sounds: ------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class _RoutineReader(StepReader):
             countdown_beeps=True if countdown and countdown[1] else None,
             breath_cues=self.value(found, k.BREATH_CUES),
             settle_ms=self.value(found, k.SETTLE),
+            count_in_ms=self.value(found, k.COUNT_IN),
             switch_settle_ms=self.value(found, k.SWITCH_SETTLE),
             pause_after_ms=self.value(found, k.PAUSE_AFTER),
             guidance=self.value(found, k.GUIDANCE) or Guidance(),

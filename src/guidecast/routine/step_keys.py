@@ -4,7 +4,7 @@ rests, blocks and sections; the other half of the field table begun in `keys`.""
 from __future__ import annotations
 
 from . import kinds
-from .keys import GUIDANCE, MAX_PAUSE_MS, PAUSE_AFTER, SETTLE, SWITCH_SETTLE, TIMINGS
+from .keys import COUNT_IN, GUIDANCE, MAX_PAUSE_MS, PAUSE_AFTER, SETTLE, SWITCH_SETTLE, TIMINGS
 from .kinds import BOOLEAN, DURATION, TEXT, TEXT_LIST, integer, mapping, up_to
 from .table import Table, key
 
@@ -208,7 +208,7 @@ STEP = Table(
     ({"pose": "Child's Pose", "cue": "Sink your hips toward your heels.", "hold": "1-2m"},),
     (POSE, SANSKRIT, CUE, HOW, WHY, PROPS, REMINDERS, HOLD, MOVE, SIDES, SWITCH, REPS, REST,
      FLOW_KEY, BREATHE_KEY, SOUND, SETTLE, SWITCH_SETTLE, PAUSE_AFTER, GUIDANCE, TIME_LEFT,
-     SIDE_REST, SIDE_CUES),
+     SIDE_REST, SIDE_CUES, COUNT_IN),
     one_of=STEP_KINDS,
     excludes=(("flow", ("reps",)), ("move", ("reps", "sides")), ("breathe", ("reps", "sides"))),
     needs=(("rest", "reps"), ("side_rest", "sides")),

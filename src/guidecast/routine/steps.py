@@ -18,7 +18,7 @@ from ..errors import Loc
 from ..model import Breathing, Flow, Guidance, Hold, Step
 from . import step_keys as sk
 from .fields import Reader, Reported, misspelt
-from .keys import GUIDANCE, PAUSE_AFTER, SETTLE, SWITCH_SETTLE
+from .keys import COUNT_IN, GUIDANCE, PAUSE_AFTER, SETTLE, SWITCH_SETTLE
 from .table import Key, Table
 
 __all__ = ["StepReader", "announce_next"]
@@ -298,6 +298,7 @@ class StepReader(Reader):
             time_left_ms=self.value(found, sk.TIME_LEFT) or (),
             side_rest_ms=self.value(found, sk.SIDE_REST) or 0,
             side_cues=self.value(found, sk.SIDE_CUES) or (),
+            count_in_ms=self.value(found, COUNT_IN),
         )
         self.across(table, found, given=set(found) - ({sk.SIDES.name} if not step.sides else set()))
         if step.side_cues and {s for s, _ in step.side_cues} != set(step.sides):
