@@ -345,3 +345,39 @@ def test_a_count_in_comes_before_any_step_and_ends_as_it_starts(level: Narration
         assert said[-3:] == [(end - 3000, "Three."), (end - 2000, "Two."), (end - 1000, "One.")]
     assert next(c.text for _, _, c in counts[1].cues) == "Get ready."
     assert "Get ready." not in [c.text for _, _, c in counts[0].cues]
+
+
+PAUSES = """\
+title: Pauses
+steps:
+  - pose: Resonant breathing
+    breathe: {pattern: 4-6, cycles: 3, pause: 5s, again: AGAIN, count: false}
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+@pytest.mark.parametrize(("again", "said"), [("true", "Again."), ("false", None),
+                                             ("'Once more.'", "Once more.")])  # fmt: skip
+def test_a_pause_between_breathing_cycles_ends_on_again(
+    level: Narration, again: str, said: str | None
+) -> None:
+    from guidecast.compiler.timeline import Silence
+
+    lay = planned(parse_routine(PAUSES.replace("AGAIN", again)), narration=level)
+    kinds = [i.event.kind for i in lay.items if isinstance(i.event, Silence) and i.event.step == 0]
+    assert kinds[1:-1] == ["breathe", "breathe", "pause"] * 2 + ["breathe", "breathe"]
+    pauses = [i for i in lay.items if isinstance(i.event, Silence) and i.event.kind == "pause"
+              and i.event.step == 0 and i.ms == 5000]  # fmt: skip
+    assert len(pauses) == 2
+    for pause in pauses:
+        assert [c.text for _, _, c in pause.cues] == ([said] if said else [])
+        for at, ms, _ in pause.cues:
+            assert at + ms <= pause.start_ms + pause.ms - 1000  # ends before the next cycle
+
+
+def test_breathing_for_a_time_counts_the_pauses_in() -> None:
+    routine = parse_routine(
+        "title: T\nsteps:\n  - pose: Sighs\n    breathe: {pattern: 2-6, for: 36s, pause: 6s}\n"
+    )
+    breathing = routine.steps[0].breathing
+    assert breathing is not None and breathing.cycles == 3  # 3 x 8 s + 2 x 6 s = 36 s

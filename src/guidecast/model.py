@@ -153,6 +153,10 @@ class Breathing:
     loc: Loc
     tones: bool = False
     """A soft tone starts each phase instead of words: nothing is said while breathing."""
+    pause_ms: int = 0
+    """Quiet between two cycles."""
+    again: bool | str = False
+    """Said at the end of each pause: True for "Again.", or the author's text."""
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from typing import Protocol
 from ..errors import Loc
 from ..lang.i18n import Language
 from ..lang.speech import NOMINAL_SOUND_MS
-from ..model import Guidance, Narration, Routine, SoundRef, Step
+from ..model import Breathing, Guidance, Narration, Routine, SoundRef, Step
 from .guidance import Phrases
 from .options import Options
 from .timeline import Chapter, Cue, Event, Silence, SilenceKind, Sound
@@ -312,4 +312,15 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
                     Cue(k * 1000, n.lang.countdown(k + 1), beat=True) for k in range(1, ms // 1000)
                 ]
             n.cues(Silence(ms, "breathe", index, tuple(cues)))
+        if breathing.pause_ms and cycle < breathing.cycles - 1:
+            _between_cycles(n, index, breathing)
     n.quiet(n.pause_after(step), "pause", index)
+
+
+def _between_cycles(n: Narrator, index: int, breathing: Breathing) -> None:
+    """The pause between two cycles, ending on "Again." (or the author's words) when asked."""
+    again = breathing.again
+    said = n.lang.say("Again.") if again is True else again or None
+    ms = breathing.pause_ms
+    cues = (Cue(ms, said, flexible=True, end_by_ms=ms),) if said else ()
+    n.cues(Silence(ms, "pause", index, cues))

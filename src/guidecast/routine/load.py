@@ -122,7 +122,8 @@ def _longest_ms(routine: Routine) -> int:
         if step.flow is not None:
             total += sides * step.flow.breaths * step.flow.breath_ms
         elif step.breathing is not None:
-            total += step.breathing.cycles * step.breathing.cycle_ms
+            b = step.breathing
+            total += b.cycles * b.cycle_ms + (b.cycles - 1) * b.pause_ms
         elif step.hold is not None:
             total += sides * (step.reps * step.hold.max_ms + (step.reps - 1) * step.rest_ms)
     return total

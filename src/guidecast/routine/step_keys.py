@@ -79,12 +79,28 @@ COUNT = key(
     "tones",
     default=(True, False),
 )
+BREATHE_PAUSE = key(
+    "pause",
+    up_to(MAX_PAUSE_MS, "a pause"),
+    "Quiet between two cycles, to breathe freely before the pattern starts again.",
+    "5s",
+    default=0,
+    default_doc="none",
+)
+AGAIN = key(
+    "again",
+    kinds.SAID_OR_OWN,
+    'Say "Again." at the end of each pause between cycles, or your own text.',
+    True,
+    "Once more.",
+    default=False,
+)
 BREATHE = Table(
     "breathe",
     "A breathing pattern, each phase exact to the clock: in-out, in-hold-out or "
     "in-hold-out-hold seconds.",
     ({"pattern": "4-7-8", "cycles": 4}, {"pattern": "4-4-4-4", "for": "2m"}),
-    (PATTERN, CYCLES, FOR, COUNT),
+    (PATTERN, CYCLES, FOR, COUNT, BREATHE_PAUSE, AGAIN),
 )
 
 # -- a pose or exercise -------------------------------------------------------------------------

@@ -213,13 +213,15 @@ class StepReader(Reader):
             raise Reported
         if cycles is not None and lasting is not None:
             self.problem(found[sk.FOR.name], "give 'cycles' or 'for', not both", "conflicting-keys")
+        pause_ms = self.value(found, sk.BREATHE_PAUSE) or 0
+        again = self.value(found, sk.AGAIN) or False
         if lasting is not None:
-            cycles = lasting // sum(phases)
+            cycles = (lasting + pause_ms) // (sum(phases) + pause_ms)
             if cycles < 1:
                 self.problem(found[sk.FOR.name], "shorter than one breathing cycle", "bad-value")
                 raise Reported
         cycles = sk.CYCLES.or_default(cycles)
-        return Breathing(phases, cycles, counted, self.loc(node), tones)
+        return Breathing(phases, cycles, counted, self.loc(node), tones, pause_ms, again)
 
     def flow(self, node: Node) -> Flow:
         found = self.table(node, "flow", sk.FLOW)
