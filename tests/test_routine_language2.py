@@ -381,3 +381,54 @@ def test_breathing_for_a_time_counts_the_pauses_in() -> None:
     )
     breathing = routine.steps[0].breathing
     assert breathing is not None and breathing.cycles == 3  # 3 x 8 s + 2 x 6 s = 36 s
+
+
+COMPUTED = """\
+title: Computed
+timing: clock
+get_ready: 15s
+intro: Welcome. {exercises} exercises, {total} in all. First up, {next} for {next_time}.
+steps:
+  - block: Circuit
+    rounds: 2
+    rest: 20s
+    steps:
+      - pose: Squats
+        hold: 30s
+        cue: Round {round} of {rounds}. {time} of squats, then {next}.
+      - pose: Push-ups
+        hold: 45s
+outro: That was {total}. Well done.
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_computed_values_are_filled_in_from_the_session(level: Narration) -> None:
+    from guidecast.lang.i18n import language_for
+
+    lay = planned(parse_routine(COMPUTED), narration=level)
+    said = _texts(lay)
+    total = language_for("en").spoken_time(lay.total_ms)
+    assert f"{total[:1].upper()}{total[1:]}" not in said  # said inside its sentence
+    assert f"Two exercises, {total} in all." in said
+    assert "First up, Squats for thirty seconds." in said
+    assert "Round one of two." in said and "Round two of two." in said
+    assert "Thirty seconds of squats, then Push-ups." in said  # a capital at the start
+    assert f"That was {total}." in said
+    assert not [t for t in said if "{" in t or "}" in t]
+
+
+def test_an_unknown_computed_value_is_a_located_error() -> None:
+    with pytest.raises(RoutineError) as e:
+        parse_routine("title: T\nsteps:\n  - pose: A\n    hold: 5s\n    cue: Go for {totl}.\n")
+    [problem] = e.value.problems
+    assert (problem.loc.line, problem.loc.col) == (3, 5)
+    assert "'{totl}' is not a value guidecast computes" in problem.message
+    assert "{total}" in problem.message
+
+
+def test_every_computed_value_is_documented() -> None:
+    from guidecast.routine.placeholders import PLACEHOLDERS
+
+    docs = DOCS.read_text(encoding="utf-8")
+    assert all(f"`{{{name}}}`" in docs for name in PLACEHOLDERS)

@@ -14,6 +14,7 @@ from ..lang.speech import Estimate
 from ..model import Narration, Routine, Step
 from ..routine.durations import format_clock, format_duration
 from ..routine.values import HALFWAY
+from .computed import fill_computed
 from .guidance import GUIDE_FROM_MS, TIMED_START_MS
 from .narrate import narrate, speaking
 from .options import Options, resolve_options
@@ -58,7 +59,8 @@ def _narrated(routine: Routine, options: Options, holds: list[int | None]) -> Ti
     halfway = routine.halfway
     if halfway == HALFWAY:
         halfway = speaking(routine.language).say(HALFWAY)
-    events = narrate(routine, options, holds)
+    said = fill_computed(routine, options, holds, speaking(routine.language), narrate)
+    events = narrate(said, options, holds)
     return Timeline(routine, options, events, tuple(holds), halfway)
 
 

@@ -15,6 +15,7 @@ from . import keys as k
 from .anchors import merge_keys
 from .durations import MAX_SESSION_MS, format_duration
 from .keys import DEFAULTS, ROUTINE, SOUNDS
+from .placeholders import PLACEHOLDERS, placeholders_in, spoken_texts
 from .sounds import BUILTIN_BEDS, BUILTIN_SOUNDS
 from .steps import StepReader, announce_next
 
@@ -57,6 +58,25 @@ class _RoutineReader(StepReader):
             bed=self.value(found, k.BED),
             bed_level=self.value(found, k.BED_LEVEL_KEY),
         )
+
+    def placeholders(self, routine: Routine) -> None:
+        """A `{name}` in spoken text that is not a computed value guidecast knows."""
+        known = ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
+        where = [(Loc(self.path), t) for t in (routine.intro, routine.outro, routine.safety) if t]
+        where += [(Loc(self.path), t) for t in routine.reminders]
+        seen: set[Loc] = set()
+        for step in routine.steps:
+            if step.loc not in seen:
+                seen.add(step.loc)
+                where += [(step.loc, t) for t in spoken_texts(step)]
+        for loc, text in where:
+            for name in placeholders_in(text):
+                if name not in PLACEHOLDERS:
+                    self.problem(
+                        loc,
+                        f"'{{{name}}}' is not a value guidecast computes; use {known}",
+                        "bad-value",
+                    )
 
     def routine(self, root: Node) -> Routine | None:
         found = self.table(root, "the routine", ROUTINE)
@@ -102,6 +122,7 @@ class _RoutineReader(StepReader):
             clock=timing == "clock",
             halfway=self.value(found, k.HALFWAY),
         )
+        self.placeholders(routine)
         if steps_node is not None and not self.problems:
             longest = _longest_ms(routine)
             if longest > MAX_SESSION_MS:
