@@ -432,3 +432,83 @@ def test_every_computed_value_is_documented() -> None:
 
     docs = DOCS.read_text(encoding="utf-8")
     assert all(f"`{{{name}}}`" in docs for name in PLACEHOLDERS)
+
+
+PHRASED = """\
+title: Own words
+timing: clock
+get_ready: 10s
+phrases:
+  get_ready: Here we go.
+  first: "Up first: {name}."
+  next: "Coming up: {name}."
+  rest: Shake it out.
+  round: Round {n}, {count} in all.
+  time_left: "{time} to go!"
+  closing: That's a wrap.
+steps:
+  - block: Circuit
+    rounds: 2
+    rest: 25s
+    steps:
+      - pose: Squats
+        hold: 40s
+        time_left: 20s
+      - pose: Secret move
+        say_name: false
+        cue: Now hop on the spot.
+        hold: 30s
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_own_words_replace_the_built_in_phrases(level: Narration) -> None:
+    said = _texts(planned(parse_routine(PHRASED), narration=level))
+    for own in ("Up first: Squats.", "Coming up: Squats.", "Shake it out.",
+                "Round two, two in all.", "Twenty seconds to go!", "That's a wrap."):  # fmt: skip
+        assert own in said, own
+    for ours in ("First: Squats.", "Next: Squats.", "Rest.", "Round two of two.",
+                 "Twenty seconds left.", "Well done, that is the end of the workout."):  # fmt: skip
+        assert ours not in said, ours
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_a_step_whose_name_is_not_said_keeps_its_chapter(level: Narration) -> None:
+    lay = planned(parse_routine(PHRASED), narration=level)
+    assert not [t for t in _texts(lay) if "Secret" in t]
+    assert "Now hop on the spot." in _texts(lay)
+    assert "Secret move (round 1)" in [c.title for c in lay.chapters]
+
+
+def test_a_paced_step_whose_name_is_not_said() -> None:
+    routine = parse_routine(
+        "title: T\nsteps:\n  - pose: Body scan\n    say_name: false\n"
+        "    cue: Let your eyes close.\n    hold: 1m\n  - pose: Rest\n    hold: 30s\n"
+    )
+    for level in LEVELS:
+        said = _texts(planned(routine, narration=level))
+        assert "Body scan." not in said and "Let your eyes close." in said
+        assert "Rest." in said
+
+
+@pytest.mark.parametrize(
+    ("entry", "where", "message"),
+    [
+        ("  nxt: Hi.\n", (3, 3), "unknown phrase 'nxt'; did you mean 'next'?"),
+        ('  next: "Then {nme}."\n', (3, 9), "phrase 'next' has '{nme}'; it may use {name}"),
+        ("  rest: Rest {now}.\n", (3, 9), "phrase 'rest' has '{now}'; it may use no {...}"),
+    ],
+)
+def test_phrase_mistakes_are_located(entry: str, where: tuple[int, int], message: str) -> None:
+    with pytest.raises(RoutineError) as e:
+        parse_routine(f"title: T\nphrases:\n{entry}steps:\n  - pose: A\n    hold: 5s\n")
+    [problem] = e.value.problems
+    assert (problem.loc.line, problem.loc.col) == where
+    assert message in problem.message
+
+
+def test_every_phrase_name_is_documented() -> None:
+    from guidecast.lang.messages import PHRASES
+
+    docs = DOCS.read_text(encoding="utf-8")
+    assert all(f"`{name}`" in docs for name in PHRASES)

@@ -223,6 +223,8 @@ class Step:
     """The section (warm-up, main, cool-down, or any name) the step belongs to."""
     count_in_ms: int | None = None
     """A count-in just before the step starts; None: the routine's default."""
+    say_name: bool = True
+    """Say the name (False: it is the chapter title only)."""
     number: int = 0
     """The step's number as its file counts steps (in the order written, a block's steps once
     however many rounds); 0 for a rest a block adds between its steps or rounds."""
@@ -284,5 +286,7 @@ class Routine:
     """`timing: clock`: every period is exact, instructions said inside it."""
     halfway: str | None = None
     """Said at the middle of the session, in the quiet period that spans it."""
+    phrases: tuple[tuple[str, str], ...] = ()
+    """(name, text): built-in phrases in the routine's own words (`messages.PHRASES`)."""
     warnings: tuple[Problem, ...] = ()
     """What `check` warns about: likely slips that still make a routine."""

@@ -40,7 +40,9 @@ def announcement(n: Narrator, index: int, *, first: bool = False) -> tuple[str, 
     round_line = n.round_line(step)
     if round_line and not first:  # the get-ready's "First:" opens round one
         said.append(round_line)
-    if first:
+    if not step.say_name:
+        pass
+    elif first:
         said.append(n.lang.say("First: {name}.", name=step.pose))
     else:
         said.append(n.lang.say("Next: {name}.", name=step.pose))
@@ -62,12 +64,12 @@ def _opening(n: Narrator, index: int, step: Step) -> list[str]:
     """What the first period of a step says at its start, after the go tone."""
     lines: list[str | None]
     if n.announced == index:  # said ahead: the name, when it is one word, and the how-to
-        lines = [step.pose] if _one_word(step.pose) else []
+        lines = [step.pose] if _one_word(step.pose) and step.say_name else []
         if n.at(Narration.STANDARD):
             lines += setup_lines(step)
         said = [s for line in lines if line for s in sentences(line)]
     else:
-        lines = [n.round_line(step), step.pose]
+        lines = [n.round_line(step), step.pose if step.say_name else None]
         if n.at(Narration.STANDARD):
             lines += setup_lines(step)
         lines.append(step.cue)

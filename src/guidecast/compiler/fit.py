@@ -10,6 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from ..errors import LengthError, Loc, Problem, Rule
+from ..lang.i18n import worded
 from ..lang.speech import Estimate
 from ..model import Narration, Routine, Step
 from ..routine.durations import format_clock, format_duration
@@ -58,7 +59,7 @@ def _emit(routine: Routine, options: Options, holds: list[int | None]) -> Timeli
 def _narrated(routine: Routine, options: Options, holds: list[int | None]) -> Timeline:
     halfway = routine.halfway
     if halfway == HALFWAY:
-        halfway = speaking(routine.language).say(HALFWAY)
+        halfway = worded(speaking(routine.language), routine.phrases).say(HALFWAY)
     said = fill_computed(routine, options, holds, speaking(routine.language), narrate)
     events = narrate(said, options, holds)
     return Timeline(routine, options, events, tuple(holds), halfway)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..lang.i18n import Language, LanguageError, language_for
+from ..lang.i18n import Language, LanguageError, language_for, worded
 from ..lang.speech import sentences
 from ..model import Guidance, Narration, Routine, SoundRef, Step
 from ..routine.keys import PAUSE_AFTER_MS, SETTLE_MS, SWITCH_SETTLE_MS
@@ -73,7 +73,7 @@ class Narrator:
         self.options = options
         self.holds = holds
         self.events: list[Event] = []
-        self.lang = speaking(routine.language)
+        self.lang = worded(speaking(routine.language), routine.phrases)
         self.phrases = Phrases(self.lang)
         self.section: str | None = None
         self.last_said = ""

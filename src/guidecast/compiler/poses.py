@@ -74,7 +74,8 @@ def setup_lines(step: Step) -> list[str]:
 def instructions(n: Narrator, index: int, step: Step, *, cue: bool = True) -> None:
     """The pose's name and what comes with it by level, then the set-up, then (with `cue`)
     the key cue, said once, as the last thing before moving into the pose."""
-    n.say(step.pose, index)  # a full stop is added only when the title has no end mark
+    if step.say_name:
+        n.say(step.pose, index)  # a full stop is added only when the title has no end mark
     if step.sanskrit and n.at(Narration.FULL):
         n.say(n.lang.say("In Sanskrit, {name}.", name=step.sanskrit), index)
     if step.props and n.at(Narration.STANDARD) and not _same_props(n, index):

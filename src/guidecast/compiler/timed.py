@@ -267,7 +267,7 @@ def get_ready(n: Narrator, announce: tuple[str, ...] | None, *, on_clock: bool) 
         cues += [Cue(0, text, end_by_ms=end_by) for text in announce]
     else:
         first = next((s for s in n.routine.steps if s.pose and s.kind != "rest"), None)
-        if first is not None:
+        if first is not None and first.say_name:
             cues.append(Cue(0, n.lang.say("First: {name}.", name=first.pose), flexible=True))
     period(n, None, "rest", ms, cues, tone=REST if on_clock else None, counted=counted)
 

@@ -347,6 +347,15 @@ HALFWAY = key(
     True,
     "Halfway. Keep it easy.",
 )
+PHRASES_KEY = key(
+    "phrases",
+    kinds.PHRASES,
+    "Your own words for guidecast's phrases, by name: get_ready, first, next, rest, time_left, "
+    "round, last_round, repetition, begin, again, begin_side, begin_side_reps, switch, "
+    "release_rest, breathe_in, breathe_out, in, out, hold, closing, closing_breath, "
+    "halfway_session, flow_quiet, flow_stop. Fields such as {name} or {time} as in ours.",
+    {"rest": "Shake it out.", "next": "Coming up: {name}.", "time_left": "{time} to go!"},
+)
 STEPS = key(
     "steps",
     kinds.STEPS,
@@ -360,7 +369,7 @@ ROUTINE = Table(
     (),
     (TITLE, DESCRIPTION, AUTHOR, SERIES, GENRE, YEAR, TRACK, LANGUAGE, COVER, ENGINE, VOICE,
      PROPS, SAFETY, SOUNDS_KEY, REMINDERS, DEFAULTS_KEY, INTRO, OUTRO, PRONOUNCE, TIMING,
-     GET_READY, HALFWAY, STEPS),
+     GET_READY, HALFWAY, PHRASES_KEY, STEPS),
     extensible=True,
 )  # fmt: skip
 

@@ -223,6 +223,11 @@ TIME_LEFT = Kind(
     {"anyOf": [ref("duration"), {"type": "array", "items": ref("duration")}]},
     plain(values.time_left),
 )
+PHRASES: Kind[tuple[tuple[str, str], ...]] = Kind(
+    "mapping of phrase to text",
+    {"type": "object", "additionalProperties": ref("text")},
+    values.phrases,
+)
 PRONOUNCE: Kind[tuple[Pronunciation, ...]] = Kind(
     "mapping of word to text",
     {

@@ -121,6 +121,7 @@ class _RoutineReader(StepReader):
             get_ready_loc=self.loc(found[k.GET_READY.name]) if k.GET_READY.name in found else None,
             clock=timing == "clock",
             halfway=self.value(found, k.HALFWAY),
+            phrases=self.value(found, k.PHRASES_KEY) or (),
         )
         self.placeholders(routine)
         if steps_node is not None and not self.problems:

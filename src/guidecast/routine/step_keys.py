@@ -217,6 +217,14 @@ SIDE_CUES = key(
     "Text said for each side after it is announced.",
     {"right": "Step your right foot forward.", "left": "Step your left foot forward."},
 )
+SAY_NAME = key(
+    "say_name",
+    BOOLEAN,
+    'Say the step\'s name (as its instructions start, and in "Next: ..."); false keeps it for '
+    "the chapter title only.",
+    False,
+    default=True,
+)
 STEP = Table(
     "step",
     "One pose or exercise: a `hold` (time in the pose), a `flow` (breath-paced movement), a "
@@ -224,7 +232,7 @@ STEP = Table(
     ({"pose": "Child's Pose", "cue": "Sink your hips toward your heels.", "hold": "1-2m"},),
     (POSE, SANSKRIT, CUE, HOW, WHY, PROPS, REMINDERS, HOLD, MOVE, SIDES, SWITCH, REPS, REST,
      FLOW_KEY, BREATHE_KEY, SOUND, SETTLE, SWITCH_SETTLE, PAUSE_AFTER, GUIDANCE, TIME_LEFT,
-     SIDE_REST, SIDE_CUES, COUNT_IN),
+     SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME),
     one_of=STEP_KINDS,
     excludes=(("flow", ("reps",)), ("move", ("reps", "sides")), ("breathe", ("reps", "sides"))),
     needs=(("rest", "reps"), ("side_rest", "sides")),

@@ -127,9 +127,9 @@ class StepReader(Reader):
                 out.append(step)
                 last_of_round = j == len(body) - 1
                 if between_ms and not last_of_round:
-                    out.append(_rest(between_ms, between_loc, body[j + 1].pose, clock))
+                    out.append(_rest(between_ms, between_loc, _named(body[j + 1]), clock))
             if rest_ms and k < rounds:
-                out.append(_rest(rest_ms, rest_loc, body[0].pose, clock, long=True))
+                out.append(_rest(rest_ms, rest_loc, _named(body[0]), clock, long=True))
         return out
 
     def section(self, node: Node, *, clock: bool, depth: int) -> list[Step]:
@@ -301,6 +301,7 @@ class StepReader(Reader):
             side_rest_ms=self.value(found, sk.SIDE_REST) or 0,
             side_cues=self.value(found, sk.SIDE_CUES) or (),
             count_in_ms=self.value(found, COUNT_IN),
+            say_name=sk.SAY_NAME.or_default(self.value(found, sk.SAY_NAME)),
         )
         self.across(table, found, given=set(found) - ({sk.SIDES.name} if not step.sides else set()))
         if step.side_cues and {s for s, _ in step.side_cues} != set(step.sides):
@@ -342,6 +343,11 @@ def _rest(ms: int, loc: Loc, next_up: str, clock: bool, *, long: bool = False) -
     )
 
 
+def _named(step: Step) -> str:
+    """The name a rest announces the step by ("" when the step's name is not said)."""
+    return step.pose if step.say_name else ""
+
+
 def announce_next(steps: list[Step]) -> list[Step]:
     """Give every rest the name of the exercise after it, to announce during the rest."""
     out = list(steps)
@@ -349,6 +355,6 @@ def announce_next(steps: list[Step]) -> list[Step]:
         if step.kind != "rest" or step.next_up:
             continue
         after = next((s for s in out[i + 1 :] if s.kind != "rest" and s.pose), None)
-        if after is not None:
+        if after is not None and after.say_name:
             out[i] = replace(step, next_up=after.pose)
     return out
