@@ -5,6 +5,7 @@ values, own wordings, sounds and sections on the clock, pace per section)."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -512,3 +513,51 @@ def test_every_phrase_name_is_documented() -> None:
 
     docs = DOCS.read_text(encoding="utf-8")
     assert all(f"`{name}`" in docs for name in PHRASES)
+
+
+CLOCK_SOUNDS = """\
+title: Sounds on the clock
+timing: clock
+sounds: {start: none, transition: none, end: none}
+steps:
+  - pose: Squats
+    hold: 20s
+    reps: 2
+    rest: 10s
+    sound: chime
+  - pose: Plank
+    hold: 20s
+    sound: none
+  - pose: Lunges
+    hold: 20s
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_a_steps_sound_starts_each_of_its_periods_on_the_clock(level: Narration) -> None:
+    from guidecast.compiler.timeline import Sound
+
+    lay = planned(parse_routine(CLOCK_SOUNDS), narration=level)
+    tones = [(i.start_ms, i.event.sound.name) for i in lay.items if isinstance(i.event, Sound)]
+    assert tones == [(0, "chime"), (20_000, "rest"), (30_000, "chime"), (70_000, "go"),
+                     (87_500, "finish")]  # fmt: skip
+    assert lay.total_ms == 90_000  # every period keeps its length
+
+
+@pytest.mark.parametrize(
+    ("sound", "message"),
+    [("bowl", "'bowl' lasts 6s: too long to start a period of 5s"),
+     ("bells/ding.wav", "on the clock a step's sound starts each of its periods")],
+)  # fmt: skip
+def test_a_sound_a_clock_period_cannot_hold_is_a_located_error(
+    tmp_path: Path, sound: str, message: str
+) -> None:
+    (tmp_path / "bells").mkdir()
+    sounds = Path(__file__).resolve().parents[1] / "src" / "guidecast" / "data" / "sounds"
+    shutil.copy(sounds / "chime.wav", tmp_path / "bells" / "ding.wav")
+    text = f"title: T\ntiming: clock\nsteps:\n  - pose: A\n    hold: 5s\n    sound: {sound}\n"
+    with pytest.raises(RoutineError) as e:
+        parse_routine(text, "s.yaml", tmp_path)
+    [problem] = e.value.problems
+    assert (problem.loc.line, problem.loc.col) == (6, 12)
+    assert message in problem.message

@@ -8,7 +8,7 @@ sentence and the finish tone. Every period keeps exactly its length.
 from __future__ import annotations
 
 from ..lang.speech import sentences
-from ..model import Narration, Step
+from ..model import Narration, SoundRef, Step
 from .poses import hold_cues, setup_lines
 from .timed import GO, Narrator, count_in, countdown_ms, finishes, period, rest
 from .timeline import Cue
@@ -133,8 +133,9 @@ def _work(
     if closing and hold_ms >= CLOSING_FROM_MS:  # before any guidance, to keep its place
         cues.append(Cue(hold_ms, n.closing(), flexible=True, end_by_ms=hold_ms))
     cues += hold_cues(n, index, step, hold_ms, first=first, opening=False)
+    tone = work_tone(step)
     if closing:
-        period(n, index, "hold", hold_ms, cues, tone=GO, finish=finishes(n))
+        period(n, index, "hold", hold_ms, cues, tone=tone, finish=finishes(n))
         return
     counted = countdown_ms(n, hold_ms, clock=True, margin=5000)
     if last and hold_ms >= counted + ANNOUNCE_FROM_MS:
@@ -142,4 +143,12 @@ def _work(
         if ahead:
             end_by = hold_ms - counted - 1500
             cues.append(Cue(end_by, " ".join(ahead), flexible=True, end_by_ms=end_by))
-    period(n, index, "hold", hold_ms, cues, tone=GO, counted=counted)
+    period(n, index, "hold", hold_ms, cues, tone=tone, counted=counted)
+
+
+def work_tone(step: Step) -> SoundRef | None:
+    """What starts each of a step's work periods: its own `sound` (`none`: nothing), else the
+    go tone."""
+    if step.sound is None:
+        return GO
+    return None if step.sound.is_none else step.sound

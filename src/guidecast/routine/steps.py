@@ -15,10 +15,13 @@ from typing import TypeVar
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Loc
+from ..lang.speech import NOMINAL_SOUND_MS
 from ..model import Breathing, Flow, Guidance, Hold, Step
 from . import step_keys as sk
+from .durations import format_duration
 from .fields import Reader, Reported, misspelt
 from .keys import COUNT_IN, GUIDANCE, PAUSE_AFTER, SETTLE, SWITCH_SETTLE
+from .sounds import BUILTIN_SOUNDS
 from .table import Key, Table
 
 __all__ = ["StepReader", "announce_next"]
@@ -90,8 +93,33 @@ class StepReader(Reader):
                 # A rest written on the clock is a period like the rests a block adds: exact,
                 # started on the rest tone and counted down.
                 timed = clock and step.kind in ("pose", "rest")
+                if timed:
+                    self.clock_sound(step)
                 steps.append(replace(step, clock=timed or step.clock, number=index))
         return steps
+
+    def clock_sound(self, step: Step) -> None:
+        """On the clock a step's sound starts each of its work periods, inside the period: it
+        must be one whose length is known, and shorter than the period."""
+        sound = step.sound
+        if sound is None or sound.is_none:
+            return
+        if sound.path is not None:
+            self.problem(
+                sound.loc,
+                "on the clock a step's sound starts each of its periods, inside it: use one of "
+                f"guidecast's ({', '.join(BUILTIN_SOUNDS)}), whose length is known, so the "
+                "period keeps its length",
+                "bad-value",
+            )
+        elif step.hold is not None and step.hold.min_ms < NOMINAL_SOUND_MS[sound.name] + 1000:
+            length = format_duration(NOMINAL_SOUND_MS[sound.name])
+            self.problem(
+                sound.loc,
+                f"'{sound.name}' lasts {length}: too long to start a period of "
+                f"{format_duration(step.hold.min_ms)} on the clock; choose a shorter sound",
+                "bad-value",
+            )
 
     def block(self, node: Node, *, clock: bool, depth: int) -> list[Step]:
         """A block of steps repeated `rounds` times, rests between rounds and between steps."""
