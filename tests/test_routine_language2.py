@@ -561,3 +561,42 @@ def test_a_sound_a_clock_period_cannot_hold_is_a_located_error(
     [problem] = e.value.problems
     assert (problem.loc.line, problem.loc.col) == (6, 12)
     assert message in problem.message
+
+
+PINNED = """\
+title: Pinned
+timing: clock
+intro: A short workout, with a cool-down on the half minute.
+steps:
+  - section: Work
+    steps:
+      - pose: Squats
+        hold: 1m
+      - pose: Plank
+        hold: 1m
+  - section: Cool-down
+    at: AT
+    steps:
+      - pose: Walk
+        hold: 1m
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_a_section_pinned_to_a_time_starts_exactly_then(level: Narration) -> None:
+    lay = planned(parse_routine(PINNED.replace("AT", "3m30s")), narration=level)
+    [walk] = [c for c in lay.chapters if c.title == "Cool-down: Walk"]
+    assert walk.start_ms == 210_000
+    said = [t for s, _, t in said_in_order(lay) if 120_000 < s < 210_000]
+    assert not {"Three.", "Two.", "One."} & set(said)  # no countdown into the quiet
+    assert not crowded_cues(parse_routine(PINNED.replace("AT", "3m30s")))
+
+
+def test_a_section_pinned_before_the_steps_before_it_end_is_a_located_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(PINNED.replace("AT", "1m30s"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:14:9: section 'Cool-down' is pinned to start at 1:30, but" in result.output

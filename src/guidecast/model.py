@@ -225,6 +225,8 @@ class Step:
     """A count-in just before the step starts; None: the routine's default."""
     say_name: bool = True
     """Say the name (False: it is the chapter title only)."""
+    starts_at_ms: int | None = None
+    """Pinned: the step starts at this time of the session (the first of a section `at`)."""
     number: int = 0
     """The step's number as its file counts steps (in the order written, a block's steps once
     however many rounds); 0 for a rest a block adds between its steps or rounds."""

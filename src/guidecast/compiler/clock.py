@@ -113,7 +113,13 @@ def _counted_into(n: Narrator, index: int) -> bool:
     the get-ready): a count-in would count twice."""
     if index == 0:
         return bool(n.routine.get_ready_ms)
-    return n.routine.steps[index - 1].clock
+    return n.routine.steps[index - 1].clock and n.routine.steps[index].starts_at_ms is None
+
+
+def _pinned_after(n: Narrator, index: int) -> bool:
+    """The next step starts a section pinned to a time: quiet, not a countdown, leads to it."""
+    steps = n.routine.steps
+    return index + 1 < len(steps) and steps[index + 1].starts_at_ms is not None
 
 
 def _work(
@@ -137,8 +143,9 @@ def _work(
     if closing:
         period(n, index, "hold", hold_ms, cues, tone=tone, finish=finishes(n))
         return
-    counted = countdown_ms(n, hold_ms, clock=True, margin=5000)
-    if last and hold_ms >= counted + ANNOUNCE_FROM_MS:
+    pinned = last and _pinned_after(n, index)
+    counted = 0 if pinned else countdown_ms(n, hold_ms, clock=True, margin=5000)
+    if last and not pinned and hold_ms >= counted + ANNOUNCE_FROM_MS:
         ahead = announcement(n, index + 1)
         if ahead:
             end_by = hold_ms - counted - 1500

@@ -20,7 +20,7 @@ from .guidance import GUIDE_FROM_MS, TIMED_START_MS
 from .narrate import narrate, speaking
 from .options import Options, resolve_options
 from .poses import LONG_HOLD_MS, fresh_reminders
-from .timeline import Durations, Layout, Timeline
+from .timeline import Durations, Layout, Silence, Timeline
 from .timeline import layout as layout_events
 
 __all__ = [
@@ -185,7 +185,9 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
         at = f"{level.value} narration" + (
             f" and rate {options.rate:g}" if options.rate != 1 else ""
         )
-        for d in layout_events(timeline, speech).dropped_cues:
+        laid = layout_events(timeline, speech)
+        _late_sections(routine, laid, at, found)
+        for d in laid.dropped_cues:
             loc, where = _where(routine, d.step, d.silence_ms)
             step = routine.steps[d.step] if d.step is not None else None
             room = format_duration(d.silence_ms)
@@ -212,6 +214,24 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
         if level is Narration.FULL:
             _unsaid_reminders(routine, timeline, found)
     return sorted(found.values(), key=lambda p: p.loc)
+
+
+def _late_sections(
+    routine: Routine, laid: Layout, at: str, found: dict[tuple[int | None, str], Problem]
+) -> None:
+    """A section pinned to a time that the steps before it run past."""
+    for item in laid.items:
+        e = item.event
+        if isinstance(e, Silence) and e.until_ms is not None and item.start_ms > e.until_ms:
+            step = routine.steps[e.step] if e.step is not None else None
+            if step is None or (e.step, "at") in found:
+                continue
+            message = (
+                f"section '{step.section}' is pinned to start at {format_clock(e.until_ms)}, "
+                f"but the steps before it run to {format_clock(item.start_ms)} at {at}; "
+                "pin it later or shorten what comes before"
+            )
+            found[(e.step, "at")] = Problem(step.loc, message, "section-too-late")
 
 
 def _where(routine: Routine, index: int | None, silence_ms: int) -> tuple[Loc, str]:

@@ -226,6 +226,8 @@ class Narrator:
         return chosen
 
     def step(self, index: int, step: Step, *, lead_in: bool) -> None:
+        if step.starts_at_ms is not None:  # quiet until the section's pinned start
+            self.events.append(Silence(0, "pause", index, until_ms=step.starts_at_ms))
         if step.kind == "pose" and step.clock and step.flow is None:
             clock.clock_pose(self, index, step)
         elif step.kind == "pose":

@@ -71,6 +71,8 @@ class Silence:
     cues: tuple[Cue, ...] = ()
     period_ms: int = 0
     """The whole period it is part of, with the tones in it (0: just this silence)."""
+    until_ms: int | None = None
+    """Lengthened to end at this time of the session (a section pinned to a start time)."""
     align_ms: int = 0
     """Lengthened to end on a multiple of this from the session's start (0: exact): the quiet
     before a clock's first period, so every period starts on a whole second of the file."""
@@ -287,6 +289,8 @@ def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout
             ms = _silence_ms(event, durations)
             if event.align_ms:
                 ms += -(now + ms) % event.align_ms
+            if event.until_ms is not None:
+                ms = max(ms, event.until_ms - now)
             items.append(Placed(now, ms, event, _place_cues(event, ms, now, durations, dropped)))
         else:
             ms = durations.sound_ms(event.sound)

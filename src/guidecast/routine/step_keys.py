@@ -341,12 +341,19 @@ SECTION_STEPS = key(
     _CAT_COW,
     required=True,
 )
+SECTION_AT = key(
+    "at",
+    DURATION,
+    "Start the section at this time of the session: quiet fills the time before it (exact on "
+    "the clock; a section that cannot start by then is an error).",
+    "3m30s",
+)
 SECTION = Table(
     "section",
     "Steps grouped under a name (warm-up, main, cool-down...): the first chapter says it, and "
     "the ID3 table of contents groups the section's chapters.",
     ({"section": "Warm-up", "steps": _CAT_COW},),
-    (SECTION_NAME, SECTION_STEPS),
+    (SECTION_NAME, SECTION_STEPS, SECTION_AT),
     extensible=True,
 )
 

@@ -166,6 +166,7 @@ class StepReader(Reader):
         if found is None:
             return []
         name = self.value(found, sk.SECTION_NAME)
+        at_ms = self.value(found, sk.SECTION_AT)
         steps_node = found.get(sk.SECTION_STEPS.name)
         if name is None or not isinstance(steps_node, SequenceNode):
             if steps_node is not None and not isinstance(steps_node, SequenceNode):
@@ -179,7 +180,10 @@ class StepReader(Reader):
             self.problem(
                 node, "sections do not nest: a section holds steps and blocks", "bad-nesting"
             )
-        return [replace(step, section=name) for step in body]
+        out = [replace(step, section=name) for step in body]
+        if out and at_ms is not None:
+            out[0] = replace(out[0], starts_at_ms=at_ms)
+        return out
 
     def say_step(self, node: Node, index: int) -> Step | None:
         """Plain speech, for meditation: said as written, with an optional unspoken title."""
