@@ -600,3 +600,34 @@ def test_a_section_pinned_before_the_steps_before_it_end_is_a_located_error(
     result = CliRunner().invoke(cli, ["check", str(path)])
     assert result.exit_code == 2
     assert f"{path}:14:9: section 'Cool-down' is pinned to start at 1:30, but" in result.output
+
+
+def _gaps(lay: Layout, step: int) -> list[int]:
+    """The quiet between two sentences said in a row, in step `step`."""
+    from guidecast.compiler.timeline import Silence, Speak
+
+    items = lay.items
+    return [
+        b.ms
+        for a, b, c in zip(items, items[1:], items[2:], strict=False)
+        if isinstance(a.event, Speak) and isinstance(c.event, Speak)
+        and isinstance(b.event, Silence) and a.event.step == step == c.event.step
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_a_slower_section_leaves_more_quiet_between_what_is_said(level: Narration) -> None:
+    routine = parse_routine((Path(__file__).parents[1] / "tests/cases/pace.yaml").read_text())
+    lay = planned(routine, narration=level)
+    assert set(_gaps(lay, 0)) <= {700, 1200} and _gaps(lay, 0)
+    assert set(_gaps(lay, 1)) <= {round(700 / 0.6), round(1200 / 0.6)} and _gaps(lay, 1)
+    assert set(_gaps(lay, 2)) <= {round(700 / 1.25), round(1200 / 1.25)}  # its own pace
+    assert [s.pace for s in routine.steps] == [None, 0.6, 1.25, 0.6]
+
+
+def test_the_yoga_nidra_slows_down_section_by_section() -> None:
+    routine = parse_routine((Path(__file__).parents[1] / "examples/yoga-nidra.yaml").read_text())
+    assert [s.pace for s in routine.steps] == [None, None, 0.8, 0.8, 0.8, 0.6, 0.6]
+    lay = planned(routine)
+    assert abs(lay.total_ms - 12 * 60_000) < 5000
+    assert min(_gaps(lay, 6)) > min(_gaps(lay, 2)) > min(_gaps(lay, 0))

@@ -225,6 +225,9 @@ class Step:
     """A count-in just before the step starts; None: the routine's default."""
     say_name: bool = True
     """Say the name (False: it is the chapter title only)."""
+    pace: float | None = None
+    """How unhurried the narration is (its own, else its section's): the quiet between
+    sentences and instructions, and to settle, divided by it; None: 1."""
     starts_at_ms: int | None = None
     """Pinned: the step starts at this time of the session (the first of a section `at`)."""
     number: int = 0

@@ -90,11 +90,13 @@ class Narrator:
         said = sentences(text)
         if said and poses.plain(said[0]) == poses.plain(self.last_said):
             said = said[1:]
+        pace = self.pace(step)
         for k, sentence in enumerate(said):
             if self.events and isinstance(self.events[-1], Speak):
-                self.events.append(Silence(SENTENCE_GAP_MS if k or joined else ITEM_GAP_MS))
+                gap = SENTENCE_GAP_MS if k or joined else ITEM_GAP_MS
+                self.events.append(Silence(round(gap / pace)))
             elif self._cue_at_end():
-                self.events.append(Silence(SENTENCE_GAP_MS))
+                self.events.append(Silence(round(SENTENCE_GAP_MS / pace)))
             self.events.append(Speak(sentence, step))
             self.last_said = sentence
 
@@ -196,13 +198,20 @@ class Narrator:
 
     # Each timing is the step's own, else the routine's default, else guidecast's.
 
+    def pace(self, index: int | None) -> float:
+        """How unhurried the narration of step `index` is (1: the usual)."""
+        step = self.routine.steps[index] if index is not None else None
+        return step.pace if step is not None and step.pace is not None else 1.0
+
     def settle(self, step: Step) -> int:
-        """Time to move into the pose: the step's own, else longer for a big transition."""
+        """Time to move into the pose: the step's own, else longer for a big transition (and
+        longer at a slower pace)."""
         if step.settle_ms is not None:
             return step.settle_ms
         usual = first(self.routine.defaults.settle_ms, SETTLE_MS)
         said = " ".join(filter(None, (step.cue, *step.how)))
-        return max(usual, BIG_SETTLE_MS) if _BIG_MOVE.search(said) else usual
+        ms = max(usual, BIG_SETTLE_MS) if _BIG_MOVE.search(said) else usual
+        return round(ms / (step.pace or 1.0))
 
     def switch_settle(self, step: Step) -> int:
         """Time to change sides, or to start the next repetition."""

@@ -4,7 +4,16 @@ rests, blocks and sections; the other half of the field table begun in `keys`.""
 from __future__ import annotations
 
 from . import kinds
-from .keys import COUNT_IN, GUIDANCE, MAX_PAUSE_MS, PAUSE_AFTER, SETTLE, SWITCH_SETTLE, TIMINGS
+from .keys import (
+    COUNT_IN,
+    GUIDANCE,
+    MAX_PAUSE_MS,
+    PACE,
+    PAUSE_AFTER,
+    SETTLE,
+    SWITCH_SETTLE,
+    TIMINGS,
+)
 from .kinds import BOOLEAN, DURATION, TEXT, TEXT_LIST, integer, mapping, up_to
 from .table import Table, key
 
@@ -232,7 +241,7 @@ STEP = Table(
     ({"pose": "Child's Pose", "cue": "Sink your hips toward your heels.", "hold": "1-2m"},),
     (POSE, SANSKRIT, CUE, HOW, WHY, PROPS, REMINDERS, HOLD, MOVE, SIDES, SWITCH, REPS, REST,
      FLOW_KEY, BREATHE_KEY, SOUND, SETTLE, SWITCH_SETTLE, PAUSE_AFTER, GUIDANCE, TIME_LEFT,
-     SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME),
+     SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME, PACE),
     one_of=STEP_KINDS,
     excludes=(("flow", ("reps",)), ("move", ("reps", "sides")), ("breathe", ("reps", "sides"))),
     needs=(("rest", "reps"), ("side_rest", "sides")),
@@ -268,7 +277,7 @@ SAY_STEP = Table(
     "Plain speech, for meditation: said as written; `chapter` titles it without being spoken; "
     "`hold` is quiet after it.",
     ({"chapter": "Feet", "say": ["Bring your attention to your feet."], "hold": "30s"},),
-    (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND),
+    (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND, PACE),
     extensible=True,
 )
 PAUSE = key(
@@ -353,7 +362,7 @@ SECTION = Table(
     "Steps grouped under a name (warm-up, main, cool-down...): the first chapter says it, and "
     "the ID3 table of contents groups the section's chapters.",
     ({"section": "Warm-up", "steps": _CAT_COW},),
-    (SECTION_NAME, SECTION_STEPS, SECTION_AT),
+    (SECTION_NAME, SECTION_STEPS, SECTION_AT, PACE),
     extensible=True,
 )
 

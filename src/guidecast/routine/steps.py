@@ -20,7 +20,7 @@ from ..model import Breathing, Flow, Guidance, Hold, Step
 from . import step_keys as sk
 from .durations import format_duration
 from .fields import Reader, Reported, misspelt
-from .keys import COUNT_IN, GUIDANCE, PAUSE_AFTER, SETTLE, SWITCH_SETTLE
+from .keys import COUNT_IN, GUIDANCE, PACE, PAUSE_AFTER, SETTLE, SWITCH_SETTLE
 from .sounds import BUILTIN_SOUNDS
 from .table import Key, Table
 
@@ -167,6 +167,7 @@ class StepReader(Reader):
             return []
         name = self.value(found, sk.SECTION_NAME)
         at_ms = self.value(found, sk.SECTION_AT)
+        pace = self.value(found, PACE)
         steps_node = found.get(sk.SECTION_STEPS.name)
         if name is None or not isinstance(steps_node, SequenceNode):
             if steps_node is not None and not isinstance(steps_node, SequenceNode):
@@ -180,7 +181,10 @@ class StepReader(Reader):
             self.problem(
                 node, "sections do not nest: a section holds steps and blocks", "bad-nesting"
             )
-        out = [replace(step, section=name) for step in body]
+        out = [
+            replace(step, section=name, pace=step.pace if step.pace is not None else pace)
+            for step in body
+        ]
         if out and at_ms is not None:
             out[0] = replace(out[0], starts_at_ms=at_ms)
         return out
@@ -202,6 +206,7 @@ class StepReader(Reader):
             hold=self.value(found, sk.SAY_HOLD),
             pause_after_ms=self.value(found, sk.SAY_PAUSE_AFTER),
             sound=self.value(found, sk.SAY_SOUND),
+            pace=self.value(found, PACE),
         )
         return step if len(self.problems) == before else None
 
@@ -334,6 +339,7 @@ class StepReader(Reader):
             side_cues=self.value(found, sk.SIDE_CUES) or (),
             count_in_ms=self.value(found, COUNT_IN),
             say_name=sk.SAY_NAME.or_default(self.value(found, sk.SAY_NAME)),
+            pace=self.value(found, PACE),
         )
         self.across(table, found, given=set(found) - ({sk.SIDES.name} if not step.sides else set()))
         if step.side_cues and {s for s, _ in step.side_cues} != set(step.sides):
