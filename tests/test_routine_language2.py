@@ -631,3 +631,52 @@ def test_the_yoga_nidra_slows_down_section_by_section() -> None:
     lay = planned(routine)
     assert abs(lay.total_ms - 12 * 60_000) < 5000
     assert min(_gaps(lay, 6)) > min(_gaps(lay, 2)) > min(_gaps(lay, 0))
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_unequal_phases_give_each_cue_its_own_length(level: Narration) -> None:
+    from guidecast.compiler.timeline import Silence
+
+    routine = parse_routine(
+        "title: T\nsteps:\n  - pose: Calf Raises\n    flow:\n      breaths: 6\n"
+        "      quiet: false\n      phases: [2s, 1200ms]\n      cues: [Up., Down.]\n"
+    )
+    lay = planned(routine, narration=level)
+    phases = [i for i in lay.items if isinstance(i.event, Silence) and i.event.kind == "breath"]
+    assert [i.ms for i in phases] == [2000, 1200] * 6
+    assert [c.text for i in phases for _, _, c in i.cues] == ["Up.", "Down."] * 6
+
+
+@pytest.mark.parametrize(
+    ("flow", "message"),
+    [
+        ("phases: [2s, 1s, 1s]", "'phases' needs one length per cue: 2 like 'cues', found 3"),
+        ("phases: [2s, 400ms]", "a phase lasts at least 500ms"),
+        ("phases: [2s, 1s]\n      breath: 3s", "give 'breath' or 'phases', not both"),
+    ],
+)
+def test_phase_mistakes_are_located(flow: str, message: str) -> None:
+    with pytest.raises(RoutineError) as e:
+        parse_routine(
+            "title: T\nsteps:\n  - pose: A\n    flow:\n      breaths: 4\n      cues: [Up., Down.]\n"
+            f"      {flow}\n"
+        )
+    [problem] = e.value.problems
+    assert problem.loc.line == 7 and message in problem.message
+
+
+def test_the_sun_salutation_flows_with_unequal_phases() -> None:
+    routine = parse_routine(
+        (Path(__file__).parents[1] / "examples/sun-salutation.yaml").read_text(), "s.yaml"
+    )
+    flow = routine.steps[0].flow
+    assert flow is not None and flow.phases_ms == (4000, 3000, 4000, 3000, 4000, 3000)
+    for level in LEVELS:
+        lay = planned(routine, narration=level)
+        from guidecast.compiler.timeline import Silence
+
+        phases = [
+            i.ms for i in lay.items if isinstance(i.event, Silence) and i.event.kind == "breath"
+        ]
+        assert phases == [4000, 3000] * 12  # every cue fits its phase
+    assert not crowded_cues(routine)

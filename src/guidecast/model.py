@@ -94,6 +94,8 @@ class Flow:
     """Shorter cues for the middle rounds, one per phase; empty: derived from `cues`."""
     quiet: bool = True
     """Leave the later rounds quiet (False: cue every round)."""
+    phases_ms: tuple[int, ...] = ()
+    """Each cue's own phase length (unequal phases); empty: `breath_ms` shared equally."""
 
 
 GUIDANCE_MOMENTS = ("length", "halfway", "ending", "release")

@@ -212,7 +212,7 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
                 )
             found.setdefault((d.step, d.text), Problem(loc, message, rule))
         if level is Narration.FULL:
-            _unsaid_reminders(routine, timeline, found)
+            _unsaid_reminders(routine, set(every_text(routine, options)), found)
     return sorted(found.values(), key=lambda p: p.loc)
 
 
@@ -248,11 +248,10 @@ def _where(routine: Routine, index: int | None, silence_ms: int) -> tuple[Loc, s
 
 
 def _unsaid_reminders(
-    routine: Routine, timeline: Timeline, found: dict[tuple[int | None, str], Problem]
+    routine: Routine, said: set[str], found: dict[tuple[int | None, str], Problem]
 ) -> None:
-    """A step's own reminder that none of its holds says at full narration (too short for
-    reminders, or for as many as it gives): a warning, not a silent loss."""
-    said = set(timeline.texts())
+    """A step's own reminder that none of its holds says at full narration, at any length
+    (too short for reminders, or for as many as it gives): a warning, not a silent loss."""
     for index, step in enumerate(routine.steps):
         for reminder in fresh_reminders(step, step.reminders):
             if reminder in said or (index, reminder) in found:

@@ -215,7 +215,8 @@ def fresh_reminders(step: Step, reminders: tuple[str, ...]) -> list[str]:
 def _flow(n: Narrator, index: int, flow: Flow) -> None:
     """The first rounds fully cued, then short cues, then quiet rounds to breathe in, and a cue
     to stop when the quiet rounds are over."""
-    phase_ms = flow.breath_ms // len(flow.cues)
+    equal = flow.breath_ms // len(flow.cues)
+    phases_ms = flow.phases_ms or (equal,) * len(flow.cues)
     full, short, quiet = flow_rounds(flow)
     brief = flow.short or _short_cues(flow.cues)
     for round_no in range(flow.breaths):
@@ -230,7 +231,7 @@ def _flow(n: Narrator, index: int, flow: Flow) -> None:
         for phase in range(len(flow.cues)):
             text = said[phase] if phase < len(said) else None
             cues = (Cue(0, text),) if text else ()
-            n.cues(Silence(phase_ms, "breath", index, cues))
+            n.cues(Silence(phases_ms[phase], "breath", index, cues))
     if quiet >= 2:
         n.say(n.phrases.say("flow_stop", None), index)
 

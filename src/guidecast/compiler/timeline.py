@@ -194,7 +194,9 @@ def _silence_ms(silence: Silence, durations: Durations) -> int:
     if silence.kind != "breath" or not silence.cues:
         return silence.ms
     need = max(c.at_ms + durations.speech_ms(c.text) for c in silence.cues)
-    return max(silence.ms, need + SENTENCE_CUE_GAP_MS)
+    # One word ("Down.") needs only a beat after it, as a count does; a sentence, a pause.
+    one_word = all(len(c.text.split()) == 1 for c in silence.cues)
+    return max(silence.ms, need + (CUE_GAP_MS if one_word else SENTENCE_CUE_GAP_MS))
 
 
 def _place_cues(

@@ -218,6 +218,11 @@ SIDE_CUES = Kind(
     {"type": "object", "additionalProperties": ref("text")},
     plain(values.side_cues),
 )
+DURATIONS = Kind(
+    "list of durations",
+    {"anyOf": [ref("duration"), {"type": "array", "items": ref("duration")}]},
+    plain(values.durations),
+)
 TIME_LEFT = Kind(
     "duration or list of durations",
     {"anyOf": [ref("duration"), {"type": "array", "items": ref("duration")}]},

@@ -52,6 +52,15 @@ SHORT = key(
     ["Inhale.", "Exhale."],
     default_doc="the first sentence of each cue that has several",
 )
+MIN_PHASE_MS = 500
+PHASES = key(
+    "phases",
+    kinds.DURATIONS,
+    "Unequal phases: each cue's own length, one per cue (e.g. [2s, 1s]: 2 s up, 1 s down), "
+    "each at least 500ms; instead of `breath`. A phase shorter than its cue takes as long as "
+    "the cue needs.",
+    ["2s", "1s"],
+)
 QUIET = key(
     "quiet",
     BOOLEAN,
@@ -65,7 +74,7 @@ FLOW = Table(
     "Breath-paced movement (cat-cow style): for each breath, the cues are said on successive "
     "phases of that breath.",
     ({"breaths": 6, "cues": ["Inhale, lift your chest.", "Exhale, round your back."]},),
-    (BREATHS, CUES, BREATH, SHORT, QUIET),
+    (BREATHS, CUES, BREATH, SHORT, QUIET, PHASES),
 )
 
 PATTERN = key(

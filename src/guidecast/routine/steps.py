@@ -267,11 +267,15 @@ class StepReader(Reader):
         breaths = self.value(found, sk.BREATHS)
         cues = self.value(found, sk.CUES)
         breath_ms = sk.BREATH.or_default(self.value(found, sk.BREATH))
+        phases = self.value(found, sk.PHASES) or ()
         if breaths is None or cues is None:
             raise Reported
-        if breath_ms < 1000 * len(cues):
+        if phases:
+            self.phases(found, phases, cues)
+            breath_ms = sum(phases)
+        elif breath_ms < 1000 * len(cues):
             self.problem(
-                found[sk.BREATH.name],
+                found.get(sk.BREATH.name) or found[sk.CUES.name],
                 "a breath this short leaves under 1s for each cue",
                 "bad-value",
             )
@@ -283,7 +287,21 @@ class StepReader(Reader):
                 "bad-value",
             )
         quiet = sk.QUIET.or_default(self.value(found, sk.QUIET))
-        return Flow(breaths, cues, breath_ms, self.loc(node), short, quiet)
+        return Flow(breaths, cues, breath_ms, self.loc(node), short, quiet, phases)
+
+    def phases(self, found: Found, phases: tuple[int, ...], cues: tuple[str, ...]) -> None:
+        """`phases: [2s, 1s]`: one length per cue, each long enough to be a movement."""
+        node = found[sk.PHASES.name]
+        if sk.BREATH.name in found:
+            self.problem(node, "give 'breath' or 'phases', not both", "conflicting-keys")
+        elif len(phases) != len(cues):
+            self.problem(
+                node,
+                f"'phases' needs one length per cue: {len(cues)} like 'cues', found {len(phases)}",
+                "bad-value",
+            )
+        elif min(phases) < sk.MIN_PHASE_MS:
+            self.problem(node, "a phase lasts at least 500ms", "bad-value")
 
     def pose_step(self, node: Node, index: int) -> Step | None:
         what = f"step {index}"

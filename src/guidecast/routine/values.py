@@ -205,6 +205,12 @@ def side_cues(node: Node) -> tuple[tuple[str, str], ...]:
     return tuple((text(k), text(v)) for k, v in node.value)
 
 
+def durations(node: Node) -> tuple[int, ...]:
+    """A list of durations, in the order written (one alone is a list of one)."""
+    items = node.value if isinstance(node, SequenceNode) else [node]
+    return tuple(duration(item) for item in items)
+
+
 def time_left(node: Node) -> tuple[int, ...]:
     """`time_left: [1m, 10s]`: say how much is left at these times before a hold ends."""
     items = node.value if isinstance(node, SequenceNode) else [node]
