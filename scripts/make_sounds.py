@@ -16,6 +16,12 @@ And four interval-timer tones, for sessions on the clock:
 * ``beeps``  -- three short beeps (A5) one second apart: the last three seconds of a period, 3 s.
 * ``finish`` -- a rising, ringing arpeggio (C6, E6, G6, C7) that ends a session, 2.5 s.
 
+And three breath tones, for breathwork with ``count: tones``, 0.8 s each:
+
+* ``rise``   -- a soft tone gliding up a fifth (G4 to D5): breathe in.
+* ``fall``   -- the same gliding down (D5 to G4): breathe out.
+* ``steady`` -- a soft steady tone (B4): hold.
+
 Every sound decays exponentially below -60 dBFS, is faded out over 100 ms and ends with 50 ms
 of digital silence; it starts with a 5 ms fade-in, has its DC offset removed and peaks at
 -3 dBFS. Output is 16-bit PCM mono WAV at 44100 Hz, written with the ``wave`` module. There is
@@ -197,6 +203,31 @@ def finish() -> Signal:
     return out
 
 
+def glide(start_hz: float, end_hz: float) -> Signal:
+    """A soft breath tone, 0.8 s: a sine (with a touch of second harmonic) whose pitch glides
+    from ``start_hz`` to ``end_hz`` over its first 0.35 s, then fades out quickly."""
+    t = timeline(0.8)
+    freq = start_hz + (end_hz - start_hz) * np.clip(t / 0.35, 0.0, 1.0)
+    phase = 2.0 * np.pi * np.cumsum(freq) / SAMPLE_RATE
+    env = np.clip(t / 0.06, 0.0, 1.0) * np.where(t <= 0.4, 1.0, np.exp(-(t - 0.4) / 0.02))
+    return env * (np.sin(phase) + 0.12 * np.sin(2 * phase))
+
+
+def rise() -> Signal:
+    """Breathe in: a tone gliding up a fifth, G4 to D5."""
+    return glide(392.00, 587.33)
+
+
+def fall() -> Signal:
+    """Breathe out: a tone gliding down a fifth, D5 to G4."""
+    return glide(587.33, 392.00)
+
+
+def steady() -> Signal:
+    """Hold: a steady tone, B4."""
+    return glide(493.88, 493.88)
+
+
 SOUNDS: dict[str, Callable[[], Signal]] = {
     "bowl": bowl,
     "chime": chime,
@@ -206,6 +237,9 @@ SOUNDS: dict[str, Callable[[], Signal]] = {
     "rest": rest,
     "beeps": beeps,
     "finish": finish,
+    "rise": rise,
+    "fall": fall,
+    "steady": steady,
 }
 
 

@@ -55,9 +55,9 @@ def _builtin(name: str) -> SoundRef:
     return SoundRef(name, None, Loc("guidecast"))
 
 
-_TONE = _builtin("woodblock")
-PHASE_TONES = {"in": _TONE, "hold": _TONE, "out": _TONE}
-"""With `count: tones`, the soft knock that starts each phase (0.8 s, inside the phase)."""
+PHASE_TONES = {"in": _builtin("rise"), "hold": _builtin("steady"), "out": _builtin("fall")}
+"""With `count: tones`, the tone that starts each phase (0.8 s, inside the phase): rising to
+breathe in, falling to breathe out, steady to hold."""
 GO = _builtin("go")
 """Starts every work period on the clock."""
 REST = _builtin("rest")

@@ -62,7 +62,8 @@ FILE_SOUND_MS = 4000
 """Planning length of a sound file (render measures the real one)."""
 NOMINAL_SOUND_MS = {
     "bowl": 6000, "chime": 4000, "gong": 6000, "woodblock": 800,
-    "go": 600, "rest": 700, "beeps": 3000, "finish": 2500, "": 0,
+    "go": 600, "rest": 700, "beeps": 3000, "finish": 2500, "rise": 800, "fall": 800,
+    "steady": 800, "": 0,
 }  # fmt: skip
 """Lengths of the built-in sounds (assets/sounds); a test keeps them equal to the files."""
 

@@ -24,7 +24,10 @@ __all__ = [
     "sound_ref",
 ]
 
-BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock", "go", "rest", "beeps", "finish")
+BUILTIN_SOUNDS = (
+    "bowl", "chime", "gong", "woodblock", "go", "rest", "beeps", "finish", "rise", "fall",
+    "steady",
+)  # fmt: skip
 """Bells, and the interval-timer tones sessions on the clock play (any of them can be named)."""
 BUILTIN_BEDS = ("drone", "ocean", "rain", "air")
 """The beds `media.beds` makes (a test keeps the two lists equal; this one loads no numpy)."""

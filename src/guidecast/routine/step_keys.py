@@ -91,8 +91,9 @@ FOR = key("for", DURATION, "Instead of `cycles`: as many whole cycles as fit thi
 COUNT = key(
     "count",
     kinds.BREATH_COUNT,
-    "true: count every second aloud; false: say only the phase words; tones: a soft knock "
-    "starts each phase and nothing is said.",
+    "true: count every second aloud; false: say only the phase words; tones: a soft tone "
+    "starts each phase (rising to breathe in, falling to breathe out, steady to hold) and "
+    "nothing is said.",
     False,
     "tones",
     default=(True, False),
