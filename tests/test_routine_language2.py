@@ -680,3 +680,8 @@ def test_the_sun_salutation_flows_with_unequal_phases() -> None:
         ]
         assert phases == [4000, 3000] * 12  # every cue fits its phase
     assert not crowded_cues(routine)
+
+
+def test_a_warning_in_a_block_is_given_once_for_all_its_rounds() -> None:
+    problems = crowded_cues(parse_routine(WARNED))
+    assert len(problems) == len({(p.loc, p.message) for p in problems}) == 3

@@ -173,7 +173,7 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
     out). Checked with the routine's own defaults, as `render` without options uses them, its
     own narration level first; a step's reminder that no hold has room for is a warning too.
     """
-    found: dict[tuple[int | None, str], Problem] = {}
+    found: dict[tuple[Loc, str], Problem] = {}
     own = routine.defaults.narration or Narration.STANDARD
     for level in sorted(Narration, key=lambda n: n != own):
         options = resolve_options(routine, narration=level)
@@ -210,28 +210,28 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
                     f"warning: {where}: no room for “{d.text}” inside its {room} at {at}; "
                     f"it is left out ({advice})"
                 )
-            found.setdefault((d.step, d.text), Problem(loc, message, rule))
+            found.setdefault((loc, d.text), Problem(loc, message, rule))  # once for all rounds
         if level is Narration.FULL:
             _unsaid_reminders(routine, set(every_text(routine, options)), found)
     return sorted(found.values(), key=lambda p: p.loc)
 
 
 def _late_sections(
-    routine: Routine, laid: Layout, at: str, found: dict[tuple[int | None, str], Problem]
+    routine: Routine, laid: Layout, at: str, found: dict[tuple[Loc, str], Problem]
 ) -> None:
     """A section pinned to a time that the steps before it run past."""
     for item in laid.items:
         e = item.event
         if isinstance(e, Silence) and e.until_ms is not None and item.start_ms > e.until_ms:
             step = routine.steps[e.step] if e.step is not None else None
-            if step is None or (e.step, "at") in found:
+            if step is None or (step.loc, "at") in found:
                 continue
             message = (
                 f"section '{step.section}' is pinned to start at {format_clock(e.until_ms)}, "
                 f"but the steps before it run to {format_clock(item.start_ms)} at {at}; "
                 "pin it later or shorten what comes before"
             )
-            found[(e.step, "at")] = Problem(step.loc, message, "section-too-late")
+            found[(step.loc, "at")] = Problem(step.loc, message, "section-too-late")
 
 
 def _where(routine: Routine, index: int | None, silence_ms: int) -> tuple[Loc, str]:
@@ -248,23 +248,21 @@ def _where(routine: Routine, index: int | None, silence_ms: int) -> tuple[Loc, s
 
 
 def _unsaid_reminders(
-    routine: Routine, said: set[str], found: dict[tuple[int | None, str], Problem]
+    routine: Routine, said: set[str], found: dict[tuple[Loc, str], Problem]
 ) -> None:
     """A step's own reminder that none of its holds says at full narration, at any length
     (too short for reminders, or for as many as it gives): a warning, not a silent loss."""
     for index, step in enumerate(routine.steps):
         for reminder in fresh_reminders(step, step.reminders):
-            if reminder in said or (index, reminder) in found:
+            if reminder in said or (step.loc, reminder) in found:
                 continue
-            if any(s.loc == step.loc and reminder in s.reminders for s in routine.steps[:index]):
-                continue  # a later round of the same step
             loc, where = _where(routine, index, 0)
             message = (
                 f"warning: {where}: no hold has room for the reminder “{reminder}” (reminders "
                 f"are said at full narration in holds of {format_duration(LONG_HOLD_MS)} or "
                 "more); it is left out"
             )
-            found[(index, reminder)] = Problem(loc, message, "no-room")
+            found[(step.loc, reminder)] = Problem(loc, message, "no-room")
 
 
 def every_text(routine: Routine, options: Options) -> list[str]:
