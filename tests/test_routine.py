@@ -350,7 +350,7 @@ def test_flow_breath_too_short_for_its_cues() -> None:
         (
             "trumpet",
             "unknown sound 'trumpet' (expected one of: bowl, chime, gong, woodblock, go, rest, "
-            "beeps, finish, none)",
+            "beeps, finish, rise, fall, steady, none)",
         ),
         ("bells/ding.wav", "sound file 'bells/ding.wav' not found"),
         ("ding.mp3", "sound file 'ding.mp3' not found"),
