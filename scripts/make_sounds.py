@@ -16,11 +16,11 @@ And four interval-timer tones, for sessions on the clock:
 * ``beeps``  -- three short beeps (A5) one second apart: the last three seconds of a period, 3 s.
 * ``finish`` -- a rising, ringing arpeggio (C6, E6, G6, C7) that ends a session, 2.5 s.
 
-And three breath tones, for `count: tones`:
+And three breath tones, for breathwork with ``count: tones``, 0.8 s each:
 
-* ``rise``   -- a soft tone gliding up a fifth (G4 to D5): breathe in, 0.9 s.
-* ``fall``   -- the same gliding down (D5 to G4): breathe out, 0.9 s.
-* ``steady`` -- a level A4: hold, 0.9 s.
+* ``rise``   -- a soft tone gliding up a fifth (G4 to D5): breathe in.
+* ``fall``   -- the same gliding down (D5 to G4): breathe out.
+* ``steady`` -- a soft steady tone (B4): hold.
 
 Every sound decays exponentially below -60 dBFS, is faded out over 100 ms and ends with 50 ms
 of digital silence; it starts with a 5 ms fade-in, has its DC offset removed and peaks at
@@ -204,31 +204,28 @@ def finish() -> Signal:
 
 
 def glide(start_hz: float, end_hz: float) -> Signal:
-    """A soft sung tone gliding from one pitch to another (a breath phase's tone, 0.9 s): a
-    warm fundamental with two quiet harmonics, a slow swell in and a long release that is
-    silent before the fade-out, so it always fits inside a one-second phase."""
-    t = timeline(0.9)
-    freq = start_hz * (end_hz / start_hz) ** np.clip(t / 0.6, 0.0, 1.0)  # even in pitch
-    phase = 2 * np.pi * np.cumsum(freq) / SAMPLE_RATE
-    tone = np.sin(phase) + 0.22 * np.sin(2 * phase) + 0.06 * np.sin(3 * phase)
-    rise = 0.5 - 0.5 * np.cos(np.pi * np.clip(t / 0.12, 0.0, 1.0))
-    fall = 0.5 + 0.5 * np.cos(np.pi * np.clip((t - 0.36) / 0.30, 0.0, 1.0))
-    return tone * rise * fall
+    """A soft breath tone, 0.8 s: a sine (with a touch of second harmonic) whose pitch glides
+    from ``start_hz`` to ``end_hz`` over its first 0.35 s, then fades out quickly."""
+    t = timeline(0.8)
+    freq = start_hz + (end_hz - start_hz) * np.clip(t / 0.35, 0.0, 1.0)
+    phase = 2.0 * np.pi * np.cumsum(freq) / SAMPLE_RATE
+    env = np.clip(t / 0.06, 0.0, 1.0) * np.where(t <= 0.4, 1.0, np.exp(-(t - 0.4) / 0.02))
+    return env * (np.sin(phase) + 0.12 * np.sin(2 * phase))
 
 
 def rise() -> Signal:
-    """A breath in (`count: tones`): G4 gliding up a fifth to D5."""
+    """Breathe in: a tone gliding up a fifth, G4 to D5."""
     return glide(392.00, 587.33)
 
 
 def fall() -> Signal:
-    """A breath out: D5 gliding down a fifth to G4."""
+    """Breathe out: a tone gliding down a fifth, D5 to G4."""
     return glide(587.33, 392.00)
 
 
 def steady() -> Signal:
-    """A held breath: a level A4."""
-    return glide(440.00, 440.00)
+    """Hold: a steady tone, B4."""
+    return glide(493.88, 493.88)
 
 
 SOUNDS: dict[str, Callable[[], Signal]] = {

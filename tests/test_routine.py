@@ -699,6 +699,7 @@ def test_full_featured_routine_loads_into_dataclasses(tmp_path: Path) -> None:
                 sides=("left", "right"),
                 switch="Other side now.",
                 sound=SoundRef("woodblock", None, at(42, 12)),
+                number=1,
             ),
             Step(
                 pose="Bridge",
@@ -706,11 +707,13 @@ def test_full_featured_routine_loads_into_dataclasses(tmp_path: Path) -> None:
                 hold=Hold(20_000, 20_000, at(44, 11)),
                 reps=3,
                 rest_ms=10_000,
+                number=2,
             ),
             Step(
                 pose="Cat-Cow",
                 loc=at(47, 5),
                 flow=Flow(5, ("Inhale and arch.", "Exhale and round."), 8000, at(49, 7)),
+                number=3,
             ),
         ),
     )

@@ -261,17 +261,16 @@ def test_breathing_with_tones_says_nothing_and_stays_exact(tmp_path: Path) -> No
     )
     routine = parse_routine(source, "r.yaml")
     lay = render_routine(routine, fake_voice(tmp_path / "cache")).layout  # real sound lengths
-    breath = {"rise", "steady", "fall"}
+    breath_tones = ("rise", "steady", "fall")
     played = [
         (i.start_ms, i.event.sound.name)
         for i in lay.items
-        if isinstance(i.event, Sound) and i.event.sound.name in breath
+        if isinstance(i.event, Sound) and i.event.sound.name in breath_tones
     ]
-    tones = [ms for ms, _ in played]
-    start = tones[0]
-    # in, hold, out, hold: rising, level, falling, level, as breathing apps sound them
+    start = played[0][0]
+    # every phase exactly 4 s; a rising tone to breathe in, falling out, steady to hold
+    assert [at for at, _ in played] == [start + k * 4000 for k in range(12)]
     assert [name for _, name in played] == ["rise", "steady", "fall", "steady"] * 3
-    assert tones == [start + k * 4000 for k in range(12)]  # every phase exactly 4 s
     breathing = [i for i in lay.items if start <= i.start_ms < start + 48_000]
     assert not [i for i in breathing if isinstance(i.event, Speak) or i.cues]
     with pytest.raises(RoutineError, match="count is true"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import importlib.util
+import itertools
 import math
 import subprocess
 import sys
@@ -119,3 +120,23 @@ def test_beds_are_written_as_the_loops_guidecast_plays(
         fmt, samples = read_wav(tmp_path / f"{name}.wav")
         assert fmt == (1, 2, RATE, "NONE")
         assert len(samples) == len(make_builtin_bed(name, RATE).samples)
+
+
+def _pitch(samples: list[int], start: float, end: float) -> float:
+    """The mean frequency between `start` and `end` seconds, from zero crossings."""
+    part = samples[int(start * RATE) : int(end * RATE)]
+    ups = sum(1 for a, b in itertools.pairwise(part) if a < 0 <= b)
+    return ups / (end - start)
+
+
+def test_breath_tones_rise_to_breathe_in_fall_to_breathe_out_and_hold_steady() -> None:
+    pitches = {}
+    for name in ("rise", "fall", "steady"):
+        _, samples = read_wav(SOUNDS_DIR / f"{name}.wav")
+        pitches[name] = (_pitch(samples, 0.02, 0.1), _pitch(samples, 0.3, 0.38))
+    early, late = pitches["rise"]
+    assert late > early * 1.25  # up a fifth
+    early, late = pitches["fall"]
+    assert early > late * 1.25
+    early, late = pitches["steady"]
+    assert abs(early - late) < 25

@@ -92,6 +92,10 @@ class Flow:
     loc: Loc
     short: tuple[str, ...] = ()
     """Shorter cues for the middle rounds, one per phase; empty: derived from `cues`."""
+    quiet: bool = True
+    """Leave the later rounds quiet (False: cue every round)."""
+    phases_ms: tuple[int, ...] = ()
+    """Each cue's own phase length (unequal phases); empty: `breath_ms` shared equally."""
 
 
 GUIDANCE_MOMENTS = ("length", "halfway", "ending", "release")
@@ -151,6 +155,10 @@ class Breathing:
     loc: Loc
     tones: bool = False
     """A soft tone starts each phase instead of words: nothing is said while breathing."""
+    pause_ms: int = 0
+    """Quiet between two cycles."""
+    again: bool | str = False
+    """Said at the end of each pause: True for "Again.", or the author's text."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -215,6 +223,18 @@ class Step:
     breathing: Breathing | None = None
     section: str | None = None
     """The section (warm-up, main, cool-down, or any name) the step belongs to."""
+    count_in_ms: int | None = None
+    """A count-in just before the step starts; None: the routine's default."""
+    say_name: bool = True
+    """Say the name (False: it is the chapter title only)."""
+    pace: float | None = None
+    """How unhurried the narration is (its own, else its section's): the quiet between
+    sentences and instructions, and to settle, divided by it; None: 1."""
+    starts_at_ms: int | None = None
+    """Pinned: the step starts at this time of the session (the first of a section `at`)."""
+    number: int = 0
+    """The step's number as its file counts steps (in the order written, a block's steps once
+    however many rounds); 0 for a rest a block adds between its steps or rounds."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +256,8 @@ class Defaults:
     """An ambience bed under the session: a built-in name or a sound file."""
     bed_level: float | None = None
     """Bed loudness in LU relative to the speech."""
+    count_in_ms: int | None = None
+    """A count-in before every step that has none of its own."""
 
 
 @dataclass(frozen=True)
@@ -265,9 +287,13 @@ class Routine:
     pronounce: tuple[Pronunciation, ...] = ()
     get_ready_ms: int = 0
     """A "get ready" lead-in before the first step, counted down at its end."""
+    get_ready_loc: Loc | None = None
+    """Where `get_ready` is written, to locate what `check` says about it."""
     clock: bool = False
     """`timing: clock`: every period is exact, instructions said inside it."""
     halfway: str | None = None
     """Said at the middle of the session, in the quiet period that spans it."""
+    phrases: tuple[tuple[str, str], ...] = ()
+    """(name, text): built-in phrases in the routine's own words (`messages.PHRASES`)."""
     warnings: tuple[Problem, ...] = ()
     """What `check` warns about: likely slips that still make a routine."""

@@ -71,7 +71,7 @@ def check(ctx: click.Context, files: tuple[Path, ...], form: str) -> None:
             problems = list(e.problems)
             report.failed(str(path), e)
         else:
-            problems = [*routine.warnings, *crowded_cues(routine)]
+            problems = sorted([*routine.warnings, *crowded_cues(routine)], key=lambda p: p.loc)
             warnings = [p for p in problems if p.message.startswith("warning:")]
             if len(warnings) < len(problems):
                 report.failed(str(path), RoutineError(problems))

@@ -8,9 +8,9 @@ sentence and the finish tone. Every period keeps exactly its length.
 from __future__ import annotations
 
 from ..lang.speech import sentences
-from ..model import Narration, Step
+from ..model import Narration, SoundRef, Step
 from .poses import hold_cues, setup_lines
-from .timed import GO, Narrator, countdown_ms, finishes, period, rest
+from .timed import GO, Narrator, count_in, countdown_ms, finishes, period, rest
 from .timeline import Cue
 
 __all__ = ["announcement", "clock_pose"]
@@ -40,7 +40,9 @@ def announcement(n: Narrator, index: int, *, first: bool = False) -> tuple[str, 
     round_line = n.round_line(step)
     if round_line and not first:  # the get-ready's "First:" opens round one
         said.append(round_line)
-    if first:
+    if not step.say_name:
+        pass
+    elif first:
         said.append(n.lang.say("First: {name}.", name=step.pose))
     else:
         said.append(n.lang.say("Next: {name}.", name=step.pose))
@@ -62,12 +64,12 @@ def _opening(n: Narrator, index: int, step: Step) -> list[str]:
     """What the first period of a step says at its start, after the go tone."""
     lines: list[str | None]
     if n.announced == index:  # said ahead: the name, when it is one word, and the how-to
-        lines = [step.pose] if _one_word(step.pose) else []
+        lines = [step.pose] if _one_word(step.pose) and step.say_name else []
         if n.at(Narration.STANDARD):
             lines += setup_lines(step)
         said = [s for line in lines if line for s in sentences(line)]
     else:
-        lines = [n.round_line(step), step.pose]
+        lines = [n.round_line(step), step.pose if step.say_name else None]
         if n.at(Narration.STANDARD):
             lines += setup_lines(step)
         lines.append(step.cue)
@@ -82,6 +84,8 @@ def clock_pose(n: Narrator, index: int, step: Step) -> None:
     sides = step.sides or (None,)
     for side_no, side in enumerate(sides):
         n.chapter(n.chapter_title(step, side), index, step)
+        if side_no == 0 and not _counted_into(n, index):
+            count_in(n, index, step)
         lines: list[str | None] = []
         if side_no == 0:
             lines += _opening(n, index, step)
@@ -104,6 +108,20 @@ def clock_pose(n: Narrator, index: int, step: Step) -> None:
             n.announced = index
 
 
+def _counted_into(n: Narrator, index: int) -> bool:
+    """The period before counts down into this step (a rest or an exercise on the clock, or
+    the get-ready): a count-in would count twice."""
+    if index == 0:
+        return bool(n.routine.get_ready_ms)
+    return n.routine.steps[index - 1].clock and n.routine.steps[index].starts_at_ms is None
+
+
+def _pinned_after(n: Narrator, index: int) -> bool:
+    """The next step starts a section pinned to a time: quiet, not a countdown, leads to it."""
+    steps = n.routine.steps
+    return index + 1 < len(steps) and steps[index + 1].starts_at_ms is not None
+
+
 def _work(
     n: Narrator,
     index: int,
@@ -121,13 +139,23 @@ def _work(
     if closing and hold_ms >= CLOSING_FROM_MS:  # before any guidance, to keep its place
         cues.append(Cue(hold_ms, n.closing(), flexible=True, end_by_ms=hold_ms))
     cues += hold_cues(n, index, step, hold_ms, first=first, opening=False)
+    tone = work_tone(step)
     if closing:
-        period(n, index, "hold", hold_ms, cues, tone=GO, finish=finishes(n))
+        period(n, index, "hold", hold_ms, cues, tone=tone, finish=finishes(n))
         return
-    counted = countdown_ms(n, hold_ms, clock=True, margin=5000)
-    if last and hold_ms >= counted + ANNOUNCE_FROM_MS:
+    pinned = last and _pinned_after(n, index)
+    counted = 0 if pinned else countdown_ms(n, hold_ms, clock=True, margin=5000)
+    if last and not pinned and hold_ms >= counted + ANNOUNCE_FROM_MS:
         ahead = announcement(n, index + 1)
         if ahead:
             end_by = hold_ms - counted - 1500
             cues.append(Cue(end_by, " ".join(ahead), flexible=True, end_by_ms=end_by))
-    period(n, index, "hold", hold_ms, cues, tone=GO, counted=counted)
+    period(n, index, "hold", hold_ms, cues, tone=tone, counted=counted)
+
+
+def work_tone(step: Step) -> SoundRef | None:
+    """What starts each of a step's work periods: its own `sound` (`none`: nothing), else the
+    go tone."""
+    if step.sound is None:
+        return GO
+    return None if step.sound.is_none else step.sound

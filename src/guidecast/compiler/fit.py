@@ -11,14 +11,17 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from ..errors import LengthError, Loc, Problem, Rule
+from ..lang.i18n import worded
 from ..lang.speech import Estimate
 from ..model import Narration, Routine, Step
 from ..routine.durations import format_clock, format_duration
 from ..routine.values import HALFWAY
+from .computed import fill_computed
 from .guidance import GUIDE_FROM_MS, TIMED_START_MS
 from .narrate import narrate, speaking
 from .options import Options, resolve_options
-from .timeline import Durations, Layout, Timeline
+from .poses import LONG_HOLD_MS, fresh_reminders
+from .timeline import Durations, Layout, Silence, Timeline
 from .timeline import layout as layout_events
 
 __all__ = [
@@ -59,8 +62,9 @@ def _emit(routine: Routine, options: Options, holds: list[int | None]) -> Timeli
 def _narrated(routine: Routine, options: Options, holds: list[int | None]) -> Timeline:
     halfway = routine.halfway
     if halfway == HALFWAY:
-        halfway = speaking(routine.language).say(HALFWAY)
-    events = narrate(routine, options, holds)
+        halfway = worded(speaking(routine.language), routine.phrases).say(HALFWAY)
+    said = fill_computed(routine, options, holds, speaking(routine.language), narrate)
+    events = narrate(said, options, holds)
     return Timeline(routine, options, events, tuple(holds), halfway)
 
 
@@ -181,41 +185,103 @@ def _compiled(
 
 
 def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[Problem]:
-    """Cues that find no room inside their period, at any narration level.
+    """Cues that find no room inside their period, at any narration level, sorted by line.
 
     An instruction of a clock-timed period with no room is an error (the period is too short
     for what it must say); a guidance cue or reminder with no room is a warning (it is left
-    out). Checked with the routine's own defaults, as `render` without options uses them.
+    out). Checked with the routine's own defaults, as `render` without options uses them, its
+    own narration level first; a step's reminder that no hold has room for is a warning too.
     """
-    found: dict[tuple[int | None, str], Problem] = {}
-    for level in Narration:
+    found: dict[tuple[Loc, str], Problem] = {}
+    own = routine.defaults.narration or Narration.STANDARD
+    for level in sorted(Narration, key=lambda n: n != own):
         options = resolve_options(routine, narration=level)
         speech = durations or Estimate(options.rate)
         try:
             timeline = compile_routine(routine, options, speech)
         except LengthError:
             continue
-        for d in layout_events(timeline, speech).dropped_cues:
+        at = f"{level.value} narration" + (
+            f" and rate {options.rate:g}" if options.rate != 1 else ""
+        )
+        laid = layout_events(timeline, speech)
+        _late_sections(routine, laid, at, found)
+        for d in laid.dropped_cues:
+            loc, where = _where(routine, d.step, d.silence_ms)
             step = routine.steps[d.step] if d.step is not None else None
-            loc = step.loc if step is not None else Loc(routine.path)
-            where = "the session"
-            if step is not None and d.step is not None:
-                where = f"step {d.step + 1} ({step.pose or step.kind})"
             room = format_duration(d.silence_ms)
             rule: Rule = "period-too-short" if d.cue.required else "no-room"
             if d.cue.required:
                 message = (
-                    f"{where}: its {room} period is too short to say “{d.text}” at "
-                    f"{level.value} narration; lengthen the period or say less"
+                    f"{where}: its {room} period is too short to say “{d.text}” at {at}; "
+                    "lengthen the period or say less"
                 )
             else:
+                if step is None:
+                    advice = "lengthen get_ready or shorten the cue"
+                elif step.kind == "breathe":
+                    advice = "a count needs its second: a faster rate, or count: false"
+                elif step.kind == "rest":
+                    advice = "lengthen the rest"
+                else:
+                    advice = "lengthen the hold or shorten the cue"
                 message = (
-                    f"warning: {where}: no room for “{d.text}” inside its {room} at "
-                    f"{level.value} narration; it is left out (lengthen the hold or shorten "
-                    "the cue)"
+                    f"warning: {where}: no room for “{d.text}” inside its {room} at {at}; "
+                    f"it is left out ({advice})"
                 )
-            found.setdefault((d.step, d.text), Problem(loc, message, rule))
-    return sorted(found.values())
+            found.setdefault((loc, d.text), Problem(loc, message, rule))  # once for all rounds
+        if level is Narration.FULL:
+            _unsaid_reminders(routine, set(every_text(routine, options)), found)
+    return sorted(found.values(), key=lambda p: p.loc)
+
+
+def _late_sections(
+    routine: Routine, laid: Layout, at: str, found: dict[tuple[Loc, str], Problem]
+) -> None:
+    """A section pinned to a time that the steps before it run past."""
+    for item in laid.items:
+        e = item.event
+        if isinstance(e, Silence) and e.until_ms is not None and item.start_ms > e.until_ms:
+            step = routine.steps[e.step] if e.step is not None else None
+            if step is None or (step.loc, "at") in found:
+                continue
+            message = (
+                f"section '{step.section}' is pinned to start at {format_clock(e.until_ms)}, "
+                f"but the steps before it run to {format_clock(item.start_ms)} at {at}; "
+                "pin it later or shorten what comes before"
+            )
+            found[(step.loc, "at")] = Problem(step.loc, message, "section-too-late")
+
+
+def _where(routine: Routine, index: int | None, silence_ms: int) -> tuple[Loc, str]:
+    """Where a cue of step `index` (None: outside the steps) belongs, and how to name it: the
+    step by its number in the file, a block's rest on the key that asks for it."""
+    if index is None:
+        if silence_ms and routine.get_ready_loc is not None:  # the one period of no step
+            return routine.get_ready_loc, "get_ready"
+        return Loc(routine.path), "the session"
+    step = routine.steps[index]
+    if step.number:
+        return step.loc, f"step {step.number} ({step.pose or step.kind})"
+    return step.loc, "the rest this block adds"
+
+
+def _unsaid_reminders(
+    routine: Routine, said: set[str], found: dict[tuple[Loc, str], Problem]
+) -> None:
+    """A step's own reminder that none of its holds says at full narration, at any length
+    (too short for reminders, or for as many as it gives): a warning, not a silent loss."""
+    for index, step in enumerate(routine.steps):
+        for reminder in fresh_reminders(step, step.reminders):
+            if reminder in said or (step.loc, reminder) in found:
+                continue
+            loc, where = _where(routine, index, 0)
+            message = (
+                f"warning: {where}: no hold has room for the reminder “{reminder}” (reminders "
+                f"are said at full narration in holds of {format_duration(LONG_HOLD_MS)} or "
+                "more); it is left out"
+            )
+            found[(step.loc, reminder)] = Problem(loc, message, "no-room")
 
 
 def every_text(routine: Routine, options: Options) -> list[str]:

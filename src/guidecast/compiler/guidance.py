@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..lang.i18n import Language, language_for
+from ..lang.speech import fill as fill_in
 from ..model import Guidance, Narration
 from .timeline import Cue
 
@@ -46,7 +47,7 @@ class Phrases:
         if choice is False:
             return None
         if isinstance(choice, str):
-            return choice.format(**fill) if fill else choice
+            return fill_in(choice, **fill) if fill else choice
         k = self.turn.get(moment, 0)
         self.turn[moment] = k + 1
         return self.lang.wording(moment, k, **fill)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..lang.i18n import Language, LanguageError, language_for
+from ..lang.i18n import Language, LanguageError, language_for, worded
 from ..lang.speech import sentences
 from ..model import Guidance, Narration, Routine, SoundRef, Step
 from ..routine.keys import PAUSE_AFTER_MS, SETTLE_MS, SWITCH_SETTLE_MS
@@ -49,6 +49,8 @@ END_MS = 3000
 """Quiet after the final bell, so the session does not stop abruptly."""
 FINISH_END_MS = 1000
 """... after the final sound of a workout or a breathing session, which ends on it."""
+CLOCK_ALIGN_MS = 1000
+"""A session on the clock starts its first period on a whole second of the file."""
 CUE_AT_END_MS = 1500
 """A cue this close to the end of its silence (a countdown's "One.") needs a sentence's pause
 before the next instruction."""
@@ -71,7 +73,7 @@ class Narrator:
         self.options = options
         self.holds = holds
         self.events: list[Event] = []
-        self.lang = speaking(routine.language)
+        self.lang = worded(speaking(routine.language), routine.phrases)
         self.phrases = Phrases(self.lang)
         self.section: str | None = None
         self.last_said = ""
@@ -88,11 +90,13 @@ class Narrator:
         said = sentences(text)
         if said and poses.plain(said[0]) == poses.plain(self.last_said):
             said = said[1:]
+        pace = self.pace(step)
         for k, sentence in enumerate(said):
             if self.events and isinstance(self.events[-1], Speak):
-                self.events.append(Silence(SENTENCE_GAP_MS if k or joined else ITEM_GAP_MS))
+                gap = SENTENCE_GAP_MS if k or joined else ITEM_GAP_MS
+                self.events.append(Silence(round(gap / pace)))
             elif self._cue_at_end():
-                self.events.append(Silence(SENTENCE_GAP_MS))
+                self.events.append(Silence(round(SENTENCE_GAP_MS / pace)))
             self.events.append(Speak(sentence, step))
             self.last_said = sentence
 
@@ -133,6 +137,10 @@ class Narrator:
         self.say(r.safety)
         if opening:
             self.quiet(self.pause_after(None))
+        if r.steps and r.steps[0].clock and any(not isinstance(e, Chapter) for e in self.events):
+            # Speech lengths are known only when rendered: this quiet ends on a whole second,
+            # so the clock's periods start on whole seconds of the file.
+            self.events.append(Silence(0, "pause", align_ms=CLOCK_ALIGN_MS))
         if r.get_ready_ms:
             on_clock = bool(r.steps) and r.steps[0].clock
             ahead = clock.announcement(self, 0, first=True) if on_clock else None
@@ -190,19 +198,30 @@ class Narrator:
 
     # Each timing is the step's own, else the routine's default, else guidecast's.
 
+    def pace(self, index: int | None) -> float:
+        """How unhurried the narration of step `index` is (1: the usual)."""
+        step = self.routine.steps[index] if index is not None else None
+        return step.pace if step is not None and step.pace is not None else 1.0
+
     def settle(self, step: Step) -> int:
-        """Time to move into the pose: the step's own, else longer for a big transition."""
+        """Time to move into the pose: the step's own, else longer for a big transition (and
+        longer at a slower pace)."""
         if step.settle_ms is not None:
             return step.settle_ms
         usual = first(self.routine.defaults.settle_ms, SETTLE_MS)
         said = " ".join(filter(None, (step.cue, *step.how)))
-        return max(usual, BIG_SETTLE_MS) if _BIG_MOVE.search(said) else usual
+        ms = max(usual, BIG_SETTLE_MS) if _BIG_MOVE.search(said) else usual
+        return round(ms / (step.pace or 1.0))
 
     def switch_settle(self, step: Step) -> int:
         """Time to change sides, or to start the next repetition."""
         return first(
             step.switch_settle_ms, self.routine.defaults.switch_settle_ms, SWITCH_SETTLE_MS
         )
+
+    def count_in(self, step: Step) -> int:
+        """The count-in just before the step starts (0: none)."""
+        return first(step.count_in_ms, self.routine.defaults.count_in_ms, 0)
 
     def pause_after(self, step: Step | None, *, usual: int = PAUSE_AFTER_MS) -> int:
         """Quiet after a step (None: after the introduction); `usual` when no one sets it."""
@@ -216,6 +235,8 @@ class Narrator:
         return chosen
 
     def step(self, index: int, step: Step, *, lead_in: bool) -> None:
+        if step.starts_at_ms is not None:  # quiet until the section's pinned start
+            self.events.append(Silence(0, "pause", index, until_ms=step.starts_at_ms))
         if step.kind == "pose" and step.clock and step.flow is None:
             clock.clock_pose(self, index, step)
         elif step.kind == "pose":

@@ -28,6 +28,8 @@ class Options:
     """Count down the last seconds of every hold (0 = off)."""
     countdown_beeps: bool = COUNTDOWN.fallback[1]
     """... with the `beeps` tone (the last three seconds) instead of numbers said aloud."""
+    countdown_off: bool = False
+    """0 was chosen: no countdown at all, not even the clock's last three seconds."""
     breath_cues: bool = BREATH_CUES.fallback
     """Guide the first breaths of every long hold."""
 
@@ -50,13 +52,16 @@ def resolve_options(
         beeps = bool(countdown_beeps)
     else:
         beeps = bool(d.countdown_beeps)
+    counted = first(
+        BEEPS_MS if countdown_beeps else countdown_ms, d.countdown_ms, Options.countdown_ms
+    )
+    chosen = countdown_ms is not None or d.countdown_ms is not None or bool(countdown_beeps)
     return Options(
         narration=first(narration, d.narration, Options.narration),
         length_ms=length_ms if length_ms is not None else d.length_ms,
         rate=first(rate, d.rate, Options.rate),
-        countdown_ms=first(
-            BEEPS_MS if countdown_beeps else countdown_ms, d.countdown_ms, Options.countdown_ms
-        ),
+        countdown_ms=counted,
+        countdown_off=chosen and counted == 0,
         breath_cues=first(breath_cues, d.breath_cues, Options.breath_cues),
         countdown_beeps=beeps,
     )

@@ -9,7 +9,11 @@ from .timeline import Layout, Silence, Sound, Speak, Timeline
 
 __all__ = ["plan_json", "plan_table"]
 
-_SAY_KIND = {"settle": "settle (time to move into the pose)", "move": "move freely"}
+_SAY_KIND = {
+    "settle": "settle (time to move into the pose)",
+    "count": "count-in",
+    "move": "move freely",
+}
 
 
 def _what(event: Speak | Silence | Sound, ms: int) -> str:

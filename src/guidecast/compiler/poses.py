@@ -11,10 +11,19 @@ import re
 from ..lang.speech import sentences
 from ..model import Flow, Narration, Step
 from .guidance import HoldPlan, guide_cues, wanted
-from .timed import Narrator, countdown_ms, period, rest, time_left
+from .timed import Narrator, count_in, countdown_ms, period, rest, time_left
 from .timeline import Cue, Silence
 
-__all__ = ["flow_rounds", "hold_cues", "instructions", "paced_pose", "restates", "setup_lines"]
+__all__ = [
+    "LONG_HOLD_MS",
+    "flow_rounds",
+    "fresh_reminders",
+    "hold_cues",
+    "instructions",
+    "paced_pose",
+    "restates",
+    "setup_lines",
+]
 
 REMINDER_EVERY_MS = 45_000
 LONG_HOLD_MS = 60_000
@@ -65,7 +74,8 @@ def setup_lines(step: Step) -> list[str]:
 def instructions(n: Narrator, index: int, step: Step, *, cue: bool = True) -> None:
     """The pose's name and what comes with it by level, then the set-up, then (with `cue`)
     the key cue, said once, as the last thing before moving into the pose."""
-    n.say(step.pose, index)  # a full stop is added only when the title has no end mark
+    if step.say_name:
+        n.say(step.pose, index)  # a full stop is added only when the title has no end mark
     if step.sanskrit and n.at(Narration.FULL):
         n.say(n.lang.say("In Sanskrit, {name}.", name=step.sanskrit), index)
     if step.props and n.at(Narration.STANDARD) and not _same_props(n, index):
@@ -113,6 +123,8 @@ def paced_pose(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
             n.say(n.switch_line(step, side), index)
             n.say(n.side_cue(step, side), index)
             n.quiet(n.switch_settle(step), "settle", index)
+        if side_no == 0:
+            count_in(n, index, step)
         _body(n, index, step)
         if step.side_rest_ms and side_no < len(sides) - 1:
             rest(n, index, step.side_rest_ms)
@@ -185,7 +197,7 @@ def hold_cues(
     )
     cues += time_left(n, step, hold_ms)
     cues += guide_cues(plan, n.phrases)
-    reminders = [r for r in (step.reminders or n.routine.reminders) if _fresh(r, step)]
+    reminders = fresh_reminders(step, step.reminders or n.routine.reminders)
     if n.at(Narration.FULL) and reminders and hold_ms >= LONG_HOLD_MS:
         count = min(len(reminders), hold_ms // REMINDER_EVERY_MS)
         for k in range(count):
@@ -194,16 +206,17 @@ def hold_cues(
     return cues
 
 
-def _fresh(reminder: str, step: Step) -> bool:
-    """A reminder that does not repeat the step's cue or one of its how-to lines."""
+def fresh_reminders(step: Step, reminders: tuple[str, ...]) -> list[str]:
+    """The reminders that do not repeat the step's cue or one of its how-to lines."""
     said = {plain(t) for t in (step.cue or "", *step.how) for t in sentences(t) if t}
-    return not all(plain(s) in said for s in sentences(reminder))
+    return [r for r in reminders if not all(plain(s) in said for s in sentences(r))]
 
 
 def _flow(n: Narrator, index: int, flow: Flow) -> None:
     """The first rounds fully cued, then short cues, then quiet rounds to breathe in, and a cue
     to stop when the quiet rounds are over."""
-    phase_ms = flow.breath_ms // len(flow.cues)
+    equal = flow.breath_ms // len(flow.cues)
+    phases_ms = flow.phases_ms or (equal,) * len(flow.cues)
     full, short, quiet = flow_rounds(flow)
     brief = flow.short or _short_cues(flow.cues)
     for round_no in range(flow.breaths):
@@ -218,7 +231,7 @@ def _flow(n: Narrator, index: int, flow: Flow) -> None:
         for phase in range(len(flow.cues)):
             text = said[phase] if phase < len(said) else None
             cues = (Cue(0, text),) if text else ()
-            n.cues(Silence(phase_ms, "breath", index, cues))
+            n.cues(Silence(phases_ms[phase], "breath", index, cues))
     if quiet >= 2:
         n.say(n.phrases.say("flow_stop", None), index)
 
@@ -237,6 +250,10 @@ def flow_rounds(flow: Flow) -> tuple[int, int, int]:
     n = flow.breaths
     if n < 4:
         return n, 0, 0
+    if not flow.quiet:
+        has_short = bool(flow.short or _short_cues(flow.cues))
+        full = min(FLOW_FULL_ROUNDS, n) if has_short else n
+        return full, n - full, 0
     quiet = math.ceil(n * FLOW_QUIET_SHARE) + 1  # one quiet round says to keep going
     full = min(FLOW_FULL_ROUNDS, n - quiet) if n >= 6 else 1
     has_short = bool(flow.short or _short_cues(flow.cues))

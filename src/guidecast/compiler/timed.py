@@ -14,7 +14,7 @@ from typing import Protocol
 from ..errors import Loc
 from ..lang.i18n import Language
 from ..lang.speech import NOMINAL_SOUND_MS
-from ..model import Guidance, Narration, Routine, SoundRef, Step
+from ..model import Breathing, Guidance, Narration, Routine, SoundRef, Step
 from .guidance import Phrases
 from .options import Options
 from .timeline import Chapter, Cue, Event, Silence, SilenceKind, Sound
@@ -24,6 +24,7 @@ __all__ = [
     "FINISH",
     "GO",
     "REST",
+    "count_in",
     "countdown_cues",
     "get_ready",
     "narrate_step",
@@ -34,6 +35,8 @@ __all__ = [
 
 CLOCK_COUNTDOWN_MS = 3000
 """Rests and lead-ins on the clock count down their last seconds, even without --countdown."""
+COUNT_IN_WORDS_FROM_MS = 5000
+"""A count-in this long says "Get ready." before its count."""
 TIME_LEFT_CLEAR_MS = 3000
 """A time-left cue needs this much of the hold before it."""
 REST_WORD_FROM_MS = 20_000
@@ -53,8 +56,8 @@ def _builtin(name: str) -> SoundRef:
 
 
 PHASE_TONES = {"in": _builtin("rise"), "hold": _builtin("steady"), "out": _builtin("fall")}
-"""With `count: tones`, the tone that starts each phase, as breathing apps sound them: rising
-for in, falling for out, level for a hold (0.9 s, inside the phase)."""
+"""With `count: tones`, the tone that starts each phase (0.8 s, inside the phase): rising to
+breathe in, falling to breathe out, steady to hold."""
 GO = _builtin("go")
 """Starts every work period on the clock."""
 REST = _builtin("rest")
@@ -94,6 +97,7 @@ class Narrator(Protocol):
     def chapter(self, title: str, index: int, step: Step) -> None: ...
     def chapter_title(self, step: Step, side: str | None = None) -> str: ...
     def pause_after(self, step: Step | None, *, usual: int = ...) -> int: ...
+    def count_in(self, step: Step) -> int: ...
     def guidance(self, step: Step) -> Guidance: ...
     def round_line(self, step: Step) -> str | None: ...
     def switch_line(self, step: Step, side: str | None) -> str: ...
@@ -141,9 +145,26 @@ def _say(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     n.quiet(n.pause_after(step, usual=0), "pause", index)
 
 
+def count_in(n: Narrator, index: int, step: Step) -> None:
+    """The step's count-in: "Get ready." when it is long enough, then its last seconds counted
+    ("Three. Two. One."), or beeped with `countdown: beeps`; the step starts as it ends."""
+    ms = n.count_in(step)
+    if ms < 1000:
+        return
+    counted = min(CLOCK_COUNTDOWN_MS, ms - ms % 1000)
+    cues = [Cue(0, n.lang.say("Get ready."))] if ms >= COUNT_IN_WORDS_FROM_MS else []
+    if n.options.countdown_beeps and counted == CLOCK_COUNTDOWN_MS:
+        period(n, index, "count", ms, cues, counted=counted)
+        return
+    n.cues(Silence(ms, "count", index, (*cues, *countdown_cues(n, ms, counted))))
+
+
 def countdown_ms(n: Narrator, ms: int, *, clock: bool, margin: int) -> int:
     """How many of a period's last milliseconds are counted down (0: none): the option's, or
-    three seconds on the clock, when the period is at least `margin` longer."""
+    three seconds on the clock, when the period is at least `margin` longer; none at all
+    when the countdown is switched off (0)."""
+    if n.options.countdown_off:
+        return 0
     counted = n.options.countdown_ms or (CLOCK_COUNTDOWN_MS if clock else 0)
     counted -= counted % 1000
     return counted if counted and ms >= counted + margin else 0
@@ -151,7 +172,9 @@ def countdown_ms(n: Narrator, ms: int, *, clock: bool, margin: int) -> int:
 
 def countdown_cues(n: Narrator, ms: int, counted: int) -> list[Cue]:
     """'Three.' 'Two.' 'One.' in the last seconds of a period of `ms`."""
-    return [Cue(ms - k * 1000, n.lang.countdown(k)) for k in range(counted // 1000, 0, -1)]
+    return [
+        Cue(ms - k * 1000, n.lang.countdown(k), beat=True) for k in range(counted // 1000, 0, -1)
+    ]
 
 
 def period(
@@ -244,7 +267,7 @@ def get_ready(n: Narrator, announce: tuple[str, ...] | None, *, on_clock: bool) 
         cues += [Cue(0, text, end_by_ms=end_by) for text in announce]
     else:
         first = next((s for s in n.routine.steps if s.pose and s.kind != "rest"), None)
-        if first is not None:
+        if first is not None and first.say_name:
             cues.append(Cue(0, n.lang.say("First: {name}.", name=first.pose), flexible=True))
     period(n, None, "rest", ms, cues, tone=REST if on_clock else None, counted=counted)
 
@@ -273,6 +296,7 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     n.instructions(index, step)
     if not step.clock:
         n.quiet(n.settle(step), "settle", index)
+    count_in(n, index, step)
     for cycle in range(breathing.cycles):
         # Counted aloud, the number lands on each second, so the phase word must be short.
         full = cycle < FULL_PHASE_CYCLES and not breathing.counted
@@ -284,6 +308,19 @@ def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
                 continue
             cues = [Cue(0, n.lang.say(words[name]))]
             if breathing.counted:
-                cues += [Cue(k * 1000, n.lang.countdown(k + 1)) for k in range(1, ms // 1000)]
+                cues += [
+                    Cue(k * 1000, n.lang.countdown(k + 1), beat=True) for k in range(1, ms // 1000)
+                ]
             n.cues(Silence(ms, "breathe", index, tuple(cues)))
+        if breathing.pause_ms and cycle < breathing.cycles - 1:
+            _between_cycles(n, index, breathing)
     n.quiet(n.pause_after(step), "pause", index)
+
+
+def _between_cycles(n: Narrator, index: int, breathing: Breathing) -> None:
+    """The pause between two cycles, ending on "Again." (or the author's words) when asked."""
+    again = breathing.again
+    said = n.lang.say("Again.") if again is True else again or None
+    ms = breathing.pause_ms
+    cues = (Cue(ms, said, flexible=True, end_by_ms=ms),) if said else ()
+    n.cues(Silence(ms, "pause", index, cues))

@@ -27,7 +27,7 @@ __all__ = [
     "layout",
 ]
 
-SilenceKind = Literal["pause", "settle", "hold", "move", "rest", "breath", "breathe"]
+SilenceKind = Literal["pause", "settle", "count", "hold", "move", "rest", "breath", "breathe"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,10 @@ class Cue:
     required: bool = False
     """An instruction said inside a clock-timed period: without room for it, the routine is
     wrong (a `check` error), not just quieter."""
+    beat: bool = False
+    """A count on its second ("Two." in a breath phase): said after the cue before with no
+    quiet added (a clip's own quiet is enough), so every count keeps its second at any rate
+    where it can."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,11 @@ class Silence:
     cues: tuple[Cue, ...] = ()
     period_ms: int = 0
     """The whole period it is part of, with the tones in it (0: just this silence)."""
+    until_ms: int | None = None
+    """Lengthened to end at this time of the session (a section pinned to a start time)."""
+    align_ms: int = 0
+    """Lengthened to end on a multiple of this from the session's start (0: exact): the quiet
+    before a clock's first period, so every period starts on a whole second of the file."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +195,9 @@ def _silence_ms(silence: Silence, durations: Durations) -> int:
     if silence.kind != "breath" or not silence.cues:
         return silence.ms
     need = max(c.at_ms + durations.speech_ms(c.text) for c in silence.cues)
-    return max(silence.ms, need + SENTENCE_CUE_GAP_MS)
+    # One word ("Down.") needs only a beat after it, as a count does; a sentence, a pause.
+    one_word = all(len(c.text.split()) == 1 for c in silence.cues)
+    return max(silence.ms, need + (CUE_GAP_MS if one_word else SENTENCE_CUE_GAP_MS))
 
 
 def _place_cues(
@@ -199,7 +210,8 @@ def _place_cues(
         at = cue.at_ms
         if placed:
             last_at, last_ms, last = placed[-1]
-            at = max(at, last_at + last_ms + cue_gap(last.text, cue.text))
+            gap = 0 if cue.beat else cue_gap(last.text, cue.text)
+            at = max(at, last_at + last_ms + gap)
         if at + length > (ms if cue.end_by_ms is None else min(ms, cue.end_by_ms)):
             dropped.append(Dropped(cue, silence.step, silence.period_ms or ms))
             continue
@@ -317,6 +329,10 @@ def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout
             items.append(Placed(now, ms, event))
         elif isinstance(event, Silence):
             ms = _silence_ms(event, durations)
+            if event.align_ms:
+                ms += -(now + ms) % event.align_ms
+            if event.until_ms is not None:
+                ms = max(ms, event.until_ms - now)
             items.append(Placed(now, ms, event, _place_cues(event, ms, now, durations, dropped)))
         else:
             ms = durations.sound_ms(event.sound)

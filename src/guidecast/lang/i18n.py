@@ -20,12 +20,12 @@ import gettext
 import re
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
 from ..errors import GuidecastError
-from .messages import MESSAGES, WORDINGS
+from .messages import MESSAGES, PHRASES, WORDINGS
 from .speech import number_words
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "known_language",
     "language_for",
     "language_problem",
+    "worded",
 ]
 
 DOMAIN = "guidecast"
@@ -338,3 +339,23 @@ def _name(code: str) -> str:
         return str(Locale.parse(code).get_display_name(SOURCE_LANGUAGE))
     except (UnknownLocaleError, ValueError):
         return code
+
+
+class _OwnWords(gettext.NullTranslations):
+    """A catalog with some phrases in the routine's own words (`phrases:`), the rest its own."""
+
+    def __init__(self, base: gettext.NullTranslations, own: dict[str, str]) -> None:
+        super().__init__()
+        self.base = base
+        self.own = own
+
+    def gettext(self, message: str) -> str:
+        return self.own.get(message) or self.base.gettext(message)
+
+
+def worded(language: Language, own: Sequence[tuple[str, str]]) -> Language:
+    """`language` saying the named built-in phrases (`messages.PHRASES`) in `own` words."""
+    if not own:
+        return language
+    ids = {msgid: text for name, text in own for msgid in PHRASES[name]}
+    return replace(language, catalog=_OwnWords(language.catalog, ids))

@@ -13,7 +13,7 @@ staying the same: `{n:m}` / `{n:f}` spell a number before a masculine / feminine
 
 from __future__ import annotations
 
-__all__ = ["MESSAGES", "N_", "TIME_MESSAGES", "WORDINGS"]
+__all__ = ["MESSAGES", "N_", "PHRASES", "TIME_MESSAGES", "WORDINGS"]
 
 
 def N_(msgid: str) -> str:
@@ -161,3 +161,33 @@ MESSAGES: tuple[str, ...] = (
     *(wording for bank in WORDINGS.values() for wording in bank),
 )
 """Every message id, for tests and tools."""
+
+
+PHRASES: dict[str, tuple[str, ...]] = {
+    "get_ready": (N_("Get ready."),),
+    "first": (N_("First: {name}."),),
+    "next": (N_("Next: {name}."),),
+    "rest": (N_("Rest."),),
+    "time_left": (N_("{time} left."),),
+    "round": (N_("Round {n} of {count}."),),
+    "last_round": (N_("Last round."),),
+    "repetition": (N_("Repetition {n} of {count}."),),
+    "begin": (N_("Begin."),),
+    "again": (N_("Again."),),
+    "begin_side": (N_("Begin on the {side} side."),),
+    "begin_side_reps": (N_("Begin on the {side} side, the first of {count} repetitions."),),
+    "switch": (N_("Gently release, and switch to the {side} side."),),
+    "release_rest": (N_("Release and rest."),),
+    "breathe_in": (N_("Breathe in."),),
+    "breathe_out": (N_("Breathe out."),),
+    "in": (N_("In."),),
+    "out": (N_("Out."),),
+    "hold": (N_("Hold."),),
+    "closing": (N_("Well done, that is the end of the workout."),),
+    "closing_breath": (N_("Let your breath return to its own rhythm."),),
+    "halfway_session": (N_("You are halfway through the session."),),
+    "flow_quiet": WORDINGS["flow_quiet"],
+    "flow_stop": WORDINGS["flow_stop"],
+}
+"""The built-in phrases a routine may word its own way (`phrases:`), by name: the message ids
+each name replaces (a moment with several wordings is replaced by one)."""

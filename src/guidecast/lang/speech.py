@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import string
 
 from ..model import SoundRef
 
-__all__ = ["Estimate", "join_words", "number_words", "sentences"]
+__all__ = ["Estimate", "fill", "join_words", "number_words", "sentences"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=\S)")
 _ONES = (
@@ -21,6 +22,22 @@ def sentences(text: str) -> list[str]:
     """Split narration into sentences (short inputs keep synthesis fast and memory small)."""
     parts = [p.strip() for p in _SENTENCE_END.split(" ".join(text.split()))]
     return [p if p[-1] in ".!?…\"'”’)" else p + "." for p in parts if p]
+
+
+def fill(template: str, **values: object) -> str:
+    """`template` with its `{name}` placeholders filled; a value that starts a sentence starts
+    with a capital ("{time} remaining." says "Five minutes remaining.")."""
+    out: list[str] = []
+    for literal, name, spec, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if name is None:
+            continue
+        value = format(values[name], spec or "")
+        said = "".join(out).rstrip()
+        if not said or said[-1] in ".!?…:":
+            value = value[:1].upper() + value[1:]
+        out.append(value)
+    return "".join(out)
 
 
 def number_words(n: int) -> str:
@@ -45,8 +62,8 @@ FILE_SOUND_MS = 4000
 """Planning length of a sound file (render measures the real one)."""
 NOMINAL_SOUND_MS = {
     "bowl": 6000, "chime": 4000, "gong": 6000, "woodblock": 800,
-    "go": 600, "rest": 700, "beeps": 3000, "finish": 2500,
-    "rise": 900, "fall": 900, "steady": 900, "": 0,
+    "go": 600, "rest": 700, "beeps": 3000, "finish": 2500, "rise": 800, "fall": 800,
+    "steady": 800, "": 0,
 }  # fmt: skip
 """Lengths of the built-in sounds (assets/sounds); a test keeps them equal to the files."""
 

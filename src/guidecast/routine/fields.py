@@ -18,6 +18,7 @@ from typing import TypeVar
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Loc, Problem, Rule
+from .anchors import EXTENSION_PREFIX
 from .durations import MAX_SESSION_MS, TooLong, parse_duration
 
 __all__ = [
@@ -50,9 +51,16 @@ class Reader:
         self.warnings.append(Problem(self.loc(node), f"warning: {message}", rule))
 
     def mapping(
-        self, node: Node, what: str, keys: tuple[str, ...], required: tuple[str, ...] = ()
+        self,
+        node: Node,
+        what: str,
+        keys: tuple[str, ...],
+        required: tuple[str, ...] = (),
+        *,
+        extensible: bool = False,
     ) -> dict[str, Node] | None:
-        """Return a mapping's value nodes by key, reporting unknown, duplicate and missing keys."""
+        """Return a mapping's value nodes by key, reporting unknown, duplicate and missing keys;
+        an `extensible` mapping ignores the author's own `x-` keys."""
         if not isinstance(node, MappingNode):
             self.problem(node, f"{what} must be a mapping of keys to values", "wrong-type")
             return None
@@ -61,6 +69,8 @@ class Reader:
             key = key_node.value if isinstance(key_node, ScalarNode) else None
             if not isinstance(key, str):
                 self.problem(key_node, f"{what} keys must be plain names", "bad-key")
+            elif extensible and key.startswith(EXTENSION_PREFIX):
+                continue
             elif key in found:
                 self.problem(key_node, f"duplicate key '{key}' in {what}", "duplicate-key")
             elif key not in keys:

@@ -75,6 +75,26 @@ SETTLE = key(
     default=SETTLE_MS,
     default_doc="5s, or 10s into lying, kneeling or standing",
 )
+PACE_RANGE = (0.5, 2.0)
+PACE = key(
+    "pace",
+    number(*PACE_RANGE),
+    "How unhurried the narration is here: 0.8 leaves a quarter more quiet between sentences "
+    "and instructions, and to settle into each pose; 1.25 less. The voice keeps its rate.",
+    0.8,
+    default=1.0,
+)
+MAX_COUNT_IN_MS = 10_000
+COUNT_IN = key(
+    "count_in",
+    up_to(MAX_COUNT_IN_MS, "a count-in"),
+    'A count-in just before the step starts: its last seconds counted, "Three. Two. One.", '
+    'with "Get ready." first when it lasts 5s or more; 0 turns a default off.',
+    "3s",
+    "5s",
+    default=0,
+    default_doc="0 (none)",
+)
 SWITCH_SETTLE = key(
     "switch_settle",
     up_to(MAX_SETTLE_MS, "a settle time"),
@@ -207,7 +227,7 @@ DEFAULTS = Table(
     "Default command-line options for this routine; options given on the command line win.",
     ({"narration": "full", "length": "20m"},),
     (NARRATION, LENGTH, RATE, COUNTDOWN, BREATH_CUES, SETTLE, SWITCH_SETTLE, PAUSE_AFTER,
-     GUIDANCE, BED, BED_LEVEL_KEY),
+     GUIDANCE, BED, BED_LEVEL_KEY, COUNT_IN),
 )  # fmt: skip
 
 # -- sounds: ------------------------------------------------------------------------------------
@@ -348,6 +368,15 @@ HALFWAY = key(
     True,
     "Halfway. Keep it easy.",
 )
+PHRASES_KEY = key(
+    "phrases",
+    kinds.PHRASES,
+    "Your own words for guidecast's phrases, by name: get_ready, first, next, rest, time_left, "
+    "round, last_round, repetition, begin, again, begin_side, begin_side_reps, switch, "
+    "release_rest, breathe_in, breathe_out, in, out, hold, closing, closing_breath, "
+    "halfway_session, flow_quiet, flow_stop. Fields such as {name} or {time} as in ours.",
+    {"rest": "Shake it out.", "next": "Coming up: {name}.", "time_left": "{time} to go!"},
+)
 STEPS = key(
     "steps",
     kinds.STEPS,
@@ -361,7 +390,8 @@ ROUTINE = Table(
     (),
     (TITLE, DESCRIPTION, AUTHOR, SERIES, GENRE, YEAR, TRACK, LANGUAGE, COVER, ENGINE, VOICE,
      PROPS, SAFETY, SOUNDS_KEY, REMINDERS, DEFAULTS_KEY, INTRO, OUTRO, PRONOUNCE, TIMING,
-     GET_READY, HALFWAY, STEPS),
+     GET_READY, HALFWAY, PHRASES_KEY, STEPS),
+    extensible=True,
 )  # fmt: skip
 
 ROUTINE_KEYS = ROUTINE.names

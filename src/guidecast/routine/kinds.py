@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from yaml.nodes import Node
+from yaml.nodes import Node, ScalarNode
 
 from ..model import Guidance, Hold, Narration, Pronunciation, SoundRef
 from . import fields, values
@@ -162,6 +162,20 @@ TRUE_OR_TEXT: Kind[bool | str] = Kind(
     "`true`, `false` or text", {"anyOf": [{"type": "boolean"}, ref("text")]}, None
 )
 """A guidance moment (read with the whole `guidance` mapping)."""
+
+
+def _true_or_text(node: Node) -> bool | str:
+    if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
+        return fields.boolean(node)
+    return fields.text(node)
+
+
+SAID_OR_OWN: Kind[bool | str] = Kind(
+    "`true`, `false` or text",
+    {"anyOf": [{"type": "boolean"}, ref("text")]},
+    plain(_true_or_text),
+)
+"""A phrase guidecast says when true, not when false, or the author's own text instead."""
 HALFWAY: Kind[str | None] = Kind(
     "`true`, `false` or text", {"anyOf": [{"type": "boolean"}, ref("text")]}, plain(values.halfway)
 )
@@ -204,10 +218,20 @@ SIDE_CUES = Kind(
     {"type": "object", "additionalProperties": ref("text")},
     plain(values.side_cues),
 )
+DURATIONS = Kind(
+    "list of durations",
+    {"anyOf": [ref("duration"), {"type": "array", "items": ref("duration")}]},
+    plain(values.durations),
+)
 TIME_LEFT = Kind(
     "duration or list of durations",
     {"anyOf": [ref("duration"), {"type": "array", "items": ref("duration")}]},
     plain(values.time_left),
+)
+PHRASES: Kind[tuple[tuple[str, str], ...]] = Kind(
+    "mapping of phrase to text",
+    {"type": "object", "additionalProperties": ref("text")},
+    values.phrases,
 )
 PRONOUNCE: Kind[tuple[Pronunciation, ...]] = Kind(
     "mapping of word to text",

@@ -12,8 +12,10 @@ from yaml.nodes import Node, SequenceNode
 from ..errors import Loc, RoutineError
 from ..model import Defaults, Guidance, Routine, Sounds, Step
 from . import keys as k
+from .anchors import merge_keys
 from .durations import MAX_SESSION_MS, format_duration
 from .keys import DEFAULTS, ROUTINE, SOUNDS
+from .placeholders import PLACEHOLDERS, placeholders_in, spoken_texts
 from .sounds import BUILTIN_BEDS, BUILTIN_SOUNDS
 from .steps import StepReader, announce_next
 
@@ -49,12 +51,32 @@ class _RoutineReader(StepReader):
             countdown_beeps=True if countdown and countdown[1] else None,
             breath_cues=self.value(found, k.BREATH_CUES),
             settle_ms=self.value(found, k.SETTLE),
+            count_in_ms=self.value(found, k.COUNT_IN),
             switch_settle_ms=self.value(found, k.SWITCH_SETTLE),
             pause_after_ms=self.value(found, k.PAUSE_AFTER),
             guidance=self.value(found, k.GUIDANCE) or Guidance(),
             bed=self.value(found, k.BED),
             bed_level=self.value(found, k.BED_LEVEL_KEY),
         )
+
+    def placeholders(self, routine: Routine) -> None:
+        """A `{name}` in spoken text that is not a computed value guidecast knows."""
+        known = ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
+        where = [(Loc(self.path), t) for t in (routine.intro, routine.outro, routine.safety) if t]
+        where += [(Loc(self.path), t) for t in routine.reminders]
+        seen: set[Loc] = set()
+        for step in routine.steps:
+            if step.loc not in seen:
+                seen.add(step.loc)
+                where += [(step.loc, t) for t in spoken_texts(step)]
+        for loc, text in where:
+            for name in placeholders_in(text):
+                if name not in PLACEHOLDERS:
+                    self.problem(
+                        loc,
+                        f"'{{{name}}}' is not a value guidecast computes; use {known}",
+                        "bad-value",
+                    )
 
     def routine(self, root: Node) -> Routine | None:
         found = self.table(root, "the routine", ROUTINE)
@@ -96,9 +118,12 @@ class _RoutineReader(StepReader):
             defaults=self.value(found, k.DEFAULTS_KEY, self.defaults) or Defaults(),
             pronounce=self.value(found, k.PRONOUNCE) or (),
             get_ready_ms=self.value(found, k.GET_READY) or 0,
+            get_ready_loc=self.loc(found[k.GET_READY.name]) if k.GET_READY.name in found else None,
             clock=timing == "clock",
             halfway=self.value(found, k.HALFWAY),
+            phrases=self.value(found, k.PHRASES_KEY) or (),
         )
+        self.placeholders(routine)
         if steps_node is not None and not self.problems:
             longest = _longest_ms(routine)
             if longest > MAX_SESSION_MS:
@@ -119,7 +144,8 @@ def _longest_ms(routine: Routine) -> int:
         if step.flow is not None:
             total += sides * step.flow.breaths * step.flow.breath_ms
         elif step.breathing is not None:
-            total += step.breathing.cycles * step.breathing.cycle_ms
+            b = step.breathing
+            total += b.cycles * b.cycle_ms + (b.cycles - 1) * b.pause_ms
         elif step.hold is not None:
             total += sides * (step.reps * step.hold.max_ms + (step.reps - 1) * step.rest_ms)
     return total
@@ -166,6 +192,8 @@ def parse_routine(source: str, path: str = "<routine>", base: Path | None = None
             "one routine per file: remove the second '---' document",
             "multiple-documents",
         )
+    for problem in merge_keys(documents[0], path):
+        reader.problems.append(problem)
     routine = reader.routine(documents[0])
     if reader.problems or routine is None:
         raise RoutineError(reader.problems)

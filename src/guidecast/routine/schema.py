@@ -72,6 +72,8 @@ def _object(table: Table, *, described: bool = True) -> Schema:
     if table.snippets:
         out["defaultSnippets"] = list(table.snippets)
     out["properties"] = {k.name: _property(k) for k in table.keys}
+    if table.extensible:
+        out["patternProperties"] = {"^x-": {"description": "Your own key, ignored by guidecast."}}
     return out
 
 

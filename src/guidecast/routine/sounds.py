@@ -26,11 +26,10 @@ __all__ = [
 ]
 
 BUILTIN_SOUNDS = (
-    *("bowl", "chime", "gong", "woodblock", "go", "rest", "beeps", "finish"),
-    *("rise", "fall", "steady"),
-)
-"""Bells, the interval-timer tones sessions on the clock play, and the breath tones of
-`count: tones` (any of them can be named)."""
+    "bowl", "chime", "gong", "woodblock", "go", "rest", "beeps", "finish", "rise", "fall",
+    "steady",
+)  # fmt: skip
+"""Bells, and the interval-timer tones sessions on the clock play (any of them can be named)."""
 BUILTIN_BEDS = ("drone", "ocean", "rain", "air")
 """The beds `media.beds` makes (a test keeps the two lists equal; this one loads no numpy)."""
 READ_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".aiff", ".aif")

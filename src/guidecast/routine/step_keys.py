@@ -4,8 +4,17 @@ rests, blocks and sections; the other half of the field table begun in `keys`.""
 from __future__ import annotations
 
 from . import kinds
-from .keys import GUIDANCE, MAX_PAUSE_MS, PAUSE_AFTER, SETTLE, SWITCH_SETTLE, TIMINGS
-from .kinds import DURATION, TEXT, TEXT_LIST, integer, mapping, up_to
+from .keys import (
+    COUNT_IN,
+    GUIDANCE,
+    MAX_PAUSE_MS,
+    PACE,
+    PAUSE_AFTER,
+    SETTLE,
+    SWITCH_SETTLE,
+    TIMINGS,
+)
+from .kinds import BOOLEAN, DURATION, TEXT, TEXT_LIST, integer, mapping, up_to
 from .table import Table, key
 
 __all__ = ["BLOCK", "ENTRIES", "FLOW", "PAUSE_STEP", "REST_STEP", "SAY_STEP", "SECTION", "STEP"]
@@ -43,12 +52,29 @@ SHORT = key(
     ["Inhale.", "Exhale."],
     default_doc="the first sentence of each cue that has several",
 )
+MIN_PHASE_MS = 500
+PHASES = key(
+    "phases",
+    kinds.DURATIONS,
+    "Unequal phases: each cue's own length, one per cue (e.g. [2s, 1s]: 2 s up, 1 s down), "
+    "each at least 500ms; instead of `breath`. A phase shorter than its cue takes as long as "
+    "the cue needs.",
+    ["2s", "1s"],
+)
+QUIET = key(
+    "quiet",
+    BOOLEAN,
+    "Leave the later rounds quiet, to move with the breath on your own; false cues every round "
+    "(counted repetitions, a flow led all the way).",
+    False,
+    default=True,
+)
 FLOW = Table(
     "flow",
     "Breath-paced movement (cat-cow style): for each breath, the cues are said on successive "
     "phases of that breath.",
     ({"breaths": 6, "cues": ["Inhale, lift your chest.", "Exhale, round your back."]},),
-    (BREATHS, CUES, BREATH, SHORT),
+    (BREATHS, CUES, BREATH, SHORT, QUIET, PHASES),
 )
 
 PATTERN = key(
@@ -65,18 +91,35 @@ FOR = key("for", DURATION, "Instead of `cycles`: as many whole cycles as fit thi
 COUNT = key(
     "count",
     kinds.BREATH_COUNT,
-    "true: count every second aloud; false: say only the phase words; tones: each phase "
-    "starts on a tone (rising for in, falling for out, level for a hold) and nothing is said.",
+    "true: count every second aloud; false: say only the phase words; tones: a soft tone "
+    "starts each phase (rising to breathe in, falling to breathe out, steady to hold) and "
+    "nothing is said.",
     False,
     "tones",
     default=(True, False),
+)
+BREATHE_PAUSE = key(
+    "pause",
+    up_to(MAX_PAUSE_MS, "a pause"),
+    "Quiet between two cycles, to breathe freely before the pattern starts again.",
+    "5s",
+    default=0,
+    default_doc="none",
+)
+AGAIN = key(
+    "again",
+    kinds.SAID_OR_OWN,
+    'Say "Again." at the end of each pause between cycles, or your own text.',
+    True,
+    "Once more.",
+    default=False,
 )
 BREATHE = Table(
     "breathe",
     "A breathing pattern, each phase exact to the clock: in-out, in-hold-out or "
     "in-hold-out-hold seconds.",
     ({"pattern": "4-7-8", "cycles": 4}, {"pattern": "4-4-4-4", "for": "2m"}),
-    (PATTERN, CYCLES, FOR, COUNT),
+    (PATTERN, CYCLES, FOR, COUNT, BREATHE_PAUSE, AGAIN),
 )
 
 # -- a pose or exercise -------------------------------------------------------------------------
@@ -193,6 +236,14 @@ SIDE_CUES = key(
     "Text said for each side after it is announced.",
     {"right": "Step your right foot forward.", "left": "Step your left foot forward."},
 )
+SAY_NAME = key(
+    "say_name",
+    BOOLEAN,
+    'Say the step\'s name (as its instructions start, and in "Next: ..."); false keeps it for '
+    "the chapter title only.",
+    False,
+    default=True,
+)
 STEP = Table(
     "step",
     "One pose or exercise: a `hold` (time in the pose), a `flow` (breath-paced movement), a "
@@ -200,7 +251,7 @@ STEP = Table(
     ({"pose": "Child's Pose", "cue": "Sink your hips toward your heels.", "hold": "1-2m"},),
     (POSE, SANSKRIT, CUE, HOW, WHY, PROPS, REMINDERS, HOLD, MOVE, SIDES, SWITCH, REPS, REST,
      FLOW_KEY, BREATHE_KEY, SOUND, SETTLE, SWITCH_SETTLE, PAUSE_AFTER, GUIDANCE, TIME_LEFT,
-     SIDE_REST, SIDE_CUES),
+     SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME, PACE),
     one_of=STEP_KINDS,
     excludes=(("flow", ("reps",)), ("move", ("reps", "sides")), ("breathe", ("reps", "sides"))),
     needs=(("rest", "reps"), ("side_rest", "sides")),
@@ -210,6 +261,7 @@ STEP = Table(
         {"label": "flow", "description": "A breath-paced movement",
          "body": {"pose": "$1", "flow": {"breaths": 6, "cues": ["$2", "$3"]}}},
     ),
+    extensible=True,
 )  # fmt: skip
 
 # -- other kinds of step ------------------------------------------------------------------------
@@ -235,7 +287,8 @@ SAY_STEP = Table(
     "Plain speech, for meditation: said as written; `chapter` titles it without being spoken; "
     "`hold` is quiet after it.",
     ({"chapter": "Feet", "say": ["Bring your attention to your feet."], "hold": "30s"},),
-    (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND),
+    (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND, PACE),
+    extensible=True,
 )
 PAUSE = key(
     "pause",
@@ -250,6 +303,7 @@ PAUSE_STEP = Table(
     "A quiet pause, with an optional chapter title.",
     ({"pause": "1m", "chapter": "Silence"},),
     (PAUSE, CHAPTER),
+    extensible=True,
 )
 REST_ALONE = key("rest", DURATION, "How long the rest lasts.", "10s", required=True)
 REST_STEP = Table(
@@ -257,6 +311,7 @@ REST_STEP = Table(
     'A rest between exercises: "Rest.", then what comes next, counted down on the clock.',
     ({"rest": "10s"},),
     (REST_ALONE,),
+    extensible=True,
 )
 
 _SQUATS = [{"pose": "Squats", "hold": "30s"}]
@@ -293,6 +348,7 @@ BLOCK = Table(
     f"{MAX_BLOCK_DEPTH} deep.",
     ({"block": "Circuit", "rounds": 4, "rest": "60s", "between": "10s", "steps": _SQUATS},),
     (BLOCK_NAME, ROUNDS, ROUND_REST, BETWEEN, BLOCK_TIMING, BLOCK_STEPS),
+    extensible=True,
 )
 
 _CAT_COW = [{"pose": "Cat-Cow", "hold": "1m"}]
@@ -304,12 +360,20 @@ SECTION_STEPS = key(
     _CAT_COW,
     required=True,
 )
+SECTION_AT = key(
+    "at",
+    DURATION,
+    "Start the section at this time of the session: quiet fills the time before it (exact on "
+    "the clock; a section that cannot start by then is an error).",
+    "3m30s",
+)
 SECTION = Table(
     "section",
     "Steps grouped under a name (warm-up, main, cool-down...): the first chapter says it, and "
     "the ID3 table of contents groups the section's chapters.",
     ({"section": "Warm-up", "steps": _CAT_COW},),
-    (SECTION_NAME, SECTION_STEPS),
+    (SECTION_NAME, SECTION_STEPS, SECTION_AT, PACE),
+    extensible=True,
 )
 
 ENTRIES = (STEP, SAY_STEP, PAUSE_STEP, REST_STEP, BLOCK, SECTION)

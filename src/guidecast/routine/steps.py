@@ -7,24 +7,22 @@ mapping is read by its table in `step_keys`.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import replace
-from typing import TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Loc
-from ..model import Breathing, Flow, Guidance, Hold, Step
+from ..lang.speech import NOMINAL_SOUND_MS
+from ..model import Guidance, Hold, Step
 from . import step_keys as sk
-from .fields import Reader, Reported, misspelt
-from .keys import GUIDANCE, PAUSE_AFTER, SETTLE, SWITCH_SETTLE
-from .table import Key, Table
+from .breaths import BreathReader, Found
+from .durations import format_duration
+from .fields import misspelt
+from .keys import COUNT_IN, GUIDANCE, PACE, PAUSE_AFTER, SETTLE, SWITCH_SETTLE
+from .sounds import BUILTIN_SOUNDS
+from .table import Table
 
 __all__ = ["StepReader", "announce_next"]
-
-T = TypeVar("T")
-Found = dict[str, Node]
 
 ONLY_FOR_HOLDS = {
     "flow": "'{key}' applies to holds; a flow sets 'breaths' instead",
@@ -39,42 +37,30 @@ NEEDS = {
 """What a key says when the key it needs (`STEP.needs`) is missing."""
 
 
-class StepReader(Reader):
+class StepReader(BreathReader):
     """Reads step entries by their tables; a routine reader adds the top level."""
-
-    def table(self, node: Node, what: str, table: Table) -> Found | None:
-        """A mapping's value nodes by key, as `table` knows them (see `Reader.mapping`)."""
-        return self.mapping(node, what, table.names, table.required)
-
-    def value(
-        self, found: Found, key: Key[T], parse: Callable[[Node], T] | None = None
-    ) -> T | None:
-        """One optional value, read by its key's kind (or by `parse`, for a mapping of its
-        own); a problem is recorded and leaves it None."""
-        if parse is None:
-            read = key.kind.parse
-            assert read is not None, f"'{key.name}' is a mapping its reader reads"
-            parse = functools.partial(read, self)
-        return self.field(found, key.name, parse)
 
     # -- entries: steps and blocks ------------------------------------------------------------
 
-    def entries(
-        self, node: SequenceNode, *, clock: bool, depth: int = 0, numbered: int = 0
-    ) -> list[Step]:
-        """The steps of a `steps:` list, blocks unrolled; `numbered`: steps read before."""
+    numbered = 0
+    """Steps read so far, as the file counts them: in the order written, a block's steps once
+    however many rounds it has."""
+
+    def entries(self, node: SequenceNode, *, clock: bool, depth: int = 0) -> list[Step]:
+        """The steps of a `steps:` list, blocks unrolled."""
         if not node.value:
             self.problem(node, "'steps' is empty: add at least one step", "empty-value")
         steps: list[Step] = []
         for item in node.value:
-            index = numbered + len(steps) + 1
             keys = _keys(item)
             if sk.BLOCK_NAME.name in keys:
-                steps += self.block(item, clock=clock, depth=depth + 1, numbered=index - 1)
+                steps += self.block(item, clock=clock, depth=depth + 1)
                 continue
             if sk.SECTION_NAME.name in keys:
-                steps += self.section(item, clock=clock, depth=depth, numbered=index - 1)
+                steps += self.section(item, clock=clock, depth=depth)
                 continue
+            self.numbered += 1
+            index = self.numbered
             if sk.SAY.name in keys:
                 step = self.say_step(item, index)
             elif sk.PAUSE.name in keys and sk.POSE.name not in keys:
@@ -87,10 +73,35 @@ class StepReader(Reader):
                 # A rest written on the clock is a period like the rests a block adds: exact,
                 # started on the rest tone and counted down.
                 timed = clock and step.kind in ("pose", "rest")
-                steps.append(replace(step, clock=True) if timed else step)
+                if timed:
+                    self.clock_sound(step)
+                steps.append(replace(step, clock=timed or step.clock, number=index))
         return steps
 
-    def block(self, node: Node, *, clock: bool, depth: int, numbered: int) -> list[Step]:
+    def clock_sound(self, step: Step) -> None:
+        """On the clock a step's sound starts each of its work periods, inside the period: it
+        must be one whose length is known, and shorter than the period."""
+        sound = step.sound
+        if sound is None or sound.is_none:
+            return
+        if sound.path is not None:
+            self.problem(
+                sound.loc,
+                "on the clock a step's sound starts each of its periods, inside it: use one of "
+                f"guidecast's ({', '.join(BUILTIN_SOUNDS)}), whose length is known, so the "
+                "period keeps its length",
+                "bad-value",
+            )
+        elif step.hold is not None and step.hold.min_ms < NOMINAL_SOUND_MS[sound.name] + 1000:
+            length = format_duration(NOMINAL_SOUND_MS[sound.name])
+            self.problem(
+                sound.loc,
+                f"'{sound.name}' lasts {length}: too long to start a period of "
+                f"{format_duration(step.hold.min_ms)} on the clock; choose a shorter sound",
+                "bad-value",
+            )
+
+    def block(self, node: Node, *, clock: bool, depth: int) -> list[Step]:
         """A block of steps repeated `rounds` times, rests between rounds and between steps."""
         found = self.table(node, "block", sk.BLOCK)
         if found is None:
@@ -109,10 +120,12 @@ class StepReader(Reader):
             if steps_node is not None:
                 self.problem(steps_node, "a block's 'steps' must be a list of steps", "wrong-type")
             return []
-        body = self.entries(steps_node, clock=clock, depth=depth, numbered=numbered)
+        body = self.entries(steps_node, clock=clock, depth=depth)
         if not body:
             return []
-        loc = self.loc(node)
+        # A rest the block adds is located on the key that asks for it.
+        rest_loc = self.loc(found[sk.ROUND_REST.name]) if rest_ms else self.loc(node)
+        between_loc = self.loc(found[sk.BETWEEN.name]) if between_ms else self.loc(node)
         out: list[Step] = []
         for k in range(1, rounds + 1):
             for j, step in enumerate(body):
@@ -122,17 +135,19 @@ class StepReader(Reader):
                 out.append(step)
                 last_of_round = j == len(body) - 1
                 if between_ms and not last_of_round:
-                    out.append(_rest(between_ms, loc, body[j + 1].pose, clock))
+                    out.append(_rest(between_ms, between_loc, _named(body[j + 1]), clock))
             if rest_ms and k < rounds:
-                out.append(_rest(rest_ms, loc, body[0].pose, clock, long=True))
+                out.append(_rest(rest_ms, rest_loc, _named(body[0]), clock, long=True))
         return out
 
-    def section(self, node: Node, *, clock: bool, depth: int, numbered: int) -> list[Step]:
+    def section(self, node: Node, *, clock: bool, depth: int) -> list[Step]:
         """`{section: Warm-up, steps: [...]}`: steps grouped under a name in the chapters."""
         found = self.table(node, "section", sk.SECTION)
         if found is None:
             return []
         name = self.value(found, sk.SECTION_NAME)
+        at_ms = self.value(found, sk.SECTION_AT)
+        pace = self.value(found, PACE)
         steps_node = found.get(sk.SECTION_STEPS.name)
         if name is None or not isinstance(steps_node, SequenceNode):
             if steps_node is not None and not isinstance(steps_node, SequenceNode):
@@ -140,13 +155,19 @@ class StepReader(Reader):
                     steps_node, "a section's 'steps' must be a list of steps", "wrong-type"
                 )
             return []
-        body = self.entries(steps_node, clock=clock, depth=depth, numbered=numbered)
+        body = self.entries(steps_node, clock=clock, depth=depth)
         inner = [s for s in body if s.section is not None]
         if inner:
             self.problem(
                 node, "sections do not nest: a section holds steps and blocks", "bad-nesting"
             )
-        return [replace(step, section=name) for step in body]
+        out = [
+            replace(step, section=name, pace=step.pace if step.pace is not None else pace)
+            for step in body
+        ]
+        if out and at_ms is not None:
+            out[0] = replace(out[0], starts_at_ms=at_ms)
+        return out
 
     def say_step(self, node: Node, index: int) -> Step | None:
         """Plain speech, for meditation: said as written, with an optional unspoken title."""
@@ -165,6 +186,7 @@ class StepReader(Reader):
             hold=self.value(found, sk.SAY_HOLD),
             pause_after_ms=self.value(found, sk.SAY_PAUSE_AFTER),
             sound=self.value(found, sk.SAY_SOUND),
+            pace=self.value(found, PACE),
         )
         return step if len(self.problems) == before else None
 
@@ -194,51 +216,6 @@ class StepReader(Reader):
         return Step(
             pose="Rest", loc=loc, kind="rest", chapter=False, hold=Hold(rest_ms, rest_ms, loc)
         )
-
-    def breathe(self, node: Node) -> Breathing:
-        """`breathe: {pattern: 4-7-8, cycles: 8}` or `{pattern: 4-4-4-4, for: 2m}`."""
-        found = self.table(node, "breathe", sk.BREATHE)
-        if found is None:
-            raise Reported
-        phases = self.value(found, sk.PATTERN)
-        cycles = self.value(found, sk.CYCLES)
-        lasting = self.value(found, sk.FOR)
-        counted, tones = sk.COUNT.or_default(self.value(found, sk.COUNT))
-        if phases is None:
-            raise Reported
-        if cycles is not None and lasting is not None:
-            self.problem(found[sk.FOR.name], "give 'cycles' or 'for', not both", "conflicting-keys")
-        if lasting is not None:
-            cycles = lasting // sum(phases)
-            if cycles < 1:
-                self.problem(found[sk.FOR.name], "shorter than one breathing cycle", "bad-value")
-                raise Reported
-        cycles = sk.CYCLES.or_default(cycles)
-        return Breathing(phases, cycles, counted, self.loc(node), tones)
-
-    def flow(self, node: Node) -> Flow:
-        found = self.table(node, "flow", sk.FLOW)
-        if found is None:
-            raise Reported
-        breaths = self.value(found, sk.BREATHS)
-        cues = self.value(found, sk.CUES)
-        breath_ms = sk.BREATH.or_default(self.value(found, sk.BREATH))
-        if breaths is None or cues is None:
-            raise Reported
-        if breath_ms < 1000 * len(cues):
-            self.problem(
-                found[sk.BREATH.name],
-                "a breath this short leaves under 1s for each cue",
-                "bad-value",
-            )
-        short = self.value(found, sk.SHORT) or ()
-        if short and len(short) != len(cues):
-            self.problem(
-                found[sk.SHORT.name],
-                f"'short' needs one cue per phase: {len(cues)} like 'cues', found {len(short)}",
-                "bad-value",
-            )
-        return Flow(breaths, cues, breath_ms, self.loc(node), short)
 
     def pose_step(self, node: Node, index: int) -> Step | None:
         what = f"step {index}"
@@ -292,6 +269,9 @@ class StepReader(Reader):
             time_left_ms=self.value(found, sk.TIME_LEFT) or (),
             side_rest_ms=self.value(found, sk.SIDE_REST) or 0,
             side_cues=self.value(found, sk.SIDE_CUES) or (),
+            count_in_ms=self.value(found, COUNT_IN),
+            say_name=sk.SAY_NAME.or_default(self.value(found, sk.SAY_NAME)),
+            pace=self.value(found, PACE),
         )
         self.across(table, found, given=set(found) - ({sk.SIDES.name} if not step.sides else set()))
         if step.side_cues and {s for s, _ in step.side_cues} != set(step.sides):
@@ -333,6 +313,11 @@ def _rest(ms: int, loc: Loc, next_up: str, clock: bool, *, long: bool = False) -
     )
 
 
+def _named(step: Step) -> str:
+    """The name a rest announces the step by ("" when the step's name is not said)."""
+    return step.pose if step.say_name else ""
+
+
 def announce_next(steps: list[Step]) -> list[Step]:
     """Give every rest the name of the exercise after it, to announce during the rest."""
     out = list(steps)
@@ -340,6 +325,6 @@ def announce_next(steps: list[Step]) -> list[Step]:
         if step.kind != "rest" or step.next_up:
             continue
         after = next((s for s in out[i + 1 :] if s.kind != "rest" and s.pose), None)
-        if after is not None:
+        if after is not None and after.say_name:
             out[i] = replace(step, next_up=after.pose)
     return out

@@ -66,6 +66,8 @@ class Table:
     """Editor snippets (yaml-language-server's `defaultSnippets`)."""
     inline: bool = False
     """Written out where its key is in the schema, rather than as one of its `$defs`."""
+    extensible: bool = False
+    """Keys starting with `x-` are the author's own (a home for YAML anchors): ignored."""
 
     @property
     def names(self) -> tuple[str, ...]:

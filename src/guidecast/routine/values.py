@@ -10,6 +10,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Rule
 from ..lang.i18n import known_language, language_problem
+from ..lang.messages import PHRASES
 from ..model import Guidance, Hold, Pronunciation, SoundRef
 from ..store.paths import missing_file
 from .durations import format_duration, parse_range
@@ -210,6 +211,12 @@ def side_cues(node: Node) -> tuple[tuple[str, str], ...]:
     return tuple((text(k), text(v)) for k, v in node.value)
 
 
+def durations(node: Node) -> tuple[int, ...]:
+    """A list of durations, in the order written (one alone is a list of one)."""
+    items = node.value if isinstance(node, SequenceNode) else [node]
+    return tuple(duration(item) for item in items)
+
+
 def time_left(node: Node) -> tuple[int, ...]:
     """`time_left: [1m, 10s]`: say how much is left at these times before a hold ends."""
     items = node.value if isinstance(node, SequenceNode) else [node]
@@ -236,8 +243,14 @@ def guidance(moments: tuple[str, ...]) -> Callable[[Node], Guidance]:
                 found[key] = boolean(value_node)
                 continue
             said = text(value_node)
-            holes = set(re.findall(r"{([^{}]*)}", said))
-            if holes - {"time"} or (holes and key != "length") or said.count("{") != len(holes):
+            found_holes = re.findall(r"{([^{}]*)}", said)
+            holes = set(found_holes)
+            if (
+                holes - {"time"}
+                or (holes and key != "length")
+                or said.count("{") != len(found_holes)
+                or said.count("}") != len(found_holes)
+            ):
                 raise Bad(
                     f"guidance '{key}' text may not contain braces"
                     + (" other than {time}" if key == "length" else "")
@@ -281,3 +294,37 @@ def halfway(node: Node) -> str | None:
     if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
         return HALFWAY if boolean(node) else None
     return text(node)
+
+
+def phrases(reader: Reader, node: Node) -> tuple[tuple[str, str], ...]:
+    """`phrases: {rest: Breathe easy., next: "Coming up: {name}."}`, each entry checked: a
+    phrase guidecast has, in words that fill only the fields the phrase has."""
+    if not isinstance(node, MappingNode):
+        raise Bad("phrases must map a phrase's name to your words, e.g. {rest: Recover.}")
+    out: dict[str, str] = {}
+    names = tuple(PHRASES)
+    for key_node, value_node in node.value:
+        try:
+            name = text(key_node)
+            said = text(value_node)
+        except Bad as bad:
+            reader.problem(key_node, f"phrases: {bad.message}", bad.rule)
+            continue
+        if name not in PHRASES:
+            reader.problem(key_node, unknown(f"phrase '{name}'", name, names), "unknown-key")
+            continue
+        if name in out:
+            reader.problem(key_node, f"phrase '{name}' is given twice", "duplicate-key")
+            continue
+        fields = set(re.findall(r"{(\w*)}", PHRASES[name][0]))
+        holes = re.findall(r"{([^{}]*)}", said)
+        wrong = [h for h in holes if h not in fields]
+        if wrong or said.count("{") != len(holes) or said.count("}") != len(holes):
+            offer = " or ".join(f"{{{f}}}" for f in sorted(fields)) or "no {...}"
+            shown = f"'{{{wrong[0]}}}'" if wrong else "a stray brace"
+            reader.problem(
+                value_node, f"phrase '{name}' has {shown}; it may use {offer}", "bad-value"
+            )
+            continue
+        out[name] = said
+    return tuple(out.items())
