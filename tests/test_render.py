@@ -43,7 +43,9 @@ from render_fixtures import (
     tone_mp3,
 )
 
-BUILTIN_SOUNDS = ("bowl", "chime", "gong", "woodblock", "go", "rest", "beeps", "finish")
+BUILTIN_SOUNDS = (
+    "bowl", "chime", "gong", "woodblock", "go", "rest", "beeps", "finish", "rise", "fall", "steady"
+)  # fmt: skip
 
 
 def said(text: str) -> int:
