@@ -19,6 +19,7 @@ from guidecast.compiler.options import resolve_options
 from guidecast.model import Routine
 from guidecast.mp3.runs import _HEAD as RUN_HEAD
 from guidecast.session import SessionResult, render_session
+from guidecast.sound.mix import resolve_mix
 from guidecast.store.blobs import BlobStore
 from guidecast.tts import ClipCache, FakeEngine
 from render_fixtures import SMALL, fake_voice, routine_from
@@ -27,7 +28,8 @@ from render_fixtures import SMALL, fake_voice, routine_from
 def _render(tmp: Path, routine: Routine, cache: Path, engine: FakeEngine) -> SessionResult:
     voice = fake_voice(cache, engine)
     options = resolve_options(routine)
-    return render_session(routine, options, voice=voice, output=tmp / "out" / "s.mp3")
+    mix = resolve_mix(routine, bed="none")  # the speech runs' format (a bed's are checked alike)
+    return render_session(routine, options, voice=voice, output=tmp / "out" / "s.mp3", mix=mix)
 
 
 def _audio(result: SessionResult) -> bytes:

@@ -39,4 +39,6 @@ def test_reported_loudness_is_what_ffmpeg_measures(
         fmt=AudioFormat(),
     )  # fmt: skip
     measured, _ = ebur128(done.export.files.mp3)
-    assert abs(done.lufs - measured) <= 0.15, (done.lufs, measured)
+    # Spliced over a bed, the figure comes from the bed plan's block powers (the loop's frames
+    # are copied, not measured again): within 0.3 LU of the file; without a bed, 0.15.
+    assert abs(done.lufs - measured) <= (0.3 if bed else 0.15), (done.lufs, measured)
