@@ -323,8 +323,10 @@ def splice_bed_mp3(
     out.write(info_frame(first_header, frames_total, written, total))
     out.seek(end)
     if meter is not None and rendered.bed.blocks is not None:
-        # The session as its gain was set by, at that gain (as the PCM stream feeds it).
-        meter.feed_blocks(rendered.bed.blocks * fmt.channels * 10 ** (rendered.gain_db / 10))
+        # The session as its gain was set by, at that gain less what the limiter takes (the
+        # gain makes up for the limiter, which the blocks, measured before it, do not see).
+        heard_db = rendered.gain_db - rendered.limiter_loss_db
+        meter.feed_blocks(rendered.bed.blocks * fmt.channels * 10 ** (heard_db / 10))
     log.info(
         "spliced %d runs over the bed (%d kept, %d encoded) into %d frames",
         len(runs),

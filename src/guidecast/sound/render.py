@@ -69,6 +69,9 @@ class Rendered:
     levels: Levels = field(default_factory=Levels)
     bed: BedPlan | None = None
     """The ambience bed under the session, if any."""
+    limiter_loss_db: float = 0.0
+    """What the true-peak limiter takes from the speech and bells, which `gain_db` makes up
+    for: the session as heard is its measure at `gain_db - limiter_loss_db`."""
 
 
 def render(
@@ -131,7 +134,7 @@ def render(
         bed = replace(bed, scale=bed.scale * 10 ** ((gain - loss) / 20))
         speech, bells = _ceilings(bed, fmt)
         levels = replace(levels, speech_ceiling_db=speech, bell_ceiling_db=bells)
-    return Rendered(timeline, lay, gain, levels, bed)
+    return Rendered(timeline, lay, gain, levels, bed, loss)
 
 
 def bed_store(cache_root: Path) -> BlobStore:
