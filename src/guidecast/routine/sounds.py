@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import AudioError, Loc, Rule
 from ..model import SoundRef
-from ..store.paths import is_file, missing_file
+from ..store.paths import found_file, is_file, shown_name
 from .fields import suggest
 
 __all__ = [
@@ -54,16 +54,12 @@ def _is_file_name(name: str) -> bool:
 
 def _sound_file(what: str, name: str, base: Path) -> Path:
     """The file `name` names, relative to `base`: it must exist and have a sound's suffix."""
-    shown = name if len(name) <= 60 else name[:60] + "…"
+    shown = shown_name(name)
     if not name.lower().endswith(SOUND_SUFFIXES):
         raise SoundError(
             f"{what} file '{shown}' must be one of: {', '.join(SOUND_SUFFIXES)}", "bad-file"
         )
-    path = base / Path(name).expanduser()
-    problem = missing_file(path)
-    if problem is None:
-        path = path.resolve()
-        problem = missing_file(path)
+    path, problem = found_file(base / Path(name).expanduser())
     if problem:
         raise SoundError(f"{what} file '{shown}' {problem}", "bad-file")
     return path

@@ -12,7 +12,7 @@ from ..errors import Rule
 from ..lang.i18n import known_language, language_problem
 from ..lang.messages import PHRASES
 from ..model import Guidance, Hold, Pronunciation, SoundRef
-from ..store.paths import missing_file
+from ..store.paths import found_file, shown_name
 from .durations import format_duration, parse_range
 from .fields import (
     Bad,
@@ -136,11 +136,8 @@ def cover(reader: Reader, node: Node) -> str:
     """A square JPEG or PNG beside the routine; its absolute path."""
     name = text(node)
     path = reader.base / name
-    shown = name if len(name) <= 60 else name[:60] + "…"
-    problem = missing_file(path)
-    if problem is None:
-        path = path.resolve()
-        problem = missing_file(path)
+    shown = shown_name(name)
+    path, problem = found_file(path)
     if problem:
         raise Bad(f"cover image '{shown}' {problem}", "bad-file")
     if path.suffix.lower() not in COVER_SUFFIXES:

@@ -6,7 +6,7 @@ import errno
 import os
 from pathlib import Path
 
-__all__ = ["NAME_MAX", "is_file", "missing_file"]
+__all__ = ["NAME_MAX", "found_file", "is_file", "missing_file", "shown_name"]
 
 NAME_MAX = 255
 """Bytes a file name may have on the usual file systems (ext4, APFS, NTFS in UTF-16 units)."""
@@ -34,3 +34,18 @@ def missing_file(path: Path) -> str | None:
 def is_file(path: Path) -> bool:
     """`Path.is_file` that says False, instead of raising, for names the system refuses."""
     return missing_file(path) is None
+
+
+def found_file(path: Path) -> tuple[Path, str | None]:
+    """The file `path` names, resolved, and None; or `path` and why it is not a file (as
+    `missing_file` says it)."""
+    problem = missing_file(path)
+    if problem is None:
+        path = path.resolve()
+        problem = missing_file(path)
+    return path, problem
+
+
+def shown_name(name: str, limit: int = 60) -> str:
+    """A file name as a message shows it: a very long one cut short."""
+    return name if len(name) <= limit else name[:limit] + "…"
