@@ -1,10 +1,12 @@
 """Splicing a session with a bed: the loop's frames and runs over it decode as a full encode.
 
 The spliced file is compared with two references: the whole session's PCM encoded in one go
-by the same reservoir-free encoder (frame for frame the same bytes: no seam at all), and the
-full encode a render without splicing writes (lameenc, with its bit reservoir): the same
-length and chapters, loudness within 0.1 LU, every sentence within half a frame, and around
-every join no larger a difference than anywhere else.
+by the same reservoir-free encoder (under a bed played through, frame for frame the same
+bytes: no seam at all), and the full encode a render without splicing writes (lameenc, with
+its bit reservoir): the same length and chapters, loudness within 0.1 LU, every sentence
+within half a frame, and around every join no larger a difference than anywhere else. A steady
+bed starts its loop again under every run, so that a run is the same wherever it lands: a new
+length encodes only the runs that say something new, and no restart can be heard.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 
 from guidecast.compiler.options import resolve_options
 from guidecast.model import Routine
-from guidecast.mp3.bedsplice import bed_runs
+from guidecast.mp3.bedruns import bed_runs, place_bed
 from guidecast.mp3.frames import frame_samples, split_frames
 from guidecast.mp3.lame import encode_frames
 from guidecast.mp3.splice import placed_pieces
@@ -28,31 +30,52 @@ from render_fixtures import RATE, decode, ebur128, fake_voice, ffmetadata, routi
 from test_splice import ROUTINE, _audio_frames, _best_lag, _render
 
 BED = "rain"
+"""A steady bed: its loop starts again under every run."""
+THROUGH = "ocean"
+"""A bed with a swell, played through: its runs are encoded at their place in its loop."""
 
 
-def _rendered(routine: Routine, voice: Voice, fmt: AudioFormat | None = None) -> Rendered:
-    options = resolve_options(routine, rate=voice.rate, countdown_ms=3000)
-    mix = resolve_mix(routine, bed=BED)
-    return render(routine, options, voice=voice, fmt=fmt or AudioFormat(), mix=mix)
+def _rendered(
+    routine: Routine,
+    voice: Voice,
+    fmt: AudioFormat | None = None,
+    bed: str = BED,
+    length_ms: int | None = None,
+) -> Rendered:
+    """The session as `render_session` lays it for the encoders."""
+    fmt = fmt or AudioFormat()
+    options = resolve_options(routine, length_ms=length_ms, rate=voice.rate, countdown_ms=3000)
+    mix = resolve_mix(routine, bed=bed)
+    return place_bed(render(routine, options, voice=voice, fmt=fmt, mix=mix), voice, fmt)
+
+
+def _both(folder: Path, bed: str) -> tuple[Path, Path, Routine, Path]:
+    routine = routine_from(folder, ROUTINE)
+    cache = folder / "cache"
+    spliced, _ = _render(folder, routine, fake_voice(cache), splice=True, name="s", bed=bed)
+    full, _ = _render(folder, routine, fake_voice(cache), splice=False, name="f", bed=bed)
+    return spliced, full, routine, cache
 
 
 @pytest.fixture(scope="module")
 def bedded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Routine, Path]:
-    """One variant with a bed, spliced and fully encoded, from one cache."""
-    folder = tmp_path_factory.mktemp("splice-bed")
-    routine = routine_from(folder, ROUTINE)
-    cache = folder / "cache"
-    spliced, _ = _render(folder, routine, fake_voice(cache), splice=True, name="s", bed=BED)
-    full, _ = _render(folder, routine, fake_voice(cache), splice=False, name="f", bed=BED)
-    return spliced, full, routine, cache
+    """One variant with a steady bed, spliced and fully encoded, from one cache."""
+    return _both(tmp_path_factory.mktemp("splice-bed"), BED)
 
 
-def test_a_spliced_bed_session_is_the_whole_session_encoded_frame_for_frame(
-    bedded: tuple[Path, Path, Routine, Path],
+@pytest.fixture(scope="module")
+def through(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Routine, Path]:
+    """The same with a bed played through."""
+    return _both(tmp_path_factory.mktemp("splice-through"), THROUGH)
+
+
+def test_a_spliced_session_over_a_bed_played_through_is_the_whole_session_encoded(
+    through: tuple[Path, Path, Routine, Path],
 ) -> None:
-    spliced, _, routine, cache = bedded
+    spliced, _, routine, cache = through
     voice = fake_voice(cache)
-    rendered = _rendered(routine, voice)
+    rendered = _rendered(routine, voice, bed=THROUGH)
+    assert rendered.bed is not None and rendered.bed.restarts == ()
     fmt = AudioFormat()
     whole = encode_frames(
         np.concatenate(list(stream_pcm(rendered, voice, fmt))), fmt, fmt.bed_quality, flush=True
@@ -64,16 +87,17 @@ def test_a_spliced_bed_session_is_the_whole_session_encoded_frame_for_frame(
     assert frames[1:] == whole
 
 
+@pytest.mark.parametrize("which", ["bedded", "through"])
 def test_a_spliced_bed_session_decodes_as_the_full_encode_does(
-    bedded: tuple[Path, Path, Routine, Path], capsys: pytest.CaptureFixture[str]
+    which: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spliced, full, routine, cache = bedded
+    spliced, full, routine, cache = request.getfixturevalue(which)
     a, b = decode(spliced), decode(full)  # no decoder messages
     assert len(a) == len(b)
     assert ffmetadata(spliced).chapters == ffmetadata(full).chapters
     assert ebur128(spliced)[0] == pytest.approx(ebur128(full)[0], abs=0.1)
     voice = fake_voice(cache)
-    rendered = _rendered(routine, voice)
+    rendered = _rendered(routine, voice, bed=BED if which == "bedded" else THROUGH)
     frame = frame_samples(RATE)
     for start, length, _ in placed_pieces(rendered, voice, AudioFormat()):
         lo, hi = max(0, start - RATE // 50), start + length + RATE // 50
@@ -83,7 +107,12 @@ def test_a_spliced_bed_session_decodes_as_the_full_encode_does(
     # full encode no more than it does anywhere (both are encodes of the same sound).
     fmt = AudioFormat()
     runs = bed_runs(placed_pieces(rendered, voice, fmt), rendered.bed, fmt, len(a) // frame)  # type: ignore[arg-type]
-    joins = [j * frame - 1105 for r in runs for j in (r.first, r.end) if 0 < j * frame < len(a)]
+    # (Where a steady bed starts again, 2 frames before a run, the two encodes differ on
+    # purpose: the spliced file has the loop's own first frames there. See the next test.)
+    ends = (
+        [r.end for r in runs] if which == "bedded" else [j for r in runs for j in (r.first, r.end)]
+    )
+    joins = [j * frame - 1105 for j in ends if 0 < j * frame < len(a)]
     difference = np.abs(a - b)
     at_joins = max(float(difference[j - 2 * frame : j + 2 * frame].max()) for j in joins)
     steady = np.concatenate(
@@ -177,3 +206,77 @@ def test_a_warm_re_render_with_a_bed_does_not_make_the_loop(
     monkeypatch.setattr(beds, "make_builtin_bed", refused)
     again, _ = _render(tmp_path, routine, fake_voice(cache), splice=True, name="again", bed=BED)
     assert _audio_frames(again) == _audio_frames(first)
+
+
+@pytest.mark.parametrize("splice", [True, False], ids=["spliced", "full"])
+def test_a_steady_bed_starts_again_without_a_click(tmp_path: Path, splice: bool) -> None:
+    routine = routine_from(tmp_path, ROUTINE)
+    cache = tmp_path / "cache"
+    out, _ = _render(tmp_path, routine, fake_voice(cache), splice=splice, bed=BED)
+    a = decode(out)
+    voice = fake_voice(cache)
+    bed = _rendered(routine, voice).bed
+    assert bed is not None and len(bed.restarts) >= 5
+    # A click is a burst of high frequencies: the power of the sound's first difference in
+    # 5 ms windows, around each restart and in the bed at full level away from them.
+    window = RATE // 200
+    hf = np.diff(a)[: (len(a) - 1) // window * window].reshape(-1, window)
+    power = 10 * np.log10(np.mean(hf**2, axis=1) + 1e-30)
+    attack = bed.mix.attack_ms * RATE // 1000
+    release = (bed.mix.hold_ms + bed.mix.release_ms) * RATE // 1000
+    busy = np.zeros(len(power), bool)
+    for start, end in bed.ducks:
+        busy[max(0, start - attack) // window : (end + release) // window + 1] = True
+    busy[: 5 * RATE // window] = busy[-7 * RATE // window :] = True  # the fades
+    near = np.zeros(len(power), bool)
+    frame = frame_samples(RATE)
+    for restart in bed.restarts:
+        switch = restart - bed.restart_lead
+        near[(switch - 2 * frame) // window : (switch + 2 * frame) // window + 1] = True
+    at_restarts = power[near & ~busy]
+    steady = power[~near & ~busy]
+    assert len(at_restarts) >= 5 * 4 and len(steady) > 100
+    assert float(at_restarts.max()) <= float(np.median(steady)) + 6
+
+
+def test_a_new_length_over_a_steady_bed_encodes_only_runs_that_say_something_new(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The first hold stretches: everything after it moves.
+    text = ROUTINE.replace("hold: 6s", "hold: 6-40s").replace("hold: 40s", "hold: 30-90s")
+    routine = routine_from(tmp_path, text)
+    cache = tmp_path / "cache"
+    fmt = AudioFormat()
+
+    def runs(length_ms: int, bed: str) -> list[tuple[int, tuple[str, ...]]]:
+        """Where each run of the session at that length starts, and what it says."""
+        rendered = _rendered(routine, fake_voice(cache), bed=bed, length_ms=length_ms)
+        assert rendered.bed is not None
+        frames = rendered.layout.total_ms * RATE // 1000 // frame_samples(RATE) + 1
+        placed = placed_pieces(rendered, fake_voice(cache), fmt)
+        return [
+            (run.first, tuple(piece.key for _, _, piece in run.parts))
+            for run in bed_runs(placed, rendered.bed, fmt, frames)
+        ]
+
+    def encoded(length_ms: int, bed: str) -> int:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="guidecast.mp3.bedsplice"):
+            _render(tmp_path, routine, fake_voice(cache), splice=True, length_ms=length_ms, bed=bed)
+        line = next(r.getMessage() for r in caplog.records if "over the bed" in r.getMessage())
+        return int(line.split(" kept, ")[1].split(" ")[0])
+
+    for bed in (BED, THROUGH):
+        encoded(180_000, bed)
+    said = {sounds for _, sounds in runs(180_000, BED)}
+    now = runs(225_000, BED)
+    new = [sounds for _, sounds in now if sounds not in said]
+    assert len(now) >= 8 and len(new) < len(now) / 2
+    # The runs that say the same as before are copied; the new ones, and the last (it
+    # carries the fade-out, whose distance from the end differs), are encoded.
+    assert encoded(225_000, BED) <= len(new) + 1
+    # Under a bed played through, every run that moved is encoded again.
+    stayed = set(runs(180_000, THROUGH)) & set(runs(225_000, THROUGH))
+    moved = len(runs(225_000, THROUGH)) - len(stayed)
+    assert moved >= len(now) / 2
+    assert encoded(225_000, THROUGH) >= moved

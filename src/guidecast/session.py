@@ -15,6 +15,7 @@ from .media.arrays import Pcm
 from .media.cover import kept_cover
 from .media.loudness import LoudnessMeter
 from .model import Routine
+from .mp3.bedruns import place_bed
 from .mp3.bedsplice import splice_bed_mp3
 from .mp3.export import ExportResult, export_session, prepare_output, session_files
 from .mp3.lame import available as lame_available
@@ -67,6 +68,7 @@ def render_session(
     prepare_output(files)
     voice = voice.for_routine(routine)
     rendered = render_timeline(routine, options, voice=voice, fmt=fmt, mix=mix, progress=progress)
+    rendered = place_bed(rendered, voice, fmt)
     meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
     total = rendered.layout.total_ms
 

@@ -4,23 +4,27 @@ Under a bed no frame is silent, so the splice renderer's copies of a silent fram
 the holds. Instead, the bed loop (a whole number of frames long, see `media.beds`) is encoded
 once at the session's level into frames that repeat under any steady stretch, and everything
 else (speech and bells with the bed ducked under them, the ramps of the bed going down and
-coming back, the fades at both ends) is encoded in runs over the bed at its real phase.
+coming back, the fades at both ends) is encoded in runs over the bed (`mp3.bedruns` says
+where they go, and where a steady bed starts its loop again).
 
 Both are encoded without a bit reservoir (`mp3.lame`), so every frame stands on its own, and
 each from `PRE_FRAMES` frames before the first one it keeps, fed with the session's own sound
-there: at the bed's LAME quality (7) the encoder has then settled, and the frames are the
-ones a reservoir-free encode of the whole session makes, byte for byte. Loop frames and runs
-are kept in the run store by what they are made of: the bed, its level and loop phase, the
-gain curve over the run, and each sound's identity and offset.
+there: at the bed's LAME quality (7) the encoder has then settled. Under a bed played through
+the frames are the ones a reservoir-free encode of the whole session makes, byte for byte;
+under a steady bed each run is the same wherever it lands, so a session at a new length
+copies every run that says what an earlier one said. Loop frames and runs are kept in the run
+store by what they are made of: the bed, its level and loop phase, the gain curve over the
+run, and each sound's identity and offset.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
+import stat
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
@@ -30,15 +34,13 @@ from ..media.arrays import Float, Pcm
 from ..media.decode import INT16_MAX
 from ..media.format import AudioFormat
 from ..media.loudness import LoudnessMeter
-from ..sound.balance import Piece
-from ..sound.levels import SPEECH_LUFS
+from ..sound.levels import GAIN_STEP_DB, SPEECH_LUFS
 from ..sound.mix import BedPlan
-from ..sound.render import PieceAudio, Rendered
+from ..sound.render import PieceAudio, Rendered, at_gain
 from ..sound.voice import Progress, Voice
 from ..store.blobs import BlobStore, blob_key
+from .bedruns import POST_FRAMES, BedRun, bed_runs, encoder_start, padding_period
 from .frames import (
-    DECODER_DELAY,
-    ENCODER_DELAY,
     EncodeResult,
     frame_samples,
     frames_holding,
@@ -46,73 +48,15 @@ from .frames import (
 )
 from .lame import PRE_FRAMES, encode_frames
 from .runs import RunStore
-from .splice import placed_pieces
+from .splice import REUSE_DB, placed_pieces
 
-__all__ = ["CONTEXT_FRAMES", "bed_runs", "splice_bed_mp3"]
+__all__ = ["splice_bed_mp3"]
 
 log = logging.getLogger(__name__)
 
 _VERSION = 1
 """Part of every key here: raise it when what is encoded for the same inputs changes."""
-CONTEXT_FRAMES = 2
-"""Frames either side of a sound or a change of the bed's gain whose content it reaches
-(the encoder's filter bank and overlapping transforms): they belong to its run."""
-_POST_FRAMES = 4
-"""Frames of input after the last kept frame, so that the encoder has written it."""
 _COUNT = struct.Struct(">I")
-
-
-@dataclass(frozen=True)
-class BedRun:
-    """Frames [first, end) of the session, encoded from its sound with the bed under it."""
-
-    first: int
-    end: int
-    parts: tuple[tuple[int, int, Piece], ...]
-    """(start sample, length, piece) of every sound whose samples reach into its input."""
-
-
-def padding_period(fmt: AudioFormat) -> int:
-    """Frames after which LAME's CBR padding (a frame of one byte more) repeats, counted from
-    the encoder's first frame: an encoder started on a multiple of it pads as a whole-session
-    encode does."""
-    per_frame = (144 if fmt.sample_rate >= 32000 else 72) * fmt.bitrate * 1000
-    return fmt.sample_rate // math.gcd(per_frame % fmt.sample_rate, fmt.sample_rate)
-
-
-def encoder_start(first: int, fmt: AudioFormat) -> int:
-    """The frame a run's encoder starts on: `PRE_FRAMES` or more before its first frame, on a
-    whole padding period (or the session's start)."""
-    start = first - PRE_FRAMES
-    return max(0, start - start % padding_period(fmt))
-
-
-def bed_runs(
-    placed: list[tuple[int, int, Piece]], bed: BedPlan, fmt: AudioFormat, frames: int
-) -> list[BedRun]:
-    """The runs of a session: every frame whose sound is not the steady bed alone, in
-    stretches that include the frames they reach, merged where they would touch."""
-    fs = frame_samples(fmt.sample_rate)
-    delay = ENCODER_DELAY + DECODER_DELAY
-    spans = bed.changing() + [(start, start + length) for start, length, _ in placed]
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        a = max(0, (start + delay) // fs - CONTEXT_FRAMES)
-        b = min(frames, -(-(end + delay) // fs) + CONTEXT_FRAMES)
-        # A run is encoded from PRE_FRAMES before its first frame; those must not be another's.
-        if merged and a <= merged[-1][1] + PRE_FRAMES:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    runs: list[BedRun] = []
-    at = 0
-    for a, b in merged:
-        lo, hi = encoder_start(a, fmt) * fs, (b + _POST_FRAMES) * fs
-        while at < len(placed) and placed[at][0] + placed[at][1] <= lo:
-            at += 1
-        parts = tuple(p for p in placed[at:] if p[0] < hi and p[0] + p[1] > lo)
-        runs.append(BedRun(a, b, parts))
-    return runs
 
 
 class _BedFrames:
@@ -144,7 +88,7 @@ class _BedFrames:
         self.gain = [
             SPEECH_LUFS,
             round(rendered.gain_db, 4),
-            [self.audio.speech_ceiling, self.audio.bell_ceiling],
+            [round(self.audio.speech_ceiling, 4), round(self.audio.bell_ceiling, 4)],
         ]
         self.hits = self.made = 0
 
@@ -188,7 +132,7 @@ class _BedFrames:
             [start - lo, length, piece.identity(self.voice, self.levels)]
             for start, length, piece in run.parts
         ]
-        phase = (lo // self.fs) % self.loop_frames
+        phase = self.bed.phase(lo) // self.fs
         shape = [hi - lo, run.first - lo // self.fs, run.end - run.first, hi >= self.total]
         return blob_key(
             ["run", *self.common, *self.gain, phase, shape, self.bed.describe(lo, hi), parts]
@@ -197,8 +141,16 @@ class _BedFrames:
     def _input(self, run: BedRun) -> tuple[int, int]:
         """The samples a run's encoder takes in: from PRE_FRAMES before its first frame (or
         the session's start) to a few frames after its last (or the session's end)."""
-        lo = encoder_start(run.first, self.fmt) * self.fs
-        return lo, min(self.total, (run.end + _POST_FRAMES) * self.fs)
+        lo = encoder_start(run.first, self.fmt, steady=self.bed.loop.steady) * self.fs
+        return lo, min(self.total, (run.end + POST_FRAMES) * self.fs)
+
+    def has(self, run: BedRun) -> bool:
+        """Whether a run is kept (not checked until it is read)."""
+        path = self.store.path(self.key(run))
+        try:
+            return path is not None and stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            return False
 
     def run(self, run: BedRun) -> bytes:
         key = self.key(run)
@@ -227,7 +179,7 @@ class _BedFrames:
         fs = self.fs
         if steady:  # the loop alone at full level, a few frames past its end
             skip = -lo // fs
-            positions = np.arange(lo, lo + n + _POST_FRAMES * fs) % self.bed.loop.size
+            positions = np.arange(lo, lo + n + POST_FRAMES * fs) % self.bed.loop.size
             bed = self.bed.loop.samples[positions] * np.float32(self.bed.scale)
             pcm = _int16(bed * np.float32(INT16_MAX))
             end_of_session = False
@@ -261,6 +213,36 @@ class _BedFrames:
         return out
 
 
+def _kept_gain(
+    rendered: Rendered,
+    runs: list[BedRun],
+    voice: Voice,
+    fmt: AudioFormat,
+    store: RunStore,
+    quality: int,
+) -> Rendered:
+    """The session at its own gain, or at the nearest within `REUSE_DB` at which most of its
+    runs are kept already (as `mp3.splice.kept_gain` does without a bed): a session at
+    another length measures a few hundredths of a dB louder or softer than the one before,
+    which, across a step of the gain, would make every run and the loop anew."""
+    sample = runs[:: max(1, len(runs) // 8)]
+    if not sample or store.blobs.root is None:
+        return rendered
+    steps = round(REUSE_DB / GAIN_STEP_DB)
+    for k in sorted(range(-steps, steps + 1), key=lambda k: (abs(k), k)):
+        near = at_gain(rendered, round(rendered.gain_db + k * GAIN_STEP_DB, 6), fmt)
+        frames = _BedFrames(near, voice, fmt, store, quality)
+        if 2 * sum(frames.has(run) for run in sample) >= len(sample):
+            if k:
+                log.info(
+                    "gain %+.1f dB, at which its runs are kept (its own %+.1f dB)",
+                    near.gain_db,
+                    rendered.gain_db,
+                )
+            return near
+    return rendered
+
+
 def _int16(x: Float) -> Pcm:
     """Sound in int16 units rounded and clipped to int16, as the PCM stream does."""
     mixed = np.rint(x)
@@ -268,7 +250,18 @@ def _int16(x: Float) -> Pcm:
     return pcm
 
 
-def _steady(data: bytes, offsets: list[int], first: int, count: int) -> Iterator[bytes]:
+def _steady(
+    data: bytes, offsets: list[int], bed: BedPlan, first: int, end: int, fs: int
+) -> Iterator[bytes]:
+    """The loop's frames under session frames [first, end), at the bed's phase there (which
+    starts again at each of its restarts)."""
+    at = first
+    for restart in [r // fs for r in bed.restarts if first * fs < r < end * fs] + [end]:
+        yield from _loop_frames(data, offsets, bed.phase(at * fs) // fs, restart - at)
+        at = restart
+
+
+def _loop_frames(data: bytes, offsets: list[int], first: int, count: int) -> Iterator[bytes]:
     """`count` loop frames from loop frame `first` on, wrapping round."""
     size = len(offsets) - 1
     at = first % size
@@ -296,9 +289,11 @@ def splice_bed_mp3(
     fs = frame_samples(fmt.sample_rate)
     total = rendered.layout.total_ms * fmt.sample_rate // 1000
     frames_total = frames_holding(total, fs)
+    runs = bed_runs(placed_pieces(rendered, voice, fmt), rendered.bed, fmt, frames_total)
+    rendered = _kept_gain(rendered, runs, voice, fmt, store, quality)
+    assert rendered.bed is not None
     kept = _BedFrames(rendered, voice, fmt, store, quality)
     loop, offsets = kept.loop()
-    runs = bed_runs(placed_pieces(rendered, voice, fmt), rendered.bed, fmt, frames_total)
     start = out.tell()
     first_header = loop[:4]
     out.write(bytes(len(info_frame(first_header, 0, 0, 0))))
@@ -309,14 +304,15 @@ def splice_bed_mp3(
         out.write(data)
         written += len(data)
 
+    bed = rendered.bed
     for i, run in enumerate(runs):
-        for data in _steady(loop, offsets, cursor, run.first - cursor):
+        for data in _steady(loop, offsets, bed, cursor, run.first, fs):
             write(data)
         write(kept.run(run))
         cursor = run.end
         if progress is not None:
             progress("encode", i + 1, len(runs))
-    for data in _steady(loop, offsets, cursor, frames_total - cursor):
+    for data in _steady(loop, offsets, bed, cursor, frames_total, fs):
         write(data)
     end = out.tell()
     out.seek(start)

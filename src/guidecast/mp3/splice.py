@@ -25,7 +25,7 @@ from .. import __version__
 from ..media.arrays import Pcm
 from ..media.format import AudioFormat
 from ..media.loudness import LoudnessMeter
-from ..sound.balance import Piece, pieces
+from ..sound.balance import Piece
 from ..sound.levels import GAIN_STEP_DB, SPEECH_LUFS
 from ..sound.render import PieceAudio, Rendered
 from ..sound.voice import Progress, Voice
@@ -150,15 +150,14 @@ def placed_pieces(
     rendered: Rendered, voice: Voice, fmt: AudioFormat
 ) -> list[tuple[int, int, Piece]]:
     """Every sound of the session as (start sample, length in samples, piece)."""
-    sr = fmt.sample_rate
     out: list[tuple[int, int, Piece]] = []
-    for piece in pieces(rendered.layout):
+    for start, piece in rendered.piece_starts(fmt.sample_rate):
         if piece.text is not None:
             length = voice.output_samples(piece.text)
         else:
             assert piece.sound is not None
             length = voice.sound_samples(piece.sound)
-        out.append((piece.start_ms * sr // 1000, length, piece))
+        out.append((start, length, piece))
     return out
 
 

@@ -150,6 +150,10 @@ def measure(lay: Layout, voice: Voice, onset_ms: int) -> dict[str, Measured]:
 def match_bells(measures: dict[str, Measured], mix: Mix) -> Levels:
     """Match every bell to the loud end of the session's speech."""
     p95 = speech_p95((m.momentary, m.count) for m in measures.values() if m.piece.text)
+    # In half-dB steps: a session at another length says a few other sentences, which move
+    # the speech's loud end by a tenth of a dB or so; its bells then stay as they were, and
+    # so do their encoded runs.
+    p95 = round(p95 * 2) / 2 if math.isfinite(p95) else p95
     gains: dict[str, float] = {}
     for key, m in measures.items():
         if m.piece.sound is not None:

@@ -26,9 +26,20 @@ from ..model import Routine, SoundRef
 from ..routine.keys import BED_LEVEL, CLOCK_BED_LEVEL, DEFAULT_BED, DEFAULT_BED_LEVEL
 from ..routine.sounds import bed_ref
 
-__all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]
+__all__ = [
+    "BED_LEVEL",
+    "BedPlan",
+    "Mix",
+    "bed_gain_db",
+    "ducks",
+    "mix_bed",
+    "plan_bed",
+    "resolve_mix",
+]
 
 
+_SEGMENT = 1 << 17
+"""Samples of bed made at once (3 s at 44.1 kHz)."""
 SOFT_ONSET_MS = 120
 """Fade-in of a bell with a soft onset."""
 
@@ -114,6 +125,21 @@ class BedPlan:
     blocks: F64 | None = None
     """The whole session's 400 ms block powers with this bed, before the session gain: what
     its loudness is set by."""
+    restarts: tuple[int, ...] = ()
+    """Samples, in order, where the loop starts again from its beginning (a steady bed under
+    the splice renderer's runs, so that a run sounds the same wherever it lands); else the
+    loop plays through from the session's start."""
+    restart_lead: int = 0
+    """The bed moves to its new place this many samples before each restart, playing the
+    end of the loop up to it (where an encoder started there puts the loop's own frames)."""
+
+    def _switches(self) -> list[int]:
+        return [r - self.restart_lead for r in self.restarts]
+
+    def phase(self, at: int) -> int:
+        """Where in the loop output sample `at` is."""
+        k = bisect.bisect_right(self.restarts, at + self.restart_lead)
+        return (at - (self.restarts[k - 1] if k else 0)) % self.loop.size
 
     @property
     def peak(self) -> float:
@@ -131,6 +157,13 @@ class BedPlan:
         hold = self.mix.hold_ms * rate // 1000
         release = max(1, self.mix.release_ms * rate // 1000)
         return attack, hold, release
+
+    def _fade_lengths(self) -> tuple[int, int]:
+        """Samples the bed fades in over at the start, and out over at the end."""
+        rate = self.loop.rate
+        fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
+        fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
+        return fin, fout
 
     def _duck_at(self, t: F64, ducks: Sequence[tuple[int, int]]) -> Float:
         """The duck curve at sample positions `t` (in increasing order)."""
@@ -164,18 +197,14 @@ class BedPlan:
         return self._duck_at(np.arange(a, b, dtype=np.float64), near)
 
     def _fade_at(self, t: F64) -> Float:
-        rate = self.loop.rate
-        fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
-        fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
+        fin, fout = self._fade_lengths()
         ramp = np.clip(np.minimum(t / fin, (self.total - 1 - t) / fout), 0, 1)
         shaped: Float = (0.5 - 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
         return shaped
 
     def fading(self, a: int, b: int) -> bool:
         """Whether the bed fades in or out anywhere in [a, b)."""
-        rate = self.loop.rate
-        fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
-        fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
+        fin, fout = self._fade_lengths()
         return not (fin <= a and b <= self.total - 1 - fout)
 
     def fades(self, a: int, b: int) -> Float | None:
@@ -204,9 +233,7 @@ class BedPlan:
         """The sample spans where the bed is not at its steady level: its fades, and where it
         ducks (from the start of each attack to the end of each release), merged, in order."""
         attack, hold, release = self._ramps()
-        rate = self.loop.rate
-        fin = max(1, min(self.mix.fade_in_ms * rate // 1000, self.total // 3))
-        fout = max(1, min(self.mix.fade_out_ms * rate // 1000, self.total // 3))
+        fin, fout = self._fade_lengths()
         spans = [(0, fin), (self.total - 1 - fout, self.total)]
         spans += [(start - attack, end + hold + release) for start, end in self.ducks]
         merged: list[tuple[int, int]] = []
@@ -223,22 +250,34 @@ class BedPlan:
         attack, hold, release = self._ramps()
         m = self.mix
         near = [[s - a, e - a] for s, e in self.ducks if s - attack < b and e + hold + release > a]
+        fin, fout = self._fade_lengths()
         return [
             [m.duck_db, m.attack_ms, m.hold_ms, m.release_ms, m.fade_in_ms, m.fade_out_ms],
             near,
-            [a, self.total - a] if self.fading(a, b) else None,
+            # where it fades in (from the start) or out (from the end), as far as it reaches
+            [a if a < fin else None, self.total - a if b > self.total - 1 - fout else None],
         ]
 
     def segment(self, a: int, b: int) -> Float:
         """The bed for output samples [a, b): looped, faded and ducked, at output level."""
+        if b - a > _SEGMENT:  # its gain curves are worked out in float64: a piece at a time
+            return np.concatenate(
+                [self.segment(c, min(b, c + _SEGMENT)) for c in range(a, b, _SEGMENT)]
+            )
         loop = self.loop.samples
         n = len(loop)
         parts: list[Float] = []
         at = a
+        restarts = self._switches()
+        k = bisect.bisect_right(restarts, a)  # restarts[k] is the next one after `at`
         while at < b:
-            take = min(b - at, n - at % n)
-            parts.append(loop[at % n : at % n + take])
+            until = min(b, restarts[k]) if k < len(restarts) else b
+            phase = self.phase(at)
+            take = min(until - at, n - phase)
+            parts.append(loop[phase : phase + take])
             at += take
+            if k < len(restarts) and at == restarts[k]:
+                k += 1
         x: Float = (parts[0] if len(parts) == 1 else np.concatenate(parts)) * np.float32(self.scale)
         duck = self.duck(a, b)
         if duck is not None:
@@ -253,14 +292,19 @@ def plan_bed(
     loop: BedLoop, mix: Mix, *, level_db: float, spans: Sequence[tuple[int, int]], total: int
 ) -> BedPlan:
     """Lay a bed under a session: `level_db` is the gain from its loop to the output (dB)."""
-    gap = max(mix.bridge_ms, mix.attack_ms + mix.hold_ms) * loop.rate // 1000
+    return BedPlan(loop, 10 ** (level_db / 20), ducks(mix, spans, loop.rate), total, mix)
+
+
+def ducks(mix: Mix, spans: Sequence[tuple[int, int]], rate: int) -> tuple[tuple[int, int], ...]:
+    """Where a bed ducks under sounds at `spans`: merged across gaps it bridges, in order."""
+    gap = max(mix.bridge_ms, mix.attack_ms + mix.hold_ms) * rate // 1000
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start - merged[-1][1] < gap:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
-    return BedPlan(loop, 10 ** (level_db / 20), tuple(merged), total, mix)
+    return tuple(merged)
 
 
 def bed_gain_db(loop: BedLoop, speech_lufs: float, level_lu: float) -> float:

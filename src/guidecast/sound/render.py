@@ -49,6 +49,7 @@ __all__ = [
     "Progress",
     "Rendered",
     "Voice",
+    "at_gain",
     "prefetch",
     "render",
     "stream_pcm",
@@ -72,6 +73,18 @@ class Rendered:
     limiter_loss_db: float = 0.0
     """What the true-peak limiter takes from the speech and bells, which `gain_db` makes up
     for: the session as heard is its measure at `gain_db - limiter_loss_db`."""
+    starts: tuple[int, ...] | None = None
+    """The sample each piece (`balance.pieces`, in order) starts on, where the encoder has
+    moved them (by under half an MP3 frame, see `mp3.bedsplice.place_bed`); else each
+    starts on the sample its planned time gives."""
+
+    def piece_starts(self, rate: int) -> list[tuple[int, Piece]]:
+        """Every piece of the session with the sample it starts on, in time order."""
+        placed = pieces(self.layout)
+        if self.starts is None:
+            return [(piece.start_ms * rate // 1000, piece) for piece in placed]
+        assert len(self.starts) == len(placed)
+        return list(zip(self.starts, placed, strict=True))
 
 
 def render(
@@ -129,12 +142,24 @@ def render(
         gain,
         fmt.target_lufs,
     )
+    return at_gain(Rendered(timeline, lay, 0.0, levels, bed, loss), gain, fmt)
+
+
+def at_gain(rendered: Rendered, gain_db: float, fmt: AudioFormat) -> Rendered:
+    """The session at another gain: its bed follows the speech, and the speech and bells
+    keep clear of the bed's peaks under the ceiling.
+
+    The bed takes the gain alone, not the limiter's small loss (a few hundredths of a dB,
+    different at every length): so that a session at another length, at the same gain, has
+    the same bed, and its encoded frames serve again.
+    """
+    bed = rendered.bed
+    levels = rendered.levels
     if bed is not None:
-        # The bed follows the speech as heard, after the limiter has taken its small loss.
-        bed = replace(bed, scale=bed.scale * 10 ** ((gain - loss) / 20))
+        bed = replace(bed, scale=bed.scale * 10 ** ((gain_db - rendered.gain_db) / 20))
         speech, bells = _ceilings(bed, fmt)
         levels = replace(levels, speech_ceiling_db=speech, bell_ceiling_db=bells)
-    return Rendered(timeline, lay, gain, levels, bed, loss)
+    return replace(rendered, gain_db=gain_db, levels=levels, bed=bed)
 
 
 def bed_store(cache_root: Path) -> BlobStore:
@@ -249,8 +274,7 @@ def _stream_pieces(
             n -= block
 
     cursor = 0
-    for piece in pieces(rendered.layout):
-        start = piece.start_ms * sr // 1000
+    for start, piece in rendered.piece_starts(sr):
         pcm = audio(piece)
         if meter is not None:
             meter.feed_piece(to_float(pcm))

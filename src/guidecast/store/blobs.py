@@ -76,7 +76,11 @@ def read_entry(path: Path, limit: int = MAX_ENTRY_BYTES) -> bytes:
             raise ValueError("not a regular file")
         if info.st_size > limit:
             raise ValueError(f"{info.st_size} bytes, more than an entry may hold")
-        data = f.read(limit + 1)
+        # Ask for what the file holds (asking for `limit` makes Python set aside that much
+        # first): only a file still growing is read on, up to the limit.
+        data = f.read(info.st_size + 1)
+        if len(data) > info.st_size:
+            data += f.read(limit + 1 - len(data))
     if len(data) > limit:
         raise ValueError(f"more than {limit} bytes")
     return data
