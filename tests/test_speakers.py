@@ -291,3 +291,16 @@ def test_the_yoga_nidra_returns_at_a_slower_rate() -> None:
     closing = [s for t, s, _ in _spoken(lay) if t.startswith("Become aware of your breath")]
     assert closing == [Speaker(0.85)]
     assert abs(lay.total_ms - 12 * 60_000) < 5000
+
+
+def test_a_catalog_build_locates_an_unknown_voice_before_any_work(tmp_path: Path) -> None:
+    from guidecast.build.plan import plan_catalog
+    from guidecast.build.project import load_project
+
+    routine = write_routine(tmp_path / "routines", VOICES.replace("voice: amy", "voice: jo"))
+    project = tmp_path / "guidecast.yaml"
+    project.write_text("title: C\nroutines: [routines/*.yaml]\n", encoding="utf-8")
+    with pytest.raises(RoutineError) as e:
+        plan_catalog(load_project(project), cache_dir=tmp_path / "cache")
+    assert str(e.value).startswith(f"{routine}:8:12: unknown Piper voice 'jo'.")
+    assert not (tmp_path / "cache").exists()

@@ -7,16 +7,18 @@ import difflib
 
 from ..errors import EngineError, Problem, RoutineError
 from ..model import Routine
-from ..tts import installed_voices
+from ..tts import Engine, installed_voices
 from .voice import Engines
 
 __all__ = ["check_speakers"]
 
 
-def check_speakers(routine: Routine, engines: Engines) -> None:
-    """Make the engine of every `voice:` and `language:` a step, block or section sets; raise
-    a located `RoutineError` for those that cannot speak (unknown voice: with a did-you-mean;
-    a language no installed voice speaks: the routine-level language's message)."""
+def check_speakers(routine: Routine, engines: Engines) -> dict[tuple[str | None, str], Engine]:
+    """Make the engine of every `voice:` and `language:` a step, block or section sets, by
+    (voice, language); raise a located `RoutineError` for those that cannot speak (unknown
+    voice: with a did-you-mean; a language no installed voice speaks: the routine-level
+    language's message)."""
+    made: dict[tuple[str | None, str], Engine] = {}
     problems: list[Problem] = []
     seen: set[tuple[str | None, str | None]] = {(None, None)}
     for step in routine.steps:
@@ -25,8 +27,9 @@ def check_speakers(routine: Routine, engines: Engines) -> None:
         if wanted in seen:
             continue
         seen.add(wanted)
+        language = speaker.language or routine.language
         try:
-            engines(speaker.voice, speaker.language or routine.language)
+            made[speaker.voice, language] = engines(speaker.voice, language)
         except EngineError as e:
             named = speaker.voice is not None
             loc = speaker.voice_loc if named else speaker.language_loc
@@ -35,6 +38,7 @@ def check_speakers(routine: Routine, engines: Engines) -> None:
             problems.append(Problem(loc, message, "unknown-value"))
     if problems:
         raise RoutineError(problems)
+    return made
 
 
 def _did_you_mean(voice: str) -> str:
