@@ -3,6 +3,7 @@ how fast from the compiler to the speech engine, the cache, the layout and the p
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -304,3 +305,21 @@ def test_a_catalog_build_locates_an_unknown_voice_before_any_work(tmp_path: Path
         plan_catalog(load_project(project), cache_dir=tmp_path / "cache")
     assert str(e.value).startswith(f"{routine}:8:12: unknown Piper voice 'jo'.")
     assert not (tmp_path / "cache").exists()
+
+
+def test_the_plan_shows_who_says_what(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from guidecast.cli import cli
+
+    path = write_routine(
+        tmp_path, SPANISH.replace("    language: es", "    language: es\n    rate: 0.9")
+    )
+    table = CliRunner().invoke(cli, ["plan", str(path)], catch_exceptions=False).output
+    assert "“Empieza por el lado derecho.” (rate ×0.9, es)" in table
+    assert "“Begin on the right side.”\n" in table
+    data = CliRunner().invoke(cli, ["plan", str(path), "--json"], catch_exceptions=False).output
+    events = [e for e in json.loads(data)["events"] if e["type"] == "speak"]
+    by = {e["text"]: e.get("speaker") for e in events}
+    assert by["Empieza por el lado derecho."] == {"rate": 0.9, "language": "es"}
+    assert by["Begin on the right side."] is None
