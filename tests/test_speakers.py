@@ -323,3 +323,38 @@ def test_the_plan_shows_who_says_what(tmp_path: Path) -> None:
     by = {e["text"]: e.get("speaker") for e in events}
     assert by["Empieza por el lado derecho."] == {"rate": 0.9, "language": "es"}
     assert by["Begin on the right side."] is None
+
+
+def test_the_built_in_lexicon_is_for_english_parts_only(tmp_path: Path) -> None:
+    """Its respellings are English phonemes: a Spanish part says the word as written, an
+    English part of a Spanish routine gets them."""
+
+    class Phonemes(FakeEngine):
+        phonemes = True
+
+    def make(voice: str | None, language: str) -> Engine:
+        return Phonemes(voice, language)
+
+    cache = ClipCache(tmp_path)
+    english = Voice(Phonemes(), cache, rate=1.0, sample_rate=22050, engines=make)
+    assert english.spoken("Savasana.") != "Savasana."
+    assert english.spoken(said("Savasana.", Speaker(language="es"))) == "Savasana."
+    spanish = english.for_routine(
+        parse_routine("title: T\nlanguage: es\nsteps: [{pose: A, hold: 1m}]")
+    )
+    assert spanish.spoken("Savasana.") == "Savasana."
+    assert spanish.spoken(said("Savasana.", Speaker(language="en"))) != "Savasana."
+
+
+@pytest.mark.parametrize(
+    ("language", "said_first"),
+    [("en-GB", "Start with the right side now."), ("es", "Empieza por el lado derecho.")],
+)
+def test_a_routines_own_wordings_are_for_parts_in_its_language(
+    language: str, said_first: str
+) -> None:
+    routine = parse_routine(
+        "title: T\nphrases: {begin_side: 'Start with the {side} side now.'}\nsteps:\n"
+        f"  - {{pose: A, hold: 1m, sides: [right, left], language: {language}}}\n"
+    )
+    assert said_first in [t for t, _, _ in _spoken(planned(routine))]

@@ -170,11 +170,13 @@ class Narrator:
         return None if found == Speaker() else found
 
     def language(self, speaker: Speaker | None) -> tuple[Language, Phrases]:
-        """The phrases a step says: in its own language, else the routine's (with its own
-        wordings, which are written in the routine's language)."""
+        """The phrases a step says: in its own language, else the routine's (the routine's
+        own wordings where its language is the routine's, as `en-GB` in an `en` routine)."""
         tag = speaker.language if speaker is not None else None
         if tag not in self.languages:
-            lang = speaking(tag or self.routine.language)
+            assert tag is not None  # the routine's own is there from the start
+            own = _family(tag) == _family(self.routine.language)
+            lang = worded(speaking(tag), self.routine.phrases if own else ())
             self.languages[tag] = (lang, Phrases(lang))
         return self.languages[tag]
 
@@ -332,6 +334,11 @@ class Narrator:
         if not self.at(Narration.STANDARD):
             return self.lang.say("Begin." if rep == 0 else "Again.")
         return self.lang.say("Repetition {n} of {count}.", n=rep + 1, count=reps)
+
+
+def _family(tag: str) -> str:
+    """`es` of `es-MX`."""
+    return tag.replace("_", "-").split("-")[0].lower()
 
 
 def narrate(routine: Routine, options: Options, holds: list[int | None]) -> tuple[Event, ...]:

@@ -70,6 +70,7 @@ class Voice:
         )
         self._engines: dict[tuple[str | None, str | None], Engine] = {}
         self._engine_lock = threading.Lock()
+        self._lexicons: dict[bool, Lexicon] = {}
         self._samples: dict[str, int] = {}
         self._facts: dict[str, ClipFacts] = {}
         self._keys: dict[str, str] = {}
@@ -122,10 +123,20 @@ class Voice:
         """The text as the engine hears it: names respelled or given as phonemes."""
         speaker, said = heard(text)
         engine = self.engine_for(speaker)
-        lexicon = self.lexicon
-        if speaker.language is not None and not speaker.language.lower().startswith("en"):
-            lexicon = Lexicon(self.pronounce, builtin=False)  # the built-in one is English
-        return lexicon.spoken(said, phonemes=engine.phonemes)
+        return self._lexicon(speaker).spoken(said, phonemes=engine.phonemes)
+
+    def _lexicon(self, speaker: Speaker) -> Lexicon:
+        """The session's lexicon; for a part in another language, the routine's words with
+        the built-in (English) ones only when that part speaks English."""
+        if speaker.language is None:
+            return self.lexicon
+        english = speaker.language.lower().startswith("en")
+        if english == self.language.lower().startswith("en"):
+            return self.lexicon
+        found = self._lexicons.get(english)
+        if found is None:
+            found = self._lexicons[english] = Lexicon(self.pronounce, builtin=english)
+        return found
 
     def rate_of(self, speaker: Speaker) -> float:
         """The speaking rate of `speaker`'s sentences: the session's times its own."""
