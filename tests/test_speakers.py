@@ -358,3 +358,14 @@ def test_a_routines_own_wordings_are_for_parts_in_its_language(
         f"  - {{pose: A, hold: 1m, sides: [right, left], language: {language}}}\n"
     )
     assert said_first in [t for t, _, _ in _spoken(planned(routine))]
+
+
+def test_a_catalog_worker_makes_a_parts_voice_once(tmp_path: Path) -> None:
+    from guidecast.build.tasks import VoiceSpec
+
+    spec = VoiceSpec("fake", None, "en", 1.0, 22050, str(tmp_path))
+    routine = parse_routine(VOICES)
+    amy = spec.make(routine).engine_for(Speaker(voice="amy"))
+    assert amy.identity() == "fake:amy"
+    assert spec.make(routine).engine_for(Speaker(voice="amy")) is amy
+    assert spec.make(routine).engine_for(Speaker()) is not amy
