@@ -91,6 +91,7 @@ def test_a_sentence_key_keeps_its_speaker_and_a_plain_one_is_its_text() -> None:
     assert said("Hola.", Speaker(1.0)) == "Hola."  # the session's own rate
     assert heard("Hola.") == (Speaker(), "Hola.")
     assert said("Hola.", Speaker(0.8)) != said("Hola.", Speaker(0.9))
+    assert heard("\x1fnot a header\x1fHola.") == (Speaker(), "\x1fnot a header\x1fHola.")
 
 
 def test_a_sections_rate_reaches_the_engine_the_cache_and_the_length(tmp_path: Path) -> None:

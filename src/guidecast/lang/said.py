@@ -37,7 +37,10 @@ def heard(key: str) -> tuple[Speaker, str]:
     if not key.startswith(_MARK):
         return Speaker(), key
     header, _, text = key[1:].partition(_MARK)  # JSON writes the mark as an escape
-    rate, voice, language = json.loads(header)
+    try:
+        rate, voice, language = json.loads(header)
+    except (ValueError, TypeError):  # not a header `said` wrote (the loader refuses U+001F)
+        return Speaker(), key
     return Speaker(rate, voice, language), text
 
 
