@@ -63,7 +63,7 @@ class Voice:
         self.lexicon = lexicon or Lexicon()
         self.identity = engine.identity()
         self.language = language
-        """The session's language: the voice a step of its own voice speaks it in."""
+        """The session's language: what a part that names only its own `voice` speaks."""
         self.pronounce = pronounce
         self._make: Engines = engines or (
             lambda voice, language: make_engine(engine.name, voice, language)
