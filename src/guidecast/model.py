@@ -20,6 +20,7 @@ __all__ = [
     "Routine",
     "SoundRef",
     "Sounds",
+    "Speaker",
     "Step",
     "StepKind",
 ]
@@ -169,6 +170,32 @@ class Breathing:
         return sum(self.phases_ms)
 
 
+@dataclass(frozen=True)
+class Speaker:
+    """Who says a step and how fast: its own, else its block's or section's, else the session's."""
+
+    rate: float | None = None
+    """Multiplies the session's speaking rate (0.85: slower); None: 1."""
+    voice: str | None = None
+    """A voice name as `--voice` takes; None: the session's voice."""
+    language: str | None = None
+    """The language of its phrases, numbers and voice; None: the routine's."""
+    voice_loc: Loc | None = field(default=None, compare=False)
+    language_loc: Loc | None = field(default=None, compare=False)
+
+    def over(self, base: Speaker) -> Speaker:
+        """These choices, falling back to `base` where unset."""
+        voice = self.voice is not None
+        language = self.language is not None
+        return Speaker(
+            self.rate if self.rate is not None else base.rate,
+            self.voice if voice else base.voice,
+            self.language if language else base.language,
+            self.voice_loc if voice else base.voice_loc,
+            self.language_loc if language else base.language_loc,
+        )
+
+
 StepKind = Literal["pose", "say", "pause", "rest", "breathe"]
 """A pose or exercise; plain speech (meditation); a pause; a rest in a block; breathwork."""
 
@@ -230,6 +257,8 @@ class Step:
     pace: float | None = None
     """How unhurried the narration is (its own, else its section's): the quiet between
     sentences and instructions, and to settle, divided by it; None: 1."""
+    speaker: Speaker = field(default_factory=Speaker)
+    """Its own speaking rate, voice and language (else its block's, its section's)."""
     starts_at_ms: int | None = None
     """Pinned: the step starts at this time of the session (the first of a section `at`)."""
     number: int = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from ..media.format import AudioFormat
 from ..model import Routine
 from ..routine.load import load_routine
 from ..sound.mix import Mix
+from ..sound.speakers import check_speakers
 from ..tts import make_engine
 from .manifest import Manifest, ManifestEntry, read_manifest
 from .project import Project
@@ -54,6 +56,8 @@ def plan_catalog(
     known = {e.name: e for e in manifest.variants} if manifest else {}
     fmt = AudioFormat(bitrate=project.bitrate)
     identities: dict[tuple[str, str | None, str], str] = {}
+    parts: dict[tuple[str, Path], str] = {}
+    """The identities of the voices a routine's parts speak with, by engine and routine."""
     planned: list[Planned] = []
     for variant in expand(project):
         routine = routines[variant.routine]
@@ -62,6 +66,12 @@ def plan_catalog(
         ident_key = (engine_name, voice_name, routine.language)
         if ident_key not in identities:
             identities[ident_key] = make_engine(*ident_key).identity()
+        if (engine_name, variant.routine) not in parts:
+            # The voices of the routine's parts too: located in the routine, before any work.
+            made = check_speakers(routine, functools.partial(make_engine, engine_name))
+            parts[engine_name, variant.routine] = "".join(
+                sorted(f"|{e.identity()}" for e in made.values())
+            )
         options = variant.options(routine)
         titled = dataclasses.replace(
             routine, title=f"{routine.title} ({variant.label(routine, options)})"
@@ -72,7 +82,7 @@ def plan_catalog(
             titled,
             title=titled.title,
             fmt=fmt,
-            voice_identity=identities[ident_key],
+            voice_identity=identities[ident_key] + parts[engine_name, variant.routine],
             routine_digest=digests[variant.routine],
         )
         spec = VoiceSpec(

@@ -45,15 +45,23 @@ class VoiceSpec:
     """Sentences synthesized side by side inside one worker."""
 
     def make(self, routine: Routine) -> Voice:
-        key = (self.engine, self.voice, self.language)
-        engine = _ENGINES.get(key)
-        if engine is None:
-            engine = _ENGINES[key] = make_engine(self.engine, self.voice, self.language)
-        engine.workers = self.threads
+        engine = self._engine(self.voice, self.language)
         voice = Voice(
-            engine, ClipCache(Path(self.cache)), rate=self.rate, sample_rate=self.sample_rate
+            engine,
+            ClipCache(Path(self.cache)),
+            rate=self.rate,
+            sample_rate=self.sample_rate,
+            engines=self._engine,  # the voices of the routine's parts: once per process too
         )
         return voice.for_routine(routine)
+
+    def _engine(self, voice: str | None, language: str) -> Engine:
+        key = (self.engine, voice, language)
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = make_engine(self.engine, voice, language)
+        engine.workers = self.threads
+        return engine
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from ..routine.load import load_routine
 from ..session import prepare_every_length, render_session
 from ..sound.mix import resolve_mix
 from ..sound.render import AudioFormat, Voice
+from ..sound.speakers import check_speakers
 from ..store.atomic import sweep_temporary_folders, temporary_folder
 from ..tts import (
     ENGINES,
@@ -159,9 +160,12 @@ def _engine_for(routine: Routine, params: dict[str, Any]) -> Engine:
     """The routine's engine and voice; Piper picks one for its language when none is named."""
     engine_name = params["engine"] or routine.engine or "piper"
     try:
-        return make_engine(engine_name, params["voice"] or routine.voice, routine.language)
+        engine = make_engine(engine_name, params["voice"] or routine.voice, routine.language)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
+    # The voices of the routine's parts are installed too (located in the routine if not).
+    check_speakers(routine, lambda voice, language: make_engine(engine_name, voice, language))
+    return engine
 
 
 def _render_one(

@@ -10,10 +10,11 @@ breathwork, speech and pauses).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ..lang.i18n import Language, LanguageError, language_for, worded
 from ..lang.speech import sentences
-from ..model import Guidance, Narration, Routine, SoundRef, Step
+from ..model import Guidance, Narration, Routine, SoundRef, Speaker, Step
 from ..routine.keys import PAUSE_AFTER_MS, SETTLE_MS, SWITCH_SETTLE_MS
 from . import clock, poses, timed
 from .guidance import Phrases
@@ -75,6 +76,10 @@ class Narrator:
         self.events: list[Event] = []
         self.lang = worded(speaking(routine.language), routine.phrases)
         self.phrases = Phrases(self.lang)
+        self.languages: dict[str | None, tuple[Language, Phrases]] = {
+            None: (self.lang, self.phrases)
+        }
+        """The phrases of each language a step speaks (the routine's is None)."""
         self.section: str | None = None
         self.last_said = ""
         self.announced: int | None = None
@@ -146,9 +151,44 @@ class Narrator:
             ahead = clock.announcement(self, 0, first=True) if on_clock else None
             timed.get_ready(self, ahead, on_clock=on_clock)
         for index, step in enumerate(r.steps):
+            self.lang, self.phrases = self.language(self.speaker(index))
             self.step(index, step, lead_in=index > 0 or bool(opening) or bool(r.get_ready_ms))
+        self.lang, self.phrases = self.languages[None]
         self.ending()
-        return tuple(self.events)
+        return tuple(self.spoken_by(e) for e in self.events)
+
+    def speaker(self, index: int | None) -> Speaker | None:
+        """Who says step `index`'s sentences and how fast: None for the session's own voice
+        and rate (the routine's language is the session's, not a step's own)."""
+        if index is None:
+            return None
+        own = self.routine.steps[index].speaker
+        language = own.language
+        if language is not None and language.lower() == self.routine.language.lower():
+            language = None
+        found = Speaker(own.rate if own.rate != 1.0 else None, own.voice, language)
+        return None if found == Speaker() else found
+
+    def language(self, speaker: Speaker | None) -> tuple[Language, Phrases]:
+        """The phrases a step says: in its own language, else the routine's (the routine's
+        own wordings where its language is the routine's, as `en-GB` in an `en` routine)."""
+        tag = speaker.language if speaker is not None else None
+        if tag not in self.languages:
+            assert tag is not None  # the routine's own is there from the start
+            own = _family(tag) == _family(self.routine.language)
+            lang = worded(speaking(tag), self.routine.phrases if own else ())
+            self.languages[tag] = (lang, Phrases(lang))
+        return self.languages[tag]
+
+    def spoken_by(self, event: Event) -> Event:
+        """The event with its step's speaker on each sentence it says."""
+        if isinstance(event, Speak) and event.step is not None:
+            return replace(event, speaker=self.speaker(event.step))
+        if isinstance(event, Silence) and event.cues and event.step is not None:
+            speaker = self.speaker(event.step)
+            if speaker is not None:
+                return replace(event, cues=tuple(replace(c, speaker=speaker) for c in event.cues))
+        return event
 
     def ending(self) -> None:
         """The outro and the end sound; a workout or a breathing session ends on a closing
@@ -294,6 +334,11 @@ class Narrator:
         if not self.at(Narration.STANDARD):
             return self.lang.say("Begin." if rep == 0 else "Again.")
         return self.lang.say("Repetition {n} of {count}.", n=rep + 1, count=reps)
+
+
+def _family(tag: str) -> str:
+    """`es` of `es-MX`."""
+    return tag.replace("_", "-").split("-")[0].lower()
 
 
 def narrate(routine: Routine, options: Options, holds: list[int | None]) -> tuple[Event, ...]:

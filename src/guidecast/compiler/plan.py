@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..lang.said import shown_speaker
+from ..model import Speaker
 from ..routine.durations import format_clock, format_duration
 from .timeline import Layout, Silence, Sound, Speak, Timeline
 
@@ -16,9 +18,22 @@ _SAY_KIND = {
 }
 
 
+def _quoted(text: str, speaker: Speaker | None) -> str:
+    """“text”, and who says it when not the session's voice: “Hola.” (voice amy, es)."""
+    by = shown_speaker(speaker)
+    return f"“{text}” ({by})" if by else f"“{text}”"
+
+
+def _speaker_json(speaker: Speaker | None) -> dict[str, Any]:
+    if speaker is None:
+        return {}
+    found = {"rate": speaker.rate, "voice": speaker.voice, "language": speaker.language}
+    return {"speaker": {k: v for k, v in found.items() if v is not None}}
+
+
 def _what(event: Speak | Silence | Sound, ms: int) -> str:
     if isinstance(event, Speak):
-        return f"“{event.text}”"
+        return _quoted(event.text, event.speaker)
     if isinstance(event, Sound):
         return f"♪ {event.sound.name or 'none'} ({format_duration(round(ms, -2))})"
     return f"· {_SAY_KIND.get(event.kind, event.kind)} {format_duration(ms)}"
@@ -46,7 +61,7 @@ def plan_table(timeline: Timeline, lay: Layout, *, verbose: bool = False) -> str
             f"{format_clock(item.start_ms):>8}  {chapter[:32]:<32}  {_what(event, item.ms)}"
         )
         for start, _, cue in item.cues:
-            rows.append(f"{format_clock(start):>8}  {'':<32}    “{cue.text}”")
+            rows.append(f"{format_clock(start):>8}  {'':<32}    {_quoted(cue.text, cue.speaker)}")
     speech = sum(i.ms for i in lay.items if isinstance(i.event, Speak))
     speech += sum(ms for i in lay.items for _, ms, _ in i.cues)
     if lay.dropped_cues:
@@ -68,13 +83,16 @@ def plan_json(timeline: Timeline, lay: Layout) -> dict[str, Any]:
         e = item.event
         row: dict[str, Any] = {"start_ms": item.start_ms, "ms": item.ms}
         if isinstance(e, Speak):
-            row |= {"type": "speak", "text": e.text, "step": e.step}
+            row |= {"type": "speak", "text": e.text, "step": e.step} | _speaker_json(e.speaker)
         elif isinstance(e, Sound):
             row |= {"type": "sound", "sound": e.sound.name or "none"}
         else:
             row |= {"type": "silence", "kind": e.kind, "step": e.step}
             if item.cues:
-                row["cues"] = [{"start_ms": s, "ms": ms, "text": c.text} for s, ms, c in item.cues]
+                row["cues"] = [
+                    {"start_ms": s, "ms": ms, "text": c.text} | _speaker_json(c.speaker)
+                    for s, ms, c in item.cues
+                ]
         events.append(row)
     return {
         "title": timeline.routine.title,

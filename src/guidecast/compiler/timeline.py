@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
-from ..model import Routine, SoundRef
+from ..lang.said import said
+from ..model import Routine, SoundRef, Speaker
 from .options import Options
 
 __all__ = [
@@ -37,6 +38,13 @@ class Speak:
     text: str
     step: int | None = None
     """Index of the step it belongs to; None for intro and outro."""
+    speaker: Speaker | None = None
+    """Its own rate, voice or language (its step's); None: the session's."""
+
+    @property
+    def key(self) -> str:
+        """The sentence's identity: its text, and its speaker when not the session's."""
+        return said(self.text, self.speaker)
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,13 @@ class Cue:
     """A count on its second ("Two." in a breath phase): said after the cue before with no
     quiet added (a clip's own quiet is enough), so every count keeps its second at any rate
     where it can."""
+    speaker: Speaker | None = None
+    """Its own rate, voice or language (its step's); None: the session's."""
+
+    @property
+    def key(self) -> str:
+        """The sentence's identity: its text, and its speaker when not the session's."""
+        return said(self.text, self.speaker)
 
 
 @dataclass(frozen=True)
@@ -112,22 +127,24 @@ class Timeline:
     """Said at the middle of the session (the routine's `halfway`, in its language)."""
 
     def texts(self) -> list[str]:
-        """Every sentence the session says, in order, without repeats."""
+        """Every sentence the session says (by its key), in order, without repeats."""
         seen: dict[str, None] = {}
         if self.halfway:
             seen[self.halfway] = None
         for event in self.events:
             if isinstance(event, Speak):
-                seen[event.text] = None
+                seen[event.key] = None
             elif isinstance(event, Silence):
-                seen.update((c.text, None) for c in event.cues)
+                seen.update((c.key, None) for c in event.cues)
         return list(seen)
 
 
 class Durations(Protocol):
     """How long speech and sounds last: estimated when planning, measured when rendering."""
 
-    def speech_ms(self, text: str) -> int: ...
+    def speech_ms(self, text: str) -> int:
+        """How long a sentence lasts, by its key (`Speak.key`: text and speaker)."""
+        ...
 
     def sound_ms(self, sound: SoundRef) -> int: ...
 
@@ -194,7 +211,7 @@ def _silence_ms(silence: Silence, durations: Durations) -> int:
     before the next phase's cue; other silences are exact."""
     if silence.kind != "breath" or not silence.cues:
         return silence.ms
-    need = max(c.at_ms + durations.speech_ms(c.text) for c in silence.cues)
+    need = max(c.at_ms + durations.speech_ms(c.key) for c in silence.cues)
     # One word ("Down.") needs only a beat after it, as a count does; a sentence, a pause.
     one_word = all(len(c.text.split()) == 1 for c in silence.cues)
     return max(silence.ms, need + (CUE_GAP_MS if one_word else SENTENCE_CUE_GAP_MS))
@@ -206,7 +223,7 @@ def _place_cues(
     """Fixed cues first, in time order; then flexible ones, in the order given, into free time."""
     placed: list[tuple[int, int, Cue]] = []
     for cue in sorted((c for c in silence.cues if not c.flexible), key=lambda c: c.at_ms):
-        length = durations.speech_ms(cue.text)
+        length = durations.speech_ms(cue.key)
         at = cue.at_ms
         if placed:
             last_at, last_ms, last = placed[-1]
@@ -218,7 +235,7 @@ def _place_cues(
         placed.append((at, length, cue))
     taken = _Taken(ms, [(at, at + n) for at, n, _ in placed])
     for cue in (c for c in silence.cues if c.flexible):
-        length = durations.speech_ms(cue.text)
+        length = durations.speech_ms(cue.key)
         want = cue.at_ms if cue.end_by_ms is None else cue.end_by_ms - length
         slot = taken.nearest(want, length)
         if slot is None:
@@ -325,7 +342,7 @@ def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout
             starts.append(now)
             continue
         if isinstance(event, Speak):
-            ms = durations.speech_ms(event.text)
+            ms = durations.speech_ms(event.key)
             items.append(Placed(now, ms, event))
         elif isinstance(event, Silence):
             ms = _silence_ms(event, durations)

@@ -6,6 +6,7 @@ import re
 import string
 
 from ..model import SoundRef
+from .said import heard
 
 __all__ = ["Estimate", "fill", "join_words", "number_words", "sentences"]
 
@@ -84,7 +85,10 @@ class Estimate:
         self.rate = rate
 
     def speech_ms(self, text: str) -> int:
-        return round((len(text) * self.MS_PER_CHAR + self.SENTENCE_MS) / self.rate)
+        """A sentence's length by its key: at the session's rate times its own."""
+        speaker, said = heard(text)
+        rate = self.rate * (speaker.rate or 1.0)
+        return round((len(said) * self.MS_PER_CHAR + self.SENTENCE_MS) / rate)
 
     def sound_ms(self, sound: SoundRef) -> int:
         return NOMINAL_SOUND_MS.get(sound.name, FILE_SOUND_MS)

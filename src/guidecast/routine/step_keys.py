@@ -15,6 +15,7 @@ from .keys import (
     TIMINGS,
 )
 from .kinds import BOOLEAN, DURATION, TEXT, TEXT_LIST, integer, mapping, up_to
+from .speaker_keys import SPEAKER_KEYS
 from .table import Table, key
 
 __all__ = ["BLOCK", "ENTRIES", "FLOW", "PAUSE_STEP", "REST_STEP", "SAY_STEP", "SECTION", "STEP"]
@@ -251,7 +252,7 @@ STEP = Table(
     ({"pose": "Child's Pose", "cue": "Sink your hips toward your heels.", "hold": "1-2m"},),
     (POSE, SANSKRIT, CUE, HOW, WHY, PROPS, REMINDERS, HOLD, MOVE, SIDES, SWITCH, REPS, REST,
      FLOW_KEY, BREATHE_KEY, SOUND, SETTLE, SWITCH_SETTLE, PAUSE_AFTER, GUIDANCE, TIME_LEFT,
-     SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME, PACE),
+     SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME, PACE, *SPEAKER_KEYS),
     one_of=STEP_KINDS,
     excludes=(("flow", ("reps",)), ("move", ("reps", "sides")), ("breathe", ("reps", "sides"))),
     needs=(("rest", "reps"), ("side_rest", "sides")),
@@ -287,7 +288,7 @@ SAY_STEP = Table(
     "Plain speech, for meditation: said as written; `chapter` titles it without being spoken; "
     "`hold` is quiet after it.",
     ({"chapter": "Feet", "say": ["Bring your attention to your feet."], "hold": "30s"},),
-    (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND, PACE),
+    (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND, PACE, *SPEAKER_KEYS),
     extensible=True,
 )
 PAUSE = key(
@@ -347,7 +348,7 @@ BLOCK = Table(
     "Steps repeated in rounds, with rests between rounds and between steps; blocks nest up to "
     f"{MAX_BLOCK_DEPTH} deep.",
     ({"block": "Circuit", "rounds": 4, "rest": "60s", "between": "10s", "steps": _SQUATS},),
-    (BLOCK_NAME, ROUNDS, ROUND_REST, BETWEEN, BLOCK_TIMING, BLOCK_STEPS),
+    (BLOCK_NAME, ROUNDS, ROUND_REST, BETWEEN, BLOCK_TIMING, BLOCK_STEPS, *SPEAKER_KEYS),
     extensible=True,
 )
 
@@ -372,7 +373,7 @@ SECTION = Table(
     "Steps grouped under a name (warm-up, main, cool-down...): the first chapter says it, and "
     "the ID3 table of contents groups the section's chapters.",
     ({"section": "Warm-up", "steps": _CAT_COW},),
-    (SECTION_NAME, SECTION_STEPS, SECTION_AT, PACE),
+    (SECTION_NAME, SECTION_STEPS, SECTION_AT, PACE, *SPEAKER_KEYS),
     extensible=True,
 )
 

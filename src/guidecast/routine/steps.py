@@ -13,13 +13,14 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Loc
 from ..lang.speech import NOMINAL_SOUND_MS
-from ..model import Guidance, Hold, Step
+from ..model import Guidance, Hold, Speaker, Step
 from . import step_keys as sk
 from .breaths import BreathReader, Found
 from .durations import format_duration
 from .fields import misspelt
 from .keys import COUNT_IN, GUIDANCE, PACE, PAUSE_AFTER, SETTLE, SWITCH_SETTLE
 from .sounds import BUILTIN_SOUNDS
+from .speaker_keys import SPEAK_LANGUAGE, SPEAK_RATE, SPEAK_VOICE
 from .table import Table
 
 __all__ = ["StepReader", "announce_next"]
@@ -110,6 +111,7 @@ class StepReader(BreathReader):
             self.problem(node, f"blocks nest at most {sk.MAX_BLOCK_DEPTH} deep", "bad-nesting")
             return []
         self.value(found, sk.BLOCK_NAME)  # the name is for the reader of the routine
+        speaker = self.speaker(found)
         rounds = sk.ROUNDS.or_default(self.value(found, sk.ROUNDS))
         rest_ms = self.value(found, sk.ROUND_REST) or 0
         between_ms = self.value(found, sk.BETWEEN) or 0
@@ -138,7 +140,7 @@ class StepReader(BreathReader):
                     out.append(_rest(between_ms, between_loc, _named(body[j + 1]), clock))
             if rest_ms and k < rounds:
                 out.append(_rest(rest_ms, rest_loc, _named(body[0]), clock, long=True))
-        return out
+        return [replace(s, speaker=s.speaker.over(speaker)) for s in out]
 
     def section(self, node: Node, *, clock: bool, depth: int) -> list[Step]:
         """`{section: Warm-up, steps: [...]}`: steps grouped under a name in the chapters."""
@@ -148,6 +150,7 @@ class StepReader(BreathReader):
         name = self.value(found, sk.SECTION_NAME)
         at_ms = self.value(found, sk.SECTION_AT)
         pace = self.value(found, PACE)
+        speaker = self.speaker(found)
         steps_node = found.get(sk.SECTION_STEPS.name)
         if name is None or not isinstance(steps_node, SequenceNode):
             if steps_node is not None and not isinstance(steps_node, SequenceNode):
@@ -162,12 +165,29 @@ class StepReader(BreathReader):
                 node, "sections do not nest: a section holds steps and blocks", "bad-nesting"
             )
         out = [
-            replace(step, section=name, pace=step.pace if step.pace is not None else pace)
+            replace(
+                step,
+                section=name,
+                pace=step.pace if step.pace is not None else pace,
+                speaker=step.speaker.over(speaker),
+            )
             for step in body
         ]
         if out and at_ms is not None:
             out[0] = replace(out[0], starts_at_ms=at_ms)
         return out
+
+    def speaker(self, found: Found) -> Speaker:
+        """The `rate`, `voice` and `language` a step, block or section sets (each located)."""
+        voice = found.get(SPEAK_VOICE.name)
+        language = found.get(SPEAK_LANGUAGE.name)
+        return Speaker(
+            self.value(found, SPEAK_RATE),
+            self.value(found, SPEAK_VOICE),
+            self.value(found, SPEAK_LANGUAGE),
+            self.loc(voice) if voice is not None else None,
+            self.loc(language) if language is not None else None,
+        )
 
     def say_step(self, node: Node, index: int) -> Step | None:
         """Plain speech, for meditation: said as written, with an optional unspoken title."""
@@ -187,6 +207,7 @@ class StepReader(BreathReader):
             pause_after_ms=self.value(found, sk.SAY_PAUSE_AFTER),
             sound=self.value(found, sk.SAY_SOUND),
             pace=self.value(found, PACE),
+            speaker=self.speaker(found),
         )
         return step if len(self.problems) == before else None
 
@@ -272,6 +293,7 @@ class StepReader(BreathReader):
             count_in_ms=self.value(found, COUNT_IN),
             say_name=sk.SAY_NAME.or_default(self.value(found, sk.SAY_NAME)),
             pace=self.value(found, PACE),
+            speaker=self.speaker(found),
         )
         self.across(table, found, given=set(found) - ({sk.SIDES.name} if not step.sides else set()))
         if step.side_cues and {s for s, _ in step.side_cues} != set(step.sides):

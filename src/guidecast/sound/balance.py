@@ -68,7 +68,7 @@ class Piece:
 
     start_ms: int
     key: str
-    """Same key, same audio: 't:' + text or 's:' + sound name."""
+    """Same key, same audio: "t:" + the sentence's key or "s:" + sound name."""
     text: str | None = None
     sound: SoundRef | None = None
 
@@ -104,10 +104,10 @@ def pieces(lay: Layout) -> list[Piece]:
     for item in lay.items:
         e = item.event
         if isinstance(e, Speak):
-            out.append(Piece(item.start_ms, "t:" + e.text, text=e.text))
+            out.append(Piece(item.start_ms, "t:" + e.key, text=e.key))
         elif isinstance(e, Sound) and not e.sound.is_none:
             out.append(Piece(item.start_ms, f"s:{e.sound.name}:{e.sound.path}", sound=e.sound))
-        out.extend(Piece(start, "t:" + cue.text, text=cue.text) for start, _, cue in item.cues)
+        out.extend(Piece(start, "t:" + cue.key, text=cue.key) for start, _, cue in item.cues)
     return sorted(out, key=lambda p: p.start_ms)
 
 

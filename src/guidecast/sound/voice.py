@@ -11,20 +11,24 @@ from typing import Any
 import numpy as np
 
 from ..errors import EngineError
+from ..lang.said import heard
 from ..media.arrays import F64, Float
 from ..media.decode import load_sound, resample, sound_stamp, to_float
 from ..media.loudness import SUB_PAD, clip_loudness, sub_block_power
-from ..model import Routine, SoundRef
+from ..model import Pronunciation, Routine, SoundRef, Speaker
 from ..routine.pronounce import Lexicon
 from ..store.blobs import BlobStore, blob_key
-from ..tts import Clip, ClipCache, Engine
+from ..tts import Clip, ClipCache, Engine, make_engine
 from ..tts.cache import MAX_RATE, MIN_RATE
 from .levels import soft_onset, speech_gain_db
 
-__all__ = ["ClipFacts", "Kept", "NotKept", "Progress", "Voice", "no_progress"]
+__all__ = ["ClipFacts", "Engines", "Kept", "NotKept", "Progress", "Voice", "no_progress"]
 
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total) while synthesizing and encoding."""
+Engines = Callable[[str | None, str], Engine]
+"""Makes the engine for a part of the session with its own voice or language:
+engines(voice, language), voice None for the best installed voice of the language."""
 
 
 def no_progress(stage: str, done: int, total: int) -> None:
@@ -33,7 +37,12 @@ def no_progress(stage: str, done: int, total: int) -> None:
 
 
 class Voice:
-    """Speech through an engine and its cache, measured at the output rate (a `Durations`)."""
+    """Speech through an engine and its cache, measured at the output rate (a `Durations`).
+
+    Every method takes a sentence by its key (`Speak.key`): a sentence a step says at its own
+    rate, in its own voice or language, is spoken by that engine at that rate, and cached as
+    its own clip.
+    """
 
     def __init__(
         self,
@@ -43,6 +52,9 @@ class Voice:
         rate: float,
         sample_rate: int,
         lexicon: Lexicon | None = None,
+        engines: Engines | None = None,
+        language: str = "en",
+        pronounce: tuple[Pronunciation, ...] = (),
     ) -> None:
         self.engine = engine
         self.cache = cache
@@ -50,6 +62,15 @@ class Voice:
         self.sample_rate = sample_rate
         self.lexicon = lexicon or Lexicon()
         self.identity = engine.identity()
+        self.language = language
+        """The session's language: what a part that names only its own `voice` speaks."""
+        self.pronounce = pronounce
+        self._make: Engines = engines or (
+            lambda voice, language: make_engine(engine.name, voice, language)
+        )
+        self._engines: dict[tuple[str | None, str | None], Engine] = {}
+        self._engine_lock = threading.Lock()
+        self._lexicons: dict[bool, Lexicon] = {}
         self._samples: dict[str, int] = {}
         self._facts: dict[str, ClipFacts] = {}
         self._keys: dict[str, str] = {}
@@ -75,18 +96,60 @@ class Voice:
         # The built-in lexicon is written in English phonemes: other languages go without it.
         lexicon = Lexicon(routine.pronounce, builtin=english)
         return Voice(
-            self.engine, self.cache, rate=self.rate, sample_rate=self.sample_rate, lexicon=lexicon
+            self.engine,
+            self.cache,
+            rate=self.rate,
+            sample_rate=self.sample_rate,
+            lexicon=lexicon,
+            engines=self._make,
+            language=routine.language,
+            pronounce=routine.pronounce,
         )
+
+    def engine_for(self, speaker: Speaker) -> Engine:
+        """The engine that says a sentence of `speaker`: the session's, unless it names its
+        own voice or language (made once, on first use: a Piper model loads only to speak)."""
+        if speaker.voice is None and speaker.language is None:
+            return self.engine
+        wanted = (speaker.voice, speaker.language)
+        with self._engine_lock:
+            found = self._engines.get(wanted)
+            if found is None:
+                language = speaker.language or self.language
+                found = self._engines[wanted] = self._make(speaker.voice, language)
+            return found
 
     def spoken(self, text: str) -> str:
         """The text as the engine hears it: names respelled or given as phonemes."""
-        return self.lexicon.spoken(text, phonemes=self.engine.phonemes)
+        speaker, said = heard(text)
+        engine = self.engine_for(speaker)
+        return self._lexicon(speaker).spoken(said, phonemes=engine.phonemes)
+
+    def _lexicon(self, speaker: Speaker) -> Lexicon:
+        """The session's lexicon; for a part in another language, the routine's words with
+        the built-in (English) ones only when that part speaks English."""
+        if speaker.language is None:
+            return self.lexicon
+        english = speaker.language.lower().startswith("en")
+        if english == self.language.lower().startswith("en"):
+            return self.lexicon
+        found = self._lexicons.get(english)
+        if found is None:
+            found = self._lexicons[english] = Lexicon(self.pronounce, builtin=english)
+        return found
+
+    def rate_of(self, speaker: Speaker) -> float:
+        """The speaking rate of `speaker`'s sentences: the session's times its own."""
+        return self.rate * (speaker.rate or 1.0)
 
     def clip_key(self, text: str) -> str:
         """The speech cache's key for the sentence: engine, voice, rate and what is said."""
         key = self._keys.get(text)
         if key is None:
-            key = self._keys[text] = ClipCache.key(self.identity, self.rate, self.spoken(text))
+            speaker, _ = heard(text)
+            identity = self.engine_for(speaker).identity()
+            spoken = self.spoken(text)
+            key = self._keys[text] = ClipCache.key(identity, self.rate_of(speaker), spoken)
         return key
 
     def clip(self, text: str) -> Clip:
@@ -96,11 +159,11 @@ class Voice:
         if clip is None:
             clip = self.cache.get(key)
         if clip is None:
-            clip = self.engine.synthesize(self.spoken(text), rate=self.rate)
+            speaker, said = heard(text)
+            engine = self.engine_for(speaker)
+            clip = engine.synthesize(self.spoken(text), rate=self.rate_of(speaker))
             if not len(clip.samples):
-                raise EngineError(
-                    f"speech engine '{self.engine.name}' returned no audio for {text!r}"
-                )
+                raise EngineError(f"speech engine '{engine.name}' returned no audio for {said!r}")
             clip = _measured(clip)
             self.cache.put(key, clip)
             with self._count:

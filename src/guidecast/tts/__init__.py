@@ -54,5 +54,5 @@ def make_engine(name: str = "piper", voice: str | None = None, language: str = "
     if name == "gtts":
         return GttsEngine(voice, language)
     if name == "fake":
-        return FakeEngine(voice)
+        return FakeEngine(voice, language)
     raise ValueError(f"unknown engine {name!r}; expected one of {', '.join(ENGINES)}")

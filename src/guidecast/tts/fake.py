@@ -23,12 +23,15 @@ class FakeEngine:
     WORD_MS = 250
     TAIL_MS = 200
 
-    def __init__(self, voice: str | None = None) -> None:
+    def __init__(self, voice: str | None = None, language: str | None = None) -> None:
         self.voice = voice or "tone"
+        self.language = language or "en"
+        """The language it stands in for (a voice of another language is another voice)."""
         self.calls: list[str] = []
 
     def identity(self) -> str:
-        return f"fake:{self.voice}"
+        english = self.language.lower().startswith("en")
+        return f"fake:{self.voice}" if english else f"fake:{self.voice}:{self.language}"
 
     def synthesize(self, text: str, *, rate: float) -> Clip:
         self.calls.append(text)

@@ -26,6 +26,11 @@ TEACHER_PACE = 1.38
 150. With proportional scaling (`piper_pace`) the pace lands at 140-165 words a minute."""
 
 
+_ESPEAK = threading.Lock()
+"""espeak-ng keeps global state (the language it phonemizes): one lock for every Piper voice,
+since a session's parts may speak with two voices side by side."""
+
+
 class PiperEngine:
     """Piper on the CPU; the model loads on first use, so planning never pays for it."""
 
@@ -40,7 +45,7 @@ class PiperEngine:
         """Use `voice` (a name or .onnx path), else the best installed voice for `language`."""
         self.voice, self.model = resolve_voice(voice, language)
         self._voice: Any = None
-        self._phonemizer = threading.Lock()
+        self._phonemizer = _ESPEAK
         self._loading = threading.Lock()
 
     def identity(self) -> str:

@@ -302,7 +302,12 @@ class Renderer:
         options = choice.options(routine)
         engine = self._engine(self.engine, self.voice or routine.voice, routine.language)
         voice = Voice(
-            engine, ClipCache(self.cache_dir), rate=options.rate, sample_rate=fmt.sample_rate
+            engine,
+            ClipCache(self.cache_dir),
+            rate=options.rate,
+            sample_rate=fmt.sample_rate,
+            # The voices of the routine's parts load once for the whole server too.
+            engines=lambda part, language: self._engine(self.engine, part, language),
         )
         voice = voice.for_routine(routine)
 
