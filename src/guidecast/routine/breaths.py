@@ -9,9 +9,12 @@ from typing import TypeVar
 
 from yaml.nodes import Node
 
-from ..model import Breathing, Flow
+from ..lang.speech import NOMINAL_SOUND_MS
+from ..model import Breathing, Flow, SoundRef
 from . import step_keys as sk
+from .durations import format_duration
 from .fields import Reader, Reported
+from .sounds import BUILTIN_SOUNDS
 from .table import Key, Table
 
 __all__ = ["BreathReader", "Found", "TableReader"]
@@ -92,7 +95,30 @@ class BreathReader(TableReader):
                 "bad-value",
             )
         quiet = sk.QUIET.or_default(self.value(found, sk.QUIET))
-        return Flow(breaths, cues, breath_ms, self.loc(node), short, quiet, phases)
+        sound = self.value(found, sk.FLOW_SOUND)
+        if sound is not None and not sound.is_none:
+            self.breath_sound(sound, phases[0] if phases else breath_ms // len(cues))
+        return Flow(breaths, cues, breath_ms, self.loc(node), short, quiet, phases, sound)
+
+    def breath_sound(self, sound: SoundRef, phase_ms: int) -> None:
+        """A sound that starts every breath lies inside its first phase: its length must be
+        known, and a second shorter than the phase."""
+        if sound.path is not None:
+            self.problem(
+                sound.loc,
+                "a flow's sound starts every breath, inside it: use one of guidecast's sounds "
+                f"({', '.join(BUILTIN_SOUNDS)}), whose length is known, so each breath keeps "
+                "its length",
+                "bad-value",
+            )
+        elif phase_ms < NOMINAL_SOUND_MS[sound.name] + 1000:
+            self.problem(
+                sound.loc,
+                f"'{sound.name}' lasts {format_duration(NOMINAL_SOUND_MS[sound.name])}: too "
+                f"long to start a breath whose first phase lasts {format_duration(phase_ms)}; "
+                "choose a shorter sound (woodblock, rise, fall, steady, go)",
+                "bad-value",
+            )
 
     def phases(self, found: Found, phases: tuple[int, ...], cues: tuple[str, ...]) -> None:
         """`phases: [2s, 1s]`: one length per cue, each long enough to be a movement."""

@@ -69,12 +69,21 @@ QUIET = key(
     False,
     default=True,
 )
+FLOW_SOUND = key(
+    "sound",
+    kinds.SOUND,
+    "A sound at the start of every breath, inside its first phase (the cue follows it), so "
+    "each breath keeps its length: one of guidecast's sounds, a second shorter than the phase.",
+    "woodblock",
+    "rise",
+    default_doc="none",
+)
 FLOW = Table(
     "flow",
     "Breath-paced movement (cat-cow style): for each breath, the cues are said on successive "
     "phases of that breath.",
     ({"breaths": 6, "cues": ["Inhale, lift your chest.", "Exhale, round your back."]},),
-    (BREATHS, CUES, BREATH, SHORT, QUIET, PHASES),
+    (BREATHS, CUES, BREATH, SHORT, QUIET, PHASES, FLOW_SOUND),
 )
 
 PATTERN = key(
@@ -220,6 +229,25 @@ SOUND = key(
     "none",
     default_doc="the routine's transition sound",
 )
+CUE_SOUND = key(
+    "cue_sound",
+    kinds.SOUND,
+    "A sound right after the step's announcement, to mark its start: after its instructions "
+    "(paced), or after what is said ahead of it in the rest or get-ready before it, ending "
+    "0.6s before the countdown (on the clock, one of guidecast's sounds).",
+    "go",
+    "woodblock",
+    default_doc="none",
+)
+REP_SOUND = key(
+    "rep_sound",
+    kinds.SOUND,
+    "A sound as each repetition's hold starts, on every side (paced timing; on the clock "
+    "`sound` starts every repetition).",
+    "woodblock",
+    "go",
+    default_doc="none",
+)
 TIME_LEFT = key(
     "time_left",
     kinds.TIME_LEFT,
@@ -250,11 +278,11 @@ STEP = Table(
     "`move` (free movement) or `breathe` (a breathing pattern).",
     ({"pose": "Child's Pose", "cue": "Sink your hips toward your heels.", "hold": "1-2m"},),
     (POSE, SANSKRIT, CUE, HOW, WHY, PROPS, REMINDERS, HOLD, MOVE, SIDES, SWITCH, REPS, REST,
-     FLOW_KEY, BREATHE_KEY, SOUND, SETTLE, SWITCH_SETTLE, PAUSE_AFTER, GUIDANCE, TIME_LEFT,
-     SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME, PACE),
+     FLOW_KEY, BREATHE_KEY, SOUND, CUE_SOUND, REP_SOUND, SETTLE, SWITCH_SETTLE, PAUSE_AFTER,
+     GUIDANCE, TIME_LEFT, SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME, PACE),
     one_of=STEP_KINDS,
     excludes=(("flow", ("reps",)), ("move", ("reps", "sides")), ("breathe", ("reps", "sides"))),
-    needs=(("rest", "reps"), ("side_rest", "sides")),
+    needs=(("rest", "reps"), ("side_rest", "sides"), ("rep_sound", "reps")),
     snippets=(
         {"label": "hold", "description": "A pose held for a time",
          "body": {"pose": "$1", "cue": "$2", "hold": "${3:1m}"}},
@@ -282,12 +310,19 @@ SAY_PAUSE_AFTER = key(
     default_doc="the routine's `defaults.pause_after`, else none",
 )
 SAY_SOUND = key("sound", kinds.SOUND, "A sound before the speech.", "bowl", default_doc="none")
+SAY_CUE_SOUND = key(
+    "cue_sound",
+    kinds.SOUND,
+    "A sound right after the speech, before the quiet (`hold`).",
+    "chime",
+    default_doc="none",
+)
 SAY_STEP = Table(
     "sayStep",
     "Plain speech, for meditation: said as written; `chapter` titles it without being spoken; "
     "`hold` is quiet after it.",
     ({"chapter": "Feet", "say": ["Bring your attention to your feet."], "hold": "30s"},),
-    (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND, PACE),
+    (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND, SAY_CUE_SOUND, PACE),
     extensible=True,
 )
 PAUSE = key(
