@@ -139,6 +139,21 @@ def test_paced_sounds_follow_their_lines_start_each_rep_and_each_breath(level: N
             assert item.ms + nxt.ms >= 3_000
 
 
+def test_the_voice_after_a_say_steps_sound_waits_for_it_to_ring() -> None:
+    text = """\
+title: Said
+sounds: {start: none, transition: none, end: none}
+steps:
+  - say: ["Next: push-ups."]
+    cue_sound: go
+  - say: ["Go."]
+"""
+    lay = planned(parse_routine(text))
+    [sound] = [i for i in lay.items if isinstance(i.event, Sound)]
+    [go] = [s for s, _, t in said_in_order(lay) if t == "Go."]
+    assert go == sound.start_ms + sound.ms + 1200
+
+
 def test_every_repetition_and_side_starts_on_the_rep_sound() -> None:
     text = """\
 title: Sides

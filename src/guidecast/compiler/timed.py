@@ -49,6 +49,9 @@ before what comes next; in a shorter one the tone says it, and its seconds are f
 next."""
 ANNOUNCE_CLEAR_MS = 600
 """An announcement in a rest ends this long before the countdown, or it is left out."""
+SOUND_GAP_MS = 1200
+"""Quiet after a `say` step's sound when no `hold` follows it, before the voice comes in (as
+after a bell)."""
 CUE_SOUND_ROOM_MS = 3000
 """A sound after an announcement leaves at least this long before it, for the announcement."""
 
@@ -154,7 +157,10 @@ def _say(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
     for text in step.say:
         n.say(text, index)
     after(n, step.cue_sound)
-    n.quiet(n.holds[index] or 0, "pause", index)
+    hold = n.holds[index] or 0
+    if step.cue_sound is not None and not step.cue_sound.is_none and not hold:
+        hold = SOUND_GAP_MS  # the next voice does not come in on the sound's tail
+    n.quiet(hold, "pause", index)
     n.quiet(n.pause_after(step, usual=0), "pause", index)
 
 
