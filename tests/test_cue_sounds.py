@@ -4,6 +4,7 @@ clock; the docs' examples, their rendered sound, and the located mistakes."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from pathlib import Path
@@ -44,6 +45,7 @@ def _doc_routine(title: str) -> str:
 
 
 PACED = _doc_routine("Sounds After Words")
+TEMPO = _doc_routine("Tempo Squats")
 CLOCK = _doc_routine("Announced on the Clock")
 
 
@@ -152,6 +154,18 @@ steps:
     [sound] = [i for i in lay.items if isinstance(i.event, Sound)]
     [go] = [s for s, _, t in said_in_order(lay) if t == "Go."]
     assert go == sound.start_ms + sound.ms + 1200
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_a_flows_sounds_start_each_phase_and_keep_its_tempo(level: Narration) -> None:
+    lay = planned(parse_routine(TEMPO), narration=level)
+    tones = [(at, name) for at, name in _tones(lay) if name in ("fall", "rise")]  # no bowls
+    assert [name for _, name in tones] == ["fall", "rise"] * 8
+    starts = [at for at, _ in tones]
+    assert [b - a for a, b in itertools.pairwise(starts)] == [3_000, 2_000] * 7 + [3_000]
+    cues = {s: t for s, _, t in said_in_order(lay) if t in ("Down.", "Up.")}
+    for at, name in tones:  # each phase's cue right after its tone
+        assert cues[at + 800] == {"fall": "Down.", "rise": "Up."}[name]
 
 
 def test_every_repetition_and_side_starts_on_the_rep_sound() -> None:
@@ -279,8 +293,10 @@ def test_a_rep_sound_needs_reps() -> None:
 
 @pytest.mark.parametrize(
     ("sound", "message"),
-    [("bowl", "'bowl' lasts 6s: too long to start a breath whose first phase lasts 2s"),
-     ("ding.wav", "a flow's sound starts every breath, inside it")],
+    [("bowl", "'bowl' lasts 6s: too long to start a phase of 2s; choose a shorter one (wood"),
+     ("[go, bowl]", "'bowl' lasts 6s: too long to start a phase of 2s"),
+     ("ding.wav", "a flow's sound starts its phase, inside it: use one of guidecast's"),
+     ("[go, go, go]", "'sound' needs one sound, or one per phase: 2 like 'cues', found 3")],
 )  # fmt: skip
 def test_a_flow_sound_that_does_not_fit_its_phase_is_a_located_error(
     tmp_path: Path, sound: str, message: str
@@ -289,4 +305,4 @@ def test_a_flow_sound_that_does_not_fit_its_phase_is_a_located_error(
     text = "title: T\nsteps:\n  - pose: A\n    flow:\n      breaths: 4\n"
     text += f"      cues: [In., Out.]\n      breath: 4s\n      sound: {sound}\n"
     [(line, col, found)] = _problems(text, tmp_path)
-    assert (line, col) == (8, 14) and message in found
+    assert line == 8 and col in (14, 19) and message in found  # at the sound that is wrong

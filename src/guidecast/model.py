@@ -96,8 +96,9 @@ class Flow:
     """Leave the later rounds quiet (False: cue every round)."""
     phases_ms: tuple[int, ...] = ()
     """Each cue's own phase length (unequal phases); empty: `breath_ms` shared equally."""
-    sound: SoundRef | None = None
-    """Played at the start of every breath, inside its first phase (None: nothing)."""
+    sounds: tuple[SoundRef, ...] = ()
+    """The sound that starts each phase, inside it, one per cue (`none`: no sound); empty:
+    none at all."""
 
 
 GUIDANCE_MOMENTS = ("length", "halfway", "ending", "release")

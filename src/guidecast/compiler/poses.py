@@ -236,10 +236,11 @@ def _flow(n: Narrator, index: int, flow: Flow) -> None:
             text = said[phase] if phase < len(said) else None
             cues = (Cue(0, text),) if text else ()
             ms = phases_ms[phase]
-            if phase == 0 and flow.sound is not None and not flow.sound.is_none:
-                # The breath starts on its sound, inside its first phase: it keeps its length.
-                n.events.append(Sound(flow.sound))
-                ms -= sound_ms(flow.sound)
+            sound = flow.sounds[phase] if flow.sounds else None
+            if sound is not None and not sound.is_none:
+                # The phase starts on its sound, inside it: the breath keeps its length.
+                n.events.append(Sound(sound))
+                ms -= sound_ms(sound)
             n.cues(Silence(ms, "breath", index, cues))
     if quiet >= 2:
         n.say(n.phrases.say("flow_stop", None), index)
