@@ -90,6 +90,22 @@ def test_on_the_clock_the_cue_sound_follows_the_announcement_and_periods_stay_ex
     assert counts[:2] == [7_000, 37_000]  # the countdowns keep their seconds
 
 
+@pytest.mark.parametrize(
+    ("countdown", "tones"),
+    [("beeps", [(0, "rest"), (5_600, "woodblock"), (7_000, "beeps"), (10_000, "go")]),
+     ("0", [(0, "rest"), (8_600, "woodblock"), (10_000, "go")])],
+)  # fmt: skip
+def test_the_cue_sound_ends_clear_of_the_beeps_or_of_the_period_without_a_count(
+    countdown: str, tones: list[tuple[int, str]]
+) -> None:
+    text = CLOCK.replace(
+        "get_ready: 10s\n", f"get_ready: 10s\ndefaults: {{countdown: {countdown}}}\n"
+    )
+    lay = planned(parse_routine(text))
+    assert _tones(lay)[: len(tones)] == tones
+    assert lay.total_ms == 105_000
+
+
 def test_on_the_clock_a_step_announced_in_its_own_period_plays_no_cue_sound() -> None:
     text = CLOCK.replace("get_ready: 10s\n", "")
     lay = planned(parse_routine(text))
