@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from guidecast.cli import cli
 from guidecast.compiler.timeline import Layout, Placed, Silence, Sound, Speak
 from guidecast.errors import RoutineError
 from guidecast.media.decode import load_sound
@@ -281,6 +283,21 @@ def test_a_cue_sound_that_does_not_fit_the_rest_before_is_a_located_error() -> N
     assert not parse_routine(text.replace("rest: 5s", "rest: 9s")).warnings  # 9 s holds it
 
 
+def test_a_flow_on_the_clock_plays_its_cue_sound_after_its_own_cue() -> None:
+    text = CLOCK_STEPS + (
+        "  - pose: A\n    hold: 20s\n  - rest: 5s\n  - pose: B\n    cue: Breathe with it.\n"
+        "    flow: {breaths: 2, cues: [In., Out.]}\n    cue_sound: woodblock\n"
+    )
+    lay = planned(parse_routine(text))  # no error: nothing is said ahead of a flow
+    [k] = [
+        k
+        for k, i in enumerate(lay.items)
+        if isinstance(i.event, Sound) and i.event.sound.name == "woodblock"
+    ]
+    before = lay.items[k - 1]
+    assert isinstance(before.event, Speak) and before.event.text == "Breathe with it."
+
+
 def test_a_cue_sound_that_does_not_fit_the_get_ready_is_a_located_error() -> None:
     text = "title: T\ntiming: clock\nget_ready: 6s\nsteps:\n"
     text += "  - pose: B\n    hold: 20s\n    cue_sound: go\n"
@@ -299,6 +316,19 @@ def test_on_the_clock_a_cue_sound_file_and_a_rep_sound_are_located_errors(tmp_pa
     assert "set 'sound' (the go tone unless you choose one) rather than 'rep_sound'" in messages
     paced = text.replace("timing: clock\n", "")
     assert parse_routine(paced, "s.yaml", tmp_path).steps[0].cue_sound is not None
+
+
+def test_check_reports_a_cue_sound_that_does_not_fit_at_its_place(tmp_path: Path) -> None:
+    path = tmp_path / "short.yaml"
+    path.write_text(CLOCK.replace("rest: 15s", "rest: 6s"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 2
+    line = CLOCK.splitlines().index(
+        '    cue_sound: woodblock           # after "Next: Push-ups." in the rest'
+    )
+    assert f"short.yaml:{line + 1}:16: 'woodblock' after the announcement does not fit" in (
+        result.output
+    )
 
 
 def test_a_rep_sound_needs_reps() -> None:

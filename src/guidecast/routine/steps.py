@@ -129,8 +129,9 @@ class StepReader(BreathReader):
         seen: set[Loc] = set()
         for k, step in enumerate(steps):
             sound = step.cue_sound
-            if not step.clock or step.kind != "pose" or sound is None or sound.is_none:
-                continue
+            said_ahead = step.clock and step.kind == "pose" and step.flow is None
+            if not said_ahead or sound is None or sound.is_none:
+                continue  # a flow on the clock is led as paced: its sound follows its cue
             if sound.path is not None or sound.loc in seen:
                 continue  # a file is an error of its own; a block's rounds are checked once
             before = steps[k - 1] if k else None
