@@ -159,9 +159,10 @@ def _work(
     if last and not pinned and hold_ms >= counted + ANNOUNCE_FROM_MS:
         ahead = announcement(n, index + 1)
         sound = cue_sound(n, index + 1)
-        if ahead and sound is not None:  # the sound follows what is said, before the count
+        if sound is not None:  # the sound follows what is said, before the count
             at = hold_ms - counted - ANNOUNCE_CLEAR_MS - sound_ms(sound)
-            cues.append(Cue(0, " ".join(ahead), flexible=True, end_by_ms=at))
+            if ahead:
+                cues.append(Cue(0, " ".join(ahead), flexible=True, end_by_ms=at))
             then = (at, sound)
         elif ahead:
             end_by = hold_ms - counted - 1500

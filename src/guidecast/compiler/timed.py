@@ -20,8 +20,8 @@ from .options import Options
 from .timeline import Chapter, Cue, Event, Silence, SilenceKind, Sound
 
 __all__ = [
+    "ANNOUNCE_ROOM_MS",
     "BEEPS",
-    "CUE_SOUND_ROOM_MS",
     "FINISH",
     "GO",
     "REST",
@@ -52,7 +52,7 @@ ANNOUNCE_CLEAR_MS = 600
 SOUND_GAP_MS = 1200
 """Quiet after a `say` step's sound when no `hold` follows it, before the voice comes in (as
 after a bell)."""
-CUE_SOUND_ROOM_MS = 3000
+ANNOUNCE_ROOM_MS = 3000
 """A sound after an announcement leaves at least this long before it, for the announcement."""
 
 
@@ -335,9 +335,10 @@ def announced(
     end_by = ms - counted - ANNOUNCE_CLEAR_MS
     at = end_by - (sound_ms(then) if then is not None else 0)
     head = sound_ms(tone) if tone is not None else 0
-    if then is None or then.is_none or at - head < CUE_SOUND_ROOM_MS:
+    if then is None or then.is_none or at - head < ANNOUNCE_ROOM_MS:
         return [Cue(0, text, end_by_ms=end_by) for text in announce], None
-    return [Cue(0, " ".join(announce), flexible=True, end_by_ms=at)], (at, then)
+    said = " ".join(announce)
+    return ([Cue(0, said, flexible=True, end_by_ms=at)] if said else []), (at, then)
 
 
 def get_ready(

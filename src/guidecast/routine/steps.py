@@ -36,7 +36,7 @@ NEEDS = {
     "rep_sound": "'rep_sound' sounds as each repetition starts; add reps: 2 or more",
 }
 """What a key says when the key it needs (`STEP.needs`) is missing."""
-CUE_SOUND_ROOM_MS = 3000 + 600 + 3000
+ANNOUNCED_REST_MS = 3000 + 600 + 3000
 """Beside its tone and a `cue_sound`, a rest on the clock holds the announcement (3 s at
 least), 0.6 s clear, and the countdown (3 s): the compiler's `timed.announced` lays it out."""
 
@@ -141,7 +141,7 @@ class StepReader(BreathReader):
                 ms, what = get_ready_ms, "the get-ready"
             else:
                 continue  # after an exercise, or not announced ahead
-            need = NOMINAL_SOUND_MS["rest"] + NOMINAL_SOUND_MS[sound.name] + CUE_SOUND_ROOM_MS
+            need = NOMINAL_SOUND_MS["rest"] + NOMINAL_SOUND_MS[sound.name] + ANNOUNCED_REST_MS
             if ms < need:
                 seen.add(sound.loc)
                 self.problem(
