@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Write what guidecast's table of routine keys generates: the JSON Schema and the docs' tables.
 
-The table lives in ``src/guidecast/routine/keys.py`` and ``step_keys.py``. This script writes
-``schema/routine.schema.json`` (the output of ``guidecast schema``) and rewrites the tables
-between ``<!-- keys:NAME -->`` and ``<!-- /keys:NAME -->`` in ``docs/routines.md``. With
-``--check`` it writes nothing and exits 1 when either file is stale (tests/test_keys.py checks
-the same).
+The table lives in ``src/guidecast/routine/keys.py``, ``step_keys.py`` and ``breath_keys.py``.
+This script writes ``schema/routine.schema.json`` (the output of ``guidecast schema``) and
+rewrites the tables between ``<!-- keys:NAME -->`` and ``<!-- /keys:NAME -->`` in
+``docs/routines.md``. With ``--check`` it writes nothing and exits 1 when either file is
+stale (tests/test_keys.py checks the same).
 
 Usage: ``python scripts/make_keys.py [--check]``
 """

@@ -84,7 +84,11 @@ def test_the_schema_gives_editors_defaults_ranges_and_snippets() -> None:
     rate = routine_schema()["$defs"]["defaults"]["properties"]["rate"]
     assert (rate["minimum"], rate["maximum"], rate["default"]) == (0.5, 2.0, 1.0)
     assert [s["label"] for s in step["defaultSnippets"]] == ["hold", "flow"]
-    assert step["dependentRequired"] == {"rest": ["reps"], "side_rest": ["sides"]}
+    assert step["dependentRequired"] == {
+        "rest": ["reps"],
+        "side_rest": ["sides"],
+        "rep_sound": ["reps"],
+    }
 
 
 # -- one declaration --------------------------------------------------------------------------
@@ -190,10 +194,11 @@ def test_keys_that_exclude_each_other_in_the_loader_and_the_schema(
 
 @pytest.mark.parametrize(("name", "needed"), STEP.needs)
 def test_a_key_needs_its_partner_in_the_loader_and_the_schema(name: str, needed: str) -> None:
-    data = _routine_with(STEP, {name: "5s"})
+    value = {"rep_sound": "woodblock"}.get(name, "5s")
+    data = _routine_with(STEP, {name: value})
     assert [p.rule for p in _loader_problems(data)] == ["conflicting-keys"]
     assert not _schema_valid(data)
-    data = _routine_with(STEP, {name: "5s", needed: {"reps": 2, "sides": True}[needed]})
+    data = _routine_with(STEP, {name: value, needed: {"reps": 2, "sides": True}[needed]})
     assert _loader_problems(data) == [] and _schema_valid(data)
 
 

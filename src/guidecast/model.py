@@ -97,6 +97,9 @@ class Flow:
     """Leave the later rounds quiet (False: cue every round)."""
     phases_ms: tuple[int, ...] = ()
     """Each cue's own phase length (unequal phases); empty: `breath_ms` shared equally."""
+    sounds: tuple[SoundRef, ...] = ()
+    """The sound that starts each phase, inside it, one per cue (`none`: no sound); empty:
+    none at all."""
 
 
 GUIDANCE_MOMENTS = ("length", "halfway", "ending", "release")
@@ -220,6 +223,10 @@ class Step:
     rest_ms: int = 0
     flow: Flow | None = None
     sound: SoundRef | None = None
+    cue_sound: SoundRef | None = None
+    """Played right after the step's announcement (its instructions, or its `say` lines)."""
+    rep_sound: SoundRef | None = None
+    """Played as each repetition's hold starts (paced timing)."""
     move: bool = False
     """A free-movement step: `hold` is how long the listener moves as they like."""
     settle_ms: int | None = None

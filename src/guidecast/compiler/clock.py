@@ -10,10 +10,20 @@ from __future__ import annotations
 from ..lang.speech import sentences
 from ..model import Narration, SoundRef, Step
 from .poses import hold_cues, setup_lines
-from .timed import GO, Narrator, count_in, countdown_ms, finishes, period, rest
+from .timed import (
+    ANNOUNCE_CLEAR_MS,
+    GO,
+    Narrator,
+    count_in,
+    countdown_ms,
+    finishes,
+    period,
+    rest,
+    sound_ms,
+)
 from .timeline import Cue
 
-__all__ = ["announcement", "clock_pose"]
+__all__ = ["announcement", "clock_pose", "cue_sound"]
 
 CLOSING_FROM_MS = 10_000
 """A session's last period this long says the closing sentence before the finish tone (a
@@ -34,7 +44,7 @@ def announcement(n: Narrator, index: int, *, first: bool = False) -> tuple[str, 
     if index >= len(steps):
         return None
     step = steps[index]
-    if step.kind != "pose" or not step.clock or step.flow is not None:
+    if not announcement_of(step):
         return None
     said: list[str] = []
     round_line = n.round_line(step)
@@ -145,12 +155,33 @@ def _work(
         return
     pinned = last and _pinned_after(n, index)
     counted = 0 if pinned else countdown_ms(n, hold_ms, clock=True, margin=5000)
+    then: tuple[int, SoundRef] | None = None
     if last and not pinned and hold_ms >= counted + ANNOUNCE_FROM_MS:
         ahead = announcement(n, index + 1)
-        if ahead:
+        sound = cue_sound(n, index + 1)
+        if sound is not None:  # the sound follows what is said, before the count
+            at = hold_ms - counted - ANNOUNCE_CLEAR_MS - sound_ms(sound)
+            if ahead:
+                cues.append(Cue(0, " ".join(ahead), flexible=True, end_by_ms=at))
+            then = (at, sound)
+        elif ahead:
             end_by = hold_ms - counted - 1500
             cues.append(Cue(end_by, " ".join(ahead), flexible=True, end_by_ms=end_by))
-    period(n, index, "hold", hold_ms, cues, tone=tone, counted=counted)
+    period(n, index, "hold", hold_ms, cues, tone=tone, counted=counted, then=then)
+
+
+def cue_sound(n: Narrator, index: int) -> SoundRef | None:
+    """The sound that follows the announcement of step `index` on the clock (None: none)."""
+    steps = n.routine.steps
+    if index >= len(steps) or not announcement_of(steps[index]):
+        return None
+    sound = steps[index].cue_sound
+    return None if sound is None or sound.is_none else sound
+
+
+def announcement_of(step: Step) -> bool:
+    """Step `step` is an exercise on the clock, said ahead of its period."""
+    return step.kind == "pose" and step.clock and step.flow is None
 
 
 def work_tone(step: Step) -> SoundRef | None:

@@ -3,8 +3,8 @@
 This is the heart of the compiler (`fit.py` chooses the hold lengths and calls `narrate`). The
 `Narrator` holds the pacing: the pause between sentences and between instructions, the bells,
 the opening and the ending of a session. Each kind of step is narrated by its own module:
-`poses.py` (poses, holds, flows), `clock.py` (exercises on the clock) and `timed.py` (rests,
-breathwork, speech and pauses).
+`poses.py` (poses, holds, flows), `clock.py` (exercises on the clock), `breathwork.py` and
+`timed.py` (rests, speech and pauses).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..lang.i18n import Language, LanguageError, language_for, worded
 from ..lang.speech import sentences
 from ..model import Guidance, Narration, Routine, SoundRef, Speaker, Step
 from ..routine.keys import PAUSE_AFTER_MS, SETTLE_MS, SWITCH_SETTLE_MS
-from . import clock, poses, timed
+from . import breathwork, clock, poses, timed
 from .guidance import Phrases
 from .options import Options, first
 from .timeline import Chapter, Event, Silence, SilenceKind, Sound, Speak
@@ -149,7 +149,8 @@ class Narrator:
         if r.get_ready_ms:
             on_clock = bool(r.steps) and r.steps[0].clock
             ahead = clock.announcement(self, 0, first=True) if on_clock else None
-            timed.get_ready(self, ahead, on_clock=on_clock)
+            then = clock.cue_sound(self, 0) if on_clock else None
+            timed.get_ready(self, ahead, on_clock=on_clock, then=then)
         for index, step in enumerate(r.steps):
             self.lang, self.phrases = self.language(self.speaker(index))
             self.step(index, step, lead_in=index > 0 or bool(opening) or bool(r.get_ready_ms))
@@ -281,10 +282,13 @@ class Narrator:
             clock.clock_pose(self, index, step)
         elif step.kind == "pose":
             poses.paced_pose(self, index, step, lead_in=lead_in)
+        elif step.kind == "breathe":
+            breathwork.breathe(self, index, step, lead_in=lead_in)
         else:
             on_clock = step.kind == "rest" and step.clock
             ahead = clock.announcement(self, index + 1) if on_clock else None
-            timed.narrate_step(self, index, step, lead_in=lead_in, announce=ahead)
+            then = clock.cue_sound(self, index + 1) if on_clock else None
+            timed.narrate_step(self, index, step, lead_in=lead_in, announce=ahead, then=then)
 
     def instructions(self, index: int, step: Step) -> None:
         poses.instructions(self, index, step)

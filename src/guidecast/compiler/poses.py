@@ -11,8 +11,8 @@ import re
 from ..lang.speech import sentences
 from ..model import Flow, Narration, Step
 from .guidance import HoldPlan, guide_cues, wanted
-from .timed import Narrator, count_in, countdown_ms, period, rest, time_left
-from .timeline import Cue, Silence
+from .timed import Narrator, after, count_in, countdown_ms, period, rest, sound_ms, time_left
+from .timeline import Cue, Silence, Sound
 
 __all__ = [
     "LONG_HOLD_MS",
@@ -109,15 +109,18 @@ def paced_pose(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
             instructions(n, index, step, cue=not reps)
             if step.move:
                 _move_length(n, index, step)
+                after(n, step.cue_sound)
             elif reps:  # into position first; then count the repetition, then its movement
                 n.quiet(n.settle(step), "settle", index)
                 n.say(n.first_line(side, step), index)
                 n.say(n.side_cue(step, side), index)
                 n.say(step.cue, index)
+                after(n, step.cue_sound)
                 n.quiet(n.switch_settle(step), "settle", index)
             else:
                 n.say(n.first_line(side, step), index)
                 n.say(n.side_cue(step, side), index)
+                after(n, step.cue_sound)
                 n.quiet(n.settle(step), "settle", index)
         else:
             n.say(n.switch_line(step, side), index)
@@ -171,6 +174,7 @@ def _body(n: Narrator, index: int, step: Step) -> None:
                 rest(n, index, step.rest_ms, said=False)
             n.say(n.rep_line(rep, step.reps), index)
             n.quiet(n.switch_settle(step), "settle", index)
+        after(n, step.rep_sound)  # each repetition's hold starts as its sound ends
         cues = hold_cues(n, index, step, hold_ms, first=rep == 0)
         counted = countdown_ms(n, hold_ms, clock=False, margin=5000)
         period(n, index, "hold", hold_ms, cues, counted=counted)
@@ -231,7 +235,13 @@ def _flow(n: Narrator, index: int, flow: Flow) -> None:
         for phase in range(len(flow.cues)):
             text = said[phase] if phase < len(said) else None
             cues = (Cue(0, text),) if text else ()
-            n.cues(Silence(phases_ms[phase], "breath", index, cues))
+            ms = phases_ms[phase]
+            sound = flow.sounds[phase] if flow.sounds else None
+            if sound is not None and not sound.is_none:
+                # The phase starts on its sound, inside it: the breath keeps its length.
+                n.events.append(Sound(sound))
+                ms -= sound_ms(sound)
+            n.cues(Silence(ms, "breath", index, cues))
     if quiet >= 2:
         n.say(n.phrases.say("flow_stop", None), index)
 

@@ -1,5 +1,5 @@
 """Periods of exact length and the steps made of them: rests with next-up announcements, the
-get-ready lead-in, breathwork, and the steps of plain speech and pauses a meditation is made of.
+get-ready lead-in, and the steps of plain speech and pauses a meditation is made of.
 
 A period keeps its length whatever is said or played in it: a tone at its start (an interval
 timer's "go" or "rest"), cues inside it, and at its end a countdown, said or beeped, or the
@@ -14,16 +14,20 @@ from typing import Protocol
 from ..errors import Loc
 from ..lang.i18n import Language
 from ..lang.speech import NOMINAL_SOUND_MS
-from ..model import Breathing, Guidance, Narration, Routine, SoundRef, Step
+from ..model import Guidance, Narration, Routine, SoundRef, Step
 from .guidance import Phrases
 from .options import Options
 from .timeline import Chapter, Cue, Event, Silence, SilenceKind, Sound
 
 __all__ = [
+    "ANNOUNCE_ROOM_MS",
     "BEEPS",
     "FINISH",
     "GO",
     "REST",
+    "after",
+    "announced",
+    "builtin",
     "count_in",
     "countdown_cues",
     "get_ready",
@@ -45,26 +49,24 @@ before what comes next; in a shorter one the tone says it, and its seconds are f
 next."""
 ANNOUNCE_CLEAR_MS = 600
 """An announcement in a rest ends this long before the countdown, or it is left out."""
-PHASE_WORDS = {"in": "Breathe in.", "hold": "Hold.", "out": "Breathe out."}
-SHORT_PHASE_WORDS = {"in": "In.", "hold": "Hold.", "out": "Out."}
-FULL_PHASE_CYCLES = 2
-"""Breathwork says the whole phase words for the first cycles, then the short ones."""
+SOUND_GAP_MS = 1200
+"""Quiet after a `say` step's sound when no `hold` follows it, before the voice comes in (as
+after a bell)."""
+ANNOUNCE_ROOM_MS = 3000
+"""A sound after an announcement leaves at least this long before it, for the announcement."""
 
 
-def _builtin(name: str) -> SoundRef:
+def builtin(name: str) -> SoundRef:
     return SoundRef(name, None, Loc("guidecast"))
 
 
-PHASE_TONES = {"in": _builtin("rise"), "hold": _builtin("steady"), "out": _builtin("fall")}
-"""With `count: tones`, the tone that starts each phase (0.8 s, inside the phase): rising to
-breathe in, falling to breathe out, steady to hold."""
-GO = _builtin("go")
+GO = builtin("go")
 """Starts every work period on the clock."""
-REST = _builtin("rest")
+REST = builtin("rest")
 """Starts every rest (and the get-ready) on the clock."""
-BEEPS = _builtin("beeps")
+BEEPS = builtin("beeps")
 """`countdown: beeps`: three beeps in the last three seconds of a period."""
-FINISH = _builtin("finish")
+FINISH = builtin("finish")
 """Ends a session on the clock or of breathing, after its closing sentence."""
 
 
@@ -110,22 +112,35 @@ class Narrator(Protocol):
 
 
 def narrate_step(
-    n: Narrator, index: int, step: Step, *, lead_in: bool, announce: tuple[str, ...] | None
+    n: Narrator,
+    index: int,
+    step: Step,
+    *,
+    lead_in: bool,
+    announce: tuple[str, ...] | None,
+    then: SoundRef | None = None,
 ) -> None:
-    """A step that is not a pose: speech, a pause, a rest (saying `announce` ahead of what comes
-    next, on the clock), breathwork."""
+    """Speech, a pause, or a rest (saying `announce` ahead of what comes next, on the clock,
+    and then the sound `then`)."""
     if step.kind == "say":
         _say(n, index, step, lead_in=lead_in)
     elif step.kind == "pause":
         _chapter(n, index, step)
         n.quiet(n.holds[index] or 0, "pause", index)
-    elif step.kind == "rest":
+    else:
         _chapter(n, index, step)
         ms = n.holds[index] or 0
         last = n.ends_here(index)
-        rest(n, index, ms, next_up=step.next_up, clock=step.clock, announce=announce, last=last)
-    else:
-        _breathe(n, index, step, lead_in=lead_in)
+        rest(
+            n,
+            index,
+            ms,
+            next_up=step.next_up,
+            clock=step.clock,
+            announce=announce,
+            last=last,
+            then=then,
+        )
 
 
 def _chapter(n: Narrator, index: int, step: Step) -> None:
@@ -141,8 +156,19 @@ def _say(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
         n.sound(step.sound)
     for text in step.say:
         n.say(text, index)
-    n.quiet(n.holds[index] or 0, "pause", index)
+    after(n, step.cue_sound)
+    hold = n.holds[index] or 0
+    if step.cue_sound is not None and not step.cue_sound.is_none and not hold:
+        hold = SOUND_GAP_MS  # the next voice does not come in on the sound's tail
+    n.quiet(hold, "pause", index)
     n.quiet(n.pause_after(step, usual=0), "pause", index)
+
+
+def after(n: Narrator, ref: SoundRef | None) -> None:
+    """A sound right after what was just said (a step's `cue_sound`): what follows it, quiet or
+    speech, is timed from its end."""
+    if ref is not None and not ref.is_none:
+        n.events.append(Sound(ref))
 
 
 def count_in(n: Narrator, index: int, step: Step) -> None:
@@ -187,10 +213,12 @@ def period(
     tone: SoundRef | None = None,
     counted: int = 0,
     finish: bool = False,
+    then: tuple[int, SoundRef] | None = None,
 ) -> None:
     """A period of exactly `ms`: `tone` at its start, `cues` (timed from its start) inside it,
-    and at its end the countdown of its last `counted` ms (numbers said, or the beeps tone) or,
-    with `finish`, the finish tone. Tones lie inside the period, so it keeps its length."""
+    `then` (a sound `at` ms from its start, after an announcement), and at its end the
+    countdown of its last `counted` ms (numbers said, or the beeps tone) or, with `finish`, the
+    finish tone. Tones lie inside the period, so it keeps its length."""
     head = sound_ms(tone) if tone is not None else 0
     tail: SoundRef | None = None
     if finish and ms - head - sound_ms(FINISH) >= 1000:  # else too short to hold it
@@ -203,9 +231,45 @@ def period(
     if tone is not None:
         n.events.append(Sound(tone))
     shifted = tuple(_shift(c, head, body) for c in cues)
-    n.cues(Silence(body, kind, index, shifted, ms if body != ms else 0))
+    whole = ms if body != ms or then is not None else 0
+    if then is None:
+        n.cues(Silence(body, kind, index, shifted, whole))
+    else:
+        _split(n, index, kind, body, shifted, then[0] - head, then[1], whole)
     if tail is not None:
         n.events.append(Sound(tail))
+
+
+def _split(
+    n: Narrator,
+    index: int | None,
+    kind: SilenceKind,
+    body: int,
+    cues: tuple[Cue, ...],
+    cut: int,
+    ref: SoundRef,
+    whole: int,
+) -> None:
+    """A period's silence of `body` ms with the sound `ref` inside it, `cut` ms from its start:
+    the cues before the sound are said before it (and end by it), the others after it."""
+    ms = sound_ms(ref)
+    before = tuple(
+        replace(c, end_by_ms=cut if c.end_by_ms is None else min(c.end_by_ms, cut))
+        for c in cues
+        if c.at_ms < cut
+    )
+    after = tuple(
+        replace(
+            c,
+            at_ms=max(0, c.at_ms - cut - ms),
+            end_by_ms=None if c.end_by_ms is None else c.end_by_ms - cut - ms,
+        )
+        for c in cues
+        if c.at_ms >= cut
+    )
+    n.cues(Silence(cut, kind, index, before, whole))
+    n.events.append(Sound(ref))
+    n.cues(Silence(body - cut - ms, kind, index, after, whole))
 
 
 def finishes(n: Narrator) -> bool:
@@ -232,10 +296,12 @@ def rest(
     said: bool = True,
     announce: tuple[str, ...] | None = None,
     last: bool = False,
+    then: SoundRef | None = None,
 ) -> None:
     """A rest: "Rest." at its start, then what comes next; on the clock it starts on the rest
     tone and is counted down. `announce` (the next period's instructions, in order) replaces
-    the plain "Next: ..." line; the session's `last` rest on the clock closes it instead."""
+    the plain "Next: ..." line, followed by the sound `then`; the session's `last` rest on the
+    clock closes it instead."""
     if ms <= 0:
         return
     if clock and last:
@@ -246,15 +312,42 @@ def rest(
     # On the clock a short rest's tone says "rest": its seconds are for what comes next.
     said = said and not (clock and announce and ms < REST_WORD_FROM_MS)
     cues = [Cue(0, n.lang.say("Rest."))] if said else []
+    tone = REST if clock else None
+    sound = None
     if announce is not None:
-        end_by = ms - counted - ANNOUNCE_CLEAR_MS
-        cues += [Cue(0, text, end_by_ms=end_by) for text in announce]
+        ahead, sound = announced(announce, ms, counted, tone, then)
+        cues += ahead
     elif next_up:
         cues.append(Cue(0, n.lang.say("Next: {name}.", name=next_up), flexible=True))
-    period(n, index, "rest", ms, cues, tone=REST if clock else None, counted=counted)
+    period(n, index, "rest", ms, cues, tone=tone, counted=counted, then=sound)
 
 
-def get_ready(n: Narrator, announce: tuple[str, ...] | None, *, on_clock: bool) -> None:
+def announced(
+    announce: tuple[str, ...],
+    ms: int,
+    counted: int,
+    tone: SoundRef | None,
+    then: SoundRef | None,
+) -> tuple[list[Cue], tuple[int, SoundRef] | None]:
+    """What a period of `ms` says ahead of the next one, ending before its countdown; with a
+    sound (`then`), the sound ends `ANNOUNCE_CLEAR_MS` before the countdown and the
+    announcement, said as one, ends just before the sound (left out when it does not fit)."""
+    end_by = ms - counted - ANNOUNCE_CLEAR_MS
+    at = end_by - (sound_ms(then) if then is not None else 0)
+    head = sound_ms(tone) if tone is not None else 0
+    if then is None or then.is_none or at - head < ANNOUNCE_ROOM_MS:
+        return [Cue(0, text, end_by_ms=end_by) for text in announce], None
+    said = " ".join(announce)
+    return ([Cue(0, said, flexible=True, end_by_ms=at)] if said else []), (at, then)
+
+
+def get_ready(
+    n: Narrator,
+    announce: tuple[str, ...] | None,
+    *,
+    on_clock: bool,
+    then: SoundRef | None = None,
+) -> None:
     """The lead-in before the first step: get ready, what comes first, counted down; on the
     clock it starts on the rest tone and announces the first period's instructions."""
     ms = n.routine.get_ready_ms
@@ -262,14 +355,16 @@ def get_ready(n: Narrator, announce: tuple[str, ...] | None, *, on_clock: bool) 
     counted = countdown_ms(n, ms, clock=True, margin=2000)
     said = announce is None or ms >= REST_WORD_FROM_MS  # else the tone says it
     cues = [Cue(0, n.lang.say("Get ready."))] if said else []
+    tone = REST if on_clock else None
+    sound = None
     if announce is not None:
-        end_by = ms - counted - ANNOUNCE_CLEAR_MS
-        cues += [Cue(0, text, end_by_ms=end_by) for text in announce]
+        ahead, sound = announced(announce, ms, counted, tone, then)
+        cues += ahead
     else:
         first = next((s for s in n.routine.steps if s.pose and s.kind != "rest"), None)
         if first is not None and first.say_name:
             cues.append(Cue(0, n.lang.say("First: {name}.", name=first.pose), flexible=True))
-    period(n, None, "rest", ms, cues, tone=REST if on_clock else None, counted=counted)
+    period(n, None, "rest", ms, cues, tone=tone, counted=counted, then=sound)
 
 
 def time_left(n: Narrator, step: Step, hold_ms: int) -> list[Cue]:
@@ -283,44 +378,3 @@ def time_left(n: Narrator, step: Step, hold_ms: int) -> list[Cue]:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _breathe(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
-    """A breathing pattern, each phase exactly its count, counted aloud second by second."""
-    breathing = step.breathing
-    assert breathing is not None
-    n.chapter(n.chapter_title(step), index, step)
-    if lead_in and not step.clock:
-        n.sound(step.sound or n.routine.sounds.transition)
-    n.say(n.round_line(step), index)
-    n.instructions(index, step)
-    if not step.clock:
-        n.quiet(n.settle(step), "settle", index)
-    count_in(n, index, step)
-    for cycle in range(breathing.cycles):
-        # Counted aloud, the number lands on each second, so the phase word must be short.
-        full = cycle < FULL_PHASE_CYCLES and not breathing.counted
-        words = PHASE_WORDS if full else SHORT_PHASE_WORDS
-        for name, ms in zip(breathing.names, breathing.phases_ms, strict=True):
-            if breathing.tones:
-                # The tone is part of the phase, so the phase still lasts exactly its count.
-                period(n, index, "breathe", ms, (), tone=PHASE_TONES[name])
-                continue
-            cues = [Cue(0, n.lang.say(words[name]))]
-            if breathing.counted:
-                cues += [
-                    Cue(k * 1000, n.lang.countdown(k + 1), beat=True) for k in range(1, ms // 1000)
-                ]
-            n.cues(Silence(ms, "breathe", index, tuple(cues)))
-        if breathing.pause_ms and cycle < breathing.cycles - 1:
-            _between_cycles(n, index, breathing)
-    n.quiet(n.pause_after(step), "pause", index)
-
-
-def _between_cycles(n: Narrator, index: int, breathing: Breathing) -> None:
-    """The pause between two cycles, ending on "Again." (or the author's words) when asked."""
-    again = breathing.again
-    said = n.lang.say("Again.") if again is True else again or None
-    ms = breathing.pause_ms
-    cues = (Cue(ms, said, flexible=True, end_by_ms=ms),) if said else ()
-    n.cues(Silence(ms, "pause", index, cues))

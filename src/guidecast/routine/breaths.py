@@ -9,9 +9,12 @@ from typing import TypeVar
 
 from yaml.nodes import Node
 
-from ..model import Breathing, Flow
-from . import step_keys as sk
+from ..lang.speech import NOMINAL_SOUND_MS
+from ..model import Breathing, Flow, SoundRef
+from . import breath_keys as bk
+from .durations import format_duration
 from .fields import Reader, Reported
+from .sounds import BUILTIN_SOUNDS
 from .table import Key, Table
 
 __all__ = ["BreathReader", "Found", "TableReader"]
@@ -44,35 +47,35 @@ class BreathReader(TableReader):
 
     def breathe(self, node: Node) -> Breathing:
         """`breathe: {pattern: 4-7-8, cycles: 8}` or `{pattern: 4-4-4-4, for: 2m}`."""
-        found = self.table(node, "breathe", sk.BREATHE)
+        found = self.table(node, "breathe", bk.BREATHE)
         if found is None:
             raise Reported
-        phases = self.value(found, sk.PATTERN)
-        cycles = self.value(found, sk.CYCLES)
-        lasting = self.value(found, sk.FOR)
-        counted, tones = sk.COUNT.or_default(self.value(found, sk.COUNT))
+        phases = self.value(found, bk.PATTERN)
+        cycles = self.value(found, bk.CYCLES)
+        lasting = self.value(found, bk.FOR)
+        counted, tones = bk.COUNT.or_default(self.value(found, bk.COUNT))
         if phases is None:
             raise Reported
         if cycles is not None and lasting is not None:
-            self.problem(found[sk.FOR.name], "give 'cycles' or 'for', not both", "conflicting-keys")
-        pause_ms = self.value(found, sk.BREATHE_PAUSE) or 0
-        again = self.value(found, sk.AGAIN) or False
+            self.problem(found[bk.FOR.name], "give 'cycles' or 'for', not both", "conflicting-keys")
+        pause_ms = self.value(found, bk.BREATHE_PAUSE) or 0
+        again = self.value(found, bk.AGAIN) or False
         if lasting is not None:
             cycles = (lasting + pause_ms) // (sum(phases) + pause_ms)
             if cycles < 1:
-                self.problem(found[sk.FOR.name], "shorter than one breathing cycle", "bad-value")
+                self.problem(found[bk.FOR.name], "shorter than one breathing cycle", "bad-value")
                 raise Reported
-        cycles = sk.CYCLES.or_default(cycles)
+        cycles = bk.CYCLES.or_default(cycles)
         return Breathing(phases, cycles, counted, self.loc(node), tones, pause_ms, again)
 
     def flow(self, node: Node) -> Flow:
-        found = self.table(node, "flow", sk.FLOW)
+        found = self.table(node, "flow", bk.FLOW)
         if found is None:
             raise Reported
-        breaths = self.value(found, sk.BREATHS)
-        cues = self.value(found, sk.CUES)
-        breath_ms = sk.BREATH.or_default(self.value(found, sk.BREATH))
-        phases = self.value(found, sk.PHASES) or ()
+        breaths = self.value(found, bk.BREATHS)
+        cues = self.value(found, bk.CUES)
+        breath_ms = bk.BREATH.or_default(self.value(found, bk.BREATH))
+        phases = self.value(found, bk.PHASES) or ()
         if breaths is None or cues is None:
             raise Reported
         if phases:
@@ -80,24 +83,70 @@ class BreathReader(TableReader):
             breath_ms = sum(phases)
         elif breath_ms < 1000 * len(cues):
             self.problem(
-                found.get(sk.BREATH.name) or found[sk.CUES.name],
+                found.get(bk.BREATH.name) or found[bk.CUES.name],
                 "a breath this short leaves under 1s for each cue",
                 "bad-value",
             )
-        short = self.value(found, sk.SHORT) or ()
+        short = self.value(found, bk.SHORT) or ()
         if short and len(short) != len(cues):
             self.problem(
-                found[sk.SHORT.name],
+                found[bk.SHORT.name],
                 f"'short' needs one cue per phase: {len(cues)} like 'cues', found {len(short)}",
                 "bad-value",
             )
-        quiet = sk.QUIET.or_default(self.value(found, sk.QUIET))
-        return Flow(breaths, cues, breath_ms, self.loc(node), short, quiet, phases)
+        quiet = bk.QUIET.or_default(self.value(found, bk.QUIET))
+        phases_ms = phases or (breath_ms // len(cues),) * len(cues)
+        sounds = self.breath_sounds(found, phases_ms)
+        return Flow(breaths, cues, breath_ms, self.loc(node), short, quiet, phases, sounds)
+
+    def breath_sounds(self, found: Found, phases_ms: tuple[int, ...]) -> tuple[SoundRef, ...]:
+        """A flow's sounds, one per phase: one sound starts every breath (its first phase),
+        a list gives each phase its own (`none`: none)."""
+        sounds = self.value(found, bk.FLOW_SOUND) or ()
+        if len(sounds) == 1:
+            quiet = SoundRef("", None, sounds[0].loc)
+            sounds = (sounds[0], *(quiet,) * (len(phases_ms) - 1))
+        elif sounds and len(sounds) != len(phases_ms):
+            self.problem(
+                found[bk.FLOW_SOUND.name],
+                f"'sound' needs one sound, or one per phase: {len(phases_ms)} like 'cues', "
+                f"found {len(sounds)}",
+                "bad-value",
+            )
+            return ()
+        for sound, phase_ms in zip(sounds, phases_ms, strict=False):
+            if not sound.is_none:
+                self.breath_sound(sound, phase_ms)
+        return sounds if any(not s.is_none for s in sounds) else ()
+
+    def breath_sound(self, sound: SoundRef, phase_ms: int) -> None:
+        """A sound that starts a phase lies inside it: its length must be known, and leave at
+        least `MIN_PHASE_MS` of the phase after it."""
+        if sound.path is not None:
+            self.problem(
+                sound.loc,
+                "a flow's sound starts its phase, inside it: use one of guidecast's sounds "
+                f"({', '.join(BUILTIN_SOUNDS)}), whose length is known, so each breath keeps "
+                "its length",
+                "bad-value",
+            )
+            return
+        length = NOMINAL_SOUND_MS[sound.name]
+        if phase_ms >= length + bk.MIN_PHASE_MS:
+            return
+        fits = [n for n in BUILTIN_SOUNDS if NOMINAL_SOUND_MS[n] + bk.MIN_PHASE_MS <= phase_ms]
+        advice = f"choose a shorter one ({', '.join(fits)})" if fits else "lengthen the phase"
+        self.problem(
+            sound.loc,
+            f"'{sound.name}' lasts {format_duration(length)}: too long to start a phase of "
+            f"{format_duration(phase_ms)}; {advice}",
+            "bad-value",
+        )
 
     def phases(self, found: Found, phases: tuple[int, ...], cues: tuple[str, ...]) -> None:
         """`phases: [2s, 1s]`: one length per cue, each long enough to be a movement."""
-        node = found[sk.PHASES.name]
-        if sk.BREATH.name in found:
+        node = found[bk.PHASES.name]
+        if bk.BREATH.name in found:
             self.problem(node, "give 'breath' or 'phases', not both", "conflicting-keys")
         elif len(phases) != len(cues):
             self.problem(
@@ -105,5 +154,5 @@ class BreathReader(TableReader):
                 f"'phases' needs one length per cue: {len(cues)} like 'cues', found {len(phases)}",
                 "bad-value",
             )
-        elif min(phases) < sk.MIN_PHASE_MS:
+        elif min(phases) < bk.MIN_PHASE_MS:
             self.problem(node, "a phase lasts at least 500ms", "bad-value")

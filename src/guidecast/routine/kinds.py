@@ -157,6 +157,11 @@ TEXT_LIST = Kind("list of text", ref("textList"), plain(fields.text_list))
 DURATION = Kind("duration", ref("duration"), plain(fields.duration), format_duration)
 HOLD: Kind[Hold] = Kind("duration or range", ref("hold"), values.hold)
 SOUND: Kind[SoundRef] = Kind("sound", ref("sound"), values.sound, lambda s: s.name or "none")
+SOUNDS: Kind[tuple[SoundRef, ...]] = Kind(
+    "sound or list of sounds",
+    {"anyOf": [ref("sound"), {"type": "array", "items": ref("sound")}]},
+    values.sounds,
+)
 BOOLEAN = Kind("`true` or `false`", {"type": "boolean"}, plain(fields.boolean))
 TRUE_OR_TEXT: Kind[bool | str] = Kind(
     "`true`, `false` or text", {"anyOf": [{"type": "boolean"}, ref("text")]}, None

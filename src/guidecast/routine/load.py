@@ -124,6 +124,7 @@ class _RoutineReader(StepReader):
             phrases=self.value(found, k.PHRASES_KEY) or (),
         )
         self.placeholders(routine)
+        self.cue_sounds_fit(routine.steps, routine.get_ready_ms)
         if steps_node is not None and not self.problems:
             longest = _longest_ms(routine)
             if longest > MAX_SESSION_MS:

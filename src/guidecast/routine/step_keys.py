@@ -1,9 +1,10 @@
-"""The keys of what a `steps:` list holds: poses (with `flow:` and `breathe:`), speech, pauses,
-rests, blocks and sections; the other half of the field table begun in `keys`."""
+"""The keys of what a `steps:` list holds: poses (their `flow:` and `breathe:` in `breath_keys`),
+speech, pauses, rests, blocks and sections; the other half of the field table begun in `keys`."""
 
 from __future__ import annotations
 
 from . import kinds
+from .breath_keys import BREATHE, BREATHE_KEYS, FLOW, FLOW_KEYS
 from .keys import (
     COUNT_IN,
     GUIDANCE,
@@ -18,110 +19,24 @@ from .kinds import BOOLEAN, DURATION, TEXT, TEXT_LIST, integer, mapping, up_to
 from .speaker_keys import SPEAKER_KEYS
 from .table import Table, key
 
-__all__ = ["BLOCK", "ENTRIES", "FLOW", "PAUSE_STEP", "REST_STEP", "SAY_STEP", "SECTION", "STEP"]
+__all__ = [
+    "BLOCK",
+    "BREATHE",
+    "BREATHE_KEYS",
+    "ENTRIES",
+    "FLOW",
+    "FLOW_KEYS",
+    "PAUSE_STEP",
+    "REST_STEP",
+    "SAY_STEP",
+    "SECTION",
+    "STEP",
+]
 
-DEFAULT_BREATH_MS = 6000
-"""One whole breath of a flow when the routine gives none."""
-DEFAULT_CYCLES = 5
 MAX_BLOCK_DEPTH = 3
 """Blocks inside blocks inside blocks, and no deeper: a deeper routine is almost surely a slip."""
 STEP_KINDS = ("hold", "flow", "move", "breathe")
 """A pose step has exactly one of these."""
-
-# -- flow: and breathe: -------------------------------------------------------------------------
-
-BREATHS = key("breaths", integer(1, 100), "How many whole breaths.", 6, required=True)
-CUES = key(
-    "cues",
-    TEXT_LIST,
-    "Said in turn on each breath: one cue per phase (usually an inhale cue, then an exhale cue).",
-    ["Inhale and arch.", "Exhale and round."],
-    required=True,
-)
-BREATH = key(
-    "breath",
-    DURATION,
-    "Length of one whole breath (all phases), at least 1s per cue.",
-    "6s",
-    "8s",
-    default=DEFAULT_BREATH_MS,
-)
-SHORT = key(
-    "short",
-    TEXT_LIST,
-    "Shorter cues for the middle rounds, one per phase like `cues`; later rounds are left quiet.",
-    ["Inhale.", "Exhale."],
-    default_doc="the first sentence of each cue that has several",
-)
-MIN_PHASE_MS = 500
-PHASES = key(
-    "phases",
-    kinds.DURATIONS,
-    "Unequal phases: each cue's own length, one per cue (e.g. [2s, 1s]: 2 s up, 1 s down), "
-    "each at least 500ms; instead of `breath`. A phase shorter than its cue takes as long as "
-    "the cue needs.",
-    ["2s", "1s"],
-)
-QUIET = key(
-    "quiet",
-    BOOLEAN,
-    "Leave the later rounds quiet, to move with the breath on your own; false cues every round "
-    "(counted repetitions, a flow led all the way).",
-    False,
-    default=True,
-)
-FLOW = Table(
-    "flow",
-    "Breath-paced movement (cat-cow style): for each breath, the cues are said on successive "
-    "phases of that breath.",
-    ({"breaths": 6, "cues": ["Inhale, lift your chest.", "Exhale, round your back."]},),
-    (BREATHS, CUES, BREATH, SHORT, QUIET, PHASES),
-)
-
-PATTERN = key(
-    "pattern",
-    kinds.BREATH_PATTERN,
-    "Seconds per phase, 1-30 each: in-out (4-6), in-hold-out (4-7-8), in-hold-out-hold "
-    "(4-4-4-4), or a list.",
-    "4-7-8",
-    [4, 4, 4, 4],
-    required=True,
-)
-CYCLES = key("cycles", integer(1, 500), "How many cycles.", 8, default=DEFAULT_CYCLES)
-FOR = key("for", DURATION, "Instead of `cycles`: as many whole cycles as fit this long.", "2m")
-COUNT = key(
-    "count",
-    kinds.BREATH_COUNT,
-    "true: count every second aloud; false: say only the phase words; tones: a soft tone "
-    "starts each phase (rising to breathe in, falling to breathe out, steady to hold) and "
-    "nothing is said.",
-    False,
-    "tones",
-    default=(True, False),
-)
-BREATHE_PAUSE = key(
-    "pause",
-    up_to(MAX_PAUSE_MS, "a pause"),
-    "Quiet between two cycles, to breathe freely before the pattern starts again.",
-    "5s",
-    default=0,
-    default_doc="none",
-)
-AGAIN = key(
-    "again",
-    kinds.SAID_OR_OWN,
-    'Say "Again." at the end of each pause between cycles, or your own text.',
-    True,
-    "Once more.",
-    default=False,
-)
-BREATHE = Table(
-    "breathe",
-    "A breathing pattern, each phase exact to the clock: in-out, in-hold-out or "
-    "in-hold-out-hold seconds.",
-    ({"pattern": "4-7-8", "cycles": 4}, {"pattern": "4-4-4-4", "for": "2m"}),
-    (PATTERN, CYCLES, FOR, COUNT, BREATHE_PAUSE, AGAIN),
-)
 
 # -- a pose or exercise -------------------------------------------------------------------------
 
@@ -221,6 +136,25 @@ SOUND = key(
     "none",
     default_doc="the routine's transition sound",
 )
+CUE_SOUND = key(
+    "cue_sound",
+    kinds.SOUND,
+    "A sound right after the step's announcement, to mark its start: after its instructions "
+    "(paced), or after what is said ahead of it in the rest or get-ready before it, ending "
+    "0.6s before the countdown (on the clock, one of guidecast's sounds).",
+    "go",
+    "woodblock",
+    default_doc="none",
+)
+REP_SOUND = key(
+    "rep_sound",
+    kinds.SOUND,
+    "A sound as each repetition's hold starts, on every side (paced timing; on the clock "
+    "`sound` starts every repetition).",
+    "woodblock",
+    "go",
+    default_doc="none",
+)
 TIME_LEFT = key(
     "time_left",
     kinds.TIME_LEFT,
@@ -251,11 +185,11 @@ STEP = Table(
     "`move` (free movement) or `breathe` (a breathing pattern).",
     ({"pose": "Child's Pose", "cue": "Sink your hips toward your heels.", "hold": "1-2m"},),
     (POSE, SANSKRIT, CUE, HOW, WHY, PROPS, REMINDERS, HOLD, MOVE, SIDES, SWITCH, REPS, REST,
-     FLOW_KEY, BREATHE_KEY, SOUND, SETTLE, SWITCH_SETTLE, PAUSE_AFTER, GUIDANCE, TIME_LEFT,
-     SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME, PACE, *SPEAKER_KEYS),
+     FLOW_KEY, BREATHE_KEY, SOUND, CUE_SOUND, REP_SOUND, SETTLE, SWITCH_SETTLE, PAUSE_AFTER,
+     GUIDANCE, TIME_LEFT, SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME, PACE, *SPEAKER_KEYS),
     one_of=STEP_KINDS,
     excludes=(("flow", ("reps",)), ("move", ("reps", "sides")), ("breathe", ("reps", "sides"))),
-    needs=(("rest", "reps"), ("side_rest", "sides")),
+    needs=(("rest", "reps"), ("side_rest", "sides"), ("rep_sound", "reps")),
     snippets=(
         {"label": "hold", "description": "A pose held for a time",
          "body": {"pose": "$1", "cue": "$2", "hold": "${3:1m}"}},
@@ -283,12 +217,19 @@ SAY_PAUSE_AFTER = key(
     default_doc="the routine's `defaults.pause_after`, else none",
 )
 SAY_SOUND = key("sound", kinds.SOUND, "A sound before the speech.", "bowl", default_doc="none")
+SAY_CUE_SOUND = key(
+    "cue_sound",
+    kinds.SOUND,
+    "A sound right after the speech, before the quiet (`hold`).",
+    "chime",
+    default_doc="none",
+)
 SAY_STEP = Table(
     "sayStep",
     "Plain speech, for meditation: said as written; `chapter` titles it without being spoken; "
     "`hold` is quiet after it.",
     ({"chapter": "Feet", "say": ["Bring your attention to your feet."], "hold": "30s"},),
-    (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND, PACE, *SPEAKER_KEYS),
+    (SAY, CHAPTER, SAY_HOLD, SAY_PAUSE_AFTER, SAY_SOUND, SAY_CUE_SOUND, PACE, *SPEAKER_KEYS),
     extensible=True,
 )
 PAUSE = key(
@@ -381,8 +322,6 @@ ENTRIES = (STEP, SAY_STEP, PAUSE_STEP, REST_STEP, BLOCK, SECTION)
 """What a `steps:` list holds, told apart by their keys (`say`, `pause`, `block`...)."""
 
 STEP_KEYS = STEP.names
-FLOW_KEYS = FLOW.names
-BREATHE_KEYS = BREATHE.names
 SAY_KEYS = SAY_STEP.names
 PAUSE_KEYS = PAUSE_STEP.names
 BLOCK_KEYS = BLOCK.names

@@ -34,8 +34,12 @@ ONLY_FOR_HOLDS = {
 NEEDS = {
     "rest": "'rest' only applies between repetitions; add reps: 2 or more",
     "side_rest": "'side_rest' needs 'sides'",
+    "rep_sound": "'rep_sound' sounds as each repetition starts; add reps: 2 or more",
 }
 """What a key says when the key it needs (`STEP.needs`) is missing."""
+ANNOUNCED_REST_MS = 3000 + 600 + 3000
+"""Beside its tone and a `cue_sound`, a rest on the clock holds the announcement (3 s at
+least), 0.6 s clear, and the countdown (3 s): the compiler's `timed.announced` lays it out."""
 
 
 class StepReader(BreathReader):
@@ -81,7 +85,24 @@ class StepReader(BreathReader):
 
     def clock_sound(self, step: Step) -> None:
         """On the clock a step's sound starts each of its work periods, inside the period: it
-        must be one whose length is known, and shorter than the period."""
+        must be one whose length is known, and shorter than the period. A sound after its
+        announcement lies inside the period before: its length must be known too; each
+        repetition starts on the step's `sound`, not on a `rep_sound`."""
+        if step.rep_sound is not None:
+            self.problem(
+                step.rep_sound.loc,
+                "on the clock every repetition starts on the step's tone: set 'sound' (the "
+                "go tone unless you choose one) rather than 'rep_sound'",
+                "conflicting-keys",
+            )
+        if step.cue_sound is not None and step.cue_sound.path is not None:
+            self.problem(
+                step.cue_sound.loc,
+                "on the clock the sound after an announcement lies inside the period before "
+                f"the step: use one of guidecast's sounds ({', '.join(BUILTIN_SOUNDS)}), whose "
+                "length is known, so the period keeps its length",
+                "bad-value",
+            )
         sound = step.sound
         if sound is None or sound.is_none:
             return
@@ -101,6 +122,37 @@ class StepReader(BreathReader):
                 f"{format_duration(step.hold.min_ms)} on the clock; choose a shorter sound",
                 "bad-value",
             )
+
+    def cue_sounds_fit(self, steps: tuple[Step, ...], get_ready_ms: int) -> None:
+        """On the clock a step's `cue_sound` follows what is said ahead of it in the rest (or
+        the get-ready) before it, and ends before that period's countdown: the period must
+        hold its tone, the announcement, the sound and the countdown."""
+        seen: set[Loc] = set()
+        for k, step in enumerate(steps):
+            sound = step.cue_sound
+            said_ahead = step.clock and step.kind == "pose" and step.flow is None
+            if not said_ahead or sound is None or sound.is_none:
+                continue  # a flow on the clock is led as paced: its sound follows its cue
+            if sound.path is not None or sound.loc in seen:
+                continue  # a file is an error of its own; a block's rounds are checked once
+            before = steps[k - 1] if k else None
+            if before is not None and before.kind == "rest" and before.hold is not None:
+                ms, what = before.hold.min_ms, "the rest before the step"
+            elif before is None and get_ready_ms:
+                ms, what = get_ready_ms, "the get-ready"
+            else:
+                continue  # after an exercise, or not announced ahead
+            need = NOMINAL_SOUND_MS["rest"] + NOMINAL_SOUND_MS[sound.name] + ANNOUNCED_REST_MS
+            if ms < need:
+                seen.add(sound.loc)
+                self.problem(
+                    sound.loc,
+                    f"'{sound.name}' after the announcement does not fit {what}: it lasts "
+                    f"{format_duration(ms)}, and the rest tone, what is said, the sound and "
+                    f"the countdown need {format_duration(need)}; lengthen it or leave the "
+                    "sound out",
+                    "period-too-short",
+                )
 
     def block(self, node: Node, *, clock: bool, depth: int) -> list[Step]:
         """A block of steps repeated `rounds` times, rests between rounds and between steps."""
@@ -206,6 +258,7 @@ class StepReader(BreathReader):
             hold=self.value(found, sk.SAY_HOLD),
             pause_after_ms=self.value(found, sk.SAY_PAUSE_AFTER),
             sound=self.value(found, sk.SAY_SOUND),
+            cue_sound=self.value(found, sk.SAY_CUE_SOUND),
             pace=self.value(found, PACE),
             speaker=self.speaker(found),
         )
@@ -283,6 +336,8 @@ class StepReader(BreathReader):
             breathing=breathing,
             kind="breathe" if breathing is not None else "pose",
             sound=self.value(found, sk.SOUND),
+            cue_sound=self.value(found, sk.CUE_SOUND),
+            rep_sound=self.value(found, sk.REP_SOUND),
             settle_ms=self.value(found, SETTLE),
             switch_settle_ms=self.value(found, SWITCH_SETTLE),
             pause_after_ms=self.value(found, PAUSE_AFTER),

@@ -124,6 +124,12 @@ def sound(reader: Reader, node: Node) -> SoundRef:
         raise Bad(str(e), e.rule) from None
 
 
+def sounds(reader: Reader, node: Node) -> tuple[SoundRef, ...]:
+    """A sound, or a list of sounds in the order written."""
+    items = node.value if isinstance(node, SequenceNode) else [node]
+    return tuple(sound(reader, item) for item in items)
+
+
 def bed(reader: Reader, node: Node) -> SoundRef:
     """A built-in bed, `none`, or a sound file beside the routine that decodes to some sound."""
     try:
