@@ -175,6 +175,10 @@ def test_english_wordings_are_the_message_ids() -> None:
     [
         (2000, "five seconds"),
         (45_000, "forty-five seconds"),
+        (45_900, "forty-five seconds"),
+        (53_000, "about fifty-five seconds"),
+        (19_000, "about twenty seconds"),
+        (59_000, "about a minute"),
         (60_000, "one minute"),
         (70_000, "about a minute"),
         (90_000, "a minute and a half"),

@@ -294,6 +294,8 @@ class Defaults:
     """Bed loudness in LU relative to the speech."""
     count_in_ms: int | None = None
     """A count-in before every step that has none of its own."""
+    length_loc: Loc | None = field(default=None, compare=False)
+    """Where `length` is written, to point at a length the routine cannot make."""
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ def check(ctx: click.Context, files: tuple[Path, ...], form: str) -> None:
             else:
                 report.done(str(path))
                 if not ctx.obj["quiet"]:
-                    note = f" ({len(warnings)} warnings)" if warnings else ""
+                    plural = "s" if len(warnings) > 1 else ""
+                    note = f" ({len(warnings)} warning{plural})" if warnings else ""
                     click.echo(f"{printable(str(path))}: ok{note}", err=True)
         found += problems
         if form == "text":

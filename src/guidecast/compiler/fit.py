@@ -200,6 +200,8 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
         try:
             timeline = compile_routine(routine, options, speech)
         except LengthError:
+            if level is own:  # the file as written cannot render: say so at its `length`
+                _length_unmade(routine, options, speech, found)
             continue
         at = f"{level.value} narration" + (
             f" and rate {options.rate:g}" if options.rate != 1 else ""
@@ -233,6 +235,21 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
         if level is Narration.FULL:
             _unsaid_reminders(routine, set(every_text(routine, options)), found)
     return sorted(found.values(), key=lambda p: p.loc)
+
+
+def _length_unmade(
+    routine: Routine, options: Options, speech: Durations, found: dict[tuple[Loc, str], Problem]
+) -> None:
+    """The routine's own `length` that its ranges cannot reach, at its own narration level."""
+    loc = routine.defaults.length_loc or Loc(routine.path)
+    target = options.length_ms or 0
+    allowed = length_bounds(routine, options, speech)
+    message = (
+        f"length {format_clock(target)} cannot be made: at {options.narration.value} narration "
+        f"this routine runs from {format_clock(allowed.shortest_ms)} to "
+        f"{format_clock(allowed.longest_ms)}; choose a length in between or widen the ranges"
+    )
+    found[(loc, "length")] = Problem(loc, message, "out-of-range")
 
 
 def _late_sections(

@@ -294,9 +294,10 @@ class Narrator:
         poses.instructions(self, index, step)
 
     def chapter(self, title: str, index: int, step: Step) -> None:
-        """A step's chapter; the first of a section says the section: 'Warm-up: Cat-Cow'."""
+        """A step's chapter; the first of a section says the section: 'Warm-up: Cat-Cow' (an
+        empty title: the section's name alone)."""
         if step.section and step.section != self.section:
-            title = f"{step.section}: {title}"
+            title = f"{step.section}: {title}" if title else step.section
         self.section = step.section
         self.events.append(Chapter(title, index, step.section))
 

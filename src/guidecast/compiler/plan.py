@@ -67,10 +67,10 @@ def plan_table(timeline: Timeline, lay: Layout, *, verbose: bool = False) -> str
     if lay.dropped_cues:
         rows += ["", f"left out, no room inside their silence: {len(lay.dropped_cues)} cues"]
         rows += [f"  “{c.text}”" for c in lay.dropped_cues]
+    titled = f"{len(lay.chapters)} chapter" + ("s" if len(lay.chapters) != 1 else "")
     rows += [
         "",
-        f"total {format_clock(lay.total_ms)} · {len(lay.chapters)} chapters · "
-        f"speech about {format_clock(speech)}",
+        f"total {format_clock(lay.total_ms)} · {titled} · speech about {format_clock(speech)}",
     ]
     return "\n".join(rows)
 

@@ -85,6 +85,8 @@ class Narrator(Protocol):
     events: list[Event]
     lang: Language
     phrases: Phrases
+    section: str | None
+    """The section of the last chapter opened."""
     announced: int | None
     """The step whose instructions were said ahead of its period (in a rest, the get-ready, or
     the period before), so that its period starts with its tone and at most one word."""
@@ -144,9 +146,13 @@ def narrate_step(
 
 
 def _chapter(n: Narrator, index: int, step: Step) -> None:
+    """The chapter a step with a title opens; a section's first step opens one all the same,
+    named after the section, so that every section shows where it starts."""
     if step.chapter and step.pose:
         title = n.lang.say("Rest") if step.kind == "rest" else n.chapter_title(step)
         n.chapter(title, index, step)
+    elif step.section and step.section != n.section:
+        n.chapter("", index, step)
 
 
 def _say(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:

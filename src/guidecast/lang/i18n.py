@@ -124,8 +124,12 @@ class Language:
 
     def spoken_time(self, ms: int) -> str:
         """A length the way a teacher says it: 'about two and a half minutes', '45 seconds'."""
-        if ms < 60_000:
-            return self._part("{n} seconds", n=max(5, round(ms / 5000) * 5))
+        n = max(5, round(ms / 5000) * 5)
+        if n < 60:  # to the nearest five seconds, "about" when that is a second off (a 53 s
+            # hold is not "fifty-five seconds"); under five seconds, "five seconds" as ever
+            said = self._part("{n} seconds", n=n)
+            about = ms >= 5000 and abs(ms - n * 1000) >= 1000
+            return self._part("about {time}", time=said) if about else said
         halves = round(ms / 30_000)
         minutes, half = divmod(halves, 2)
         about = abs(ms - halves * 30_000) >= 1000

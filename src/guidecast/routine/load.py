@@ -57,6 +57,7 @@ class _RoutineReader(StepReader):
             guidance=self.value(found, k.GUIDANCE) or Guidance(),
             bed=self.value(found, k.BED),
             bed_level=self.value(found, k.BED_LEVEL_KEY),
+            length_loc=self.loc(found[k.LENGTH.name]) if k.LENGTH.name in found else None,
         )
 
     def placeholders(self, routine: Routine) -> None:
