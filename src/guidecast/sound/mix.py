@@ -15,6 +15,7 @@ import bisect
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -26,7 +27,16 @@ from ..model import Routine, SoundRef
 from ..routine.keys import BED_LEVEL, CLOCK_BED_LEVEL, DEFAULT_BED, DEFAULT_BED_LEVEL
 from ..routine.sounds import bed_ref
 
-__all__ = ["BED_LEVEL", "BedPlan", "Mix", "bed_gain_db", "mix_bed", "plan_bed", "resolve_mix"]
+__all__ = [
+    "BED_LEVEL",
+    "BedPlan",
+    "BedSegments",
+    "Mix",
+    "bed_gain_db",
+    "mix_bed",
+    "plan_bed",
+    "resolve_mix",
+]
 
 
 SOFT_ONSET_MS = 120
@@ -42,6 +52,8 @@ class Mix:
     routine the default bed)."""
     bed_level: float = BED_LEVEL
     """Bed loudness in LU relative to the speech, in the holds."""
+    bed_rest: SoundRef | None = None
+    """The bed in the rests (`bed: {work: ..., rest: ...}`); None: `bed` throughout."""
     duck_db: float = 18.0
     """How far the bed drops under speech."""
     duck_bells: bool = False
@@ -92,9 +104,12 @@ def resolve_mix(
             BED_LEVEL if not defaulted else CLOCK_BED_LEVEL if routine.clock else DEFAULT_BED_LEVEL
         )
     chosen = default if chosen is None else chosen
+    # A bed for the rests goes with the routine's own bed, not with one the command line names.
+    rest = d.bed_rest if chosen is d.bed else None
     return Mix(
         bed=None if chosen.is_none else chosen,
         bed_level=level,
+        bed_rest=rest,
         bell_onset_ms=SOFT_ONSET_MS if soft_bells else 0,
     )
 
@@ -270,7 +285,13 @@ def bed_gain_db(loop: BedLoop, speech_lufs: float, level_lu: float) -> float:
     return speech_lufs + level_lu - loop.lufs
 
 
-def mix_bed(blocks: Iterator[Pcm], plan: BedPlan, channels: int) -> Iterator[Pcm]:
+class BedSegments(Protocol):
+    """A bed as the mix reads it: its samples for any stretch of the output."""
+
+    def segment(self, a: int, b: int) -> Float: ...
+
+
+def mix_bed(blocks: Iterator[Pcm], plan: BedSegments, channels: int) -> Iterator[Pcm]:
     """Add the bed to a stream of int16 blocks (interleaved when stereo), block by block."""
     cursor = 0
     for block in blocks:
