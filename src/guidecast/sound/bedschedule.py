@@ -122,13 +122,14 @@ def _choice(routine: Routine, mix: Mix, step: int | None) -> tuple[BedChoice | N
 def bed_stretches(timeline: Timeline, lay: Layout, mix: Mix, rate: int) -> list[Stretch]:
     """Which bed plays where: each step's own (else its block's or section's, else the
     session's), the rest bed in rests and in what is said outside the steps (introduction,
-    outro); a bell takes the bed of what follows it. Neighbours with the same bed merge."""
+    outro); a bell takes the bed of what follows it, a pause between steps keeps the bed
+    before it. Neighbours with the same bed merge."""
     routine = timeline.routine
     marks: list[tuple[int, SoundRef | None, float] | None] = []
     for item in lay.items:
         e = item.event
-        if isinstance(e, Sound):
-            marks.append(None)
+        if isinstance(e, Sound) or (isinstance(e, Silence) and e.step is None):
+            marks.append(None)  # a bell or a pause between steps: see below
             continue
         choice, level = _choice(routine, mix, e.step)
         rest = (
@@ -140,12 +141,12 @@ def bed_stretches(timeline: Timeline, lay: Layout, mix: Mix, rate: int) -> list[
         if bed is not None and bed.is_none:
             bed = None
         marks.append((item.start_ms * rate // 1000, bed, level))
-    # A bell (no step of its own) takes the bed of what comes after it.
+    # A bell takes the bed of what comes after it; a pause outside a step, of what came before.
     following = None
     for i in range(len(marks) - 1, -1, -1):
         mark = marks[i]
         if mark is None:
-            if following is not None:
+            if following is not None and isinstance(lay.items[i].event, Sound):
                 marks[i] = (lay.items[i].start_ms * rate // 1000, following[1], following[2])
         else:
             following = mark
@@ -156,12 +157,17 @@ def bed_stretches(timeline: Timeline, lay: Layout, mix: Mix, rate: int) -> list[
             continue
         start, bed, level = mark
         key = (bed, level if bed is not None else 0.0)
-        if out and (out[-1].bed, out[-1].level) == key:
+        if out and _same(out[-1].bed, bed) and out[-1].level == key[1]:
             continue
         if out:
             out[-1] = Stretch(out[-1].start, start, out[-1].bed, out[-1].level)
         out.append(Stretch(0 if not out else start, total, *key))
     return [s for s in out if s.end > s.start] or [Stretch(0, total, None, 0.0)]
+
+
+def _same(a: SoundRef | None, b: SoundRef | None) -> bool:
+    """The same bed, wherever it is named."""
+    return (a and (a.name, a.path)) == (b and (b.name, b.path))
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,10 @@ class Segment:
     """...and out over after `end`."""
     offset: int
     """The source's own position at `start - lead`."""
+    glide_in: bool = False
+    """The stretch before plays the same bed (at another level)..."""
+    glide_out: bool = False
+    """...or the one after does."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,16 +225,20 @@ class BedSchedule:
         return self.peak * 10 ** (-self.mix.duck_db / 20)
 
     def _weights(self, seg: Segment, t: F64) -> F64:
-        """A segment's crossfade gains at positions `t` (equal power: sin in, cos out)."""
+        """A segment's crossfade gains at positions `t`: equal power (sin in, cos out) between
+        two beds; between two levels of one bed, complementary (sin² and cos²) over one
+        continuous play of it, so its level glides from one to the other."""
         w = np.ones(len(t), np.float64)
         if seg.lead:
-            w *= np.sin(
+            rise = np.sin(
                 np.clip((t - (seg.start - seg.lead) + 0.5) / (2 * seg.lead), 0, 1) * np.pi / 2
             )
+            w *= rise**2 if seg.glide_in else rise
         if seg.tail:
-            w *= np.cos(
+            fall = np.cos(
                 np.clip((t - (seg.end - seg.tail) + 0.5) / (2 * seg.tail), 0, 1) * np.pi / 2
             )
+            w *= fall**2 if seg.glide_out else fall
         return w
 
     def segment(self, a: int, b: int) -> Float:
@@ -309,7 +323,14 @@ def plan_schedule(
             db = bed_gain_db_of(sources[index], s.level)
             gain = 10 ** (db / 20) if math.isfinite(db) else 0.0
         offset = played.get(index, 0) if index is not None else 0
-        segments.append(Segment(s.start, s.end, index, gain, lead, tail, offset))
+        glide_in = bool(segments) and index is not None and segments[-1].source == index
+        if glide_in:
+            # One play of the bed throughout: the same position at the same time.
+            offset -= lead + segments[-1].tail
+        glide_out = after is not None and _same(after.bed, s.bed) and s.bed is not None
+        segments.append(
+            Segment(s.start, s.end, index, gain, lead, tail, offset, glide_in, glide_out)
+        )
         if index is not None:
             played[index] = offset + lead + (s.end - s.start) + tail
     total = lay.total_ms * rate // 1000
