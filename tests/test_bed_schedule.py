@@ -20,7 +20,7 @@ import pytest
 
 from guidecast.compiler.options import resolve_options
 from guidecast.compiler.timeline import Sound
-from guidecast.errors import RoutineError
+from guidecast.errors import Loc, RoutineError
 from guidecast.media.playlist import READ_SUFFIXES, Playlist
 from guidecast.routine.load import load_routine
 from guidecast.routine.sounds import READ_SUFFIXES as ROUTINE_SUFFIXES
@@ -446,3 +446,47 @@ steps:
     # The introduction and the outro play the rest bed, as the rests between repetitions do.
     assert names == ["ocean", "drone", "ocean", "drone", "ocean", "drone", "ocean"]
     assert [round((s.end - s.start) / RATE) for s in stretches[2:-1:2]] == [8, 8]
+
+
+def test_a_folders_measures_are_kept_so_a_re_render_decodes_only_what_it_plays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guidecast.media import playlist as module
+    from guidecast.media.decode import sound_stamp
+    from guidecast.model import SoundRef
+    from guidecast.sound.render import bed_store
+
+    folder = _folder(tmp_path / "music", {"a.wav": (330, 3, 0.3), "b.wav": (550, 3, 0.1)})
+    store = bed_store(tmp_path / "cache")
+    first = Playlist(folder, RATE, store=store)
+    reads: list[str] = []
+    real = module._read
+    monkeypatch.setattr(module, "_read", lambda p, r: reads.append(p.name) or real(p, r))
+    again = Playlist(folder, RATE, store=store)
+    assert reads == []
+    assert [(t.size, t.gain, t.peak) for t in again.tracks] == [
+        (t.size, t.gain, t.peak) for t in first.tracks
+    ]
+    assert np.array_equal(again.tracks[1].subs, first.tracks[1].subs)
+    again.samples(0, RATE)
+    assert reads == ["a.wav"]
+    # A catalog keys a variant by its files: a folder's stamp changes with any file in it.
+    ref = SoundRef("music/", str(folder), Loc("test"))
+    before = sound_stamp(ref)
+    write_wav(folder / "b.wav", tone(550, 4, 0.1))
+    assert sound_stamp(ref) != before
+
+
+def test_check_locates_a_bad_bed_folder(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from guidecast.cli import cli
+
+    (tmp_path / "music").mkdir()
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "title: R\ndefaults: {bed: {work: music/, rest: rain}}\nsteps:\n  - pose: A\n    hold: 9s\n"
+    )
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"{path}:2:24: bed folder 'music/' holds no sound files" in result.output

@@ -10,7 +10,9 @@ time, and at most two are held at once (the two sides of a crossfade).
 
 from __future__ import annotations
 
+import json
 import math
+import struct
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import AudioError
+from ..store.blobs import BlobStore, blob_key
 from .arrays import F64, Float
 from .decode import decode_file, resample, sound_file_problem, to_float
 from .loudness import SUB_PAD, clip_loudness, sub_block_power
@@ -96,6 +99,35 @@ def _read(path: Path, rate: int) -> Float:
     return out
 
 
+_HEAD = struct.Struct(">I")
+_VERSION = 1
+
+
+def _kept(path: Path, rate: int, store: BlobStore | None) -> Track:
+    """A file's measures, from `store` when kept there (else measured, and kept): a re-render
+    decodes only what it plays."""
+    if store is None:
+        return _measure(path, rate)
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise AudioError(f"cannot read bed file '{path}': {e.strerror}") from e
+    key = blob_key(["track", _VERSION, str(path), st.st_size, st.st_mtime_ns, rate])
+    body = store.get(key)
+    if body is not None:
+        try:
+            (size,) = _HEAD.unpack_from(body)
+            head = json.loads(body[_HEAD.size : _HEAD.size + size])
+            subs = np.frombuffer(body[_HEAD.size + size :], ">f8").astype(np.float64)
+            return Track(path, head["size"], head["gain"], head["peak"], subs)
+        except (ValueError, KeyError, struct.error) as e:
+            store.discard(key, str(e))
+    track = _measure(path, rate)
+    text = json.dumps({"size": track.size, "gain": track.gain, "peak": track.peak}).encode()
+    store.put(key, _HEAD.pack(len(text)) + text + track.subs.astype(">f8").tobytes())
+    return track
+
+
 def _measure(path: Path, rate: int) -> Track:
     x = _read(path, rate)
     lufs = clip_loudness(x, rate)
@@ -114,13 +146,19 @@ class Playlist:
     any stretch of it, decoding the files it needs.
     """
 
-    def __init__(self, folder: Path, rate: int, crossfade_s: float = PLAYLIST_CROSSFADE_S):
+    def __init__(
+        self,
+        folder: Path,
+        rate: int,
+        crossfade_s: float = PLAYLIST_CROSSFADE_S,
+        store: BlobStore | None = None,
+    ) -> None:
         files = playlist_files(folder)
         if not files:
             raise AudioError(f"bed folder '{folder}' holds no sound files")
         self.folder = folder
         self.rate = rate
-        self.tracks = tuple(_measure(path, rate) for path in files)
+        self.tracks = tuple(_kept(path, rate, store) for path in files)
         sizes = [t.size for t in self.tracks]
         self.fade = max(1, min(int(crossfade_s * rate), min(sizes) // 3))
         self.starts = tuple(

@@ -13,6 +13,8 @@ A session with one bed that is not a folder never comes here: it is a `BedPlan`.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -224,6 +226,12 @@ class BedSchedule:
     def ducked_peak(self) -> float:
         return self.peak * 10 ** (-self.mix.duck_db / 20)
 
+    @functools.cached_property
+    def _reach(self) -> list[int]:
+        """Where each segment stops sounding (in order: a crossfade is at most half of either
+        side), to find the few a stretch of output needs."""
+        return [seg.end + seg.tail for seg in self.segments]
+
     def _weights(self, seg: Segment, t: F64) -> F64:
         """A segment's crossfade gains at positions `t`: equal power (sin in, cos out) between
         two beds; between two levels of one bed, complementary (sin² and cos²) over one
@@ -244,7 +252,9 @@ class BedSchedule:
     def segment(self, a: int, b: int) -> Float:
         """The beds for output samples [a, b): crossfaded, faded and ducked, at output level."""
         out = np.zeros(b - a, np.float32)
-        for seg in self.segments:
+        for seg in self.segments[bisect.bisect_right(self._reach, a) :]:
+            if seg.start - seg.lead >= b:
+                break
             lo, hi = max(a, seg.start - seg.lead), min(b, seg.end + seg.tail)
             if hi <= lo or seg.source is None:
                 continue
@@ -287,7 +297,7 @@ def _rate_only(rate: int) -> BedLoop:
 def _source(ref: SoundRef, rate: int, store: BlobStore) -> Source:
     if _is_folder(ref):
         assert ref.path is not None
-        return Playlist(Path(ref.path), rate)
+        return Playlist(Path(ref.path), rate, store=store)
     return LoopSource(kept_bed(ref, rate, store))
 
 
