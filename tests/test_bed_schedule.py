@@ -490,3 +490,13 @@ def test_check_locates_a_bad_bed_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check", str(path)])
     assert result.exit_code == 2, result.output
     assert f"{path}:2:24: bed folder 'music/' holds no sound files" in result.output
+
+
+def test_naming_the_routines_own_bed_keeps_its_rest_bed_and_its_folder(tmp_path: Path) -> None:
+    _folder(tmp_path / "music", {"a.wav": (330, 3, 0.3)})
+    routine = routine_from(tmp_path, MUSIC)
+    # As the server's picker and a catalog name a routine's bed: by its name.
+    mix = resolve_mix(routine, bed="music/")
+    assert mix.bed == routine.defaults.bed and mix.bed_rest is not None
+    assert mix.bed_rest.name == "rain"
+    assert resolve_mix(routine, bed="drone").bed_rest is None

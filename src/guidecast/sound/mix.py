@@ -92,7 +92,10 @@ def resolve_mix(
     clock) unless a level is given: so that no hold is dead air.
     """
     d = routine.defaults
-    chosen = bed_ref(bed) if isinstance(bed, str) else bed or d.bed
+    if isinstance(bed, str) and d.bed is not None and bed.strip() == d.bed.name:
+        chosen: SoundRef | None = d.bed  # the routine's own, named (its rest bed goes with it)
+    else:
+        chosen = bed_ref(bed) if isinstance(bed, str) else bed or d.bed
     default = SoundRef(DEFAULT_BED, None, Loc("<default>"))
     # Naming the default bed itself (as the server's picker does) is the default too.
     defaulted = d.bed is None and (
