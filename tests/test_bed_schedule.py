@@ -370,7 +370,7 @@ def test_the_docs_examples_load_and_play_their_beds(tmp_path: Path) -> None:
     mix = resolve_mix(rendered.timeline.routine)
     names = [s.bed.name if s.bed else None for s in bed_stretches(rendered.timeline,
              rendered.layout, mix, RATE)]  # fmt: skip
-    assert names == ["air", *["drone", "ocean"] * 4, None]
+    assert names == ["air", *["drone", "ocean"] * 4, "rain"]
     _folder(tmp_path / "music", {"a.wav": (330, 3, 0.3)})
     routine = routine_from(tmp_path, "title: S\n" + snippet + "steps:\n  - pose: A\n    hold: 9s\n")
     d = routine.defaults
@@ -387,7 +387,7 @@ def test_the_example_plays_a_bed_per_phase(tmp_path: Path) -> None:
     mix = resolve_mix(routine)
     stretches = bed_stretches(rendered.timeline, rendered.layout, mix, RATE)
     got = [(s.bed.name if s.bed else None, s.level) for s in stretches]
-    assert got == [("air", -18.0), *[("drone", -15.0), ("ocean", -15.0)] * 4, (None, 0.0)]
+    assert got == [("air", -18.0), *[("drone", -15.0), ("ocean", -15.0)] * 4, ("rain", -26.0)]
     # Each work period and rest has its own bed from its first second to its last.
     works = [s for s in stretches if s.bed is not None and s.bed.name == "drone"]
     assert [round((s.end - s.start) / RATE) for s in works] == [40] * 4

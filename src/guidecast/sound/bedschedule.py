@@ -330,7 +330,7 @@ def plan_schedule(
         index = None if s.bed is None else keys[(s.bed.name, s.bed.path)]
         gain = 0.0
         if index is not None:
-            db = bed_gain_db_of(sources[index], s.level)
+            db = _gain_db(sources[index], s.level)
             gain = 10 ** (db / 20) if math.isfinite(db) else 0.0
         offset = played.get(index, 0) if index is not None else 0
         glide_in = bool(segments) and index is not None and segments[-1].source == index
@@ -356,7 +356,7 @@ def _half(fade: int, a: Stretch | None, b: Stretch | None) -> int:
     return max(0, min(fade // 2, (a.end - a.start) // 2, (b.end - b.start) // 2))
 
 
-def bed_gain_db_of(source: Source, level: float) -> float:
+def _gain_db(source: Source, level: float) -> float:
     """The gain (dB) that sets a source `level` LU under the speech."""
     if not math.isfinite(source.lufs):
         return -math.inf
