@@ -206,6 +206,10 @@ def test_a_bed_folder_that_is_empty_or_holds_a_bad_file_is_located(tmp_path: Pat
     found = problems(tmp_path, text.replace("empty/", "music/"))
     assert len(found) == 1 and found[0][:2] == (5, 10), found
     assert "bed folder 'music/' has '02.mp3', which cannot be decoded" in found[0][2]
+    write_wav(tmp_path / "short" / "01.wav", tone(440, 0.5))
+    short = problems(tmp_path, text.replace("empty/", "short/"))
+    assert short == [(5, 10, "bed folder 'short/' has '01.wav', which is 0.50 s long; each file "
+                      "of a bed folder needs at least 1 s")]  # fmt: skip
     missing = problems(tmp_path, text.replace("empty/", "nowhere/"))
     assert missing == [(5, 10, "bed folder 'nowhere/' not found")]
 

@@ -66,9 +66,25 @@ def playlist_problem(folder: Path) -> str | None:
     if not files:
         return f"holds no sound files ({', '.join(READ_SUFFIXES)})"
     for path in files:
-        problem = sound_file_problem(path)
+        problem = sound_file_problem(path) or _length_problem(path)
         if problem:
             return f"has '{path.name}', which {problem}"
+    return None
+
+
+def _length_problem(path: Path) -> str | None:
+    """Whether a file (whose header reads) is too short to play as a bed; from its header."""
+    import soundfile  # a C library: loaded only when a folder is checked
+
+    try:
+        with path.open("rb") as f:
+            seconds = float(soundfile.info(f).duration)
+    except (OSError, RuntimeError, ValueError, TypeError):
+        return None  # the decoder says what is wrong when the file is played
+    if seconds < MIN_TRACK_S:
+        return (
+            f"is {seconds:.2f} s long; each file of a bed folder needs at least {MIN_TRACK_S:g} s"
+        )
     return None
 
 
