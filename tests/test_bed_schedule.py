@@ -28,7 +28,7 @@ from guidecast.session import render_session
 from guidecast.sound.bedschedule import CROSSFADE_S, bed_stretches, needs_schedule
 from guidecast.sound.mix import BedPlan, resolve_mix
 from guidecast.sound.render import AudioFormat, Rendered, Voice, render, stream_pcm
-from render_fixtures import decode, fake_voice, routine_from, true_peak_dbtp
+from render_fixtures import decode, fake_voice, routine_from, run_main, true_peak_dbtp
 
 Array = npt.NDArray[np.float64]
 RATE = 44_100
@@ -504,3 +504,26 @@ def test_naming_the_routines_own_bed_keeps_its_rest_bed_and_its_folder(tmp_path:
     assert mix.bed == routine.defaults.bed and mix.bed_rest is not None
     assert mix.bed_rest.name == "rain"
     assert resolve_mix(routine, bed="drone").bed_rest is None
+
+
+def test_render_command_with_a_folder_bed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _folder(tmp_path / "music", {"a.wav": (330, 4, 0.3), "b.wav": (550, 4, 0.3)})
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "title: R\nsounds: {start: none, transition: none, end: none}\n"
+        "steps:\n  - pose: A\n    cue: Stand tall.\n    hold: 20s\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    args = ["-q", "render", path, "-e", "fake", "--cache-dir", tmp_path / "cache"]
+    code, _, err = run_main([*args, "-o", tmp_path / "out", "--bed", "music/"], monkeypatch, capsys)
+    assert code == 0, err
+    audio = decode(tmp_path / "out" / "r.mp3")
+    # Both files play in turn, round again, in the quiet of the hold: each 4 s, overlapping
+    # by 1.33 s, so a pass lasts 5.33 s; the third pass has a alone from 12 s, b from 14.67 s.
+    a, b = at(audio, 12.67, 1.0), at(audio, 15.33, 1.0)
+    assert band_db(a, 330) - band_db(a, 550) > 20
+    assert band_db(b, 550) - band_db(b, 330) > 20
+    code, _, err = run_main([*args, "-o", tmp_path / "x", "--bed", "nothing/"], monkeypatch, capsys)
+    assert code == 2 and "bed folder 'nothing/' not found" in err
