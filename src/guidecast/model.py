@@ -10,6 +10,7 @@ from .errors import Loc, Problem
 
 __all__ = [
     "GUIDANCE_MOMENTS",
+    "BedChoice",
     "Breathing",
     "Defaults",
     "Flow",
@@ -71,6 +72,16 @@ class SoundRef:
     @property
     def is_none(self) -> bool:
         return self.name == ""
+
+
+@dataclass(frozen=True)
+class BedChoice:
+    """What a `bed:` names: one bed throughout, or one in the work periods and one in rests."""
+
+    work: SoundRef
+    """The bed (in the work periods, when `rest` is given)."""
+    rest: SoundRef | None = None
+    """The bed in the rests; None: `work` throughout."""
 
 
 @dataclass(frozen=True)
@@ -271,6 +282,10 @@ class Step:
     number: int = 0
     """The step's number as its file counts steps (in the order written, a block's steps once
     however many rounds); 0 for a rest a block adds between its steps or rounds."""
+    bed: BedChoice | None = None
+    """The bed under this step (its own, else its block's or section's); None: the session's."""
+    bed_level: float | None = None
+    """That bed's loudness in LU relative to the speech; None: the session's level."""
 
 
 @dataclass(frozen=True)
@@ -289,7 +304,10 @@ class Defaults:
     pause_after_ms: int | None = None
     guidance: Guidance = field(default_factory=Guidance)
     bed: SoundRef | None = None
-    """An ambience bed under the session: a built-in name or a sound file."""
+    """An ambience bed under the session: a built-in name, a sound file or a folder of them
+    (in the work periods, when `bed_rest` is given)."""
+    bed_rest: SoundRef | None = None
+    """`bed: {work: ..., rest: ...}`: the bed in the rests; None: `bed` throughout."""
     bed_level: float | None = None
     """Bed loudness in LU relative to the speech."""
     count_in_ms: int | None = None

@@ -79,7 +79,8 @@ def render_session(
             progress("encode", min(done, total), total)
             yield block
 
-    if splice and (rendered.bed is None or lame_available()):
+    # Beds that change (`sound.bedschedule`) are encoded with the whole session, not spliced.
+    if splice and rendered.schedule is None and (rendered.bed is None or lame_available()):
         splicer = splice_mp3 if rendered.bed is None else splice_bed_mp3
         store = run_store(voice.cache.root)
         audio: Any = functools.partial(
@@ -93,7 +94,9 @@ def render_session(
         audio,
         files=files,
         fmt=fmt,
-        quality=fmt.quality if rendered.bed is None else fmt.bed_quality,
+        quality=fmt.quality
+        if rendered.bed is None and rendered.schedule is None
+        else fmt.bed_quality,
         narration=options.narration.value,
         cover=kept_cover(
             BlobStore(voice.cache.root / "covers", b"GCCOVER1", ".jpg"),

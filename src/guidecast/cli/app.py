@@ -106,10 +106,11 @@ def _printable_args(record: logging.LogRecord) -> bool:
 
 
 class BedType(click.ParamType):
-    """A built-in bed name, `none`, or a sound file that decodes to some sound: what a
-    routine's `bed:` takes, read by the same resolver (files relative to the current folder)."""
+    """A built-in bed name, `none`, a sound file that decodes to some sound, or a folder of
+    them: what a routine's `bed:` takes, read by the same resolver (relative to the current
+    folder)."""
 
-    name = "NAME|FILE"
+    name = "NAME|FILE|FOLDER/"
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None

@@ -79,7 +79,9 @@ log = logging.getLogger(__name__)
     "--bed",
     type=BED,
     help="An ambience bed under the whole session, ducked under speech: drone, ocean, rain, "
-    "air, any sound file (looped), or none (digital silence between sounds). "
+    "air, any sound file (looped), a folder of sound files (music/: played through in name "
+    "order, crossfaded), or none (digital silence between sounds). It replaces the routine's "
+    "session bed; beds its sections, blocks and steps name still play there. "
     f"[default: the routine's `bed`, else {DEFAULT_BED}, faint]",
 )
 @click.option(

@@ -177,13 +177,22 @@ def _builtin_path(name: str) -> Path:
 
 def sound_stamp(ref: SoundRef) -> list[object]:
     """What a sound's audio depends on (JSON-able): its name and file, with the file's size
-    and modification time, so that data derived from it is made again when it changes."""
+    and modification time (for a folder, of each file in it), so that data derived from it is
+    made again when it changes."""
     path = Path(ref.path) if ref.path else _builtin_path(ref.name)
     try:
         st = path.stat()
+        if path.is_dir():  # a folder played as a bed: every file in it
+            inside = sorted(p for p in path.iterdir() if p.is_file())
+            return [ref.name, str(path), [[p.name, *_size_time(p)] for p in inside]]
     except OSError:
         return [ref.name, str(path)]
     return [ref.name, str(path), st.st_size, st.st_mtime_ns]
+
+
+def _size_time(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
 
 
 @functools.lru_cache(maxsize=32)

@@ -207,9 +207,13 @@ BED = key(
     "bed",
     kinds.BED,
     f"An ambience bed under the whole session, ducked under speech: a built-in bed "
-    f"({', '.join(BUILTIN_BEDS)}), none, or a sound file relative to the routine file, looped.",
+    f"({', '.join(BUILTIN_BEDS)}), none, a sound file relative to the routine file (looped), "
+    "a folder of sound files (music/: played in name order, crossfaded, round again), or "
+    "{work: ..., rest: ...} for one bed in the work periods and another in the rests.",
     "ocean",
     "sounds/stream.flac",
+    "music/",
+    {"work": "drone", "rest": "ocean"},
     default_doc=f"{DEFAULT_BED}, faint",
 )
 BED_LEVEL_KEY = key(

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from yaml.nodes import Node, ScalarNode
 
-from ..model import Guidance, Hold, Narration, Pronunciation, SoundRef
+from ..model import BedChoice, Guidance, Hold, Narration, Pronunciation, SoundRef
 from . import fields, values
 from .durations import MAX_SESSION_MS, format_duration
 from .fields import Reader
@@ -146,6 +146,17 @@ DEFS: dict[str, Schema] = {
             {"type": "string", "pattern": suffix_pattern(SOUND_SUFFIXES)},
         ],
     },
+    "bed": {
+        "description": f"A built-in bed ({', '.join(BUILTIN_BEDS)}), none, a path to an audio "
+        f"file ({', '.join(READ_SUFFIXES)}) relative to the routine file, looped, or a folder "
+        "of them (its path ending in /), played in name order.",
+        "anyOf": [
+            {"enum": [*BUILTIN_BEDS, "none"]},
+            _NONE,
+            {"type": "string", "pattern": suffix_pattern(SOUND_SUFFIXES)},
+            {"type": "string", "pattern": r"[/\\]\s*$"},
+        ],
+    },
 }
 """The schema's shared definitions of values; the tables of keys add theirs (see `schema`)."""
 
@@ -190,17 +201,36 @@ COVER = Kind(
     values.cover,
 )
 LANGUAGE = Kind("text", ref("text"), values.language)
-BED: Kind[SoundRef] = Kind(
-    "bed",
+BED: Kind[BedChoice] = Kind(
+    "bed, or `{work: bed, rest: bed}`",
     {
         "anyOf": [
-            {"enum": [*BUILTIN_BEDS, "none"]},
-            _NONE,
-            {"type": "string", "pattern": suffix_pattern(SOUND_SUFFIXES)},
+            ref("bed"),
+            {
+                "type": "object",
+                "properties": {
+                    "work": {
+                        **ref("bed"),
+                        "description": "The bed in the work periods.",
+                        "examples": ["drone"],
+                    },
+                    "rest": {
+                        **ref("bed"),
+                        "description": "The bed in the rests.",
+                        "examples": ["ocean"],
+                    },
+                },
+                "required": ["work", "rest"],
+                "additionalProperties": False,
+            },
         ]
     },
-    values.bed,
-    SOUND.show,
+    values.bed_choice,
+    lambda c: (
+        SOUND.show(c.work)
+        if c.rest is None
+        else {"work": SOUND.show(c.work), "rest": SOUND.show(c.rest)}
+    ),
 )
 SIDES = Kind(
     "`true`, or two side names",

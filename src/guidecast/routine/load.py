@@ -43,6 +43,7 @@ class _RoutineReader(StepReader):
     def defaults(self, node: Node) -> Defaults:
         found = self.table(node, "defaults", DEFAULTS) or {}
         countdown = self.value(found, k.COUNTDOWN)
+        bed = self.value(found, k.BED)
         return Defaults(
             narration=self.value(found, k.NARRATION),
             length_ms=self.value(found, k.LENGTH),
@@ -55,7 +56,8 @@ class _RoutineReader(StepReader):
             switch_settle_ms=self.value(found, k.SWITCH_SETTLE),
             pause_after_ms=self.value(found, k.PAUSE_AFTER),
             guidance=self.value(found, k.GUIDANCE) or Guidance(),
-            bed=self.value(found, k.BED),
+            bed=bed.work if bed else None,
+            bed_rest=bed.rest if bed else None,
             bed_level=self.value(found, k.BED_LEVEL_KEY),
             length_loc=self.loc(found[k.LENGTH.name]) if k.LENGTH.name in found else None,
         )

@@ -22,6 +22,7 @@ __all__ = [
     "SOUND_SUFFIXES",
     "SoundError",
     "bed_ref",
+    "is_folder",
     "sound_ref",
 ]
 
@@ -87,8 +88,9 @@ def sound_ref(text: str, *, base: Path, loc: Loc) -> SoundRef:
 
 
 def bed_ref(text: str, *, base: Path | None = None, loc: Loc = COMMAND_LINE) -> SoundRef:
-    """An ambience bed: a built-in bed, `none` (no bed), or a sound file relative to `base` (the
-    current folder by default) that decodes to at least a second of sound.
+    """An ambience bed: a built-in bed, `none` (no bed), a sound file relative to `base` (the
+    current folder by default) that decodes to at least a second of sound, or a folder of
+    sound files (a playlist, its path ending in `/`).
 
     The one resolver of `--bed` and of a routine's `defaults: {bed: ...}`: SoundError says what
     is wrong, in the same words for both.
@@ -99,6 +101,8 @@ def bed_ref(text: str, *, base: Path | None = None, loc: Loc = COMMAND_LINE) -> 
     if name in BUILTIN_BEDS:
         return SoundRef(name, None, loc)
     folder = base or Path.cwd()
+    if name.endswith(("/", "\\")) or is_folder(folder / Path(name).expanduser()):
+        return _bed_folder(name, folder, loc)
     if _is_file_name(name) or is_file(folder / Path(name).expanduser()):
         path = _sound_file("bed", name, folder)
         from ..media.beds import probe_bed_file  # decoding needs numpy: only for bed files
@@ -113,3 +117,25 @@ def bed_ref(text: str, *, base: Path | None = None, loc: Loc = COMMAND_LINE) -> 
     raise SoundError(
         f"'{name}' is neither a built-in bed ({choices}) nor a sound file{hint}", "unknown-value"
     )
+
+
+def _bed_folder(name: str, base: Path, loc: Loc) -> SoundRef:
+    """A folder of sound files played as a bed: it must hold some, each of them decodable."""
+    shown = shown_name(name)
+    path = (base / Path(name).expanduser()).resolve()
+    if not is_folder(path):
+        raise SoundError(f"bed folder '{shown}' not found", "bad-file")
+    from ..media.playlist import playlist_problem  # decoding needs numpy: only for folders
+
+    problem = playlist_problem(path)
+    if problem:
+        raise SoundError(f"bed folder '{shown}' {problem}", "bad-file")
+    return SoundRef(name, str(path), loc)
+
+
+def is_folder(path: Path) -> bool:
+    """`Path.is_dir` that says False, instead of raising, for names the system refuses."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False

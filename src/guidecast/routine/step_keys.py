@@ -6,6 +6,7 @@ from __future__ import annotations
 from . import kinds
 from .breath_keys import BREATHE, BREATHE_KEYS, FLOW, FLOW_KEYS
 from .keys import (
+    BED_LEVELS,
     COUNT_IN,
     GUIDANCE,
     MAX_PAUSE_MS,
@@ -15,7 +16,7 @@ from .keys import (
     SWITCH_SETTLE,
     TIMINGS,
 )
-from .kinds import BOOLEAN, DURATION, TEXT, TEXT_LIST, integer, mapping, up_to
+from .kinds import BED, BOOLEAN, DURATION, TEXT, TEXT_LIST, integer, mapping, number, up_to
 from .speaker_keys import SPEAKER_KEYS
 from .table import Table, key
 
@@ -179,6 +180,24 @@ SAY_NAME = key(
     False,
     default=True,
 )
+SPAN_BED = key(
+    "bed",
+    BED,
+    "The bed here, instead of the session's, crossfaded in and out where it starts and ends: "
+    "a built-in bed, none (quiet here), a sound file, a folder of them, or {work: ..., "
+    "rest: ...} for one in the work periods and another in the rests.",
+    "rain",
+    "none",
+    {"work": "drone", "rest": "ocean"},
+    default_doc="the enclosing block's or section's, else the session's",
+)
+SPAN_BED_LEVEL = key(
+    "bed_level",
+    number(*BED_LEVELS),
+    "The bed's loudness here, in LU relative to the speech.",
+    -15,
+    default_doc="the enclosing block's or section's, else the session's",
+)
 STEP = Table(
     "step",
     "One pose or exercise: a `hold` (time in the pose), a `flow` (breath-paced movement), a "
@@ -186,7 +205,8 @@ STEP = Table(
     ({"pose": "Child's Pose", "cue": "Sink your hips toward your heels.", "hold": "1-2m"},),
     (POSE, SANSKRIT, CUE, HOW, WHY, PROPS, REMINDERS, HOLD, MOVE, SIDES, SWITCH, REPS, REST,
      FLOW_KEY, BREATHE_KEY, SOUND, CUE_SOUND, REP_SOUND, SETTLE, SWITCH_SETTLE, PAUSE_AFTER,
-     GUIDANCE, TIME_LEFT, SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME, PACE, *SPEAKER_KEYS),
+     GUIDANCE, TIME_LEFT, SIDE_REST, SIDE_CUES, COUNT_IN, SAY_NAME, PACE, *SPEAKER_KEYS,
+     SPAN_BED, SPAN_BED_LEVEL),
     one_of=STEP_KINDS,
     excludes=(("flow", ("reps",)), ("move", ("reps", "sides")), ("breathe", ("reps", "sides"))),
     needs=(("rest", "reps"), ("side_rest", "sides"), ("rep_sound", "reps")),
@@ -289,7 +309,17 @@ BLOCK = Table(
     "Steps repeated in rounds, with rests between rounds and between steps; blocks nest up to "
     f"{MAX_BLOCK_DEPTH} deep.",
     ({"block": "Circuit", "rounds": 4, "rest": "60s", "between": "10s", "steps": _SQUATS},),
-    (BLOCK_NAME, ROUNDS, ROUND_REST, BETWEEN, BLOCK_TIMING, BLOCK_STEPS, *SPEAKER_KEYS),
+    (
+        BLOCK_NAME,
+        ROUNDS,
+        ROUND_REST,
+        BETWEEN,
+        BLOCK_TIMING,
+        BLOCK_STEPS,
+        *SPEAKER_KEYS,
+        SPAN_BED,
+        SPAN_BED_LEVEL,
+    ),
     extensible=True,
 )
 
@@ -314,7 +344,7 @@ SECTION = Table(
     "Steps grouped under a name (warm-up, main, cool-down...): the first chapter says it, and "
     "the ID3 table of contents groups the section's chapters.",
     ({"section": "Warm-up", "steps": _CAT_COW},),
-    (SECTION_NAME, SECTION_STEPS, SECTION_AT, PACE, *SPEAKER_KEYS),
+    (SECTION_NAME, SECTION_STEPS, SECTION_AT, PACE, *SPEAKER_KEYS, SPAN_BED, SPAN_BED_LEVEL),
     extensible=True,
 )
 

@@ -13,7 +13,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Loc
 from ..lang.speech import NOMINAL_SOUND_MS
-from ..model import Guidance, Hold, Speaker, Step
+from ..model import BedChoice, Guidance, Hold, Speaker, Step
 from . import step_keys as sk
 from .breaths import BreathReader, Found
 from .durations import format_duration
@@ -177,6 +177,7 @@ class StepReader(BreathReader):
         body = self.entries(steps_node, clock=clock, depth=depth)
         if not body:
             return []
+        bed, level = self.value(found, sk.SPAN_BED), self.value(found, sk.SPAN_BED_LEVEL)
         # A rest the block adds is located on the key that asks for it.
         rest_loc = self.loc(found[sk.ROUND_REST.name]) if rest_ms else self.loc(node)
         between_loc = self.loc(found[sk.BETWEEN.name]) if between_ms else self.loc(node)
@@ -192,7 +193,9 @@ class StepReader(BreathReader):
                     out.append(_rest(between_ms, between_loc, _named(body[j + 1]), clock))
             if rest_ms and k < rounds:
                 out.append(_rest(rest_ms, rest_loc, _named(body[0]), clock, long=True))
-        return [replace(s, speaker=s.speaker.over(speaker)) for s in out]
+        out = [replace(s, speaker=s.speaker.over(speaker)) for s in out]
+        # The block's bed is its steps' (unless they name their own) and its rests'.
+        return _with_bed(out, bed, level)
 
     def section(self, node: Node, *, clock: bool, depth: int) -> list[Step]:
         """`{section: Warm-up, steps: [...]}`: steps grouped under a name in the chapters."""
@@ -211,6 +214,7 @@ class StepReader(BreathReader):
                 )
             return []
         body = self.entries(steps_node, clock=clock, depth=depth)
+        body = _with_bed(body, self.value(found, sk.SPAN_BED), self.value(found, sk.SPAN_BED_LEVEL))
         inner = [s for s in body if s.section is not None]
         if inner:
             self.problem(
@@ -349,6 +353,8 @@ class StepReader(BreathReader):
             say_name=sk.SAY_NAME.or_default(self.value(found, sk.SAY_NAME)),
             pace=self.value(found, PACE),
             speaker=self.speaker(found),
+            bed=self.value(found, sk.SPAN_BED),
+            bed_level=self.value(found, sk.SPAN_BED_LEVEL),
         )
         self.across(table, found, given=set(found) - ({sk.SIDES.name} if not step.sides else set()))
         if step.side_cues and {s for s, _ in step.side_cues} != set(step.sides):
@@ -369,6 +375,20 @@ class StepReader(BreathReader):
         for name, needed in table.needs:
             if name in found and needed not in given:
                 self.problem(found[name], NEEDS[name], "conflicting-keys")
+
+
+def _with_bed(steps: list[Step], bed: BedChoice | None, level: float | None) -> list[Step]:
+    """A block's or section's bed and level, on each of its steps that names none."""
+    if bed is None and level is None:
+        return steps
+    return [
+        replace(
+            step,
+            bed=step.bed if step.bed is not None else bed,
+            bed_level=step.bed_level if step.bed_level is not None else level,
+        )
+        for step in steps
+    ]
 
 
 def _keys(node: Node) -> set[str]:

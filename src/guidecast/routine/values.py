@@ -3,6 +3,7 @@ guidance, breathing patterns, pronunciations. Each raises `Bad` with a rule, lik
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -11,12 +12,13 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ..errors import Rule
 from ..lang.i18n import known_language, language_problem
 from ..lang.messages import PHRASES
-from ..model import Guidance, Hold, Pronunciation, SoundRef
+from ..model import BedChoice, Guidance, Hold, Pronunciation, SoundRef
 from ..store.paths import found_file, shown_name
 from .durations import format_duration, parse_range
 from .fields import (
     Bad,
     Reader,
+    Reported,
     bad_duration,
     boolean,
     check_span,
@@ -34,6 +36,7 @@ __all__ = [
     "DEFAULT_SIDES",
     "at_most",
     "bed",
+    "bed_choice",
     "breath_count",
     "breath_pattern",
     "cover",
@@ -136,6 +139,23 @@ def bed(reader: Reader, node: Node) -> SoundRef:
         return bed_ref(text(node), base=reader.base, loc=reader.loc(node))
     except SoundError as e:
         raise Bad(str(e), e.rule) from None
+
+
+BED_PERIODS = ("work", "rest")
+"""`bed: {work: ..., rest: ...}`: one bed in the work periods, another in the rests."""
+
+
+def bed_choice(reader: Reader, node: Node) -> BedChoice:
+    """A bed (see `bed`), or `{work: ..., rest: ...}`: one in the work periods, one in rests."""
+    if not isinstance(node, MappingNode):
+        return BedChoice(bed(reader, node))
+    found = reader.mapping(node, "bed", BED_PERIODS, BED_PERIODS)
+    if found is None or set(found) != set(BED_PERIODS):
+        raise Reported
+    work, rest = (reader.field(found, name, functools.partial(bed, reader)) for name in BED_PERIODS)
+    if work is None or rest is None:
+        raise Reported
+    return BedChoice(work, rest)
 
 
 def cover(reader: Reader, node: Node) -> str:

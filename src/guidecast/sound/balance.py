@@ -24,6 +24,7 @@ from ..media.loudness import (
 )
 from ..model import SoundRef
 from ..store.blobs import BlobStore, blob_key
+from .bedschedule import BedSchedule
 from .levels import SPEECH_LUFS, bell_gain_db, soft_onset, speech_p95, stepped
 from .mix import BedPlan, Mix
 from .voice import Voice
@@ -182,7 +183,7 @@ def session_gain(
     voice: Voice,
     fmt: AudioFormat,
     levels: Levels,
-    bed: BedPlan | None = None,
+    bed: BedPlan | BedSchedule | None = None,
 ) -> tuple[float, float, float]:
     """Source loudness, the gain (dB) that brings the limited sound to the target, and the
     limiter's loss the gain makes up for.
@@ -239,7 +240,9 @@ def _limited_blocks(
     return plain, limited
 
 
-def session_blocks(lay: Layout, measures: dict[str, Measured], levels: Levels, bed: BedPlan) -> F64:
+def session_blocks(
+    lay: Layout, measures: dict[str, Measured], levels: Levels, bed: BedPlan | BedSchedule
+) -> F64:
     """The 400 ms block powers of the whole session with its bed (before the session gain).
 
     With a bed, much of the session sits near BS.1770's relative gate, so its loudness is

@@ -15,6 +15,7 @@ import bisect
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from ..routine.sounds import bed_ref
 __all__ = [
     "BED_LEVEL",
     "BedPlan",
+    "BedSegments",
     "Mix",
     "bed_gain_db",
     "ducks",
@@ -53,6 +55,8 @@ class Mix:
     routine the default bed)."""
     bed_level: float = BED_LEVEL
     """Bed loudness in LU relative to the speech, in the holds."""
+    bed_rest: SoundRef | None = None
+    """The bed in the rests (`bed: {work: ..., rest: ...}`); None: `bed` throughout."""
     duck_db: float = 18.0
     """How far the bed drops under speech."""
     duck_bells: bool = False
@@ -91,7 +95,10 @@ def resolve_mix(
     clock) unless a level is given: so that no hold is dead air.
     """
     d = routine.defaults
-    chosen = bed_ref(bed) if isinstance(bed, str) else bed or d.bed
+    if isinstance(bed, str) and d.bed is not None and bed.strip() == d.bed.name:
+        chosen: SoundRef | None = d.bed  # the routine's own, named (its rest bed goes with it)
+    else:
+        chosen = bed_ref(bed) if isinstance(bed, str) else bed or d.bed
     default = SoundRef(DEFAULT_BED, None, Loc("<default>"))
     # Naming the default bed itself (as the server's picker does) is the default too.
     defaulted = d.bed is None and (
@@ -103,9 +110,12 @@ def resolve_mix(
             BED_LEVEL if not defaulted else CLOCK_BED_LEVEL if routine.clock else DEFAULT_BED_LEVEL
         )
     chosen = default if chosen is None else chosen
+    # A bed for the rests goes with the routine's own bed, not with one the command line names.
+    rest = d.bed_rest if chosen is d.bed else None
     return Mix(
         bed=None if chosen.is_none else chosen,
         bed_level=level,
+        bed_rest=rest,
         bell_onset_ms=SOFT_ONSET_MS if soft_bells else 0,
     )
 
@@ -314,7 +324,13 @@ def bed_gain_db(loop: BedLoop, speech_lufs: float, level_lu: float) -> float:
     return speech_lufs + level_lu - loop.lufs
 
 
-def mix_bed(blocks: Iterator[Pcm], plan: BedPlan, channels: int) -> Iterator[Pcm]:
+class BedSegments(Protocol):
+    """A bed as the mix reads it: its samples for any stretch of the output."""
+
+    def segment(self, a: int, b: int) -> Float: ...
+
+
+def mix_bed(blocks: Iterator[Pcm], plan: BedSegments, channels: int) -> Iterator[Pcm]:
     """Add the bed to a stream of int16 blocks (interleaved when stereo), block by block."""
     cursor = 0
     for block in blocks:

@@ -38,6 +38,7 @@ from .balance import (
     session_blocks,
     session_gain,
 )
+from .bedschedule import BedSchedule, needs_schedule, plan_schedule
 from .levels import SPEECH_LUFS, stepped
 from .mix import BedPlan, Mix, bed_gain_db, mix_bed, plan_bed, resolve_mix
 from .voice import NotKept, Progress, Voice, no_progress
@@ -73,9 +74,12 @@ class Rendered:
     limiter_loss_db: float = 0.0
     """What the true-peak limiter takes from the speech and bells, which `gain_db` makes up
     for: the session as heard is its measure at `gain_db - limiter_loss_db`."""
+    schedule: BedSchedule | None = None
+    """Beds that change through the session (per section, block or step, work and rest, a
+    folder), instead of `bed`."""
     starts: tuple[int, ...] | None = None
     """The sample each piece (`balance.pieces`, in order) starts on, where the encoder has
-    moved them (by under half an MP3 frame, see `mp3.bedsplice.place_bed`); else each
+    moved them (by under half an MP3 frame, see `mp3.bedruns.place_bed`); else each
     starts on the sample its planned time gives."""
 
     def piece_starts(self, rate: int) -> list[tuple[int, Piece]]:
@@ -125,24 +129,28 @@ def render(
     )
     measures = measure(lay, voice, mix.bell_onset_ms)
     levels = match_bells(measures, mix)
-    bed = None
-    if mix.bed is not None:
+    bed = schedule = None
+    spans = duck_spans(lay, fmt.sample_rate, bells=mix.duck_bells)
+    if needs_schedule(timeline.routine, mix):
+        store = bed_store(voice.cache.root)
+        schedule = plan_schedule(timeline, lay, mix, rate=fmt.sample_rate, spans=spans, store=store)
+        schedule = replace(schedule, blocks=session_blocks(lay, measures, levels, schedule))
+    elif mix.bed is not None:
         loop = kept_bed(mix.bed, fmt.sample_rate, bed_store(voice.cache.root))
-        spans = duck_spans(lay, fmt.sample_rate, bells=mix.duck_bells)
         total = lay.total_ms * fmt.sample_rate // 1000
         level = bed_gain_db(loop, SPEECH_LUFS, mix.bed_level)
         bed = plan_bed(loop, mix, level_db=level, spans=spans, total=total)
         bed = replace(bed, blocks=session_blocks(lay, measures, levels, bed))
-    source, exact, loss = session_gain(measures, voice, fmt, levels, bed)
+    source, exact, loss = session_gain(measures, voice, fmt, levels, bed or schedule)
     gain = stepped(exact)
     log.info(
         "speech, bells%s measure %.1f LUFS; gain %+.1f dB to reach %.1f LUFS",
-        " and bed" if bed else "",
+        " and bed" if bed or schedule else "",
         source,
         gain,
         fmt.target_lufs,
     )
-    return at_gain(Rendered(timeline, lay, 0.0, levels, bed, loss), gain, fmt)
+    return at_gain(Rendered(timeline, lay, 0.0, levels, bed, loss, schedule), gain, fmt)
 
 
 def at_gain(rendered: Rendered, gain_db: float, fmt: AudioFormat) -> Rendered:
@@ -153,13 +161,17 @@ def at_gain(rendered: Rendered, gain_db: float, fmt: AudioFormat) -> Rendered:
     different at every length): so that a session at another length, at the same gain, has
     the same bed, and its encoded frames serve again.
     """
-    bed = rendered.bed
-    levels = rendered.levels
+    change = 10 ** ((gain_db - rendered.gain_db) / 20)
+    bed, schedule, levels = rendered.bed, rendered.schedule, rendered.levels
     if bed is not None:
-        bed = replace(bed, scale=bed.scale * 10 ** ((gain_db - rendered.gain_db) / 20))
+        bed = replace(bed, scale=bed.scale * change)
         speech, bells = _ceilings(bed, fmt)
         levels = replace(levels, speech_ceiling_db=speech, bell_ceiling_db=bells)
-    return replace(rendered, gain_db=gain_db, levels=levels, bed=bed)
+    if schedule is not None:
+        schedule = replace(schedule, scale=schedule.scale * change)
+        speech, bells = _ceilings(schedule, fmt)
+        levels = replace(levels, speech_ceiling_db=speech, bell_ceiling_db=bells)
+    return replace(rendered, gain_db=gain_db, levels=levels, bed=bed, schedule=schedule)
 
 
 def bed_store(cache_root: Path) -> BlobStore:
@@ -223,23 +235,24 @@ def stream_pcm(
     chapter and caption times in milliseconds match the audio; silence is generated, never
     stored. A bed is added to every block as it passes.
     """
-    if rendered.bed is None:
+    bed = rendered.bed if rendered.bed is not None else rendered.schedule
+    if bed is None:
         yield from _stream_pieces(rendered, voice, fmt, block_ms=block_ms, meter=meter)
         return
     pieces = _stream_pieces(rendered, voice, fmt, block_ms=block_ms, meter=None)
     if meter is None:
-        yield from mix_bed(pieces, rendered.bed, fmt.channels)
+        yield from mix_bed(pieces, bed, fmt.channels)
         return
     # The mix itself is measured: the bed ducks under speech and sums with it, which no
     # estimate from the pieces and the bed apart gets right (it was 0.9 LU off).
     output = StreamMeter(fmt.sample_rate, fmt.channels)
-    for block in mix_bed(pieces, rendered.bed, fmt.channels):
+    for block in mix_bed(pieces, bed, fmt.channels):
         output.feed(block)
         yield block
     meter.feed_blocks(output.blocks())
 
 
-def _ceilings(bed: BedPlan, fmt: AudioFormat) -> tuple[float, float]:
+def _ceilings(bed: BedPlan | BedSchedule, fmt: AudioFormat) -> tuple[float, float]:
     """True-peak ceilings (dBTP) for speech and for bells, leaving room for the bed under them."""
     top = 10 ** (fmt.true_peak / 20)
     under_bells = bed.ducked_peak if bed.mix.duck_bells else bed.peak
