@@ -130,7 +130,8 @@ def bed_stretches(timeline: Timeline, lay: Layout, mix: Mix, rate: int) -> list[
     marks: list[tuple[int, SoundRef | None, float] | None] = []
     for item in lay.items:
         e = item.event
-        if isinstance(e, Sound) or (isinstance(e, Silence) and e.step is None):
+        lead_in = isinstance(e, Silence) and e.step is None and e.kind == "rest"
+        if isinstance(e, Sound) or (isinstance(e, Silence) and e.step is None and not lead_in):
             marks.append(None)  # a bell or a pause between steps: see below
             continue
         choice, level = _choice(routine, mix, e.step)
