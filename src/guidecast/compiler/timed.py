@@ -128,7 +128,11 @@ def narrate_step(
         _say(n, index, step, lead_in=lead_in)
     elif step.kind == "pause":
         _chapter(n, index, step)
-        n.quiet(n.holds[index] or 0, "pause", index)
+        bell = step.sound if step.sound is not None and not step.sound.is_none else None
+        if bell is None:
+            n.quiet(n.holds[index] or 0, "pause", index)
+        else:  # struck as the pause starts, inside it
+            n.events += [Sound(bell), Silence(n.holds[index] or 0, "pause", index, after=bell)]
     else:
         _chapter(n, index, step)
         ms = n.holds[index] or 0

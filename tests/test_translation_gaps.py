@@ -1,0 +1,136 @@
+"""The gaps left open translating sixteen routine formats (tests/translations/README.md), closed:
+a bell alone inside a pause (G2)."""
+
+from __future__ import annotations
+
+import re
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from guidecast.compiler.timeline import Layout, Silence, Sound, Speak
+from guidecast.errors import RoutineError
+from guidecast.model import Narration
+from guidecast.routine.load import load_routine, parse_routine
+from guidecast.sound.mix import Mix
+from guidecast.sound.render import AudioFormat, stream_pcm
+from render_fixtures import fake_voice, planned, render_routine, routine_from, silent_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "routines.md"
+TRANSLATIONS = ROOT / "tests" / "translations"
+LEVELS = list(Narration)
+S = 1000
+MIN = 60 * S
+RATE = 44_100
+
+
+def _problems(text: str, base: Path | None = None) -> list[tuple[int, int, str]]:
+    with pytest.raises(RoutineError) as e:
+        parse_routine(text, "s.yaml", base)
+    return [(p.loc.line, p.loc.col, p.message) for p in e.value.problems]
+
+
+def _doc_routine(title: str) -> str:
+    """The docs' ```yaml example whose title is `title`."""
+    text = DOCS.read_text(encoding="utf-8")
+    for match in re.finditer(r"^```yaml\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
+        if re.search(rf"^title: {re.escape(title)}$", match.group(1), re.MULTILINE):
+            return match.group(1)
+    raise AssertionError(f"no example titled {title!r} in docs/routines.md")
+
+
+def _bells(lay: Layout) -> list[int]:
+    return [i.start_ms for i in lay.items if isinstance(i.event, Sound)]
+
+
+# -- G2: a bell alone inside a pause --------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_the_meditation_timer_rings_every_five_minutes_without_a_word(level: Narration) -> None:
+    lay = planned(load_routine(TRANSLATIONS / "14-meditation-timed-pauses.yaml"), narration=level)
+    assert _bells(lay) == [1 * MIN + k * 5 * MIN for k in range(5)]
+    said_after_start = [
+        i for i in lay.items if isinstance(i.event, Speak) and i.start_ms >= 1 * MIN
+    ]
+    assert said_after_start == [] and not any(i.cues for i in lay.items)
+    titles = [c.title for c in lay.chapters]
+    assert titles == [
+        "Instructions",
+        "Sitting: First period",
+        "Second period",
+        "Third period",
+        "Last period",
+        "Closing bell",
+    ]
+
+
+def test_the_meditation_timers_bells_are_five_minutes_apart_when_rendered(
+    tmp_path: Path,
+) -> None:
+    routine = load_routine(TRANSLATIONS / "14-meditation-timed-pauses.yaml")
+    rendered = render_routine(routine, fake_voice(tmp_path / "cache"), mix=Mix())
+    assert _bells(rendered.layout) == [1 * MIN + k * 5 * MIN for k in range(5)]
+
+
+def test_a_pause_keeps_its_length_with_its_bell_in_it() -> None:
+    text = "title: T\nsounds: {start: none, transition: none, end: none}\nsteps:\n"
+    text += "  - {pause: 20s, sound: bowl}\n  - {pause: 20s, sound: woodblock}\n  - pause: 20s\n"
+    text += "  - say: [Done.]\n"
+    lay = planned(parse_routine(text))
+    assert _bells(lay) == [0, 20 * S]
+    [done] = [i for i in lay.items if isinstance(i.event, Speak)]
+    assert done.start_ms == 60 * S
+    # The silence after each bell is the pause less the bell.
+    pauses = [i.ms for i in lay.items if isinstance(i.event, Silence) and i.event.step is not None]
+    assert pauses[:2] == [20 * S - 6 * S, 20 * S - 800]
+
+
+def test_a_pause_bell_rings_at_its_time_in_the_audio(tmp_path: Path) -> None:
+    text = "title: T\nsounds: {start: none, transition: none, end: none}\nsteps:\n"
+    text += "  - {pause: 4s, sound: woodblock}\n" * 3
+    routine = routine_from(tmp_path, text)
+    voice = fake_voice(tmp_path / "cache")
+    rendered = render_routine(routine, voice, mix=Mix())
+    pcm = np.concatenate(list(stream_pcm(rendered, voice, AudioFormat()))).astype(np.float64)
+    quiet = silent_runs(pcm / 32768, RATE, min_ms=1000)
+    onsets = [round(end, 1) for _, end in quiet if end < len(pcm) / RATE - 0.1]
+    assert onsets == [4.0, 8.0]  # and the first at 0.0, before any quiet
+
+
+def test_a_file_bell_in_a_pause_is_taken_at_its_real_length(tmp_path: Path) -> None:
+    bell = tmp_path / "bell.wav"
+    with wave.open(str(bell), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        t = np.arange(int(1.5 * RATE)) / RATE
+        w.writeframes((0.3 * np.sin(2 * np.pi * 660 * t) * 32767).astype("<i2").tobytes())
+    text = "title: T\nsounds: {start: none, transition: none, end: none}\nsteps:\n"
+    text += "  - {pause: 10s, sound: bell.wav}\n" * 2 + "  - say: [Done.]\n"
+    routine = routine_from(tmp_path, text)
+    rendered = render_routine(routine, fake_voice(tmp_path / "cache"), mix=Mix())
+    assert _bells(rendered.layout) == [0, 10 * S]
+    [done] = [i for i in rendered.layout.items if isinstance(i.event, Speak)]
+    assert done.start_ms == 20 * S
+
+
+def test_mistakes_in_a_pause_bell_are_located(tmp_path: Path) -> None:
+    [(line, col, message)] = _problems("title: T\nsteps:\n  - pause: 5m\n    sound: bowel\n")
+    assert (line, col) == (4, 12) and "did you mean 'bowl'?" in message
+    [(line, col, message)] = _problems(
+        "title: T\nsteps:\n  - {pause: 5m, sound: gone.wav}\n", tmp_path
+    )
+    assert (line, col) == (3, 24) and "gone.wav" in message
+    [(line, col, message)] = _problems("title: T\nsteps:\n  - {pause: 3-9s, sound: gong}\n")
+    assert (line, col) == (3, 26)
+    assert "'gong' lasts 6s: longer than the pause it starts (3s)" in message
+    assert not parse_routine("title: T\nsteps:\n  - {pause: 6s, sound: gong}\n").warnings
+
+
+def test_the_docs_interval_bells_land_a_pause_apart() -> None:
+    lay = planned(parse_routine(_doc_routine("Interval Bells")))
+    assert _bells(lay) == [30 * S, 5 * MIN + 30 * S, 10 * MIN + 30 * S]
