@@ -1,5 +1,5 @@
 """The gaps left open translating sixteen routine formats (tests/translations/README.md), closed:
-a bell alone inside a pause (G2)."""
+a bell alone inside a pause (G2), a count-in before every side and repetition (G1)."""
 
 from __future__ import annotations
 
@@ -134,3 +134,87 @@ def test_mistakes_in_a_pause_bell_are_located(tmp_path: Path) -> None:
 def test_the_docs_interval_bells_land_a_pause_apart() -> None:
     lay = planned(parse_routine(_doc_routine("Interval Bells")))
     assert _bells(lay) == [30 * S, 5 * MIN + 30 * S, 10 * MIN + 30 * S]
+
+
+# -- G1: a count-in before every side and every repetition ----------------------------------
+
+
+def _count_ins(lay: Layout) -> list[tuple[int | None, int]]:
+    """(step, ms) of every count-in, in order."""
+    return [
+        (i.event.step, i.ms)
+        for i in lay.items
+        if isinstance(i.event, Silence) and i.event.kind == "count"
+    ]
+
+
+EACH = """\
+title: T
+sounds: {start: none, transition: none, end: none}
+steps:
+  - pose: Calf Stretch
+    hold: 30s
+    sides: true
+    count_in: COUNT
+  - pose: Push-ups
+    hold: 20s
+    reps: 3
+    rest: 10s
+    count_in: COUNT
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_a_count_in_for_each_comes_before_every_side_and_repetition(level: Narration) -> None:
+    each = parse_routine(EACH.replace("COUNT", "{length: 5s, each: true}"))
+    lay = planned(each, narration=level)
+    assert _count_ins(lay) == [(0, 5 * S)] * 2 + [(1, 5 * S)] * 3
+    # Each count-in ends as a hold starts: the hold follows it directly.
+    kinds = [i.event.kind for i in lay.items if isinstance(i.event, Silence)]
+    follows = [kinds[k + 1] for k, kind in enumerate(kinds) if kind == "count"]
+    assert follows == ["hold"] * 5
+    # Without `each`, as before: the first side and the first repetition only.
+    first_only = planned(parse_routine(EACH.replace("COUNT", "5s")), narration=level)
+    assert _count_ins(first_only) == [(0, 5 * S), (1, 5 * S)]
+    assert lay.total_ms - first_only.total_ms == 3 * 5 * S
+
+
+def test_a_steps_own_count_in_replaces_the_defaults_each() -> None:
+    text = EACH.replace("    count_in: COUNT\n", "", 1).replace("COUNT", "3s")
+    text = text.replace("steps:", "defaults: {count_in: {length: 5s, each: true}}\nsteps:", 1)
+    lay = planned(parse_routine(text))
+    assert _count_ins(lay) == [(0, 5 * S), (0, 5 * S), (1, 3 * S)]
+
+
+def test_the_counted_stretch_counts_in_every_side_with_a_chapter_per_side() -> None:
+    lay = planned(load_routine(TRANSLATIONS / "04-scripted-stretch-count-in.yaml"))
+    assert _count_ins(lay) == [(s, 5 * S) for s in (0, 0, 1, 1, 2, 2)] + [(3, 3 * S)]
+    sides = [c.title for c in lay.chapters if "side" in c.title]
+    assert sides == [
+        "Calf Stretch (left side)",
+        "Calf Stretch (right side)",
+        "Standing Hamstring Stretch (right side)",
+        "Standing Hamstring Stretch (left side)",
+        "Quad Stretch (right side)",
+        "Quad Stretch (left side)",
+    ]
+    said = [i.event.text for i in lay.items if isinstance(i.event, Speak)]
+    assert said.count("Calf Stretch.") == 1  # the name once, not again before the second side
+    assert "Now the right foot back, heel down." in said
+
+
+def test_mistakes_in_a_count_in_are_located() -> None:
+    base = "title: T\nsteps:\n  - pose: A\n    hold: 20s\n    count_in: "
+    [(line, col, message)] = _problems(base + "{length: 5s, each: yes}\n")
+    assert (line, col) == (5, 34) and "write true or false" in message
+    [(line, col, message)] = _problems(base + "{lenght: 5s}\n")
+    assert (line, col) == (5, 16) and "lenght" in message
+    [(line, col, message)] = _problems(base + "{length: 20s, each: true}\n")
+    assert (line, col) == (5, 24) and "a count-in of 20s is too long: at most 10s" in message
+    [(line, col, message)] = _problems(base + "{each: true}\n")
+    assert (line, col) == (5, 15) and "length" in message
+
+
+def test_the_docs_count_in_for_every_side_plans_as_it_says() -> None:
+    lay = planned(parse_routine(_doc_routine("Counted Every Side")))
+    assert _count_ins(lay) == [(0, 5 * S)] * 2 + [(1, 3 * S)] * 3

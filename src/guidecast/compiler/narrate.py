@@ -260,9 +260,15 @@ class Narrator:
             step.switch_settle_ms, self.routine.defaults.switch_settle_ms, SWITCH_SETTLE_MS
         )
 
-    def count_in(self, step: Step) -> int:
-        """The count-in just before the step starts (0: none)."""
-        return first(step.count_in_ms, self.routine.defaults.count_in_ms, 0)
+    def count_in(self, step: Step, *, again: bool = False) -> int:
+        """The count-in just before the step starts (0: none); `again`, before a later side
+        or repetition (none unless the count-in says `each`)."""
+        d = self.routine.defaults
+        own = step.count_in_ms is not None
+        each = step.count_in_each if own else d.count_in_each
+        if again and not each:
+            return 0
+        return first(step.count_in_ms, d.count_in_ms, 0)
 
     def pause_after(self, step: Step | None, *, usual: int = PAUSE_AFTER_MS) -> int:
         """Quiet after a step (None: after the introduction); `usual` when no one sets it."""

@@ -331,6 +331,7 @@ class StepReader(BreathReader):
                 "or 'breathe' (a breathing pattern)",
                 "missing-key",
             )
+        count_in = self.value(found, COUNT_IN)
         step = Step(
             pose=pose or "",
             loc=self.loc(node),
@@ -359,7 +360,8 @@ class StepReader(BreathReader):
             time_left_ms=self.value(found, sk.TIME_LEFT) or (),
             side_rest_ms=self.value(found, sk.SIDE_REST) or 0,
             side_cues=self.value(found, sk.SIDE_CUES) or (),
-            count_in_ms=self.value(found, COUNT_IN),
+            count_in_ms=count_in[0] if count_in else None,
+            count_in_each=bool(count_in and count_in[1]),
             say_name=sk.SAY_NAME.or_default(self.value(found, sk.SAY_NAME)),
             pace=self.value(found, PACE),
             speaker=self.speaker(found),
