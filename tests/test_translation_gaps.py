@@ -1,5 +1,6 @@
 """The gaps left open translating sixteen routine formats (tests/translations/README.md), closed:
-a bell alone inside a pause (G2), a count-in before every side and repetition (G1)."""
+a bell alone inside a pause (G2), a count-in before every side and repetition (G1), the closing
+after the last work period (D1) in neutral words (G5)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from guidecast.cli import cli
 from guidecast.compiler.timeline import Layout, Silence, Sound, Speak
 from guidecast.errors import RoutineError
+from guidecast.lang.i18n import language_for
 from guidecast.model import Narration
 from guidecast.routine.load import load_routine, parse_routine
 from guidecast.sound.mix import Mix
 from guidecast.sound.render import AudioFormat, stream_pcm
-from render_fixtures import fake_voice, planned, render_routine, routine_from, silent_runs
+from render_fixtures import (
+    fake_voice,
+    periods_end,
+    planned,
+    render_routine,
+    routine_from,
+    said_in_order,
+    silent_runs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "routines.md"
@@ -218,3 +230,61 @@ def test_mistakes_in_a_count_in_are_located() -> None:
 def test_the_docs_count_in_for_every_side_plans_as_it_says() -> None:
     lay = planned(parse_routine(_doc_routine("Counted Every Side")))
     assert _count_ins(lay) == [(0, 5 * S)] * 2 + [(1, 3 * S)] * 3
+
+
+# -- D1: the closing follows the last work period; G5: in neutral words -------------------------
+
+CLOSING = "Well done, that is the end of the session."
+LAST_WORK = """\
+title: Last Work
+timing: clock
+sounds: {start: none, transition: none, end: none}
+steps:
+  - {pose: Squats, hold: 30s}
+  - {pose: Plank, hold: 30s}
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda n: n.value)
+def test_a_last_work_period_runs_to_its_end_and_the_closing_follows_it(level: Narration) -> None:
+    lay = planned(parse_routine(LAST_WORK), narration=level)
+    said = said_in_order(lay)
+    # The plank is counted down to its end like every period, with nothing said over it after.
+    assert [(s, t) for s, _, t in said if s >= 57_000] == [
+        (57_000, "Three."), (58_000, "Two."), (59_000, "One."), (said[-1][0], CLOSING)
+    ]  # fmt: skip
+    assert periods_end(lay) == 60_000 and said[-1][0] >= 60_000
+    [finish] = [i for i in lay.items if isinstance(i.event, Sound)][-1:]
+    assert finish.event.sound.name == "finish" and finish.start_ms >= said[-1][1]
+    # The session grows by the closing: its sentence, the quiet around it and the tone.
+    assert 60_000 + 4_000 < lay.total_ms < 60_000 + 10_000
+    assert lay.chapters[-1].title == "Plank" and lay.chapters[-1].end_ms == lay.total_ms
+
+
+def test_a_last_rest_still_holds_the_closing_and_the_total_is_exact() -> None:
+    lay = planned(parse_routine(LAST_WORK + "  - rest: 15s\n"))
+    assert lay.total_ms == periods_end(lay) == 75_000
+    closing = [(s, t) for s, _, t in said_in_order(lay) if t == CLOSING]
+    assert closing and 60_000 <= closing[0][0] < 75_000  # inside the rest
+    finish = [i for i in lay.items if isinstance(i.event, Sound) and i.event.sound.name == "finish"]
+    assert [i.start_ms + i.ms for i in finish] == [75_000]
+
+
+def test_the_plan_shows_the_closing_after_the_last_period(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(LAST_WORK, encoding="utf-8")
+    out = CliRunner().invoke(cli, ["plan", str(path)]).output
+    rows = out.splitlines()
+    [k] = [k for k, row in enumerate(rows) if CLOSING in row]
+    assert rows[k].split()[0] in ("1:00", "1:01") and "♪ finish" in rows[k + 1]
+    assert "total 1:0" in out and "total 1:00 " not in out
+
+
+@pytest.mark.parametrize("code", ["en", "es", "de", "fr"])
+def test_the_closing_on_the_clock_is_neutral_in_every_language(code: str) -> None:
+    said = language_for(code).say(CLOSING)
+    assert code == "en" or said != CLOSING  # translated: no language falls back to English
+    for workout in ("workout", "entrenamiento", "Training", "entraînement"):
+        assert workout not in said
+    text = LAST_WORK.replace("title: Last Work", f"title: W\nlanguage: {code}")
+    assert said_in_order(planned(parse_routine(text)))[-1][2] == said

@@ -20,7 +20,7 @@ from guidecast.routine.load import load_routine, parse_routine
 from guidecast.sound.bedschedule import bed_stretches
 from guidecast.sound.mix import resolve_mix
 from guidecast.sound.render import AudioFormat, render
-from render_fixtures import fake_voice, planned
+from render_fixtures import fake_voice, periods_end, planned
 
 HERE = Path(__file__).parent / "translations"
 FILES = sorted(HERE.glob("*.yaml"))
@@ -45,6 +45,11 @@ def _silences(plan: dict[str, Any], kind: str, step: int | None = None) -> list[
 
 def _chapter_starts(plan: dict[str, Any]) -> list[int]:
     return [c["start_ms"] for c in plan["chapters"]]
+
+
+def routine_closing(name: str) -> str | None:
+    """The routine's own `phrases: closing`, if it words one."""
+    return dict(load_routine(HERE / name).phrases).get("closing")
 
 
 def test_there_are_sixteen() -> None:
@@ -78,7 +83,18 @@ def test_every_translation_checks_clean(path: Path) -> None:
     ],
 )
 def test_a_clock_timed_format_keeps_its_total(name: str, total_ms: int) -> None:
-    assert _plan(name)["total_ms"] == total_ms
+    lay = planned(load_routine(HERE / name))
+    assert periods_end(lay) == total_ms
+    ends_on_rest = name.startswith("06")
+    if ends_on_rest:  # the last rest holds the closing and the finish tone
+        assert lay.total_ms == total_ms
+    else:  # the closing and the finish tone follow the last work period
+        assert total_ms < lay.total_ms <= total_ms + 10 * S
+        closing = [
+            i.event.text for i in lay.items if isinstance(i.event, Speak) and i.start_ms >= total_ms
+        ]
+        own = routine_closing(name)
+        assert " ".join(closing) == (own or "Well done, that is the end of the session.")
 
 
 def test_the_seven_minute_workout_has_twelve_periods_ten_seconds_apart() -> None:
