@@ -1,9 +1,11 @@
 """The gaps left open translating sixteen routine formats (tests/translations/README.md), closed:
 a bell alone inside a pause (G2), a count-in before every side and repetition (G1), the closing
-after the last work period (D1) in neutral words (G5)."""
+after the last work period (D1) in neutral words (G5), a warning for a stretched flow phase (G4).
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import wave
 from pathlib import Path
@@ -17,6 +19,7 @@ from guidecast.compiler.timeline import Layout, Silence, Sound, Speak
 from guidecast.errors import RoutineError
 from guidecast.lang.i18n import language_for
 from guidecast.model import Narration
+from guidecast.routine.durations import format_duration
 from guidecast.routine.load import load_routine, parse_routine
 from guidecast.sound.mix import Mix
 from guidecast.sound.render import AudioFormat, stream_pcm
@@ -288,3 +291,58 @@ def test_the_closing_on_the_clock_is_neutral_in_every_language(code: str) -> Non
         assert workout not in said
     text = LAST_WORK.replace("title: Last Work", f"title: W\nlanguage: {code}")
     assert said_in_order(planned(parse_routine(text)))[-1][2] == said
+
+
+# -- G4: check warns when a flow phase is stretched -------------------------------------------
+
+STRETCHED = """\
+title: Stretched
+steps:
+  - pose: Flow
+    flow: {breaths: 2, quiet: false, phases: [1s, 1s],
+           cues: [Inhale and reach all the way up., Exhale and fold.]}
+"""
+
+
+def _check(tmp_path: Path, text: str) -> tuple[int, list[dict[str, object]]]:
+    path = tmp_path / "r.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner(mix_stderr=False).invoke(cli, ["check", "--format", "json", str(path)])
+    problems: list[dict[str, object]] = json.loads(result.stdout)
+    return result.exit_code, problems
+
+
+def test_check_warns_at_the_flow_when_a_phase_is_stretched_by_its_cue(tmp_path: Path) -> None:
+    code, problems = _check(tmp_path, STRETCHED)
+    assert code == 0  # a warning, the routine still renders
+    [p] = problems
+    assert (p["line"], p["column"], p["rule"], p["severity"]) == (
+        4, 11, "stretched-phase", "warning"
+    )  # fmt: skip
+    message = str(p["message"])
+    assert "its 1s phase takes" in message and "“Inhale and reach all the way up.”" in message
+    assert "lengthen the phase or shorten the cue" in message
+    # The warning says how much longer the flow runs, as the plan lays it out.
+    lay = planned(parse_routine(STRETCHED))
+    phases = [i for i in lay.items if isinstance(i.event, Silence) and i.event.kind == "breath"]
+    more = sum(i.ms - i.event.ms for i in phases if isinstance(i.event, Silence))
+    assert more > 4 * S and f"runs {format_duration(more)} longer" in message
+
+
+def test_phases_that_hold_their_cues_and_untimed_flows_are_not_warned(tmp_path: Path) -> None:
+    roomy = STRETCHED.replace("phases: [1s, 1s]", "phases: [4s, 3s]")
+    assert _check(tmp_path, roomy) == (0, [])
+    # Without a breath length or phases the cues set the pace, as documented: no warning.
+    untimed = STRETCHED.replace("phases: [1s, 1s],", "")
+    assert _check(tmp_path, untimed) == (0, [])
+
+
+def test_the_sun_salutation_keeps_its_phases_and_a_longer_cue_is_warned(tmp_path: Path) -> None:
+    text = (TRANSLATIONS / "15-sun-salutation.yaml").read_text(encoding="utf-8")
+    assert not [p for p in _check(tmp_path, text)[1] if p["rule"] == "stretched-phase"]
+    longer = text.replace(
+        "- Inhale, arms up.", "- Inhale, and sweep both arms wide and all the way up overhead."
+    )
+    [p] = [p for p in _check(tmp_path, longer)[1] if p["rule"] == "stretched-phase"]
+    assert p["line"] == 11  # the flow mapping, at its first key
+    assert "its 3s phase takes" in str(p["message"])

@@ -111,6 +111,9 @@ class Flow:
     sounds: tuple[SoundRef, ...] = ()
     """The sound that starts each phase, inside it, one per cue (`none`: no sound); empty:
     none at all."""
+    timed: bool = field(default=False, compare=False)
+    """The routine gives the breath's length or its phases (a cue that stretches a phase
+    is then worth a warning)."""
 
 
 GUIDANCE_MOMENTS = ("length", "halfway", "ending", "release")
