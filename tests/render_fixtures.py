@@ -398,3 +398,25 @@ def said_in_order(lay: Layout) -> list[tuple[int, int, str]]:
     ]
     out += [(s, s + ms, c.text) for i in lay.items for s, ms, c in i.cues]
     return sorted(out)
+
+
+def periods_end(lay: Layout) -> int:
+    """When the session's timed periods end: the total less what follows them (a closing
+    sentence said outside any step, the quiet around it and the end tone after it). A session
+    on the clock that ends on a work period closes after it; one that ends on a rest holds the
+    closing and the finish tone inside it, so its periods end with the session."""
+    items = lay.items
+    k = len(items)
+    while k > 0:
+        e = items[k - 1].event
+        before = items[k - 2].event if k >= 2 else None
+        in_period = isinstance(before, Silence) and before.kind != "pause"
+        trailing = (
+            (isinstance(e, Silence) and e.kind == "pause" and e.step is None)
+            or (isinstance(e, Speak) and e.step is None)
+            or (isinstance(e, Sound) and not in_period)
+        )
+        if not trailing:
+            break
+        k -= 1
+    return items[k - 1].start_ms + items[k - 1].ms if k else 0

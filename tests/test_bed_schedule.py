@@ -28,7 +28,14 @@ from guidecast.session import render_session
 from guidecast.sound.bedschedule import CROSSFADE_S, bed_stretches, needs_schedule
 from guidecast.sound.mix import BedPlan, resolve_mix
 from guidecast.sound.render import AudioFormat, Rendered, Voice, render, stream_pcm
-from render_fixtures import decode, fake_voice, routine_from, run_main, true_peak_dbtp
+from render_fixtures import (
+    decode,
+    fake_voice,
+    periods_end,
+    routine_from,
+    run_main,
+    true_peak_dbtp,
+)
 
 Array = npt.NDArray[np.float64]
 RATE = 44_100
@@ -387,7 +394,8 @@ def test_the_example_plays_a_bed_per_phase(tmp_path: Path) -> None:
     voice = fake_voice(tmp_path / "cache")
     rendered = render(routine, resolve_options(routine), voice=voice, fmt=AudioFormat(),
                       mix=resolve_mix(routine))  # fmt: skip
-    assert rendered.layout.total_ms == 6 * 60_000
+    assert periods_end(rendered.layout) == 6 * 60_000  # then the closing, over the last bed
+    assert rendered.layout.total_ms < 6 * 60_000 + 10_000
     mix = resolve_mix(routine)
     stretches = bed_stretches(rendered.timeline, rendered.layout, mix, RATE)
     got = [(s.bed.name if s.bed else None, s.level) for s in stretches]

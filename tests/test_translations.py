@@ -13,9 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 from guidecast.cli import cli
+from guidecast.compiler.options import resolve_options
+from guidecast.compiler.timeline import Speak
 from guidecast.lang.i18n import language_for
-from guidecast.routine.load import parse_routine
-from render_fixtures import planned
+from guidecast.routine.load import load_routine, parse_routine
+from guidecast.sound.bedschedule import bed_stretches
+from guidecast.sound.mix import resolve_mix
+from guidecast.sound.render import AudioFormat, render
+from render_fixtures import fake_voice, periods_end, planned
 
 HERE = Path(__file__).parent / "translations"
 FILES = sorted(HERE.glob("*.yaml"))
@@ -40,6 +45,11 @@ def _silences(plan: dict[str, Any], kind: str, step: int | None = None) -> list[
 
 def _chapter_starts(plan: dict[str, Any]) -> list[int]:
     return [c["start_ms"] for c in plan["chapters"]]
+
+
+def routine_closing(name: str) -> str | None:
+    """The routine's own `phrases: closing`, if it words one."""
+    return dict(load_routine(HERE / name).phrases).get("closing")
 
 
 def test_there_are_sixteen() -> None:
@@ -73,7 +83,18 @@ def test_every_translation_checks_clean(path: Path) -> None:
     ],
 )
 def test_a_clock_timed_format_keeps_its_total(name: str, total_ms: int) -> None:
-    assert _plan(name)["total_ms"] == total_ms
+    lay = planned(load_routine(HERE / name))
+    assert periods_end(lay) == total_ms
+    ends_on_rest = name.startswith("06")
+    if ends_on_rest:  # the last rest holds the closing and the finish tone
+        assert lay.total_ms == total_ms
+    else:  # the closing and the finish tone follow the last work period
+        assert total_ms < lay.total_ms <= total_ms + 10 * S
+        closing = [
+            i.event.text for i in lay.items if isinstance(i.event, Speak) and i.start_ms >= total_ms
+        ]
+        own = routine_closing(name)
+        assert " ".join(closing) == (own or "Well done, that is the end of the session.")
 
 
 def test_the_seven_minute_workout_has_twelve_periods_ten_seconds_apart() -> None:
@@ -128,6 +149,44 @@ def test_the_meditation_bells_are_five_minutes_apart() -> None:
     plan = _plan("14-meditation-timed-pauses.yaml")
     bells = [e["start_ms"] for e in plan["events"] if e["type"] == "sound"]
     assert bells == [1 * MIN + k * 5 * MIN for k in range(5)]  # 20 minutes from 1:00
+
+
+def test_tabata_plays_one_bed_under_work_and_another_under_rest(tmp_path: Path) -> None:
+    routine = load_routine(HERE / "06-tabata-music.yaml")
+    rendered = render(
+        routine,
+        resolve_options(routine),
+        voice=fake_voice(tmp_path / "cache"),
+        fmt=AudioFormat(),
+        mix=resolve_mix(routine),
+    )
+    stretches = bed_stretches(rendered.timeline, rendered.layout, resolve_mix(routine), 44_100)
+    names = [s.bed.name if s.bed else None for s in stretches]
+    # The get-ready lead-in plays the rest bed (as the docs say); then 8 x (work, rest), each
+    # bed from the countdown beeps that lead into its period.
+    assert names == ["ocean", *["drone", "ocean"] * 8]
+    assert [s.start // 441 for s in stretches[:4]] == [0, 700, 2700, 3700]  # 1/100 s
+    assert all(s.level == -15 for s in stretches)
+    assert rendered.layout.total_ms == 10 * S + 8 * (20 * S + 10 * S)
+
+
+def test_yoga_nidra_says_each_section_at_its_own_rate() -> None:
+    routine = load_routine(HERE / "13-yoga-nidra.yaml")
+    rates: dict[str | None, set[float | None]] = {}
+    for item in planned(routine).items:
+        e = item.event
+        if isinstance(e, Speak) and e.step is not None:
+            rate = e.speaker.rate if e.speaker else None
+            rates.setdefault(routine.steps[e.step].section, set()).add(rate)
+    assert rates == {
+        "Settling": {None},
+        "Intention": {None},
+        "Rotation of consciousness": {1.2},
+        "Breath": {None},
+        "Opposites": {None},
+        "Visualisation": {0.85},
+        "Return": {0.9},
+    }
 
 
 def test_yin_meets_its_own_length() -> None:

@@ -79,7 +79,7 @@ Rule = Literal[
     "wrong-type", "empty-value", "yaml-boolean", "yaml-sexagesimal", "bad-duration",
     "out-of-range", "unknown-value", "bad-file", "conflicting-keys", "bad-value", "bad-nesting",
     "bad-pronunciation", "session-too-long", "period-too-short", "unsupported-language",
-    "split-sentence", "no-room", "section-too-late", "",
+    "split-sentence", "no-room", "section-too-late", "stretched-phase", "",
 ]  # fmt: skip
 """The short id of the kind of mistake a problem is (like yamllint's and ruff's rule ids);
 `guidecast check` shows it in brackets, docs/routines.md says what each one means."""
@@ -113,6 +113,7 @@ RULES: dict[Rule, str] = {
     "split-sentence": "warning: a comma in a flow list split one sentence in two",
     "no-room": "warning: a cue finds no room inside its hold and is left out",
     "section-too-late": "the steps before a section pinned to a time (`at`) run past it",
+    "stretched-phase": "warning: a flow phase too short for its cue runs longer than written",
 }
 """What each rule id means, for the docs."""
 

@@ -111,6 +111,9 @@ class Flow:
     sounds: tuple[SoundRef, ...] = ()
     """The sound that starts each phase, inside it, one per cue (`none`: no sound); empty:
     none at all."""
+    timed: bool = field(default=False, compare=False)
+    """The routine gives the breath's length or its phases (a cue that stretches a phase
+    is then worth a warning)."""
 
 
 GUIDANCE_MOMENTS = ("length", "halfway", "ending", "release")
@@ -270,6 +273,8 @@ class Step:
     """The section (warm-up, main, cool-down, or any name) the step belongs to."""
     count_in_ms: int | None = None
     """A count-in just before the step starts; None: the routine's default."""
+    count_in_each: bool = False
+    """Its own count-in comes before every side and repetition, not only the first."""
     say_name: bool = True
     """Say the name (False: it is the chapter title only)."""
     pace: float | None = None
@@ -312,6 +317,8 @@ class Defaults:
     """Bed loudness in LU relative to the speech."""
     count_in_ms: int | None = None
     """A count-in before every step that has none of its own."""
+    count_in_each: bool = False
+    """That count-in comes before every side and repetition too."""
     length_loc: Loc | None = field(default=None, compare=False)
     """Where `length` is written, to point at a length the routine cannot make."""
 

@@ -1,8 +1,8 @@
 """Exercises on the clock, led like an interval timer: every work period starts on the go tone,
 every rest on the rest tone; what comes next is said ahead, in the rest (or the get-ready, or
 the last seconds of the period before), so a work period opens with at most one word; the last
-seconds are counted down, aloud or in beeps; the session's last period closes it with a
-sentence and the finish tone. Every period keeps exactly its length.
+seconds are counted down, aloud or in beeps; the closing sentence and the finish tone follow the
+session's last work period (or lie inside its last rest). Every period keeps exactly its length.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from .timed import (
     Narrator,
     count_in,
     countdown_ms,
-    finishes,
     period,
     rest,
     sound_ms,
@@ -25,9 +24,6 @@ from .timeline import Cue
 
 __all__ = ["announcement", "clock_pose", "cue_sound"]
 
-CLOSING_FROM_MS = 10_000
-"""A session's last period this long says the closing sentence before the finish tone (a
-shorter one just ends on the tone)."""
 ANNOUNCE_FROM_MS = 15_000
 """A work period this much longer than its countdown says what comes next in its last seconds,
 when no rest comes between."""
@@ -145,14 +141,8 @@ def _work(
     """One work period: the go tone, its opening lines, guidance, and its end: the countdown,
     with what comes next said before it, or the closing sentence and the finish tone."""
     cues = [Cue(0, text, required=True) for text in lines if text]
-    closing = last and n.ends_here(index)
-    if closing and hold_ms >= CLOSING_FROM_MS:  # before any guidance, to keep its place
-        cues.append(Cue(hold_ms, n.closing(), flexible=True, end_by_ms=hold_ms))
     cues += hold_cues(n, index, step, hold_ms, first=first, opening=False)
     tone = work_tone(step)
-    if closing:
-        period(n, index, "hold", hold_ms, cues, tone=tone, finish=finishes(n))
-        return
     pinned = last and _pinned_after(n, index)
     counted = 0 if pinned else countdown_ms(n, hold_ms, clock=True, margin=5000)
     then: tuple[int, SoundRef] | None = None

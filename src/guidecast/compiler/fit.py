@@ -208,6 +208,7 @@ def crowded_cues(routine: Routine, durations: Durations | None = None) -> list[P
         )
         laid = layout_events(timeline, speech)
         _late_sections(routine, laid, at, found)
+        _stretched_phases(routine, laid, at, found)
         for d in laid.dropped_cues:
             loc, where = _where(routine, d.step, d.silence_ms)
             step = routine.steps[d.step] if d.step is not None else None
@@ -268,6 +269,40 @@ def _late_sections(
                 "pin it later or shorten what comes before"
             )
             found[(step.loc, "at")] = Problem(step.loc, message, "section-too-late")
+
+
+def _stretched_phases(
+    routine: Routine, laid: Layout, at: str, found: dict[tuple[Loc, str], Problem]
+) -> None:
+    """A timed flow's phase shorter than its own cue takes as long as the cue needs, so the
+    flow runs longer than its phases: a warning at the step's `flow`, once per step, naming
+    the first. guidecast's own words in a flow (its quiet rounds) are not the routine's."""
+    extra: dict[int, int] = {}
+    first: dict[int, tuple[int, int, str]] = {}
+    for item in laid.items:
+        e = item.event
+        if isinstance(e, Silence) and e.kind == "breath" and e.step is not None and e.cues:
+            flow = routine.steps[e.step].flow
+            said = e.cues[0].text
+            own = flow is not None and any(said in c for c in (*flow.cues, *flow.short))
+            own = own and flow is not None and flow.timed
+            if own and item.ms > e.ms:
+                extra[e.step] = extra.get(e.step, 0) + item.ms - e.ms
+                first.setdefault(e.step, (e.ms, item.ms, e.cues[0].text))
+    for index, more in extra.items():
+        step = routine.steps[index]
+        loc = step.flow.loc if step.flow is not None else step.loc
+        if (loc, "stretched") in found:
+            continue
+        _, where = _where(routine, index, 0)
+        phase, took, text = first[index]
+        message = (
+            f"warning: {where}: its {format_duration(phase)} phase takes "
+            f"{format_duration(took)} to say “{text}” at {at}, so the flow runs "
+            f"{format_duration(more)} longer than its phases; lengthen the phase or shorten "
+            "the cue"
+        )
+        found[(loc, "stretched")] = Problem(loc, message, "stretched-phase")
 
 
 def _where(routine: Routine, index: int | None, silence_ms: int) -> tuple[Loc, str]:

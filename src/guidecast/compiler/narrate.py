@@ -196,12 +196,14 @@ class Narrator:
         sentence and a sound (a workout's last period holds both, when it has no outro)."""
         r = self.routine
         finishing = self._finishing()
+        # On the clock a last rest holds the closing; after a last work period it follows.
+        after_work = finishing == "clock" and r.steps[-1].kind != "rest"
         if r.outro:
             self.quiet(ITEM_GAP_MS)
             self.events.append(Chapter(self.lang.say("Closing")))
             self.say(r.outro)
             self.quiet(ITEM_GAP_MS)
-        elif finishing == "breath":
+        elif finishing == "breath" or after_work:
             self.say(self.closing())
             self.quiet(ITEM_GAP_MS)
         end = r.sounds.end
@@ -209,7 +211,7 @@ class Narrator:
             self.sound(end)
             self.quiet(END_MS)
             return
-        if (r.outro or finishing == "breath") and (end is None or end.is_none):
+        if (r.outro or finishing == "breath" or after_work) and (end is None or end.is_none):
             end = timed.FINISH  # else the last period on the clock holds the finish tone
         if end is not None and not end.is_none:
             self.events.append(Sound(end))
@@ -225,17 +227,19 @@ class Narrator:
         return "breath" if last.kind == "breathe" else None
 
     def ends_here(self, index: int) -> bool:
-        """Step `index` is the last of a session on the clock, and no outro follows it: its
-        last period closes the session (and ends on the finish tone, when the routine has no
-        end sound of its own to play after it)."""
-        last = index == len(self.routine.steps) - 1
+        """Step `index` is a rest, the last of a session on the clock, and no outro follows it:
+        the rest closes the session (and ends on the finish tone, when the routine has no end
+        sound of its own to play after it). A last work period is not cut short: the closing
+        follows it."""
+        steps = self.routine.steps
+        last = index == len(steps) - 1 and steps[index].kind == "rest"
         return last and self._finishing() == "clock" and not self.routine.outro
 
     def closing(self) -> str:
-        """The closing sentence of a workout or of a breathing session."""
+        """The closing sentence of a session on the clock or of a breathing session."""
         if self._finishing() == "breath":
             return self.lang.say("Let your breath return to its own rhythm.")
-        return self.lang.say("Well done, that is the end of the workout.")
+        return self.lang.say("Well done, that is the end of the session.")
 
     # Each timing is the step's own, else the routine's default, else guidecast's.
 
@@ -260,9 +264,15 @@ class Narrator:
             step.switch_settle_ms, self.routine.defaults.switch_settle_ms, SWITCH_SETTLE_MS
         )
 
-    def count_in(self, step: Step) -> int:
-        """The count-in just before the step starts (0: none)."""
-        return first(step.count_in_ms, self.routine.defaults.count_in_ms, 0)
+    def count_in(self, step: Step, *, again: bool = False) -> int:
+        """The count-in just before the step starts (0: none); `again`, before a later side
+        or repetition (none unless the count-in says `each`)."""
+        d = self.routine.defaults
+        own = step.count_in_ms is not None
+        each = step.count_in_each if own else d.count_in_each
+        if again and not each:
+            return 0
+        return first(step.count_in_ms, d.count_in_ms, 0)
 
     def pause_after(self, step: Step | None, *, usual: int = PAUSE_AFTER_MS) -> int:
         """Quiet after a step (None: after the introduction); `usual` when no one sets it."""

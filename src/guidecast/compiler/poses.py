@@ -126,8 +126,7 @@ def paced_pose(n: Narrator, index: int, step: Step, *, lead_in: bool) -> None:
             n.say(n.switch_line(step, side), index)
             n.say(n.side_cue(step, side), index)
             n.quiet(n.switch_settle(step), "settle", index)
-        if side_no == 0:
-            count_in(n, index, step)
+        count_in(n, index, step, again=side_no > 0)
         _body(n, index, step)
         if step.side_rest_ms and side_no < len(sides) - 1:
             rest(n, index, step.side_rest_ms)
@@ -174,6 +173,7 @@ def _body(n: Narrator, index: int, step: Step) -> None:
                 rest(n, index, step.rest_ms, said=False)
             n.say(n.rep_line(rep, step.reps), index)
             n.quiet(n.switch_settle(step), "settle", index)
+            count_in(n, index, step, again=True)
         after(n, step.rep_sound)  # each repetition's hold starts as its sound ends
         cues = hold_cues(n, index, step, hold_ms, first=rep == 0)
         counted = countdown_ms(n, hold_ms, clock=False, margin=5000)

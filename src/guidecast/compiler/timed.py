@@ -101,7 +101,7 @@ class Narrator(Protocol):
     def chapter(self, title: str, index: int, step: Step) -> None: ...
     def chapter_title(self, step: Step, side: str | None = None) -> str: ...
     def pause_after(self, step: Step | None, *, usual: int = ...) -> int: ...
-    def count_in(self, step: Step) -> int: ...
+    def count_in(self, step: Step, *, again: bool = ...) -> int: ...
     def guidance(self, step: Step) -> Guidance: ...
     def round_line(self, step: Step) -> str | None: ...
     def switch_line(self, step: Step, side: str | None) -> str: ...
@@ -128,7 +128,11 @@ def narrate_step(
         _say(n, index, step, lead_in=lead_in)
     elif step.kind == "pause":
         _chapter(n, index, step)
-        n.quiet(n.holds[index] or 0, "pause", index)
+        bell = step.sound if step.sound is not None and not step.sound.is_none else None
+        if bell is None:
+            n.quiet(n.holds[index] or 0, "pause", index)
+        else:  # struck as the pause starts, inside it
+            n.events += [Sound(bell), Silence(n.holds[index] or 0, "pause", index, after=bell)]
     else:
         _chapter(n, index, step)
         ms = n.holds[index] or 0
@@ -177,10 +181,11 @@ def after(n: Narrator, ref: SoundRef | None) -> None:
         n.events.append(Sound(ref))
 
 
-def count_in(n: Narrator, index: int, step: Step) -> None:
+def count_in(n: Narrator, index: int, step: Step, *, again: bool = False) -> None:
     """The step's count-in: "Get ready." when it is long enough, then its last seconds counted
-    ("Three. Two. One."), or beeped with `countdown: beeps`; the step starts as it ends."""
-    ms = n.count_in(step)
+    ("Three. Two. One."), or beeped with `countdown: beeps`; the step starts as it ends.
+    `again`: before a later side or repetition, when the count-in comes before each."""
+    ms = n.count_in(step, again=again)
     if ms < 1000:
         return
     counted = min(CLOCK_COUNTDOWN_MS, ms - ms % 1000)

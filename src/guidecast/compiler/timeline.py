@@ -92,6 +92,9 @@ class Silence:
     align_ms: int = 0
     """Lengthened to end on a multiple of this from the session's start (0: exact): the quiet
     before a clock's first period, so every period starts on a whole second of the file."""
+    after: SoundRef | None = None
+    """The sound just before it that starts the same period (a pause's bell): the silence is
+    shortened by the sound's real length, so the period keeps `ms` (none: at least the sound)."""
 
 
 @dataclass(frozen=True)
@@ -346,6 +349,8 @@ def layout(timeline: Timeline | Sequence[Event], durations: Durations) -> Layout
             items.append(Placed(now, ms, event))
         elif isinstance(event, Silence):
             ms = _silence_ms(event, durations)
+            if event.after is not None:
+                ms = max(0, ms - durations.sound_ms(event.after))
             if event.align_ms:
                 ms += -(now + ms) % event.align_ms
             if event.until_ms is not None:

@@ -148,9 +148,9 @@ MESSAGES: tuple[str, ...] = (
     N_("Next: {name}."),
     N_("Rest."),
     N_("Halfway."),
-    # TRANSLATORS: The closing sentence of a timed workout (intervals, circuits), before the
-    # finish tone.
-    N_("Well done, that is the end of the workout."),
+    # TRANSLATORS: The closing sentence of a session on the clock (intervals, circuits, a
+    # pomodoro, a timed walk), before the finish tone: not only workouts, so keep it neutral.
+    N_("Well done, that is the end of the session."),
     # TRANSLATORS: The closing sentence of a breathing session, before the final sound.
     N_("Let your breath return to its own rhythm."),
     # TRANSLATORS: Said at the middle of a whole session.
@@ -183,7 +183,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "in": (N_("In."),),
     "out": (N_("Out."),),
     "hold": (N_("Hold."),),
-    "closing": (N_("Well done, that is the end of the workout."),),
+    "closing": (N_("Well done, that is the end of the session."),),
     "closing_breath": (N_("Let your breath return to its own rhythm."),),
     "halfway_session": (N_("You are halfway through the session."),),
     "flow_quiet": WORDINGS["flow_quiet"],

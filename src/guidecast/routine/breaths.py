@@ -97,7 +97,8 @@ class BreathReader(TableReader):
         quiet = bk.QUIET.or_default(self.value(found, bk.QUIET))
         phases_ms = phases or (breath_ms // len(cues),) * len(cues)
         sounds = self.breath_sounds(found, phases_ms)
-        return Flow(breaths, cues, breath_ms, self.loc(node), short, quiet, phases, sounds)
+        timed = bool(phases) or bk.BREATH.name in found
+        return Flow(breaths, cues, breath_ms, self.loc(node), short, quiet, phases, sounds, timed)
 
     def breath_sounds(self, found: Found, phases_ms: tuple[int, ...]) -> tuple[SoundRef, ...]:
         """A flow's sounds, one per phase: one sound starts every breath (its first phase),

@@ -87,12 +87,14 @@ PACE = key(
 MAX_COUNT_IN_MS = 10_000
 COUNT_IN = key(
     "count_in",
-    up_to(MAX_COUNT_IN_MS, "a count-in"),
+    kinds.count_in(MAX_COUNT_IN_MS),
     'A count-in just before the step starts: its last seconds counted, "Three. Two. One.", '
-    'with "Get ready." first when it lasts 5s or more; 0 turns a default off.',
+    'with "Get ready." first when it lasts 5s or more; 0 turns a default off. '
+    "`{length: 5s, each: true}` counts in every side and every repetition too.",
     "3s",
     "5s",
-    default=0,
+    {"length": "5s", "each": True},
+    default=(0, False),
     default_doc="0 (none)",
 )
 SWITCH_SETTLE = key(

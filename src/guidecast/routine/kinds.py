@@ -323,6 +323,35 @@ def up_to(most_ms: int, what: str, most: str = "") -> Kind[int]:
     )
 
 
+def _show_count_in(value: tuple[int, bool]) -> Any:
+    ms, each = value
+    return {"length": format_duration(ms), "each": True} if each else format_duration(ms)
+
+
+_COUNT_IN_EACH = {
+    "type": "object", "required": ["length"], "additionalProperties": False,
+    "properties": {
+        "length": {**ref("durationOrZero"), "description": "How long the count-in lasts.",
+                   "examples": ["5s"]},
+        "each": {"type": "boolean", "examples": [True],
+                 "description": "Count in every side and every repetition too."},
+    },
+}  # fmt: skip
+
+
+def count_in(most_ms: int) -> Kind[tuple[int, bool]]:
+    """A count-in: a duration from 0 (off) to `most_ms`, or `{length: ..., each: true}` to
+    count in every side and repetition, read as (ms, each)."""
+    most = format_duration(most_ms)
+    return Kind(
+        f"duration, 0 to {most}, or `{{length: duration, each: true}}`",
+        {"anyOf": [ref("durationOrZero"), _COUNT_IN_EACH]},
+        values.count_in(most_ms),
+        _show_count_in,
+        f"0 to {most}",
+    )
+
+
 def countdown(most_ms: int, most: str) -> Kind[tuple[int, bool]]:
     """A countdown: a duration from 0 (off) to `most_ms`, or `beeps`, read as (ms, beeps)."""
     return Kind(

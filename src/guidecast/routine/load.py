@@ -43,6 +43,7 @@ class _RoutineReader(StepReader):
     def defaults(self, node: Node) -> Defaults:
         found = self.table(node, "defaults", DEFAULTS) or {}
         countdown = self.value(found, k.COUNTDOWN)
+        count_in = self.value(found, k.COUNT_IN)
         bed = self.value(found, k.BED)
         return Defaults(
             narration=self.value(found, k.NARRATION),
@@ -52,7 +53,8 @@ class _RoutineReader(StepReader):
             countdown_beeps=True if countdown and countdown[1] else None,
             breath_cues=self.value(found, k.BREATH_CUES),
             settle_ms=self.value(found, k.SETTLE),
-            count_in_ms=self.value(found, k.COUNT_IN),
+            count_in_ms=count_in[0] if count_in else None,
+            count_in_each=bool(count_in and count_in[1]),
             switch_settle_ms=self.value(found, k.SWITCH_SETTLE),
             pause_after_ms=self.value(found, k.PAUSE_AFTER),
             guidance=self.value(found, k.GUIDANCE) or Guidance(),

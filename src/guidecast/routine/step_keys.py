@@ -260,11 +260,19 @@ PAUSE = key(
     "2-3m",
     required=True,
 )
+PAUSE_SOUND = key(
+    "sound",
+    kinds.SOUND,
+    "A bell struck as the pause starts, inside it: the pause keeps its length (an interval "
+    "bell in a silent sitting).",
+    "bowl",
+    default_doc="none",
+)
 PAUSE_STEP = Table(
     "pauseStep",
-    "A quiet pause, with an optional chapter title.",
-    ({"pause": "1m", "chapter": "Silence"},),
-    (PAUSE, CHAPTER),
+    "A quiet pause, with an optional chapter title and a bell at its start.",
+    ({"pause": "1m", "chapter": "Silence"}, {"pause": "5m", "sound": "bowl"}),
+    (PAUSE, CHAPTER, PAUSE_SOUND),
     extensible=True,
 )
 REST_ALONE = key("rest", DURATION, "How long the rest lasts.", "10s", required=True)

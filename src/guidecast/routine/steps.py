@@ -269,7 +269,7 @@ class StepReader(BreathReader):
         return step if len(self.problems) == before else None
 
     def pause_step(self, node: Node, index: int) -> Step | None:
-        """A quiet pause, with an optional chapter title."""
+        """A quiet pause, with an optional chapter title and a bell inside it, at its start."""
         found = self.table(node, f"step {index}", sk.PAUSE_STEP)
         if found is None:
             return None
@@ -281,7 +281,17 @@ class StepReader(BreathReader):
             kind="pause",
             chapter=title is not None,
             hold=self.value(found, sk.PAUSE),
+            sound=self.value(found, sk.PAUSE_SOUND),
         )
+        bell_ms = NOMINAL_SOUND_MS.get(step.sound.name, 0) if step.sound else 0
+        if step.sound and step.hold and step.hold.min_ms < bell_ms:  # a file's: see layout
+            self.problem(
+                step.sound.loc,
+                f"'{step.sound.name}' lasts {format_duration(bell_ms)}: longer than the pause "
+                f"it starts ({format_duration(step.hold.min_ms)}); choose a shorter sound or "
+                "a longer pause",
+                "bad-value",
+            )
         return step if len(self.problems) == before and step.hold else None
 
     def rest_step(self, node: Node, index: int) -> Step | None:
@@ -321,6 +331,7 @@ class StepReader(BreathReader):
                 "or 'breathe' (a breathing pattern)",
                 "missing-key",
             )
+        count_in = self.value(found, COUNT_IN)
         step = Step(
             pose=pose or "",
             loc=self.loc(node),
@@ -349,7 +360,8 @@ class StepReader(BreathReader):
             time_left_ms=self.value(found, sk.TIME_LEFT) or (),
             side_rest_ms=self.value(found, sk.SIDE_REST) or 0,
             side_cues=self.value(found, sk.SIDE_CUES) or (),
-            count_in_ms=self.value(found, COUNT_IN),
+            count_in_ms=count_in[0] if count_in else None,
+            count_in_each=bool(count_in and count_in[1]),
             say_name=sk.SAY_NAME.or_default(self.value(found, sk.SAY_NAME)),
             pace=self.value(found, PACE),
             speaker=self.speaker(found),

@@ -97,6 +97,30 @@ def countdown(most_ms: int, most: str) -> Callable[[Node], tuple[int, bool]]:
     return parse
 
 
+COUNT_IN_KEYS = ("length", "each")
+"""`count_in: {length: 5s, each: true}`: counted in before every side and repetition too."""
+
+
+def count_in(most_ms: int) -> Callable[[Reader, Node], tuple[int, bool]]:
+    """`3s` (before the step's first side or repetition), or `{length: 3s, each: true}`
+    (before every side and every repetition): (ms, each)."""
+    seconds = at_most(most_ms, "a count-in")
+
+    def parse(reader: Reader, node: Node) -> tuple[int, bool]:
+        if not isinstance(node, MappingNode):
+            return seconds(node), False
+        found = reader.mapping(node, "count_in", COUNT_IN_KEYS, ("length",))
+        if found is None:
+            raise Reported
+        ms = reader.field(found, "length", seconds)
+        each = reader.field(found, "each", boolean) if "each" in found else False
+        if ms is None or each is None:
+            raise Reported
+        return ms, each
+
+    return parse
+
+
 def hold(reader: Reader, node: Node) -> Hold:
     """`1m`, `45s` or a range such as `2-4m`, which `--length` fits."""
     raw = duration_text(node)

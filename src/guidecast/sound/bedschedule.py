@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..compiler.timeline import Layout, Silence, Sound, Timeline
+from ..compiler.timeline import Layout, Silence, Sound, Speak, Timeline
 from ..errors import Loc
 from ..media.arrays import F64, Float
 from ..media.beds import BedLoop, kept_bed
@@ -128,10 +128,19 @@ def bed_stretches(timeline: Timeline, lay: Layout, mix: Mix, rate: int) -> list[
     before it. Neighbours with the same bed merge."""
     routine = timeline.routine
     marks: list[tuple[int, SoundRef | None, float] | None] = []
+    stepped = False
     for item in lay.items:
         e = item.event
-        if isinstance(e, Sound) or (isinstance(e, Silence) and e.step is None):
-            marks.append(None)  # a bell or a pause between steps: see below
+        lead_in = isinstance(e, Silence) and e.step is None and e.kind == "rest"
+        # The closing said after the last step (no outro) keeps that step's bed to the end.
+        closing = isinstance(e, Speak) and e.step is None and stepped and not routine.outro
+        stepped = stepped or getattr(e, "step", None) is not None
+        if (
+            isinstance(e, Sound)
+            or (isinstance(e, Silence) and e.step is None and not lead_in)
+            or closing
+        ):
+            marks.append(None)  # a bell, a pause between steps or the closing: see below
             continue
         choice, level = _choice(routine, mix, e.step)
         rest = (
