@@ -373,7 +373,7 @@ _MEASURES = struct.Struct(">I")
 def _kept_samples(ref: SoundRef, rate: int, store: BlobStore, size: int) -> Float:
     """A loop's samples, read from `store` when kept there (else made and kept): reading
     them is a tenth of the time making a built-in loop or looping a file takes."""
-    key = blob_key(["bed samples", list(_identity(ref, rate))])
+    key = blob_key(["bed samples", list(_identity(ref, rate))])  # as `kept_bed` keeps them
     body = store.get(key)
     if body is not None and len(body) == 4 * size:
         return np.frombuffer(body, "<f4").astype(np.float32)
@@ -401,6 +401,8 @@ def kept_bed(ref: SoundRef, rate: int, store: BlobStore) -> BedLoop:
         except (ValueError, KeyError, struct.error) as e:
             store.discard(key, str(e))
     loop = load_bed(ref, rate)
+    # Its samples too, now they are made: a later render that encodes over it reads them.
+    store.put(blob_key(["bed samples", list(identity)]), loop.samples.astype("<f4").tobytes())
     head = {"name": loop.name, "size": loop.size, "lufs": loop.lufs, "peak": loop.peak,
             "stride": loop.power_stride}  # fmt: skip
     text = json.dumps(head).encode()
