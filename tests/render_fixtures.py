@@ -420,3 +420,15 @@ def periods_end(lay: Layout) -> int:
             break
         k -= 1
     return items[k - 1].start_ms + items[k - 1].ms if k else 0
+
+
+ROUTINES_DOC = Path(__file__).resolve().parents[1] / "docs" / "routines.md"
+
+
+def doc_routine(title: str) -> str:
+    """The YAML of docs/routines.md's example whose title is `title`."""
+    text = ROUTINES_DOC.read_text(encoding="utf-8")
+    for match in re.finditer(r"^```yaml\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
+        if re.search(rf"^title: {re.escape(title)}\s*(#.*)?$", match.group(1), re.MULTILINE):
+            return match.group(1)
+    raise AssertionError(f"docs/routines.md shows no routine titled {title!r}")

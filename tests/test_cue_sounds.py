@@ -23,6 +23,7 @@ from guidecast.sound.mix import Mix
 from render_fixtures import (
     RATE,
     decode,
+    doc_routine,
     export_to,
     fake_voice,
     periods_end,
@@ -38,18 +39,9 @@ DOCS = ROOT / "docs" / "routines.md"
 SOUNDS = ROOT / "src" / "guidecast" / "data" / "sounds"
 
 
-def _doc_routine(title: str) -> str:
-    """The YAML of the docs' example with this title."""
-    text = DOCS.read_text(encoding="utf-8")
-    for match in re.finditer(r"^```yaml\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
-        if re.search(rf"^title: {re.escape(title)}\b", match.group(1), re.MULTILINE):
-            return match.group(1)
-    raise AssertionError(f"docs/routines.md shows no routine titled {title!r}")
-
-
-PACED = _doc_routine("Sounds After Words")
-TEMPO = _doc_routine("Tempo Squats")
-CLOCK = _doc_routine("Announced on the Clock")
+PACED = doc_routine("Sounds After Words")
+TEMPO = doc_routine("Tempo Squats")
+CLOCK = doc_routine("Announced on the Clock")
 
 
 def _tones(lay: Layout) -> list[tuple[int, str]]:

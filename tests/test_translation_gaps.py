@@ -6,7 +6,6 @@ after the last work period (D1) in neutral words (G5), a warning for a stretched
 from __future__ import annotations
 
 import json
-import re
 import wave
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from guidecast.routine.load import load_routine, parse_routine
 from guidecast.sound.mix import Mix
 from guidecast.sound.render import AudioFormat, stream_pcm
 from render_fixtures import (
+    doc_routine,
     fake_voice,
     periods_end,
     planned,
@@ -46,15 +46,6 @@ def _problems(text: str, base: Path | None = None) -> list[tuple[int, int, str]]
     with pytest.raises(RoutineError) as e:
         parse_routine(text, "s.yaml", base)
     return [(p.loc.line, p.loc.col, p.message) for p in e.value.problems]
-
-
-def _doc_routine(title: str) -> str:
-    """The docs' ```yaml example whose title is `title`."""
-    text = DOCS.read_text(encoding="utf-8")
-    for match in re.finditer(r"^```yaml\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
-        if re.search(rf"^title: {re.escape(title)}$", match.group(1), re.MULTILINE):
-            return match.group(1)
-    raise AssertionError(f"no example titled {title!r} in docs/routines.md")
 
 
 def _bells(lay: Layout) -> list[int]:
@@ -147,7 +138,7 @@ def test_mistakes_in_a_pause_bell_are_located(tmp_path: Path) -> None:
 
 
 def test_the_docs_interval_bells_land_a_pause_apart() -> None:
-    lay = planned(parse_routine(_doc_routine("Interval Bells")))
+    lay = planned(parse_routine(doc_routine("Interval Bells")))
     assert _bells(lay) == [30 * S, 5 * MIN + 30 * S, 10 * MIN + 30 * S]
 
 
@@ -231,7 +222,7 @@ def test_mistakes_in_a_count_in_are_located() -> None:
 
 
 def test_the_docs_count_in_for_every_side_plans_as_it_says() -> None:
-    lay = planned(parse_routine(_doc_routine("Counted Every Side")))
+    lay = planned(parse_routine(doc_routine("Counted Every Side")))
     assert _count_ins(lay) == [(0, 5 * S)] * 2 + [(1, 3 * S)] * 3
 
 
