@@ -4,8 +4,11 @@ cluster run the same code; each worker process loads a voice once and keeps it."
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import functools
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,33 @@ log = logging.getLogger(__name__)
 
 _ENGINES: dict[tuple[str, str | None, str], Engine] = {}
 """Engines this process has made: a Piper voice loads once per worker, on first use."""
+
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_KEEP_BYTES = 64 << 20
+
+
+@functools.cache
+def tune_allocator() -> None:
+    """Let this worker's C allocator keep freed memory, as it does by default.
+
+    A Dask nanny starts its workers with `MALLOC_TRIM_THRESHOLD_=65536`, which also fixes
+    glibc's mmap threshold at 128 KiB: every array a task makes and frees (a clip, a stretch
+    of bed) is then a fresh mmap, paid in page faults. Measured on a catalog of 8 variants on
+    2 cores: the workers spent 40 s in the kernel against 4 s in a process pool, and the build
+    took 1.4x as long. Arrays up to 32 MiB come from the heap again, and up to 64 MiB of free
+    heap is kept; a worker still stays under 600 MB.
+    """
+    if os.environ.get("MALLOC_TRIM_THRESHOLD_") is None:
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES // 2)
+        libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES)
+    except (OSError, AttributeError):  # not glibc: nothing to undo
+        return
+    log.debug("allocator keeps up to %d MiB of freed memory", _KEEP_BYTES >> 20)
 
 
 @dataclass(frozen=True)
@@ -77,6 +107,7 @@ class SpeechBatch:
 def synthesize(batch: SpeechBatch) -> tuple[int, int]:
     """Synthesize and measure every sentence of the batch not cached yet: (sentences in the
     batch, how many of them were made here)."""
+    tune_allocator()
     voice = batch.spec.make(batch.routine)
     voice.prepare(list(batch.texts))
     return len(batch.texts), voice.synthesized
@@ -117,6 +148,7 @@ class Built:
 
 def assemble(job: Assembly) -> Built:
     """Render one variant into the staging folder (the build publishes it with the others)."""
+    tune_allocator()
     staging = Path(job.staging)
     mp3 = staging / f"{job.name}.mp3"
     for stale in [mp3, *(staging / f"{job.name}{s}" for s in SIDECARS)]:
