@@ -7,6 +7,9 @@ import html
 import json
 import os
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import feedparser
@@ -363,3 +366,31 @@ def test_the_example_catalog_expands_as_its_comment_says(tmp_path: Path) -> None
     assert len(project.routines) == 4
     assert len(planned) == 4 * 2 * 2  # routines x narration levels x lengths
     assert project.output == example.parent / "site"
+
+
+def test_a_dask_workers_allocator_keeps_freed_arrays() -> None:
+    """A Dask nanny's `MALLOC_TRIM_THRESHOLD_` makes every freed array a fresh mmap next time
+    (page faults on every touch); a catalog task undoes it for its worker."""
+    child = textwrap.dedent("""
+        import resource
+        import numpy as np
+        from guidecast.build.tasks import tune_allocator
+
+        def faults() -> int:
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            for _ in range(50):
+                np.ones(1 << 18)  # 2 MiB, made and freed
+            return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+        plain = faults()
+        tune_allocator()
+        faults()  # the heap grows once
+        print(plain, faults())
+    """)
+    src = Path(guidecast.build.catalog.__file__).resolve().parents[2]
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536", "PYTHONPATH": str(src)}
+    done = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    plain, tuned = map(int, done.stdout.split())
+    assert plain > 50 * 400  # 512 pages each time
+    assert tuned < plain / 20
