@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import wave
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -432,3 +433,14 @@ def doc_routine(title: str) -> str:
         if re.search(rf"^title: {re.escape(title)}\s*(#.*)?$", match.group(1), re.MULTILINE):
             return match.group(1)
     raise AssertionError(f"docs/routines.md shows no routine titled {title!r}")
+
+
+def write_wav(path: Path, x: npt.NDArray[np.float64], rate: int = RATE) -> Path:
+    """Write mono 16-bit WAV (clipped to full scale), making its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.round(np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+    return path

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -35,20 +34,11 @@ from render_fixtures import (
     routine_from,
     run_main,
     true_peak_dbtp,
+    write_wav,
 )
 
 Array = npt.NDArray[np.float64]
 RATE = 44_100
-
-
-def write_wav(path: Path, x: Array, rate: int = RATE) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.round(np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 def tone(hz: float, seconds: float, level: float = 0.2) -> Array:

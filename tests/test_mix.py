@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +38,7 @@ from render_fixtures import (
     routine_from,
     run_main,
     true_peak_dbtp,
+    write_wav,
 )
 
 Array = npt.NDArray[np.float64]
@@ -147,15 +147,6 @@ def render_with(
 
 def bed_ref(name: str) -> SoundRef:
     return SoundRef(name, None, Loc("test"))
-
-
-def write_wav(path: Path, x: Array, rate: int = RATE) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.round(np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 # -- even speech ------------------------------------------------------------------------------

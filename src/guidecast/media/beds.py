@@ -16,7 +16,6 @@ not make the loop again unless it encodes something new with it.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import math
 import struct
@@ -29,7 +28,7 @@ import numpy as np
 from ..errors import AudioError
 from ..model import SoundRef
 from ..store.blobs import BlobStore, blob_key
-from .arrays import F64, Float
+from .arrays import F64, Float, pack_measures, unpack_measures
 from .decode import decode_file, resample, to_float
 from .loudness import loop_power_loudness, loop_power_sums
 
@@ -367,9 +366,6 @@ def load_bed(ref: SoundRef, rate: int) -> BedLoop:
     return _cached_file_bed(ref.path, _identity(ref, rate), rate)
 
 
-_MEASURES = struct.Struct(">I")
-
-
 def _kept_samples(ref: SoundRef, rate: int, store: BlobStore, size: int) -> Float:
     """A loop's samples, read from `store` when kept there (else made and kept): reading
     them is a tenth of the time making a built-in loop or looping a file takes."""
@@ -392,9 +388,7 @@ def kept_bed(ref: SoundRef, rate: int, store: BlobStore) -> BedLoop:
     body = store.get(key)
     if body is not None:
         try:
-            (size,) = _MEASURES.unpack_from(body)
-            head = json.loads(body[_MEASURES.size : _MEASURES.size + size])
-            sums = np.frombuffer(body[_MEASURES.size + size :], ">f8").astype(np.float64)
+            head, sums = unpack_measures(body)
             made = functools.partial(_kept_samples, ref, rate, store, head["size"])
             return BedLoop(head["name"], rate, head["size"], head["lufs"], head["peak"], sums,
                            head["stride"], identity, made)  # fmt: skip
@@ -405,8 +399,7 @@ def kept_bed(ref: SoundRef, rate: int, store: BlobStore) -> BedLoop:
     store.put(blob_key(["bed samples", list(identity)]), loop.samples.astype("<f4").tobytes())
     head = {"name": loop.name, "size": loop.size, "lufs": loop.lufs, "peak": loop.peak,
             "stride": loop.power_stride}  # fmt: skip
-    text = json.dumps(head).encode()
-    store.put(key, _MEASURES.pack(len(text)) + text + loop.power_sums.astype(">f8").tobytes())
+    store.put(key, pack_measures(head, loop.power_sums))
     return loop
 
 

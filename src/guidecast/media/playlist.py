@@ -10,7 +10,6 @@ time, and at most two are held at once (the two sides of a crossfade).
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from collections import OrderedDict
@@ -22,7 +21,7 @@ import numpy.typing as npt
 
 from ..errors import AudioError
 from ..store.blobs import BlobStore, blob_key
-from .arrays import F64, Float
+from .arrays import F64, Float, pack_measures, unpack_measures
 from .decode import decode_file, resample, sound_file_problem, to_float
 from .loudness import SUB_PAD, clip_loudness, sub_block_power
 
@@ -115,7 +114,6 @@ def _read(path: Path, rate: int) -> Float:
     return out
 
 
-_HEAD = struct.Struct(">I")
 _VERSION = 1
 
 
@@ -132,15 +130,13 @@ def _kept(path: Path, rate: int, store: BlobStore | None) -> Track:
     body = store.get(key)
     if body is not None:
         try:
-            (size,) = _HEAD.unpack_from(body)
-            head = json.loads(body[_HEAD.size : _HEAD.size + size])
-            subs = np.frombuffer(body[_HEAD.size + size :], ">f8").astype(np.float64)
+            head, subs = unpack_measures(body)
             return Track(path, head["size"], head["gain"], head["peak"], subs)
         except (ValueError, KeyError, struct.error) as e:
             store.discard(key, str(e))
     track = _measure(path, rate)
-    text = json.dumps({"size": track.size, "gain": track.gain, "peak": track.peak}).encode()
-    store.put(key, _HEAD.pack(len(text)) + text + track.subs.astype(">f8").tobytes())
+    head = {"size": track.size, "gain": track.gain, "peak": track.peak}
+    store.put(key, pack_measures(head, track.subs))
     return track
 
 

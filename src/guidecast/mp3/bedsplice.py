@@ -34,7 +34,7 @@ from ..media.arrays import Float, Pcm
 from ..media.decode import INT16_MAX
 from ..media.format import AudioFormat
 from ..media.loudness import LoudnessMeter
-from ..sound.levels import GAIN_STEP_DB, SPEECH_LUFS
+from ..sound.levels import SPEECH_LUFS
 from ..sound.mix import BedPlan
 from ..sound.render import PieceAudio, Rendered, at_gain
 from ..sound.voice import Progress, Voice
@@ -48,7 +48,7 @@ from .frames import (
 )
 from .lame import PRE_FRAMES, encode_frames
 from .runs import RunStore
-from .splice import REUSE_DB, placed_pieces
+from .splice import nearest_kept_gain, placed_pieces
 
 __all__ = ["splice_bed_mp3"]
 
@@ -222,25 +222,19 @@ def _kept_gain(
     quality: int,
 ) -> Rendered:
     """The session at its own gain, or at the nearest within `REUSE_DB` at which most of its
-    runs are kept already (as `mp3.splice.kept_gain` does without a bed): a session at
+    runs are kept already (`mp3.splice.nearest_kept_gain`, as without a bed): a session at
     another length measures a few hundredths of a dB louder or softer than the one before,
     which, across a step of the gain, would make every run and the loop anew."""
     sample = runs[:: max(1, len(runs) // 8)]
     if not sample or store.blobs.root is None:
         return rendered
-    steps = round(REUSE_DB / GAIN_STEP_DB)
-    for k in sorted(range(-steps, steps + 1), key=lambda k: (abs(k), k)):
-        near = at_gain(rendered, round(rendered.gain_db + k * GAIN_STEP_DB, 6), fmt)
-        frames = _BedFrames(near, voice, fmt, store, quality)
-        if 2 * sum(frames.has(run) for run in sample) >= len(sample):
-            if k:
-                log.info(
-                    "gain %+.1f dB, at which its runs are kept (its own %+.1f dB)",
-                    near.gain_db,
-                    rendered.gain_db,
-                )
-            return near
-    return rendered
+
+    def kept(gain: float) -> bool:
+        frames = _BedFrames(at_gain(rendered, gain, fmt), voice, fmt, store, quality)
+        return 2 * sum(frames.has(run) for run in sample) >= len(sample)
+
+    gain = nearest_kept_gain(rendered.gain_db, kept)
+    return rendered if gain == rendered.gain_db else at_gain(rendered, gain, fmt)
 
 
 def _int16(x: Float) -> Pcm:

@@ -15,6 +15,7 @@ counts, the encoder delay and the end padding, so decoders trim it to the planne
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -33,7 +34,14 @@ from ..store.blobs import blob_key
 from .frames import EncodeResult, frame_samples, frames_holding, info_frame, split_frames
 from .runs import LEAD_FRAMES, Run, RunStore, encode_run, frames_needed, silence_run
 
-__all__ = ["Group", "placed_pieces", "plan_groups", "run_store", "splice_mp3"]
+__all__ = [
+    "Group",
+    "nearest_kept_gain",
+    "placed_pieces",
+    "plan_groups",
+    "run_store",
+    "splice_mp3",
+]
 
 log = logging.getLogger(__name__)
 
@@ -264,13 +272,27 @@ def kept_gain(
     sample = groups[:: max(1, len(groups) // 8)]
     if not sample or store.blobs.root is None:
         return rendered.gain_db
+
+    def kept(gain: float) -> bool:
+        runs = _Runs(replace(rendered, gain_db=gain), voice, fmt, store, quality)
+        return 2 * sum(store.has(runs.key(group)) for group in sample) >= len(sample)
+
+    return nearest_kept_gain(rendered.gain_db, kept)
+
+
+def nearest_kept_gain(gain_db: float, kept: Callable[[float], bool]) -> float:
+    """`gain_db`, or the nearest gain within `REUSE_DB` (in steps of `GAIN_STEP_DB`) at which
+    `kept` finds most of a session's runs kept already."""
     steps = round(REUSE_DB / GAIN_STEP_DB)
     for k in sorted(range(-steps, steps + 1), key=lambda k: (abs(k), k)):
-        gain = round(rendered.gain_db + k * GAIN_STEP_DB, 6)
-        runs = _Runs(replace(rendered, gain_db=gain), voice, fmt, store, quality)
-        if 2 * sum(store.has(runs.key(group)) for group in sample) >= len(sample):
+        gain = round(gain_db + k * GAIN_STEP_DB, 6)
+        if kept(gain):
+            if k:
+                log.info(
+                    "gain %+.1f dB, at which its runs are kept (its own %+.1f dB)", gain, gain_db
+                )
             return gain
-    return rendered.gain_db
+    return gain_db
 
 
 def run_store(cache_root: Path) -> RunStore:
