@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -192,11 +193,20 @@ def _seconds(stamp: str) -> float:
     return int(h) * 3600 + int(m) * 60 + float(sec)
 
 
+def with_bytecode(work: Path) -> None:
+    """Let the measured processes keep compiled bytecode (in `work`), as an installed
+    guidecast does: a shell with PYTHONDONTWRITEBYTECODE=1 makes every process compile
+    guidecast's sources again, about 0.1 s of each figure that a user never waits for."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, action="append", help="30, 60 or both (default)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="guidecast-bench-") as tmp:
+        with_bytecode(Path(tmp))
         results = {m: bench(m, Path(tmp)) for m in args.minutes or [30, 60]}
     if 30 in results and 60 in results:
         for kind in ("cold", "warm", "warm+bed"):

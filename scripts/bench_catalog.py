@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import with_bytecode
+
 ROOT = Path(__file__).resolve().parent.parent
 GUIDECAST = [sys.executable, "-m", "guidecast"]
 
@@ -121,6 +123,7 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average {load:.2f} at the start")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        with_bytecode(work)
         serial = None if args.skip_serial else cold_build(work, "jobs-1", "--jobs", "1")
         pool = cold_build(work, "pool")
         if serial:
