@@ -105,7 +105,7 @@ class Reader:
             return  # a list of names or words (props, sides), not of sentences
         for before, after in itertools.pairwise(items):
             ended = str(before.value).rstrip().endswith((".", "!", "?", "…", ":", ";"))
-            if after.style is None and str(after.value)[:1].islower() and not ended:
+            if not after.style and str(after.value)[:1].islower() and not ended:
                 self.warn(
                     after,
                     f"'{_shown(str(after.value))}' looks like the end of the sentence before "
@@ -215,7 +215,7 @@ def text(node: Node) -> str:
     """Any scalar as the text written: `no` stays the word "no" (YAML 1.1 would say False)."""
     found = scalar(node, "text")
     value = str(found.value).strip()
-    if not value or (found.tag.endswith(":null") and found.style is None):
+    if not value or (found.tag.endswith(":null") and not found.style):
         raise Bad("expected text, found nothing", "empty-value")
     odd = next((c for c in value if _unprintable(c)), None)
     if odd is not None:

@@ -18,6 +18,7 @@ from .keys import DEFAULTS, ROUTINE, SOUNDS
 from .placeholders import PLACEHOLDERS, placeholders_in, spoken_texts
 from .sounds import BUILTIN_BEDS, BUILTIN_SOUNDS
 from .steps import StepReader, announce_next
+from .yamltext import compose_documents
 
 __all__ = ["BUILTIN_BEDS", "BUILTIN_SOUNDS", "load_routine", "parse_routine"]
 
@@ -164,7 +165,7 @@ def parse_routine(source: str, path: str = "<routine>", base: Path | None = None
     """Parse routine text; raise RoutineError listing every problem."""
     reader = _RoutineReader(path, base or Path.cwd())
     try:
-        documents = list(yaml.compose_all(source, Loader=yaml.SafeLoader))
+        composed = compose_documents(source)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         loc = Loc(path, mark.line + 1, mark.column + 1) if mark else Loc(path)
@@ -187,7 +188,7 @@ def parse_routine(source: str, path: str = "<routine>", base: Path | None = None
             "the YAML is nested too deeply to be a routine; check its indentation",
             "yaml-syntax",
         ) from None
-    documents = [d for d in documents if d is not None]
+    documents = [d for d in composed if d is not None]
     if not documents:
         raise RoutineError.at(
             Loc(path), "the file is empty: a routine needs 'title' and 'steps'", "empty-file"

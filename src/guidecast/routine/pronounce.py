@@ -16,10 +16,9 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from ..errors import Loc
 from ..model import Pronunciation
+from .yamltext import load_data
 
 __all__ = ["Lexicon", "builtin_lexicon", "check_pronunciation", "check_word", "phoneme_symbols"]
 
@@ -76,7 +75,7 @@ def check_pronunciation(entry: Pronunciation) -> str | None:
 def builtin_lexicon() -> tuple[Pronunciation, ...]:
     """The lexicon shipped with guidecast (data/lexicon.yaml): common pose names and words."""
     source = resources.files("guidecast").joinpath("data/lexicon.yaml")
-    data = yaml.safe_load(source.read_text("utf-8")) or {}
+    data = load_data(source.read_text("utf-8")) or {}
     loc = Loc("guidecast/data/lexicon.yaml")
     return tuple(Pronunciation(str(word), f"[[{say}]]", loc) for word, say in data.items())
 
