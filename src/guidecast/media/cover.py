@@ -8,8 +8,10 @@ import io
 import textwrap
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw, ImageFont
+if TYPE_CHECKING:
+    from PIL import Image
 
 from .. import __version__
 from ..errors import ExportError
@@ -31,6 +33,8 @@ _PALETTES = [
 
 
 def _generated(title: str, subtitle: str) -> Image.Image:
+    from PIL import Image, ImageDraw, ImageFont  # here: a render with its cover kept never draws
+
     digest = hashlib.sha256(title.encode()).digest()
     top, bottom = _PALETTES[digest[0] % len(_PALETTES)]
     img = Image.new("RGB", (COVER_PX, COVER_PX))
@@ -76,6 +80,8 @@ _TITLE_ROOM = 600
 
 def _title_layout(title: str) -> tuple[int, list[str]]:
     """The largest font size, and the lines (three at most), that fit the title on a cover."""
+    from PIL import ImageFont
+
     probe = ImageFont.load_default(size=100)
     best: tuple[int, list[str]] = (0, [])
     for width in range(8, 33, 2):
@@ -100,6 +106,8 @@ def _open(path: Path) -> Image.Image:
 
     Raises ValueError (with a message for the user) or OSError.
     """
+    from PIL import Image
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -165,6 +173,8 @@ def cover_jpeg(title: str, subtitle: str = "", image: str | None = None) -> byte
         left, top = (img.width - side) // 2, (img.height - side) // 2
         img = img.crop((left, top, left + side, top + side))
         if not 1400 <= side <= 3000:
+            from PIL import Image
+
             img = img.resize((COVER_PX, COVER_PX), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     img.save(buffer, "JPEG", quality=88, optimize=True)

@@ -15,9 +15,7 @@ import json
 import logging
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +112,9 @@ def catalog_url(url: str | None = None) -> str:
 @contextlib.contextmanager
 def _open(url: str, what: str) -> Iterator[IO[bytes]]:
     """Open `url`, turning every network failure into one CatalogError."""
+    import urllib.error  # with http and ssl, 15 ms a render never needs
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             yield response
