@@ -22,9 +22,9 @@ from __future__ import annotations
 import logging
 import math
 import os
-import stat
 import struct
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 import numpy as np
@@ -146,11 +146,7 @@ class _BedFrames:
 
     def has(self, run: BedRun) -> bool:
         """Whether a run is kept (not checked until it is read)."""
-        path = self.store.path(self.key(run))
-        try:
-            return path is not None and stat.S_ISREG(os.lstat(path).st_mode)
-        except OSError:
-            return False
+        return self.store.has(self.key(run))
 
     def run(self, run: BedRun) -> bytes:
         key = self.key(run)
@@ -161,14 +157,35 @@ class _BedFrames:
                 self.hits += 1
                 return body[_COUNT.size :]
             self.store.discard(key, "its frame count is wrong")
+        self.made += 1
+        return self._make(run, key)
+
+    def make_missing(self, runs: list[BedRun]) -> dict[int, bytes]:
+        """The runs not kept yet (by index), encoded side by side and kept: LAME runs
+        outside the GIL, so a new length's few new runs take the time of the longest."""
+        todo: dict[str, list[int]] = {}  # a session may say the same run twice
+        for i, run in enumerate(runs):
+            if not self.has(run):
+                todo.setdefault(self.key(run), []).append(i)
+        if len(todo) < 2:
+            return {}
+        self.bed.loop.samples  # read once, before the threads  # noqa: B018
+        with ThreadPoolExecutor(min(len(todo), os.cpu_count() or 1)) as pool:
+            made = pool.map(lambda k: self._make(runs[todo[k][0]], k), todo)
+            out = {i: data for at, data in zip(todo.values(), made, strict=True) for i in at}
+        self.made += len(todo)
+        self.hits += len(out) - len(todo)
+        return out
+
+    def _make(self, run: BedRun, key: str | None = None) -> bytes:
+        """Encode a run and keep it."""
         lo, hi = self._input(run)
         frames = self._encode(lo, hi - lo, run=run)
         keep = run.end - run.first
         if len(frames) < keep:
             raise RuntimeError("the MP3 encoder wrote fewer frames than the run needs")
         data = b"".join(frames[:keep])
-        self.store.put(key, _COUNT.pack(keep) + data)
-        self.made += 1
+        self.store.put(key or self.key(run), _COUNT.pack(keep) + data)
         return data
 
     def _encode(
@@ -299,10 +316,11 @@ def splice_bed_mp3(
         written += len(data)
 
     bed = rendered.bed
+    made = kept.make_missing(runs)
     for i, run in enumerate(runs):
         for data in _steady(loop, offsets, bed, cursor, run.first, fs):
             write(data)
-        write(kept.run(run))
+        write(made.pop(i) if i in made else kept.run(run))
         cursor = run.end
         if progress is not None:
             progress("encode", i + 1, len(runs))

@@ -211,28 +211,47 @@ def session_gain(
     keys = list(measures)
     plain = LoudnessMeter(fmt.sample_rate, fmt.channels)
     limited = LoudnessMeter(fmt.sample_rate, fmt.channels)
+    store = _limit_store(voice)
+    limit_keys = [_limit_key(measures[key].piece, voice, levels, gain, fmt) for key in keys]
 
-    def blocks(key: str) -> tuple[F64, F64]:
-        return _limited_blocks(measures[key].piece, voice, levels, gain, fmt)
+    def blocks(at: int) -> tuple[F64, F64]:
+        return _limited_blocks(measures[keys[at]].piece, voice, levels, gain, fmt, limit_keys[at])
 
-    # On all cores (the FFTs release the GIL): a first render measures every piece.
-    with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
-        for key, (before, after) in zip(keys, pool.map(blocks, keys), strict=True):
-            plain.feed_blocks(before * fmt.channels, measures[key].count)
-            limited.feed_blocks(after * fmt.channels, measures[key].count)
+    # On all cores (the FFTs release the GIL) when there is much to measure, as on a first
+    # render; a new length measures its few new sentences in this thread (each thread's FFTs
+    # raise the peak of memory by about 15 MB).
+    if sum(not store.has(key) for key in limit_keys) > _MEASURED_HERE:
+        with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+            found = list(pool.map(blocks, range(len(keys))))
+    else:
+        found = [blocks(at) for at in range(len(keys))]
+    for key, (before, after) in zip(keys, found, strict=True):
+        plain.feed_blocks(before * fmt.channels, measures[key].count)
+        limited.feed_blocks(after * fmt.channels, measures[key].count)
     loss = plain.integrated() - limited.integrated()
     loss = loss if math.isfinite(loss) else 0.0
     return source, target - source + loss, loss
 
 
+_MEASURED_HERE = 8
+"""New pieces a session measures through the limiter in its own thread; more go on all cores."""
+
+
+def _limit_store(voice: Voice) -> BlobStore:
+    return BlobStore(voice.cache.root / "measures", b"GCLIMIT1", ".limit")
+
+
+def _limit_key(piece: Piece, voice: Voice, levels: Levels, gain_db: float, fmt: AudioFormat) -> str:
+    return blob_key(["limit", __version__, SPEECH_LUFS, piece.identity(voice, levels), gain_db,
+                     fmt.true_peak, fmt.sample_rate])  # fmt: skip
+
+
 def _limited_blocks(
-    piece: Piece, voice: Voice, levels: Levels, gain_db: float, fmt: AudioFormat
+    piece: Piece, voice: Voice, levels: Levels, gain_db: float, fmt: AudioFormat, key: str
 ) -> tuple[F64, F64]:
     """A piece's 400 ms block powers at `gain_db`, plain and through the true-peak limiter
     (mono); kept beside the speech cache, since the limiter is the costly part of a render."""
-    store = BlobStore(voice.cache.root / "measures", b"GCLIMIT1", ".limit")
-    key = blob_key(["limit", __version__, SPEECH_LUFS, piece.identity(voice, levels), gain_db,
-                    fmt.true_peak, fmt.sample_rate])  # fmt: skip
+    store = _limit_store(voice)
     body = store.get(key)
     if body is not None and len(body) % 16 == 0:
         both = np.frombuffer(body, ">f8").astype(np.float64).reshape(2, -1)

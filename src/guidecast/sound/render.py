@@ -188,18 +188,22 @@ class _Processed:
         self.memo: OrderedDict[str, Pcm] = OrderedDict()
         self.budget = budget_bytes
         self.used = 0
+        self.lock = threading.Lock()
 
     def __call__(self, key: str, load: Callable[[], Float], ceiling_db: float) -> Pcm:
-        if key in self.memo:
-            self.memo.move_to_end(key)
-            return self.memo[key]
+        with self.lock:  # runs are encoded side by side (`mp3.bedsplice`)
+            if key in self.memo:
+                self.memo.move_to_end(key)
+                return self.memo[key]
         x = limit_true_peak(load() * self.scale, ceiling_db, self.fmt.sample_rate)
         pcm = np.clip(np.round(x * INT16_MAX), -INT16_MAX - 1, INT16_MAX).astype(np.int16)
-        self.memo[key] = pcm
-        self.used += pcm.nbytes
-        while self.used > self.budget and len(self.memo) > 1:
-            _, old = self.memo.popitem(last=False)
-            self.used -= old.nbytes
+        with self.lock:
+            if key not in self.memo:
+                self.memo[key] = pcm
+                self.used += pcm.nbytes
+            while self.used > self.budget and len(self.memo) > 1:
+                _, old = self.memo.popitem(last=False)
+                self.used -= old.nbytes
         return pcm
 
 

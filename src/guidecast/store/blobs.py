@@ -115,6 +115,14 @@ class BlobStore:
     def path(self, key: str) -> Path | None:
         return None if self.root is None else self.root / key[:2] / f"{key}{self.suffix}"
 
+    def has(self, key: str) -> bool:
+        """Whether an entry is kept for `key` (not checked until it is read)."""
+        path = self.path(key)
+        try:
+            return path is not None and stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            return False
+
     def get(self, key: str) -> bytes | None:
         path = self.path(key)
         if path is None:
