@@ -12,6 +12,7 @@ from typing import Any
 from .compiler.fit import every_text
 from .compiler.options import Options
 from .media.arrays import Pcm
+from .media.cores import work_threads
 from .media.cover import kept_cover
 from .media.loudness import LoudnessMeter
 from .model import Routine
@@ -74,7 +75,8 @@ def render_session(
 
     def blocks() -> Iterator[Pcm]:
         done = 0
-        for block in prefetch(stream_pcm(rendered, voice, fmt, meter=meter)):
+        blocks = stream_pcm(rendered, voice, fmt, meter=meter)
+        for block in prefetch(blocks) if work_threads() > 1 else blocks:
             done += len(block) * 1000 // (fmt.sample_rate * fmt.channels)
             progress("encode", min(done, total), total)
             yield block

@@ -140,6 +140,24 @@ def _synthesize(runner: Runner, todo: list[Planned], progress: Progress) -> int:
     return made
 
 
+def _sound_first(todo: list[Planned]) -> list[Planned]:
+    """The variants in the order to assemble them: first one of each sound (a routine at one
+    narration, pace, bed and voice), then the others, which copy most of its encoded runs.
+
+    In the project's order, two workers would take two lengths of one sound at once and both
+    encode the runs the second could have copied.
+    """
+    seen: set[tuple[object, ...]] = set()
+    first: list[Planned] = []
+    rest: list[Planned] = []
+    for p in todo:
+        v = p.variant
+        sound = (v.routine, v.narration, v.rate, v.bed, v.voice)
+        (rest if sound in seen else first).append(p)
+        seen.add(sound)
+    return first + rest
+
+
 def _assemble(
     runner: Runner, todo: list[Planned], staging: Path, report: BuildReport, progress: Progress
 ) -> None:
@@ -157,7 +175,7 @@ def _assemble(
             else None,
             p.variant.length_ms if isinstance(p.variant.length_ms, str) else None,
         )
-        for p in todo
+        for p in _sound_first(todo)
     ]
     progress("variants", 0, len(jobs))
     for done, built in enumerate(runner.map(assemble, jobs), 1):

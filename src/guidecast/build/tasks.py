@@ -17,6 +17,7 @@ from ..compiler.fit import LENGTH_TOLERANCE_MS, length_bounds
 from ..compiler.options import Options
 from ..errors import GuidecastError, LengthError
 from ..lang.speech import Estimate
+from ..media.cores import limit_threads
 from ..media.format import AudioFormat
 from ..model import Routine
 from ..mp3.export import SIDECARS
@@ -108,6 +109,7 @@ def synthesize(batch: SpeechBatch) -> tuple[int, int]:
     """Synthesize and measure every sentence of the batch not cached yet: (sentences in the
     batch, how many of them were made here)."""
     tune_allocator()
+    limit_threads(1)  # one task per core: see media.cores
     voice = batch.spec.make(batch.routine)
     voice.prepare(list(batch.texts))
     return len(batch.texts), voice.synthesized
@@ -149,6 +151,7 @@ class Built:
 def assemble(job: Assembly) -> Built:
     """Render one variant into the staging folder (the build publishes it with the others)."""
     tune_allocator()
+    limit_threads(1)  # one task per core: see media.cores
     staging = Path(job.staging)
     mp3 = staging / f"{job.name}.mp3"
     for stale in [mp3, *(staging / f"{job.name}{s}" for s in SIDECARS)]:

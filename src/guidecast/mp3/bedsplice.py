@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import struct
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ import numpy as np
 
 from .. import __version__
 from ..media.arrays import Float, Pcm
+from ..media.cores import work_threads
 from ..media.decode import INT16_MAX
 from ..media.format import AudioFormat
 from ..media.loudness import LoudnessMeter
@@ -167,10 +167,10 @@ class _BedFrames:
         for i, run in enumerate(runs):
             if not self.has(run):
                 todo.setdefault(self.key(run), []).append(i)
-        if len(todo) < 2:
+        if len(todo) < 2 or work_threads() < 2:
             return {}
         self.bed.loop.samples  # read once, before the threads  # noqa: B018
-        with ThreadPoolExecutor(min(len(todo), os.cpu_count() or 1)) as pool:
+        with ThreadPoolExecutor(work_threads(len(todo))) as pool:
             made = pool.map(lambda k: self._make(runs[todo[k][0]], k), todo)
             out = {i: data for at, data in zip(todo.values(), made, strict=True) for i in at}
         self.made += len(todo)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import numpy as np
 from .. import __version__
 from ..compiler.timeline import Layout, Sound, Speak
 from ..media.arrays import F64, Float
+from ..media.cores import work_threads
 from ..media.decode import load_sound
 from ..media.loudness import (
     SUB_PAD,
@@ -220,8 +220,9 @@ def session_gain(
     # On all cores (the FFTs release the GIL) when there is much to measure, as on a first
     # render; a new length measures its few new sentences in this thread (each thread's FFTs
     # raise the peak of memory by about 15 MB).
-    if sum(not store.has(key) for key in limit_keys) > _MEASURED_HERE:
-        with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+    threads = work_threads()
+    if threads > 1 and sum(not store.has(key) for key in limit_keys) > _MEASURED_HERE:
+        with ThreadPoolExecutor(threads) as pool:
             found = list(pool.map(blocks, range(len(keys))))
     else:
         found = [blocks(at) for at in range(len(keys))]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import numpy as np
 
 from ..errors import EngineError
 from ..media.arrays import Float
+from ..media.cores import work_threads
 from ..media.decode import INT16_MAX
 from .base import Clip
 from .piper_pace import proportional_model
@@ -38,7 +38,7 @@ class PiperEngine:
     phonemes = True
     local = True
     """Takes `[[phonemes]]` inside the text (espeak IPA)."""
-    workers = max(1, min(4, os.cpu_count() or 1))
+    workers: int
     """Sentences it can synthesize at once (one CPU core each)."""
 
     def __init__(self, voice: str | None = None, language: str | None = None) -> None:
@@ -47,6 +47,7 @@ class PiperEngine:
         self._voice: Any = None
         self._phonemizer = _ESPEAK
         self._loading = threading.Lock()
+        self.workers = work_threads()
 
     def identity(self) -> str:
         stat = self.model.stat()
