@@ -22,8 +22,14 @@ import pytest
 from guidecast.compiler.options import resolve_options
 from guidecast.model import Routine
 from guidecast.mp3 import bedsplice
-from guidecast.mp3.bedruns import POST_FRAMES, BedRun, bed_runs, place_bed
-from guidecast.mp3.frames import frame_samples, frames_holding, split_frames
+from guidecast.mp3.bedruns import CONTEXT_FRAMES, POST_FRAMES, BedRun, bed_runs, place_bed
+from guidecast.mp3.frames import (
+    DECODER_DELAY,
+    ENCODER_DELAY,
+    frame_samples,
+    frames_holding,
+    split_frames,
+)
 from guidecast.mp3.lame import PRE_FRAMES, encode_frames
 from guidecast.mp3.splice import placed_pieces
 from guidecast.sound.mix import BedPlan, ducks, resolve_mix
@@ -323,6 +329,13 @@ def test_the_fade_out_continues_the_last_sounds_in_a_joined_run(
     )
     frames = split_frames(_audio_frames(spliced))[0][1:]
     assert frames[tail.first - 6 : tail.first + 6] == whole[tail.first - 6 : tail.first + 6]
+    # A fade-out that begins just after the bell's reach: the last run keeps all of the bell
+    # (to its own end), and the joined run holds the fade alone.
+    end = -(-(bell[0] + bell[1] + ENCODER_DELAY + DECODER_DELAY) // fs) + CONTEXT_FRAMES
+    fade_ms = (bed.total - 1 - (end + POST_FRAMES + 1) * fs) * 1000 // RATE
+    *_, head, tail = _runs(rendered, voice, replace(bed, mix=replace(bed.mix, fade_out_ms=fade_ms)))
+    assert tail.joined and tail.first == head.end == end and bell in head.parts
+    assert tail.parts == ()
 
 
 def test_the_fade_out_over_a_sentence_or_far_from_the_sounds_is_a_run_of_its_own(
