@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +21,18 @@ import pytest
 
 from guidecast.compiler.options import resolve_options
 from guidecast.model import Routine
-from guidecast.mp3.bedruns import bed_runs, place_bed
-from guidecast.mp3.frames import frame_samples, split_frames
-from guidecast.mp3.lame import encode_frames
+from guidecast.mp3 import bedsplice
+from guidecast.mp3.bedruns import CONTEXT_FRAMES, POST_FRAMES, BedRun, bed_runs, place_bed
+from guidecast.mp3.frames import (
+    DECODER_DELAY,
+    ENCODER_DELAY,
+    frame_samples,
+    frames_holding,
+    split_frames,
+)
+from guidecast.mp3.lame import PRE_FRAMES, encode_frames
 from guidecast.mp3.splice import placed_pieces
-from guidecast.sound.mix import resolve_mix
+from guidecast.sound.mix import BedPlan, ducks, resolve_mix
 from guidecast.sound.render import AudioFormat, Rendered, Voice, render, stream_pcm
 from render_fixtures import RATE, decode, ebur128, fake_voice, ffmetadata, routine_from
 from test_splice import ROUTINE, _audio_frames, _best_lag, _render
@@ -82,7 +90,7 @@ def test_a_spliced_session_over_a_bed_played_through_is_the_whole_session_encode
     )
     frames, rest = split_frames(_audio_frames(spliced))
     assert rest == b"" and len(frames) == len(whole) + 1  # the Info frame first
-    runs = bed_runs(placed_pieces(rendered, voice, fmt), rendered.bed, fmt, len(whole))  # type: ignore[arg-type]
+    runs = bed_runs(placed_pieces(rendered, voice, fmt), rendered.bed, fmt, len(whole))
     assert len(runs) >= 5 and sum(r.end - r.first for r in runs) < 0.8 * len(whole)
     assert frames[1:] == whole
 
@@ -272,7 +280,7 @@ def test_a_new_length_over_a_steady_bed_encodes_only_runs_that_say_something_new
     now = runs(225_000, BED)
     new = [sounds for _, sounds in now if sounds not in said]
     assert len(now) >= 8 and len(new) < len(now) / 2
-    # The runs that say the same as before are copied; the new ones, and the last (it
+    # The runs that say the same as before are copied; the new ones, and the joined last (it
     # carries the fade-out, whose distance from the end differs), are encoded.
     assert encoded(225_000, BED) <= len(new) + 1
     # Under a bed played through, every run that moved is encoded again.
@@ -280,3 +288,110 @@ def test_a_new_length_over_a_steady_bed_encodes_only_runs_that_say_something_new
     moved = len(runs(225_000, THROUGH)) - len(stayed)
     assert moved >= len(now) / 2
     assert encoded(225_000, THROUGH) >= moved
+
+
+def _runs(rendered: Rendered, voice: Voice, bed: BedPlan | None = None) -> list[BedRun]:
+    """The runs of a laid session, over its own bed or over `bed`."""
+    fmt = AudioFormat()
+    bed = bed or rendered.bed
+    assert bed is not None
+    frames = frames_holding(bed.total, frame_samples(RATE))
+    return bed_runs(placed_pieces(rendered, voice, fmt), bed, fmt, frames)
+
+
+def test_the_fade_out_continues_the_last_sounds_in_a_joined_run(
+    bedded: tuple[Path, Path, Routine, Path],
+) -> None:
+    spliced, _, routine, cache = bedded
+    voice = fake_voice(cache)
+    rendered = _rendered(routine, voice)
+    bed = rendered.bed
+    assert bed is not None
+    runs = _runs(rendered, voice)
+    head, tail = runs[-2:]
+    # The end bell rings into the fade-out: the last run ends where the bell begins, its
+    # input short of the fade, and a joined run carries the bell and the fade.
+    fs = frame_samples(RATE)
+    bell = placed_pieces(rendered, voice, AudioFormat())[-1]
+    assert bell[2].sound is not None and bell[0] + bell[1] > bed.fade_out_start()
+    assert tail.joined and not head.joined and not any(r.joined for r in runs[:-1])
+    assert tail.first == head.end and tail.end == frames_holding(bed.total, fs)
+    assert (head.end + POST_FRAMES) * fs <= bed.fade_out_start()
+    assert bell[0] - 4 * fs < tail.first * fs <= bell[0] + fs
+    assert bell in head.parts and bell in tail.parts
+    # The loop starts again under every run but the joined one.
+    encoders = [(r.first - PRE_FRAMES) * fs for r in runs]
+    assert bed.restarts == tuple(e for e in encoders[:-1] if e > 0)
+    # Around the joint the frames are those of one encode of the whole session (no seam).
+    fmt = AudioFormat()
+    whole = encode_frames(
+        np.concatenate(list(stream_pcm(rendered, voice, fmt))), fmt, fmt.bed_quality, flush=True
+    )
+    frames = split_frames(_audio_frames(spliced))[0][1:]
+    assert frames[tail.first - 6 : tail.first + 6] == whole[tail.first - 6 : tail.first + 6]
+    # A fade-out that begins just after the bell's reach: the last run keeps all of the bell
+    # (to its own end), and the joined run holds the fade alone.
+    end = -(-(bell[0] + bell[1] + ENCODER_DELAY + DECODER_DELAY) // fs) + CONTEXT_FRAMES
+    fade_ms = (bed.total - 1 - (end + POST_FRAMES + 1) * fs) * 1000 // RATE
+    *_, head, tail = _runs(rendered, voice, replace(bed, mix=replace(bed.mix, fade_out_ms=fade_ms)))
+    assert tail.joined and tail.first == head.end == end and bell in head.parts
+    assert tail.parts == ()
+
+
+def test_the_fade_out_over_a_sentence_or_far_from_the_sounds_is_a_run_of_its_own(
+    bedded: tuple[Path, Path, Routine, Path],
+) -> None:
+    _, _, routine, cache = bedded
+    voice = fake_voice(cache)
+    rendered = _rendered(routine, voice)
+    bed = rendered.bed
+    assert bed is not None
+    fs = frame_samples(RATE)
+    # A sentence said under the fade-out, and no bell: one run from before it to the end.
+    placed = placed_pieces(rendered, voice, AudioFormat())
+    said = [i for i, (_, _, piece) in enumerate(placed) if piece.text is not None][-1]
+    at = bed.fade_out_start() + fs
+    assert rendered.starts is not None
+    starts = list(rendered.starts)
+    starts[said] += at - placed[said][0]
+    starts[-1] = bed.total  # the bell after the end
+    late = replace(rendered, starts=tuple(starts))
+    spans = [(s, s + n) for s, n, piece in placed_pieces(late, voice, AudioFormat()) if piece.text]
+    runs = _runs(late, voice, replace(bed, ducks=ducks(bed.mix, spans, RATE)))
+    assert not any(r.joined for r in runs)
+    assert runs[-1].first * fs < at < (runs[-1].end - 10) * fs
+    assert runs[-1].end == frames_holding(bed.total, fs)
+    # The same session a minute longer, with nothing said in its last minute: the fade-out
+    # is a run of its own, the loop starting again under it.
+    longer = _runs(rendered, voice, replace(bed, total=bed.total + 60 * RATE))
+    assert not any(r.joined for r in longer)
+    assert longer[-1].first > longer[-2].end + 60 * RATE // fs - 300
+    # A bed played through has no joined runs.
+    through = _rendered(routine, voice, bed=THROUGH)
+    assert not any(r.joined for r in _runs(through, voice))
+
+
+def test_a_new_length_encodes_the_fade_out_and_keeps_the_last_sounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routine = routine_from(tmp_path, ROUTINE.replace("hold: 40s", "hold: 30-90s"))
+    cache = tmp_path / "cache"
+    encoded: list[BedRun] = []
+    encode = bedsplice._BedFrames._encode
+
+    def spied(self: bedsplice._BedFrames, lo: int, n: int, **kw: object) -> list[bytes]:
+        if kw.get("run") is not None:
+            encoded.append(kw["run"])  # type: ignore[arg-type]
+        return encode(self, lo, n, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bedsplice._BedFrames, "_encode", spied)
+    _render(tmp_path, routine, fake_voice(cache), splice=True, length_ms=180_000, bed=BED)
+    first = {tuple(p.key for _, _, p in run.parts) for run in encoded}
+    encoded.clear()
+    _render(tmp_path, routine, fake_voice(cache), splice=True, length_ms=225_000, bed=BED)
+    runs = _runs(_rendered(routine, fake_voice(cache), length_ms=225_000), fake_voice(cache))
+    head, tail = runs[-2:]
+    assert tail.joined and tail in encoded
+    assert (head.first, head.end) not in {(r.first, r.end) for r in encoded}
+    # Whatever else is encoded says something the first length did not.
+    assert all(tuple(p.key for _, _, p in r.parts) not in first for r in encoded if r != tail)

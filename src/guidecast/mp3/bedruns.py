@@ -6,7 +6,9 @@ back, its fades) belongs to a run, with the frames either side that its content 
 are merged where their encoders would overlap. A steady bed (`media.beds.STEADY_BEDS`) starts
 its loop again where each run's encoder starts, and the sounds of each run are moved together
 (by under half a frame) so that the first starts on a frame: a run is then the same sound
-wherever it lands, and is kept and copied like a sentence (`mp3.bedsplice`).
+wherever it lands, and is kept and copied like a sentence (`mp3.bedsplice`). Only the
+fade-out, which ends on the session's last sample, differs at every length: the last sounds
+before it keep a run of their own, and a joined run (no new start of the loop) carries it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class BedRun:
     end: int
     parts: tuple[tuple[int, int, Piece], ...]
     """(start sample, length, piece) of every sound whose samples reach into its input."""
+    joined: bool = False
+    """It starts where the run before it ends, and the bed's loop does not start again under
+    it (the fade-out, apart from the last sounds under a steady bed: see `bed_runs`)."""
 
 
 def padding_period(fmt: AudioFormat) -> int:
@@ -72,31 +77,61 @@ def bed_runs(
     placed: list[tuple[int, int, Piece]], bed: BedPlan, fmt: AudioFormat, frames: int
 ) -> list[BedRun]:
     """The runs of a session: every frame whose sound is not the steady bed alone, in
-    stretches that include the frames they reach, merged where they would touch."""
+    stretches that include the frames they reach, merged where they would touch.
+
+    The fade-out ends on the session's last sample, at another place in its frame at every
+    length: under a steady bed, a last run it would merge into ends instead where the sounds
+    before the fade-out's reach do (its own end, or where one of its later sounds or ducks
+    begins), and a joined run carries the rest. That run is encoded again at each length; the
+    one before it stays the same sound, and is kept.
+    """
     fs = frame_samples(fmt.sample_rate)
     delay = ENCODER_DELAY + DECODER_DELAY
+
+    def reach(start: int, end: int) -> tuple[int, int]:
+        """The frames a stretch of samples reaches."""
+        a = max(0, (start + delay) // fs - CONTEXT_FRAMES)
+        return a, min(frames, -(-(end + delay) // fs) + CONTEXT_FRAMES)
+
     spans = bed.changing() + [(start, start + length) for start, length, _ in placed]
     # A run is encoded from PRE_FRAMES before its first frame; those must not be another's.
     # Over a steady bed, whose loop starts again there, nor may the previous run's input
     # (to POST_FRAMES after its end) reach them: each run hears its own stretch of bed only.
     apart = PRE_FRAMES + (POST_FRAMES if bed.loop.steady else 0)
     merged: list[list[int]] = []
+    joints: list[list[int]] = []  # where each run's later stretches begin
     for start, end in sorted(spans):
-        a = max(0, (start + delay) // fs - CONTEXT_FRAMES)
-        b = min(frames, -(-(end + delay) // fs) + CONTEXT_FRAMES)
+        a, b = reach(start, end)
         if merged and a <= merged[-1][1] + apart:
+            joints[-1].append(a)
             merged[-1][1] = max(merged[-1][1], b)
         else:
             merged.append([a, b])
+            joints.append([])
+    fade = bed.fade_out_start()
+    tail = [reach(fade, bed.total)[0], frames]
+    joined = False
+    if merged and tail[0] <= merged[-1][1] + apart:
+        last = merged[-1]
+        # Where the last run may end, its input (to POST_FRAMES after) short of the fade.
+        ends = [j for j in (*joints[-1], last[1]) if last[0] < j and (j + POST_FRAMES) * fs <= fade]
+        if bed.loop.steady and ends:
+            last[1] = tail[0] = max(ends)
+            joined = True
+        else:
+            while merged and tail[0] <= merged[-1][1] + apart:
+                tail[0] = min(tail[0], merged.pop()[0])
+    if tail[0] < tail[1]:
+        merged.append(tail)
     runs: list[BedRun] = []
     at = 0
-    for a, b in merged:
+    for i, (a, b) in enumerate(merged):
         lo = encoder_start(a, fmt, steady=bed.loop.steady) * fs
         hi = (b + POST_FRAMES) * fs
         while at < len(placed) and placed[at][0] + placed[at][1] <= lo:
             at += 1
         parts = tuple(p for p in placed[at:] if p[0] < hi and p[0] + p[1] > lo)
-        runs.append(BedRun(a, b, parts))
+        runs.append(BedRun(a, b, parts, joined=joined and i == len(merged) - 1))
     return runs
 
 
@@ -138,6 +173,6 @@ def place_bed(rendered: Rendered, voice: Voice, fmt: AudioFormat) -> Rendered:
     ]
     bed = replace(bed, ducks=ducks(bed.mix, spans, rate))
     runs = bed_runs(placed, bed, fmt, frames)
-    encoders = (encoder_start(run.first, fmt, steady=True) * fs for run in runs)
+    encoders = (encoder_start(run.first, fmt, steady=True) * fs for run in runs if not run.joined)
     restarts = tuple(r for r in encoders if r > ENCODER_DELAY)
     return replace(moved, bed=replace(bed, restarts=restarts, restart_lead=ENCODER_DELAY))

@@ -240,11 +240,12 @@ class BedPlan:
         return np.asarray(mean * gain**2, np.float64)
 
     def changing(self) -> list[tuple[int, int]]:
-        """The sample spans where the bed is not at its steady level: its fades, and where it
-        ducks (from the start of each attack to the end of each release), merged, in order."""
+        """The sample spans where the bed leaves its steady level before its fade-out: the
+        fade-in, and where it ducks (from the start of each attack to the end of each
+        release), merged, in order. The fade-out goes on from `fade_out_start()` to the end."""
         attack, hold, release = self._ramps()
-        fin, fout = self._fade_lengths()
-        spans = [(0, fin), (self.total - 1 - fout, self.total)]
+        fin, _ = self._fade_lengths()
+        spans = [(0, fin)]
         spans += [(start - attack, end + hold + release) for start, end in self.ducks]
         merged: list[tuple[int, int]] = []
         for start, end in sorted(spans):
@@ -253,6 +254,11 @@ class BedPlan:
             else:
                 merged.append((max(0, start), min(self.total, end)))
         return merged
+
+    def fade_out_start(self) -> int:
+        """The last sample at the bed's full level before it fades out (to the session's end):
+        the fade-out reaches stretches that end after it."""
+        return self.total - 1 - self._fade_lengths()[1]
 
     def describe(self, a: int, b: int) -> list[object]:
         """What the bed's gain over samples [a, b) is made of, relative to `a` (JSON-able):
