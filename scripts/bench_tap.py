@@ -70,7 +70,7 @@ def tap(base: str, query: str) -> tuple[float, float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--routine", default="love-your-spine")
-    parser.add_argument("--minutes", type=int, nargs="+", default=[40, 43, 46, 48, 50, 53, 56])
+    parser.add_argument("--minutes", type=int, nargs="+", default=[43, 44, 46, 48, 50, 53, 56, 59])
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
     with tempfile.TemporaryDirectory(prefix="guidecast-tap-") as tmp:

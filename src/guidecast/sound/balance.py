@@ -260,7 +260,8 @@ def _limited_blocks(
     x = piece.audio(voice, levels) * np.float32(10 ** (gain_db / 20))
     rate = fmt.sample_rate
     plain = blocks_from_subs(sub_block_power(x, rate))
-    limited = blocks_from_subs(sub_block_power(limit_true_peak(x, fmt.true_peak, rate), rate))
+    y = limit_true_peak(x, fmt.true_peak, rate)
+    limited = plain if y is x else blocks_from_subs(sub_block_power(y, rate))  # x if untouched
     store.put(key, np.concatenate([plain, limited]).astype(">f8").tobytes())
     return plain, limited
 
