@@ -15,7 +15,8 @@ from ..media.arrays import Float
 from ..media.cores import work_threads
 from ..media.decode import INT16_MAX
 from .base import Clip
-from .piper_pace import proportional_model
+from .piper_noise import NOISE_VERSION, fix_noise
+from .piper_pace import make_proportional
 from .voices import DEFAULT_VOICE, bundled_voices, resolve_voice
 
 __all__ = ["DEFAULT_VOICE", "PiperEngine", "bundled_voices"]
@@ -51,7 +52,7 @@ class PiperEngine:
 
     def identity(self) -> str:
         stat = self.model.stat()
-        return f"piper:{self.model.name}:{stat.st_size}:pace{TEACHER_PACE:g}"
+        return f"piper:{self.model.name}:{stat.st_size}:pace{TEACHER_PACE:g}:noise{NOISE_VERSION}"
 
     def _load(self) -> Any:
         with self._loading:
@@ -75,7 +76,7 @@ class PiperEngine:
             options.intra_op_num_threads = 1
             try:
                 config = json.loads(Path(f"{self.model}.json").read_text("utf-8"))
-                graph = proportional_model(self.model) or str(self.model)
+                graph = _edited_graph(self.model)
                 session = onnxruntime.InferenceSession(
                     graph, sess_options=options, providers=["CPUExecutionProvider"]
                 )
@@ -115,3 +116,14 @@ class PiperEngine:
         audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         samples = np.round(np.clip(audio, -1.0, 1.0) * INT16_MAX).astype(np.int16)
         return Clip(samples, int(voice.config.sample_rate))
+
+
+def _edited_graph(path: Path) -> bytes | str:
+    """The voice's ONNX graph as guidecast runs it: lengths scaled in proportion
+    (`piper_pace`) and its noise fixed (`piper_noise`); the file itself if neither applies."""
+    import onnx
+
+    model = onnx.load(str(path))
+    proportional = make_proportional(model, path.name)
+    fixed = fix_noise(model)
+    return model.SerializeToString() if proportional or fixed else str(path)

@@ -15,36 +15,34 @@ result is the same as the original graph.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
-__all__ = ["proportional_model"]
+__all__ = ["make_proportional"]
 
 log = logging.getLogger(__name__)
 
 
-def proportional_model(path: Path) -> bytes | None:
-    """The voice's ONNX graph with proportional length scaling, or None if it has no such step."""
+def make_proportional(model: Any, name_: str) -> bool:
+    """Give a voice's ONNX model (in place) proportional length scaling; False when it has no
+    such step (`name_` names the voice in the log)."""
     import numpy as np
-    import onnx
     from onnx import helper, numpy_helper
 
-    model = onnx.load(str(path))
     graph = model.graph
     producer = {out: node for node in graph.node for out in node.output}
     ceil = next((n for n in graph.node if n.op_type == "Ceil"), None)
     scaled = producer.get(ceil.input[0]) if ceil is not None else None
     if ceil is None or scaled is None or scaled.op_type != "Mul":
-        log.info("%s: no rounded phoneme lengths found; rate scaling left as is", path.name)
-        return None
+        log.info("%s: no rounded phoneme lengths found; rate scaling left as is", name_)
+        return False
     # Which input of the Mul is the length scale (a Gather from the `scales` input)?
     scale_input = next(
         (i for i in scaled.input if _reads_scales(producer.get(i))),
         None,
     )
     if scale_input is None:
-        log.info("%s: length scale not found; rate scaling left as is", path.name)
-        return None
+        log.info("%s: length scale not found; rate scaling left as is", name_)
+        return False
     natural = next(i for i in scaled.input if i != scale_input)
     rounded = ceil.output[0]
     out = rounded + "_proportional"
@@ -82,8 +80,7 @@ def proportional_model(path: Path) -> bytes | None:
     at = list(graph.node).index(ceil) + 1
     for offset, node in enumerate(nodes):
         graph.node.insert(at + offset, node)
-    data: bytes = model.SerializeToString()
-    return data
+    return True
 
 
 def _reads_scales(node: Any) -> bool:
