@@ -299,14 +299,22 @@ def _runs(rendered: Rendered, voice: Voice, bed: BedPlan | None = None) -> list[
     return bed_runs(placed_pieces(rendered, voice, fmt), bed, fmt, frames)
 
 
+def _laid_over_bed(
+    bedded: tuple[Path, Path, Routine, Path],
+) -> tuple[Rendered, Voice, BedPlan]:
+    """The test session laid for the splice renderer, its voice, and its bed."""
+    _, _, routine, cache = bedded
+    voice = fake_voice(cache)
+    rendered = _rendered(routine, voice)
+    assert rendered.bed is not None
+    return rendered, voice, rendered.bed
+
+
 def test_the_fade_out_continues_the_last_sounds_in_a_joined_run(
     bedded: tuple[Path, Path, Routine, Path],
 ) -> None:
-    spliced, _, routine, cache = bedded
-    voice = fake_voice(cache)
-    rendered = _rendered(routine, voice)
-    bed = rendered.bed
-    assert bed is not None
+    rendered, voice, bed = _laid_over_bed(bedded)
+    spliced = bedded[0]
     runs = _runs(rendered, voice)
     head, tail = runs[-2:]
     # The end bell rings into the fade-out: the last run ends where the bell begins, its
@@ -341,11 +349,7 @@ def test_the_fade_out_continues_the_last_sounds_in_a_joined_run(
 def test_the_fade_out_over_a_sentence_or_far_from_the_sounds_is_a_run_of_its_own(
     bedded: tuple[Path, Path, Routine, Path],
 ) -> None:
-    _, _, routine, cache = bedded
-    voice = fake_voice(cache)
-    rendered = _rendered(routine, voice)
-    bed = rendered.bed
-    assert bed is not None
+    rendered, voice, bed = _laid_over_bed(bedded)
     fs = frame_samples(RATE)
     # A sentence said under the fade-out, and no bell: one run from before it to the end.
     placed = placed_pieces(rendered, voice, AudioFormat())
@@ -367,7 +371,7 @@ def test_the_fade_out_over_a_sentence_or_far_from_the_sounds_is_a_run_of_its_own
     assert not any(r.joined for r in longer)
     assert longer[-1].first > longer[-2].end + 60 * RATE // fs - 300
     # A bed played through has no joined runs.
-    through = _rendered(routine, voice, bed=THROUGH)
+    through = _rendered(bedded[2], voice, bed=THROUGH)
     assert not any(r.joined for r in _runs(through, voice))
 
 
