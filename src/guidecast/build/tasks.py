@@ -4,11 +4,8 @@ cluster run the same code; each worker process loads a voice once and keeps it."
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
-import functools
 import logging
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +14,7 @@ from ..compiler.fit import LENGTH_TOLERANCE_MS, length_bounds
 from ..compiler.options import Options
 from ..errors import GuidecastError, LengthError
 from ..lang.speech import Estimate
-from ..media.cores import limit_threads
+from ..media.cores import one_core, tune_allocator
 from ..media.format import AudioFormat
 from ..model import Routine
 from ..mp3.export import SIDECARS
@@ -32,33 +29,6 @@ log = logging.getLogger(__name__)
 
 _ENGINES: dict[tuple[str, str | None, str], Engine] = {}
 """Engines this process has made: a Piper voice loads once per worker, on first use."""
-
-
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-_KEEP_BYTES = 64 << 20
-
-
-@functools.cache
-def tune_allocator() -> None:
-    """Let this worker's C allocator keep freed memory, as it does by default.
-
-    A Dask nanny starts its workers with `MALLOC_TRIM_THRESHOLD_=65536`, which also fixes
-    glibc's mmap threshold at 128 KiB: every array a task makes and frees (a clip, a stretch
-    of bed) is then a fresh mmap, paid in page faults. Measured on a catalog of 8 variants on
-    2 cores: the workers spent 40 s in the kernel against 4 s in a process pool, and the build
-    took 1.4x as long. Arrays up to 32 MiB come from the heap again, and up to 64 MiB of free
-    heap is kept; a worker still stays under 600 MB.
-    """
-    if os.environ.get("MALLOC_TRIM_THRESHOLD_") is None:
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES // 2)
-        libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES)
-    except (OSError, AttributeError):  # not glibc: nothing to undo
-        return
-    log.debug("allocator keeps up to %d MiB of freed memory", _KEEP_BYTES >> 20)
 
 
 @dataclass(frozen=True)
@@ -105,11 +75,11 @@ class SpeechBatch:
     texts: tuple[str, ...]
 
 
+@one_core
 def synthesize(batch: SpeechBatch) -> tuple[int, int]:
     """Synthesize and measure every sentence of the batch not cached yet: (sentences in the
     batch, how many of them were made here)."""
     tune_allocator()
-    limit_threads(1)  # one task per core: see media.cores
     voice = batch.spec.make(batch.routine)
     voice.prepare(list(batch.texts))
     return len(batch.texts), voice.synthesized
@@ -148,10 +118,10 @@ class Built:
     failed: str = ""
 
 
+@one_core
 def assemble(job: Assembly) -> Built:
     """Render one variant into the staging folder (the build publishes it with the others)."""
     tune_allocator()
-    limit_threads(1)  # one task per core: see media.cores
     staging = Path(job.staging)
     mp3 = staging / f"{job.name}.mp3"
     for stale in [mp3, *(staging / f"{job.name}{s}" for s in SIDECARS)]:

@@ -15,6 +15,7 @@ import click
 from .. import __version__
 from ..compiler.options import Options, resolve_options
 from ..errors import AudioError, GuidecastError, RoutineError, printable
+from ..media.cores import share_one_heap
 from ..model import Narration, Routine, SoundRef
 from ..routine.durations import MAX_SESSION_MS, format_duration, is_bare_number, parse_duration
 from ..routine.keys import MAX_COUNTDOWN_MS, RATE_RANGE
@@ -289,6 +290,7 @@ def _bar(ctx: click.Context) -> Progress:
 
 def main() -> None:
     """Run the command line, turning GuidecastError into a message and an exit code."""
+    share_one_heap()  # before any thread starts
     try:
         code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
