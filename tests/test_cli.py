@@ -18,6 +18,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+import guidecast.sound.balance
 from guidecast.cli import cli
 from guidecast.compiler.fit import LENGTH_TOLERANCE_MS, length_bounds
 from guidecast.compiler.options import Options
@@ -381,12 +382,25 @@ def test_after_a_first_render_any_other_length_renders_without_the_voice(
     common = ["render", routine, "--engine", "fake", "--cache-dir", tmp_path / "cache"]
     code, out, _ = run_main([*common, "-o", tmp_path / "a", "--length", "3m"], monkeypatch, capsys)
     assert code == 0 and "sentences kept for other lengths" in out
+    # Their sentences were measured through the limiter then too: a new length measures none
+    # (a bell may be, when the speech's loud end moves by half a dB and the bell with it).
+    balance = guidecast.sound.balance
+    measured: list[str | None] = []
+    real_measure = balance._limited_blocks
+
+    def spy(piece: Any, voice: Any, levels: Any, gain: float, fmt: Any, key: str) -> Any:
+        if not balance._limit_store(voice).has(key):
+            measured.append(piece.text)
+        return real_measure(piece, voice, levels, gain, fmt, key)
+
+    monkeypatch.setattr(balance, "_limited_blocks", spy)
     for length in ("2m", "4m", "5m"):
         code, out, _ = run_main(
             [*common, "-o", tmp_path / length, "--length", length], monkeypatch, capsys
         )
         assert code == 0 and "(0 sentences synthesized" in out, out
         assert "other lengths" not in out  # nothing left to prepare
+    assert [text for text in measured if text is not None] == []
 
 
 def test_no_cache_renders_only_what_the_session_says(

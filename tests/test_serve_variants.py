@@ -314,6 +314,14 @@ def test_after_the_first_length_every_other_length_needs_no_voice(
         return real_every_text(routine, options)
 
     monkeypatch.setattr(guidecast.publish.serve.jobs, "every_text", every_text)
+    measured: list[int] = []  # and, once the first is ready, measured through the limiter
+    real_keep = guidecast.publish.serve.jobs.keep_limited
+
+    def keep_limited(texts: list[str], *args: Any) -> int:
+        measured.append(real_keep(texts, *args))
+        return measured[-1]
+
+    monkeypatch.setattr(guidecast.publish.serve.jobs, "keep_limited", keep_limited)
     site.ready("routine=quick-stretch&length=2&narration=standard")
     renderer = site.server.studio.renderer
     assert renderer is not None
@@ -327,6 +335,11 @@ def test_after_the_first_length_every_other_length_needs_no_voice(
     assert len(engine.calls) == spoken  # type: ignore[attr-defined]
     assert renderer.renders == len(set(minutes) | {2})
     assert len(searched) == 1  # a warm routine's lengths are not searched again
+    for _ in range(200):  # measured by the first render's worker once that was ready
+        if measured:
+            break
+        time.sleep(0.05)
+    assert len(measured) == 1 and measured[0] > 0  # and not measured again
 
 
 def test_renders_run_side_by_side_and_a_full_queue_refuses_more(

@@ -21,6 +21,7 @@ from .mp3.bedsplice import splice_bed_mp3
 from .mp3.export import ExportResult, export_session, prepare_output, session_files
 from .mp3.lame import available as lame_available
 from .mp3.splice import run_store, splice_mp3
+from .sound.balance import keep_limited
 from .sound.mix import Mix
 from .sound.render import AudioFormat, Progress, Voice, prefetch, stream_pcm
 from .sound.render import render as render_timeline
@@ -42,6 +43,8 @@ class SessionResult:
     synthesized: int
     """Sentences synthesized for this session; the rest came from the cache."""
     sentences: int
+    loudness_gap_db: float | None = None
+    """How far its sound measured from the target before the gain (see `prepare_every_length`)."""
 
 
 def render_session(
@@ -110,17 +113,33 @@ def render_session(
     for cue in rendered.layout.dropped_cues:
         log.warning("%s: no room for %r inside its hold; left out", routine.path, cue.text)
     return SessionResult(
-        result, meter.integrated() + fmt.encoder_gain_db, voice.synthesized, voice.sentences
+        result,
+        meter.integrated() + fmt.encoder_gain_db,
+        voice.synthesized,
+        voice.sentences,
+        rendered.loudness_gap_db,
     )
 
 
 def prepare_every_length(
-    routine: Routine, options: Options, *, voice: Voice, progress: Progress = no_progress
+    routine: Routine,
+    options: Options,
+    *,
+    voice: Voice,
+    progress: Progress = no_progress,
+    loudness_gap_db: float | None = None,
+    fmt: AudioFormat | None = None,
 ) -> int:
     """Synthesize everything a session of the routine can say at any length it allows (see
     `every_text`), so that a render at a length never made before is a splice of kept speech
-    with no voice to load. Returns how many sentences were made."""
+    with no voice to load; with how far a render of it measured from the target
+    (`SessionResult.loudness_gap_db`), measure them through the limiter too, so that such a
+    render measures nothing. Returns how many sentences were made."""
     voice = voice.for_routine(routine)
     before = voice.synthesized
-    voice.prepare(every_text(routine, options), progress)
+    texts = every_text(routine, options)
+    voice.prepare(texts, progress)
+    if loudness_gap_db is not None:
+        measured = keep_limited(texts, voice, fmt or AudioFormat(), loudness_gap_db)
+        log.info("%d measures of other lengths' sentences through the limiter kept", measured)
     return voice.synthesized - before

@@ -198,11 +198,16 @@ def _render_one(
             f"{done.sentences - done.synthesized} from cache)"
         )
     if done.synthesized and engine.local and not params["no_cache"]:
-        _prepare_other_lengths(ctx, routine, options, voice)
+        _prepare_other_lengths(ctx, routine, options, voice, done.loudness_gap_db, fmt)
 
 
 def _prepare_other_lengths(
-    ctx: click.Context, routine: Routine, options: Options, voice: Voice
+    ctx: click.Context,
+    routine: Routine,
+    options: Options,
+    voice: Voice,
+    loudness_gap_db: float | None,
+    fmt: AudioFormat,
 ) -> None:
     """After a routine's first render, what its other lengths say: then any `--length` is a
     splice of kept speech (no voice to load). The session is complete before this starts."""
@@ -213,6 +218,8 @@ def _prepare_other_lengths(
             options,
             voice=voice,
             progress=lambda _, done, total: bar("lengths", done, total),
+            loudness_gap_db=loudness_gap_db,
+            fmt=fmt,
         )
     except KeyboardInterrupt:
         click.echo(

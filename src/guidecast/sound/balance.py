@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -39,8 +39,11 @@ __all__ = [
     "Measured",
     "Piece",
     "duck_spans",
+    "keep_limited",
+    "loudness_gap_db",
     "match_bells",
     "measure",
+    "measure_gain_db",
     "pieces",
     "session_blocks",
     "session_gain",
@@ -201,10 +204,7 @@ def session_gain(
     if not math.isfinite(source):
         return source, 0.0, 0.0
     target = fmt.target_lufs - fmt.encoder_gain_db
-    # Measured at the gain to the nearest half dB, so that the limiter's work is kept and
-    # reused across variants (whose gains differ by a tenth or two); a few tenths of a dB
-    # make no difference to how much it takes off.
-    gain = round((target - source) * 2) / 2
+    gain = measure_gain_db(loudness_gap_db(source, fmt))
     # Every piece: a sample (tried first) put the loss 0.3-0.5 dB apart at two lengths of
     # one routine, and so its gain; each piece's limited blocks are kept, so a session at
     # another length measures only what it says anew.
@@ -236,6 +236,45 @@ def session_gain(
 
 _MEASURED_HERE = 8
 """New pieces a session measures through the limiter in its own thread; more go on all cores."""
+
+
+def loudness_gap_db(source_lufs: float, fmt: AudioFormat) -> float:
+    """How far a session with this loudness is from the target, in dB."""
+    return fmt.target_lufs - fmt.encoder_gain_db - source_lufs
+
+
+def measure_gain_db(gap_db: float) -> float:
+    """The gain a session this far from the target measures its pieces through the limiter at.
+
+    To the nearest half dB, so that the limiter's work is kept and reused across variants
+    (whose gains differ by a tenth or two); a few tenths of a dB make no difference to how
+    much it takes off.
+    """
+    return round(gap_db * 2) / 2
+
+
+def keep_limited(texts: Iterable[str], voice: Voice, fmt: AudioFormat, gap_db: float) -> int:
+    """Measure sentences through the limiter and keep what `session_gain` reads, on every
+    core: the sentences a routine says at its other lengths, after its first render, so that
+    a new length measures nothing. At both half-dB steps around the first render's `gap_db`,
+    since another length measures a few tenths of a dB louder or softer and may round to
+    either. Returns how many measures were made."""
+    store, levels = _limit_store(voice), Levels()
+    steps = sorted({math.floor(gap_db * 2) / 2, math.ceil(gap_db * 2) / 2})
+    todo = []
+    for text in dict.fromkeys(texts):
+        piece = Piece(0, "t:" + text, text=text)
+        for gain_db in steps:
+            key = _limit_key(piece, voice, levels, gain_db, fmt)
+            if not store.has(key):
+                todo.append((piece, gain_db, key))
+
+    def blocks(job: tuple[Piece, float, str]) -> tuple[F64, F64]:
+        return _limited_blocks(job[0], voice, levels, job[1], fmt, job[2])
+
+    with ThreadPoolExecutor(work_threads()) as pool:
+        list(pool.map(blocks, todo))
+    return len(todo)
 
 
 def _limit_store(voice: Voice) -> BlobStore:

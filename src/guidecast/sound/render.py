@@ -32,6 +32,7 @@ from .balance import (
     Levels,
     Piece,
     duck_spans,
+    loudness_gap_db,
     match_bells,
     measure,
     pieces,
@@ -77,6 +78,9 @@ class Rendered:
     schedule: BedSchedule | None = None
     """Beds that change through the session (per section, block or step, work and rest, a
     folder), instead of `bed`."""
+    loudness_gap_db: float | None = None
+    """How far its sound measured from the target before the gain (its pieces are measured
+    through the limiter at that gain, to the nearest half dB); None when it is silent."""
     starts: tuple[int, ...] | None = None
     """The sample each piece (`balance.pieces`, in order) starts on, where the encoder has
     moved them (by under half an MP3 frame, see `mp3.bedruns.place_bed`); else each
@@ -150,7 +154,9 @@ def render(
         gain,
         fmt.target_lufs,
     )
-    return at_gain(Rendered(timeline, lay, 0.0, levels, bed, loss, schedule), gain, fmt)
+    gap = loudness_gap_db(source, fmt) if math.isfinite(source) else None
+    rendered = Rendered(timeline, lay, 0.0, levels, bed, loss, schedule, gap)
+    return at_gain(rendered, gain, fmt)
 
 
 def at_gain(rendered: Rendered, gain_db: float, fmt: AudioFormat) -> Rendered:

@@ -30,6 +30,7 @@ from ...lang.speech import Estimate
 from ...model import Routine
 from ...mp3.export import SessionFiles
 from ...session import render_session
+from ...sound.balance import keep_limited
 from ...sound.mix import resolve_mix
 from ...sound.render import AudioFormat, Progress, Voice
 from ...sound.voice import NotKept
@@ -224,7 +225,7 @@ class Renderer:
             self._set(choice, state="rendering")
             self.renders += 1
             try:
-                self._render(choice, routine)
+                after = self._render(choice, routine)
             except GuidecastError as e:
                 log.error("%s: %s", choice.name, e)
                 self._set(choice, state="failed", error=str(e).splitlines()[0])
@@ -237,6 +238,10 @@ class Renderer:
                 self._prune(keep=choice.name)
                 self._prune_cache()
                 self._set(choice, state="ready", progress=1.0, seconds=seconds)
+                try:
+                    after()
+                except Exception:  # what helps the next render must not stop this worker
+                    log.exception("after rendering %s", choice.name)
 
     def _prune(self, *, keep: str) -> None:
         """Remove the files of unkept variants beyond the newest `UNKEPT_LIMIT` or bytes."""
@@ -274,8 +279,9 @@ class Renderer:
     @staticmethod
     def _snapped(
         routine: Routine, options: Options, voice: Voice, progress: Progress
-    ) -> int | None:
-        """The target length moved into what both the estimate and the real voice allow.
+    ) -> tuple[int | None, list[str]]:
+        """The target length moved into what both the estimate and the real voice allow, and
+        the sentences of every length when they were made here (none for a warm routine).
 
         The choices were offered on estimated speech, and the renderer fits the length on
         estimated speech first and on the real clips next: a target both accept always
@@ -285,19 +291,24 @@ class Renderer:
         """
         assert options.length_ms is not None
         speech = Estimate(options.rate)
+        made: list[str] = []
         try:  # a warm routine: its speech is kept, nothing to look for
             real = length_bounds(routine, options, voice.kept())
         except NotKept:
-            voice.prepare(every_text(routine, options), progress)
+            made = every_text(routine, options)
+            voice.prepare(made, progress)
             real = length_bounds(routine, options, voice)
         estimated = length_bounds(routine, options, speech)
         low = max(real.shortest_ms, estimated.shortest_ms - LENGTH_TOLERANCE_MS)
         high = min(real.longest_ms, estimated.longest_ms + LENGTH_TOLERANCE_MS)
         if low > high:
-            return None
-        return min(max(options.length_ms, low), high)
+            return None, made
+        return min(max(options.length_ms, low), high), made
 
-    def _render(self, choice: Choice, routine: Routine) -> None:
+    def _render(self, choice: Choice, routine: Routine) -> Callable[[], object]:
+        """Render a variant; return what is then done for the routine's other lengths, once
+        the listener has this one: measuring their sentences through the limiter, so that a
+        new length measures nothing."""
         fmt = AudioFormat()
         options = choice.options(routine)
         engine = self._engine(self.engine, self.voice or routine.voice, routine.language)
@@ -320,10 +331,12 @@ class Renderer:
             )
             self._set(choice, stage=stage, progress=round(min(share, 1.0), 3))
 
+        made: list[str] = []
         if options.length_ms is not None:
-            options = replace(options, length_ms=self._snapped(routine, options, voice, progress))
+            length, made = self._snapped(routine, options, voice, progress)
+            options = replace(options, length_ms=length)
         titled = replace(routine, title=choice.label(routine))
-        render_session(
+        done = render_session(
             titled,
             options,
             voice=voice,
@@ -332,3 +345,7 @@ class Renderer:
             mix=resolve_mix(routine, bed=choice.bed),
             progress=progress,
         )
+        gap = done.loudness_gap_db
+        if gap is None or not made:  # a warm routine: measured before
+            return lambda: None
+        return lambda: keep_limited(made, voice, fmt, gap)
