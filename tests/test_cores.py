@@ -6,12 +6,13 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 
 import guidecast
-from guidecast.media.cores import one_core, work_threads
+from guidecast.media.cores import in_background, one_core, work_threads
 
 
 def test_a_build_task_keeps_to_one_thread_while_it_runs() -> None:
@@ -58,3 +59,22 @@ def test_threads_reuse_the_memory_the_main_thread_freed() -> None:
         grew[how] = int(done.stdout) / 1024
     assert grew["own"] > 12, grew  # MiB: the thread's own heap
     assert grew["shared"] < 4, grew
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads scheduled alone")
+def test_work_done_ahead_runs_behind_and_the_main_thread_keeps_its_priority() -> None:
+    here = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: list[tuple[int, int]] = []
+
+    def pooled() -> None:
+        tid = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, tid)
+        in_background()
+        seen.append((before, os.getpriority(os.PRIO_PROCESS, tid)))
+
+    worker = threading.Thread(target=pooled)
+    worker.start()
+    worker.join()
+    in_background()  # in the main thread: nothing changes
+    assert seen == [(here, min(19, here + 10))]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == here

@@ -9,14 +9,17 @@ build runs one task per core in each of its processes (`--jobs`), so each of tho
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import logging
 import os
+import sys
+import threading
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-__all__ = ["one_core", "share_one_heap", "tune_allocator", "work_threads"]
+__all__ = ["in_background", "one_core", "share_one_heap", "tune_allocator", "work_threads"]
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -44,6 +47,22 @@ def one_core(task: Callable[P, R]) -> Callable[P, R]:
             _limit = before
 
     return on_one_core
+
+
+_BACKGROUND_NICE = 10
+
+
+def in_background() -> None:
+    """Lower the calling thread's priority, for work done ahead for later (a pool thread's
+    initializer; never the main thread's): a render someone waits for meanwhile keeps the
+    cores. Linux only, where a thread is scheduled on its own; its priority stays low until it
+    ends, as an unprivileged thread cannot raise it again."""
+    if (
+        sys.platform.startswith("linux")
+        and threading.current_thread() is not threading.main_thread()
+    ):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _BACKGROUND_NICE)
 
 
 _M_TRIM_THRESHOLD = -1

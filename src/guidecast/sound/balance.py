@@ -15,7 +15,7 @@ import numpy as np
 from .. import __version__
 from ..compiler.timeline import Layout, Sound, Speak
 from ..media.arrays import F64, Float
-from ..media.cores import work_threads
+from ..media.cores import in_background, work_threads
 from ..media.decode import load_sound
 from ..media.loudness import (
     SUB_PAD,
@@ -272,7 +272,8 @@ def keep_limited(texts: Iterable[str], voice: Voice, fmt: AudioFormat, gap_db: f
     def blocks(job: tuple[Piece, float, str]) -> tuple[F64, F64]:
         return _limited_blocks(job[0], voice, levels, job[1], fmt, job[2])
 
-    with ThreadPoolExecutor(work_threads()) as pool:
+    # Behind any render someone waits for meanwhile (the server's next tap).
+    with ThreadPoolExecutor(work_threads(), initializer=in_background) as pool:
         list(pool.map(blocks, todo))
     return len(todo)
 
